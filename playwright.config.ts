@@ -1,0 +1,20 @@
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM, CHROMIUM_ARGS } from './scripts/chromium.mjs';
+
+// Tests run against the built static PWA and a real relay, both started by tests/browser/global-setup.ts.
+export default defineConfig({
+	testDir: 'tests/browser',
+	timeout: 120_000,
+	workers: 1,
+	reporter: [['list']],
+	outputDir: 'test-results',
+	webServer: {
+		command: 'node scripts/serve.mjs --port 4173',
+		port: 4173,
+		reuseExistingServer: !process.env.CI
+	},
+	use: {
+		baseURL: 'http://127.0.0.1:4173',
+		launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS }
+	}
+});

@@ -1,0 +1,41 @@
+import { expect, test } from '@playwright/test';
+
+test('the built PWA loads, registers its service worker and serves an installable manifest', async ({ page, request }) => {
+	await page.goto('/');
+	await expect(page.getByRole('heading', { level: 1 })).toContainText('medical records');
+
+	const scope = await page.evaluate(async () => {
+		const registration = await navigator.serviceWorker.ready;
+		return registration.scope;
+	});
+	expect(scope).toBe('http://127.0.0.1:4173/');
+
+	const href = await page.locator('link[rel="manifest"]').getAttribute('href');
+	expect(href).toBeTruthy();
+	const response = await request.get(new URL(href!, 'http://127.0.0.1:4173/').toString());
+	expect(response.ok()).toBe(true);
+	const manifest = await response.json();
+	expect(manifest.name).toBeTruthy();
+	expect(manifest.short_name).toBeTruthy();
+	expect(manifest.start_url).toBe('/');
+	expect(['standalone', 'fullscreen', 'minimal-ui']).toContain(manifest.display);
+	const sizes = manifest.icons.map((icon: { sizes: string }) => icon.sizes);
+	expect(sizes).toContain('192x192');
+	expect(sizes).toContain('512x512');
+	for (const icon of manifest.icons) {
+		const image = await request.get(new URL(icon.src, 'http://127.0.0.1:4173/').toString());
+		expect(image.ok()).toBe(true);
+		expect(image.headers()['content-type']).toBe('image/png');
+	}
+});
+
+test('the app shell reloads offline once the service worker has cached it', async ({ page, context }) => {
+	await page.goto('/');
+	await page.evaluate(() => navigator.serviceWorker.ready);
+	await page.reload();
+	await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+	await context.setOffline(true);
+	await page.reload();
+	await expect(page.getByRole('heading', { level: 1 })).toContainText('medical records');
+	await context.setOffline(false);
+});

@@ -1,0 +1,17 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	worker: { format: 'es' },
+	build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+	optimizeDeps: { exclude: ['snarkjs'] },
+	test: {
+		include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts', 'relay/**/*.test.ts'],
+		environment: 'node',
+		testTimeout: 60_000,
+		hookTimeout: 120_000,
+		pool: 'forks',
+		setupFiles: ['./tests/setup-node.ts']
+	}
+});
