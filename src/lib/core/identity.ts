@@ -29,10 +29,15 @@ export interface SigningKeyPair {
 	publicKey: PublicKey;
 }
 
-/** A fresh key pair from the platform CSPRNG, or a deterministic one from a 32-byte seed (dev genesis, tests). */
+/** A fresh key pair from the platform CSPRNG, or a deterministic one from a 48-byte seed (dev genesis, tests). */
 export function generateSigningKey(seed?: Bytes): SigningKeyPair {
 	const { secretKey, publicKey } = schnorr.keygen(seed);
 	return { secretKey, publicKey };
+}
+
+/** The key pair of a known 32-byte secret key (restored from a backup). */
+export function signingKeyFromSecret(secretKey: Bytes): SigningKeyPair {
+	return { secretKey, publicKey: schnorr.getPublicKey(secretKey) };
 }
 
 export function publicKeyOf(secretKey: Bytes): PublicKey {

@@ -1,0 +1,272 @@
+/**
+ * Chain rules that need no consensus (paper §5.1.2): the ledger a node keeps, and every contextual check
+ * of a keyblock or record against it. Pure and synchronous except where a chameleon proof must be
+ * verified, which is injected (`ChameleonVerifier`) so consensus members can batch it.
+ *
+ * Shape of the chain: keyblocks form a line (a keyblock is appended only on the current tip, which is the
+ * last pinned keyblock once the consensus group pins; competing candidates for the next height are held
+ * by the caller, and the group's pin decides which one is appended — so any keyblock conflicting with a
+ * pin is never accepted). Each keyblock creates the patient blocks of its register transactions in
+ * order; the microblock tip after round r is what keyblock r + 2 mines over (penu_microblock_hash).
+ */
+import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
+import { messageFromDigest, type ChameleonStatement, type ChameleonVerifier } from './chameleon.ts';
+import { medianTimePast, nextTarget } from './difficulty.ts';
+import { ensure, ValidationError } from './errors.ts';
+import { genesisHash, institutionById, type GenesisConfig } from './genesis.ts';
+import type { Institution, PublicKey } from './identity.ts';
+import { checkKeyblock, keyblockHash, type Keyblock } from './keyblock.ts';
+import {
+	checkPatientBlock,
+	createPatientBlocks,
+	leafMessage,
+	initialLeafValue,
+	patientBlockHash,
+	type LeafEntry,
+	type PatientBlock
+} from './patient-block.ts';
+import { checkTransaction, chameleonStatement, transactionId, type RecordBody, type Transaction } from './transaction.ts';
+
+/** Where a pinned record transaction sits: patient, leaf index, position in the leaf. */
+export interface RecordLocation {
+	patient: PublicKey;
+	leaf: number;
+	index: number;
+}
+
+export interface KeyblockEntry {
+	block: Keyblock;
+	hash: Bytes;
+	/** Microblock tip after this keyblock's round. */
+	microTip: Bytes;
+}
+
+export class Ledger {
+	readonly genesis: GenesisConfig;
+	readonly genesisHash: Bytes;
+	readonly #keyblocks: KeyblockEntry[] = [];
+	readonly #patients = new Map<string, PatientBlock>();
+	readonly #registeredIdentities = new Set<string>();
+	readonly #records = new Map<string, RecordLocation>();
+	/** Record transaction id → hash of the pin certificate that pinned it (fed by the consensus layer). */
+	readonly #pins = new Map<string, Bytes>();
+
+	constructor(genesis: GenesisConfig) {
+		this.genesis = genesis;
+		this.genesisHash = genesisHash(genesis);
+	}
+
+	/** Height of the tip (0 before the first keyblock). */
+	get height(): number {
+		return this.#keyblocks.length;
+	}
+
+	get tipHash(): Bytes {
+		return this.#keyblocks.at(-1)?.hash ?? this.genesisHash;
+	}
+
+	keyblock(height: number): KeyblockEntry | undefined {
+		return this.#keyblocks[height - 1];
+	}
+
+	/** The microblock tip at the end of round `height` (genesis value for rounds ≤ 0). */
+	microTip(height: number): Bytes {
+		return height <= 0 ? this.genesis.genesisMicroblock : this.#keyblocks[height - 1]!.microTip;
+	}
+
+	/** What keyblock `height` must mine over: penu_microblock_hash = microblock tip of round height − 2. */
+	penuFor(height: number): Bytes {
+		return this.microTip(height - 2);
+	}
+
+	/** Target the next keyblock must carry (difficulty adjustment over the chain so far). */
+	nextTarget(): Bytes {
+		return nextTarget(
+			this.#keyblocks.map((k) => ({ timestamp: k.block.header.timestamp, target: k.block.header.target })),
+			this.genesis
+		);
+	}
+
+	patientBlock(patient: PublicKey): PatientBlock | undefined {
+		return this.#patients.get(bytesToHex(patient));
+	}
+
+	get patientCount(): number {
+		return this.#patients.size;
+	}
+
+	recordLocation(txId: Bytes): RecordLocation | undefined {
+		return this.#records.get(bytesToHex(txId));
+	}
+
+	institution(id: Bytes): Institution {
+		const found = institutionById(this.genesis, id);
+		if (!found) throw new ValidationError('unknown-institution', 'this institution is not a member of the consortium');
+		return found;
+	}
+
+	// ------------------------------------------------------------ keyblocks
+
+	/**
+	 * Every rule for appending `block` at the tip: its own rules (PoW, signature, registers), linkage,
+	 * penultimate microblock, expected target, timestamp (after the median of the last 11, not beyond the
+	 * allowed drift past `now`), a consortium miner, register rounds, and no patient registered twice.
+	 */
+	checkNextKeyblock(block: Keyblock, now: number): void {
+		const g = this.genesis;
+		const { header } = block;
+		const height = this.height + 1;
+		ensure(header.height === height, 'keyblock-height', `expected keyblock ${height}, got ${header.height}`);
+		ensure(equalBytes(header.prev, this.tipHash), 'keyblock-prev', `keyblock ${height} does not extend the current tip`);
+		ensure(
+			equalBytes(header.penu, this.penuFor(height)),
+			'keyblock-penu',
+			`keyblock ${height} does not mine over the last microblock of round ${height - 2}`
+		);
+		ensure(institutionById(g, header.miner) !== undefined, 'keyblock-miner', `keyblock ${height} was mined by a key outside the consortium`);
+		ensure(equalBytes(header.target, this.nextTarget()), 'keyblock-target', `keyblock ${height} carries the wrong target`);
+		const past = [g.timestamp, ...this.#keyblocks.map((k) => k.block.header.timestamp)];
+		ensure(header.timestamp > medianTimePast(past), 'keyblock-stale', `keyblock ${height} is older than the median of recent keyblocks`);
+		ensure(header.timestamp <= now + g.maxFutureDriftMs, 'keyblock-future', `keyblock ${height} is dated too far in the future`);
+		checkKeyblock(block, g.fees, g.maxRegistersPerKeyblock);
+		for (const tx of block.registers) {
+			const body = tx.body;
+			ensure(institutionById(g, body.institution) !== undefined, 'tx-institution', 'a register transaction names an institution outside the consortium');
+			this.#checkRound(body.round, height);
+			ensure(!this.#patients.has(bytesToHex(body.patient)), 'register-again', 'this patient is already registered; one registration serves every institution');
+			ensure(!this.#registeredIdentities.has(bytesToHex(body.identity)), 'register-identity', 'this identity commitment is already registered');
+		}
+	}
+
+	/** Appends a checked keyblock and creates its round's patient blocks. */
+	appendKeyblock(block: Keyblock, now: number): PatientBlock[] {
+		this.checkNextKeyblock(block, now);
+		const { blocks, microTip } = createPatientBlocks(block, this.microTip(this.height), this.genesis.institutions);
+		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
+		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));
+		for (const patientBlock of blocks) this.#patients.set(bytesToHex(patientBlock.header.patient), patientBlock);
+		return blocks;
+	}
+
+	#checkRound(round: number, height: number): void {
+		ensure(round <= height, 'tx-round', `the transaction is made for round ${round}, which has not started`);
+		ensure(height - round <= this.genesis.roundWindow, 'tx-round', `the transaction for round ${round} has expired`);
+	}
+
+	// ------------------------------------------------------------ record transactions
+
+	/**
+	 * Registers a batch the consensus group pinned (its certificate already verified by pinning.ts):
+	 * only pinned transactions may be attached to patient blocks.
+	 */
+	recordPinnedBatch(pin: Bytes, txIds: readonly Bytes[]): void {
+		for (const id of txIds) {
+			const key = bytesToHex(id);
+			const existing = this.#pins.get(key);
+			ensure(!existing || equalBytes(existing, pin), 'tx-pinned-twice', 'this transaction was already pinned in another batch');
+			this.#pins.set(key, pin);
+		}
+	}
+
+	pinOf(txId: Bytes): Bytes | undefined {
+		return this.#pins.get(bytesToHex(txId));
+	}
+
+	/**
+	 * Rules a medical or label transaction must pass before the consensus group may pin it: signature and
+	 * fees, a consortium author, a registered patient, a live round, not already attached, and for a label:
+	 * a target record of the same patient written by the same institution and not yet labelled. `pending`
+	 * are entries of the same leaf accepted earlier in the same batch. Returns the chameleon statement to
+	 * verify (the caller batches proofs).
+	 */
+	checkRecordTransaction(tx: Transaction<RecordBody>, pending: readonly LeafEntry[] = []): ChameleonStatement {
+		const body = tx.body;
+		checkTransaction(tx, this.genesis.fees);
+		const author = this.institution(body.institution);
+		const block = this.patientBlock(body.patient);
+		ensure(block !== undefined, 'tx-unregistered', 'the patient has not registered yet');
+		this.#checkRound(body.round, this.height);
+		ensure(body.round >= block.header.round, 'tx-round', 'the transaction predates the patient registration');
+		const leaf = block.leaves.find((l) => equalBytes(l.institution, body.institution))!;
+		const entries = [...leaf.entries, ...pending];
+		const find = (id: Bytes) => entries.find((e) => equalBytes(transactionId(e.tx.body), id));
+		const id = transactionId(body);
+		ensure(this.recordLocation(id) === undefined && !find(id), 'tx-duplicate', 'this transaction is already on the chain');
+		if (body.kind === 'label') {
+			const original = find(body.target);
+			if (!original) {
+				const elsewhere = this.recordLocation(body.target);
+				throw elsewhere && equalBytes(elsewhere.patient, body.patient)
+					? new ValidationError('label-author', 'only the institution that wrote a record can label it')
+					: new ValidationError('label-target', 'the record to label is not on the chain');
+			}
+			ensure(
+				!entries.some((e) => e.tx.body.kind === 'label' && equalBytes(e.tx.body.target, body.target)),
+				'label-twice',
+				'this record is already labelled'
+			);
+			ensure(
+				equalBytes(original.tx.body.record.chameleon.h, body.record.chameleon.h),
+				'label-hash',
+				'a label must keep the chameleon hash of the record it corrects'
+			);
+		}
+		return chameleonStatement(body, author.chameleonKey, messageFromDigest);
+	}
+
+	/**
+	 * Attaches pinned record transactions behind `institution`'s leaf of `patient`'s block, with the
+	 * institution's new proof that the unchanged leaf hash opens to the longer content. Verifies the
+	 * transactions, the leaf proof and every record's proof before changing anything.
+	 */
+	async attachRecords(
+		patient: PublicKey,
+		institution: PublicKey,
+		entries: readonly LeafEntry[],
+		leafProof: Bytes,
+		verifier: ChameleonVerifier
+	): Promise<void> {
+		const block = this.patientBlock(patient);
+		ensure(block !== undefined, 'tx-unregistered', 'the patient has not registered yet');
+		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, institution));
+		ensure(leafIndex >= 0, 'unknown-institution', 'this institution has no leaf in the patient block');
+		const leaf = block.leaves[leafIndex]!;
+		const author = this.institution(institution);
+
+		const statements: ChameleonStatement[] = [];
+		const staged: LeafEntry[] = [...leaf.entries];
+		for (const entry of entries) {
+			ensure(equalBytes(entry.tx.body.institution, institution), 'leaf-institution', 'a record was sent to another institution');
+			const pin = this.pinOf(transactionId(entry.tx.body));
+			ensure(pin !== undefined, 'tx-unpinned', 'only transactions pinned by the consensus group can be attached');
+			ensure(equalBytes(pin, entry.pin), 'tx-pin', 'the entry names the wrong pin certificate');
+			statements.push(this.checkRecordTransaction(entry.tx, staged.slice(leaf.entries.length)));
+			staged.push(entry);
+		}
+		const ids = staged.map((e) => transactionId(e.tx.body));
+		statements.push({
+			hk: author.chameleonKey,
+			m: leafMessage(patient, institution, ids),
+			hash: { h: initialLeafValue(patient, institution), proof: leafProof }
+		});
+		const results = await verifier.verifyAll(statements);
+		const bad = results.findIndex((ok) => !ok);
+		if (bad === results.length - 1)
+			throw new ValidationError('leaf-proof', "the institution's proof for the patient block leaf is not valid");
+		if (bad >= 0) throw new ValidationError('record-proof', `the chameleon hash proof of record ${bad + 1} is not valid`);
+
+		// Every check passed: commit.
+		const updated = { ...leaf, entries: staged, proof: leafProof };
+		checkPatientBlock({ ...block, leaves: block.leaves.map((l, i) => (i === leafIndex ? updated : l)) }, this.genesis.institutions);
+		block.leaves[leafIndex] = updated;
+		staged.forEach((entry, index) => {
+			this.#records.set(bytesToHex(transactionId(entry.tx.body)), { patient, leaf: leafIndex, index });
+		});
+	}
+
+	/** Hash of a patient's block: fixed from creation, whatever is attached later. */
+	patientBlockHash(patient: PublicKey): Bytes | undefined {
+		const block = this.patientBlock(patient);
+		return block && patientBlockHash(block.header);
+	}
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeCanonical, encodeCanonical, MAX_MESSAGE_BYTES, type Canonical } from './encoding.ts';
+import { ValidationError } from './errors.ts';
+
+const canonical: fc.Arbitrary<Canonical> = fc.letrec<{ value: Canonical }>((tie) => ({
+	value: fc.oneof(
+		{ depthSize: 'small' },
+		fc.constant(null),
+		fc.boolean(),
+		fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+		fc.maxSafeNat(),
+		fc.string(),
+		fc.uint8Array({ maxLength: 64 }),
+		fc.array(tie('value'), { maxLength: 5 }),
+		fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 5 })
+	)
+})).value;
+
+describe('canonical encoding', () => {
+	it('round-trips every value and is deterministic', () => {
+		fc.assert(
+			fc.property(canonical, (value) => {
+				const bytes = encodeCanonical(value);
+				expect(encodeCanonical(decodeCanonical(bytes) as Canonical)).toEqual(bytes);
+			}),
+			{ numRuns: 500 }
+		);
+	});
+
+	it('orders map keys canonically whatever the insertion order', () => {
+		expect(encodeCanonical({ b: 1, a: 2, aa: 3 })).toEqual(encodeCanonical({ aa: 3, a: 2, b: 1 }));
+	});
+
+	it('never throws anything but a ValidationError on random bytes', () => {
+		fc.assert(
+			fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
+				try {
+					decodeCanonical(bytes);
+				} catch (error) {
+					expect(error).toBeInstanceOf(ValidationError);
+				}
+			}),
+			{ numRuns: 3000 }
+		);
+	});
+
+	it('rejects non-canonical forms: unsorted keys, long integers, indefinite lengths, floats, duplicates', () => {
+		const cases: Record<string, number[]> = {
+			'unsorted keys': [0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02],
+			'non-minimal integer': [0x18, 0x05],
+			'indefinite array': [0x9f, 0x01, 0xff],
+			float: [0xf9, 0x3c, 0x00],
+			'duplicate key': [0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02],
+			undefined: [0xf7],
+			tag: [0xc2, 0x41, 0x01],
+			'trailing bytes': [0x01, 0x02]
+		};
+		for (const [name, bytes] of Object.entries(cases)) {
+			expect(() => decodeCanonical(Uint8Array.from(bytes)), name).toThrow(ValidationError);
+		}
+	});
+
+	it('refuses oversized input before parsing and bounds declared lengths by the input', () => {
+		expect(() => decodeCanonical(new Uint8Array(MAX_MESSAGE_BYTES + 1))).toThrow(/exceeds the limit/);
+		// A byte string claiming 2^32 bytes in a 9-byte message must fail fast, not allocate.
+		expect(() => decodeCanonical(Uint8Array.from([0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]))).toThrow(ValidationError);
+		expect(() => decodeCanonical(Uint8Array.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(
+			ValidationError
+		);
+	});
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { sha256 } from './hash.ts';
+import { ValidationError } from './errors.ts';
+import {
+	checkTransaction,
+	decodeTransaction,
+	encodeTransaction,
+	signTransaction,
+	transactionId,
+	type LabelBody,
+	type MedicalBody,
+	type Transaction
+} from './transaction.ts';
+import { clinics, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
+
+const genesis = testGenesis();
+const alice = patientKeys('alice');
+const [aster, birch] = clinics as [(typeof clinics)[0], (typeof clinics)[0]];
+
+function medical(overrides: Partial<MedicalBody> = {}): Transaction<MedicalBody> {
+	const digest = sha256(new TextEncoder().encode('ciphertext'));
+	return signTransaction(
+		{
+			kind: 'medical',
+			patient: alice.publicKey,
+			institution: aster.institution.id,
+			round: 3,
+			fees: genesis.fees.medical,
+			record: {
+				chameleon: { h: new Uint8Array(32).fill(9), proof: new Uint8Array(256).fill(1) },
+				pointer: { digest, holder: aster.institution.id }
+			},
+			...overrides
+		},
+		alice.secretKey
+	);
+}
+
+function label(): Transaction<LabelBody> {
+	const original = medical();
+	return signTransaction(
+		{
+			kind: 'label',
+			patient: alice.publicKey,
+			institution: aster.institution.id,
+			round: 4,
+			fees: genesis.fees.label,
+			target: transactionId(original.body),
+			record: { ...original.body.record, pointer: { ...original.body.record.pointer, digest: sha256(Uint8Array.of(2)) } }
+		},
+		alice.secretKey
+	);
+}
+
+const samples: Record<string, () => Transaction> = {
+	register: () => registerTx(genesis, alice, aster, 1),
+	medical,
+	label
+};
+
+describe.each(Object.entries(samples))('%s transaction', (_kind, make) => {
+	it('round-trips through the canonical encoding and passes its rules', () => {
+		const tx = make();
+		const bytes = encodeTransaction(tx);
+		const decoded = decodeTransaction(bytes);
+		expect(decoded).toEqual(tx);
+		expect(encodeTransaction(decoded)).toEqual(bytes);
+		expect(() => checkTransaction(decoded, genesis.fees)).not.toThrow();
+	});
+
+	it('rejects a flipped bit in every byte (field values, framing and signature)', () => {
+		const bytes = encodeTransaction(make());
+		for (let i = 0; i < bytes.length; i++) {
+			const tampered = bytes.slice();
+			tampered[i]! ^= 0x01;
+			expect(() => {
+				checkTransaction(decodeTransaction(tampered), genesis.fees);
+			}, `byte ${i}`).toThrow(ValidationError);
+		}
+	});
+
+	it('never throws anything but a ValidationError when fed random or truncated bytes', () => {
+		const bytes = encodeTransaction(make());
+		fc.assert(
+			fc.property(fc.nat(bytes.length), fc.uint8Array({ maxLength: 600 }), (cut, noise) => {
+				for (const input of [bytes.slice(0, cut), noise]) {
+					try {
+						decodeTransaction(input);
+					} catch (error) {
+						expect(error).toBeInstanceOf(ValidationError);
+					}
+				}
+			}),
+			{ numRuns: 300 }
+		);
+	});
+});
+
+describe('transaction rules', () => {
+	it('identifies a transaction by its body: re-signing keeps the id, any change makes a new one', () => {
+		const tx = medical();
+		const again = signTransaction(tx.body, alice.secretKey);
+		expect(transactionId(again.body)).toEqual(transactionId(tx.body));
+		expect(transactionId(medical({ round: 4 }).body)).not.toEqual(transactionId(tx.body));
+	});
+
+	it('requires the fixed fees of its kind', () => {
+		const cheap = medical({ fees: { service: 20, transaction: 1 } });
+		expect(() => checkTransaction(cheap, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-fee' }));
+		const asRegister = medical({ fees: genesis.fees.register });
+		expect(() => checkTransaction(asRegister, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-fee' }));
+	});
+
+	it('requires the record to be held by the institution it is sent to', () => {
+		const tx = medical();
+		const moved = medical({ record: { ...tx.body.record, pointer: { ...tx.body.record.pointer, holder: birch.institution.id } } });
+		expect(() => checkTransaction(moved, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-holder' }));
+	});
+
+	it('rejects a signature by anyone but the patient', () => {
+		const mallory = patientKeys('mallory');
+		const forged = signTransaction(medical().body, mallory.secretKey);
+		expect(() => checkTransaction(forged, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-signature' }));
+	});
+
+	it('rejects unknown fields, wrong kinds and oversized proofs with the field named', () => {
+		const tx = medical();
+		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, extra: 1 } as never }))).toThrow(/unknown field "extra"/);
+		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, kind: 'transfer' } as never }))).toThrow(/kind/);
+		const big = { ...tx.body.record, chameleon: { h: tx.body.record.chameleon.h, proof: new Uint8Array(257) } };
+		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, record: big } }))).toThrow(/proof/);
+	});
+});
