@@ -10,26 +10,24 @@ import { ActivityLedger, simulatedInstitutionId } from './activity-ledger.ts';
 import { lineChartSvg } from './chart.ts';
 import { poolShares, TOP_POOLS } from './mining-pools.ts';
 import { cumulative, seededRandom } from './random.ts';
-import { KEYBLOCKS_PER_DAY, round, scalar, type Scenario } from './scenario.ts';
+import {
+	KEYBLOCKS_PER_DAY,
+	round,
+	scalar,
+	type Scenario,
+	REPUTATION_PARAMS,
+	reputationParams as repParams
+} from './scenario.ts';
 
 export const fig12: Scenario = {
 	name: 'fig12',
 	title: 'Fig. 12: reputation of the top 15 mining pools over time',
 	description:
 		'Each pool is an institution mining at its hash share; R1 (RepuCoin) per pool at every chunk boundary.',
-	params: [
-		{ name: 'days', label: 'Horizon (days)', default: 730 },
-		{ name: 'chunkSize', label: 'Chunk size c (keyblocks)', default: 1008 },
-		{ name: 'a', label: 'a', default: 5000 },
-		{ name: 'lambda', label: 'λ', default: 20000 }
-	],
+	params: [{ name: 'days', label: 'Horizon (days)', default: 730 }, ...REPUTATION_PARAMS],
 	run(params, seed) {
 		const blocks = Math.round(scalar(params, 'days') * KEYBLOCKS_PER_DAY);
-		const reputationParams = {
-			chunkSize: scalar(params, 'chunkSize'),
-			a: scalar(params, 'a'),
-			lambda: scalar(params, 'lambda')
-		};
+		const reputationParams = repParams(params);
 		const shares = poolShares();
 		const ledger = new ActivityLedger(
 			shares.map((_, i) => simulatedInstitutionId(i)),

@@ -16,7 +16,16 @@ import { ActivityLedger, simulatedInstitutionId } from './activity-ledger.ts';
 import { lineChartSvg, type Series } from './chart.ts';
 import { poolShares } from './mining-pools.ts';
 import { cumulative, seededRandom } from './random.ts';
-import { KEYBLOCKS_PER_DAY, list, round, scalar, type ParamValues, type Scenario } from './scenario.ts';
+import {
+	KEYBLOCKS_PER_DAY,
+	list,
+	round,
+	scalar,
+	type ParamValues,
+	type Scenario,
+	REPUTATION_PARAMS,
+	reputationParams as repParams
+} from './scenario.ts';
 
 export interface FlashRun {
 	p: number;
@@ -65,7 +74,7 @@ function groupShare(
 
 export function simulateFlash(params: ParamValues, seed: number, p: number, identities: number): FlashRun {
 	const chunkSize = scalar(params, 'chunkSize');
-	const reputationParams = { chunkSize, a: scalar(params, 'a'), lambda: scalar(params, 'lambda') };
+	const reputationParams = repParams(params);
 	const joinAt = Math.round(scalar(params, 'joinDays') * KEYBLOCKS_PER_DAY);
 	const end = joinAt + Math.round(scalar(params, 'durationDays') * KEYBLOCKS_PER_DAY);
 	const groupSize = scalar(params, 'groupSize');
@@ -144,9 +153,7 @@ export const flash: Scenario = {
 		{ name: 'joinDays', label: 'Joins after T (days)', default: 547 },
 		{ name: 'durationDays', label: 'Attack duration D (days)', default: 730 },
 		{ name: 'groupSize', label: 'Consensus group size X', default: 10 },
-		{ name: 'chunkSize', label: 'Chunk size c (keyblocks)', default: 1008 },
-		{ name: 'a', label: 'a', default: 5000 },
-		{ name: 'lambda', label: 'λ', default: 20000 },
+		...REPUTATION_PARAMS,
 		{ name: 'registerPerChunk', label: 'Register txs per chunk (network)', default: 500 },
 		{ name: 'medicalPerChunk', label: 'Medical+label txs per chunk (network)', default: 5000 }
 	],

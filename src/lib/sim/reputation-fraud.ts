@@ -15,7 +15,16 @@ import { consensusGroup } from '../core/reputation.ts';
 import { ActivityLedger, simulatedInstitutionId } from './activity-ledger.ts';
 import { lineChartSvg } from './chart.ts';
 import { seededRandom } from './random.ts';
-import { KEYBLOCKS_PER_DAY, list, round, scalar, type ParamValues, type Scenario } from './scenario.ts';
+import {
+	KEYBLOCKS_PER_DAY,
+	list,
+	round,
+	scalar,
+	type ParamValues,
+	type Scenario,
+	REPUTATION_PARAMS,
+	reputationParams as repParams
+} from './scenario.ts';
 
 export type FraudStrategy = 'steady' | 'burst';
 
@@ -46,7 +55,7 @@ export function simulateFraud(
 	strategy: FraudStrategy
 ): FraudOutcome {
 	const chunkSize = scalar(params, 'chunkSize');
-	const reputationParams = { chunkSize, a: scalar(params, 'a'), lambda: scalar(params, 'lambda') };
+	const reputationParams = repParams(params);
 	const count = scalar(params, 'institutions');
 	const blocks = Math.round(scalar(params, 'days') * KEYBLOCKS_PER_DAY);
 	const chunks = Math.ceil(blocks / chunkSize);
@@ -102,9 +111,7 @@ export const fraud: Scenario = {
 		{ name: 'institutions', label: 'Institutions', default: 10 },
 		{ name: 'groupSize', label: 'Consensus group size X', default: 4 },
 		{ name: 'days', label: 'Horizon (days)', default: 365 },
-		{ name: 'chunkSize', label: 'Chunk size c (keyblocks)', default: 1008 },
-		{ name: 'a', label: 'a', default: 5000 },
-		{ name: 'lambda', label: 'λ', default: 20000 },
+		...REPUTATION_PARAMS,
 		{ name: 'registerPerChunk', label: 'Real register txs per chunk (network)', default: 500 },
 		{ name: 'medicalPerChunk', label: 'Real medical+label txs per chunk (network)', default: 5000 },
 		{ name: 'registerServiceFee', label: 'Register service fee', default: 10 },

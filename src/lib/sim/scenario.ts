@@ -2,6 +2,8 @@
  * What every simulator scenario is: a pure function from (parameters, seed) to tables, charts and a
  * summary. The CLI writes them as CSV/SVG files, the page shows them; both call the same function.
  */
+import type { ReputationParams } from '../core/reputation.ts';
+
 export type Cell = string | number;
 
 export interface Table {
@@ -76,6 +78,17 @@ export function toCsv(table: Table): string {
 		return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 	};
 	return [table.columns, ...table.rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
+}
+
+/** (c, a, λ) as every scenario exposes them; defaults are the paper's (a, λ) and a one-week chunk. */
+export const REPUTATION_PARAMS: readonly ScenarioParam[] = [
+	{ name: 'chunkSize', label: 'Chunk size c (keyblocks)', default: 1008 },
+	{ name: 'a', label: 'a', default: 5000 },
+	{ name: 'lambda', label: 'λ', default: 20000 }
+];
+
+export function reputationParams(params: ParamValues): ReputationParams {
+	return { chunkSize: scalar(params, 'chunkSize'), a: scalar(params, 'a'), lambda: scalar(params, 'lambda') };
 }
 
 /** Keyblock interval of the paper's evaluation (RepuCoin uses Bitcoin's): 10 minutes. */

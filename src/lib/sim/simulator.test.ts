@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { reputations } from '../core/reputation.ts';
+import { ActivityLedger } from './activity-ledger.ts';
+import { fig12 } from './fig12.ts';
+import { flash, simulateFlash } from './flash-attack.ts';
+import { poolShares } from './mining-pools.ts';
+import { cumulative, seededRandom } from './random.ts';
+import { fraud, simulateFraud } from './reputation-fraud.ts';
+import { toCsv, withDefaults, type ParamValues, type Scenario } from './scenario.ts';
+import { SCENARIOS, scenarioByName } from './scenarios.ts';
+import { eyalSirerRevenue, selfish, selfishWithoutPinning, selfishWithPinning } from './selfish-mining.ts';
+
+// Reduced horizons: the CLI runs the full ones.
+const SMALL: Record<string, ParamValues> = {
+	fig12: { days: 60, chunkSize: 144 },
+	flash: { shares: [0.6, 0.99], identities: [1, 4], joinDays: 40, durationDays: 30, chunkSize: 144 },
+	selfish: { alphas: [0.2, 0.4], events: 20000 },
+	fraud: { zombies: [0, 1000, 100000], days: 60, chunkSize: 144 }
+};
+
+function csvOf(scenario: Scenario, seed: number): string {
+	const result = scenario.run(withDefaults(scenario, SMALL[scenario.name]), seed);
+	return [...result.tables.map(toCsv), ...result.charts.map((c) => c.svg)].join('\n');
+}
+
+describe('every scenario is deterministic in its seed', () => {
+	for (const scenario of SCENARIOS) {
+		it(`${scenario.name}: same seed → identical CSV and SVG, another seed → different`, () => {
+			const a = csvOf(scenario, 7);
+			expect(csvOf(scenario, 7)).toBe(a);
+			expect(csvOf(scenario, 8)).not.toBe(a);
+			expect(a).toContain('<svg');
+		});
+	}
+	it('rejects unknown scenarios and parameters', () => {
+		expect(() => scenarioByName('inhibition')).toThrow(/unknown scenario/);
+		expect(() => withDefaults(fig12, { nope: 1 })).toThrow(/no parameter nope/);
+		expect(() => fig12.run(withDefaults(fig12, { days: [1, 2] }), 1)).toThrow(/must be a number/);
+	});
+});
+
+describe('seeded randomness', () => {
+	it('picks by weight and samples Poisson means', () => {
+		const random = seededRandom(3);
+		const counts = [0, 0, 0];
+		const cum = cumulative([1, 2, 7]);
+		for (let i = 0; i < 20000; i++) counts[random.pick(cum)]!++;
+		expect(counts[0]! / 20000).toBeCloseTo(0.1, 1);
+		expect(counts[2]! / 20000).toBeCloseTo(0.7, 1);
+		let sum = 0;
+		for (let i = 0; i < 2000; i++) sum += random.poisson(4);
+		expect(sum / 2000).toBeCloseTo(4, 0);
+	});
+});
+
+describe('activity ledger', () => {
+	it('hands the core exactly the per-chunk counts and gets the core reputations', () => {
+		const ledger = new ActivityLedger(['0000', '0001'], { chunkSize: 2, a: 2, lambda: 1 });
+		ledger.addKeyblock(0);
+		ledger.addTransactions(1, 3, 5);
+		ledger.addKeyblock(1);
+		ledger.addKeyblock(0);
+		ledger.addTransactions(0, 1, 0);
+		const activities = ledger.activities();
+		expect(activities[0]).toEqual({
+			institution: '0000',
+			keyblocks: [1, 1],
+			registerTxs: [0, 1],
+			medicalTxs: [0, 0],
+			honest: true
+		});
+		expect(activities[1]!.registerTxs).toEqual([3, 0]);
+		expect(ledger.reputations()).toEqual(reputations(3, activities, { chunkSize: 2, a: 2, lambda: 1 }));
+		ledger.markDishonest(1);
+		expect(ledger.reputations()[1]!.r).toBe(0);
+	});
+});
+
+describe('fig12', () => {
+	it('reputation grows over time, and more hash power gives more reputation', () => {
+		const result = fig12.run(withDefaults(fig12, { days: 120, chunkSize: 144 }), 1);
+		const rows = result.tables[0]!.rows;
+		const at = (pool: string, first: boolean) => {
+			const mine = rows.filter((r) => r[1] === pool);
+			return Number((first ? mine[0] : mine[mine.length - 1])![3]);
+		};
+		expect(at('BTC.com', false)).toBeGreaterThan(at('BTC.com', true));
+		const final = result.summary.rows.map((r) => Number(r[2]));
+		// The six largest pools have clearly separated shares: their R1 must be in the same order.
+		for (let i = 0; i < 5; i++) expect(final[i]).toBeGreaterThan(final[i + 1]!);
+		expect(poolShares().reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
+	});
+});
+
+describe('flash attack', () => {
+	const params = withDefaults(flash, SMALL.flash);
+	it('plain PoW hands a 99% attacker the majority within a day; on a mature chain reputation does not', () => {
+		const mature = withDefaults(flash, { joinDays: 547, durationDays: 30 });
+		const run = simulateFlash(mature, 1, 0.99, 4);
+		expect(run.powMajorityDay).not.toBe('');
+		expect(run.powMajorityDay as number).toBeLessThan(1);
+		expect(Math.max(...run.samples.map((s) => s.shareR))).toBeLessThan(1 / 3);
+	});
+	it('on a young chain the same attacker passes 1/3 of the group reputation within a month', () => {
+		const run = simulateFlash(params, 1, 0.99, 4);
+		expect(Math.max(...run.samples.map((s) => s.shareR))).toBeGreaterThan(1 / 3);
+	});
+	it('a single identity never holds 1/3 of the group reputation, even with 99% for a year', () => {
+		const run = simulateFlash(
+			withDefaults(flash, { joinDays: 180, durationDays: 365, chunkSize: 1008 }),
+			1,
+			0.99,
+			1
+		);
+		expect(Math.max(...run.samples.map((s) => s.shareR))).toBeLessThan(1 / 3);
+		expect(run.samples[run.samples.length - 1]!.seatsR).toBe(1);
+	});
+});
+
+describe('selfish mining', () => {
+	it('the simulation matches Eyal–Sirer without pinning', () => {
+		for (const alpha of [0.2, 0.35, 0.45])
+			expect(selfishWithoutPinning(alpha, 0.5, 60000, 2).share).toBeCloseTo(eyalSirerRevenue(alpha, 0.5), 1);
+	});
+	it('without pinning selfish mining pays above 1/3; with pinning it never beats honest mining', () => {
+		for (const alpha of [0.35, 0.4, 0.45]) {
+			expect(selfishWithoutPinning(alpha, 0.5, 30000, 5).share).toBeGreaterThan(alpha + 0.02);
+			expect(selfishWithPinning(alpha, 0, 30000, 5).share).toBeLessThanOrEqual(alpha + 0.01);
+			expect(selfishWithPinning(alpha, 0.5, 30000, 5).share).toBeLessThanOrEqual(alpha + 0.01);
+			// Even if every reactive release won its race, losing a race still costs the whole private chain.
+			expect(selfishWithPinning(alpha, 1, 30000, 5).share).toBeGreaterThan(alpha);
+		}
+	});
+	it('uses the same seeds for both rules', () => {
+		const rows = selfish.run(withDefaults(selfish, SMALL.selfish), 3).tables[0]!.rows;
+		expect(rows.map((r) => r[0])).toEqual([0.2, 0.4]);
+	});
+});
+
+describe('reputation fraud', () => {
+	const params = withDefaults(fraud, SMALL.fraud);
+	it('more zombies buy more reputation, bursts buy less than steady service, and the cost is the tx fees', () => {
+		const none = simulateFraud(params, 1, 0, 'steady');
+		const some = simulateFraud(params, 1, 100000, 'steady');
+		const burst = simulateFraud(params, 1, 100000, 'burst');
+		expect(some.r).toBeGreaterThan(none.r);
+		expect(burst.r).toBeGreaterThan(none.r);
+		expect(burst.r).toBeLessThan(some.r);
+		// 100000 zombies × (2 + 4 × 2) transaction fees; service fees go back to the fraudster.
+		expect(some.netCost).toBe(1_000_000);
+		expect(some.feesToSelf).toBe(100000 * (10 + 4 * 20));
+		expect(none.netCost).toBe(0);
+	});
+});
