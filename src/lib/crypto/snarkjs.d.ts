@@ -1,0 +1,79 @@
+// Types for the parts of snarkjs and ffjavascript this project uses (neither ships declarations).
+declare module 'snarkjs' {
+	export type Logger = {
+		debug(m: string): void;
+		info(m: string): void;
+		warn(m: string): void;
+		error(m: string): void;
+	};
+	export type FileLike = string | Uint8Array | { type: 'mem'; data?: Uint8Array };
+	export interface Groth16ProofJson {
+		pi_a: [string, string, string];
+		pi_b: [[string, string], [string, string], [string, string]];
+		pi_c: [string, string, string];
+		protocol: 'groth16';
+		curve: 'bn128';
+	}
+	export const groth16: {
+		fullProve(
+			input: Record<string, bigint | string>,
+			wasm: FileLike,
+			zkey: FileLike,
+			logger?: Logger,
+			wtnsOptions?: unknown,
+			proverOptions?: { singleThread?: boolean }
+		): Promise<{ proof: Groth16ProofJson; publicSignals: string[] }>;
+		verify(
+			vkey: unknown,
+			publicSignals: readonly string[],
+			proof: Groth16ProofJson,
+			logger?: Logger
+		): Promise<boolean>;
+	};
+	export const powersOfTau: {
+		newAccumulator(curve: unknown, power: number, file: string, logger?: Logger): Promise<unknown>;
+		contribute(
+			oldFile: string,
+			newFile: string,
+			name: string,
+			entropy: string,
+			logger?: Logger
+		): Promise<Uint8Array>;
+		beacon(
+			oldFile: string,
+			newFile: string,
+			name: string,
+			beaconHex: string,
+			iterationsExp: number,
+			logger?: Logger
+		): Promise<Uint8Array | false>;
+		preparePhase2(oldFile: string, newFile: string, logger?: Logger): Promise<void>;
+		verify(file: string, logger?: Logger): Promise<boolean>;
+	};
+	export const zKey: {
+		newZKey(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<unknown>;
+		contribute(
+			oldFile: string,
+			newFile: string,
+			name: string,
+			entropy: string,
+			logger?: Logger
+		): Promise<Uint8Array>;
+		beacon(
+			oldFile: string,
+			newFile: string,
+			name: string,
+			beaconHex: string,
+			iterationsExp: number,
+			logger?: Logger
+		): Promise<Uint8Array | false>;
+		verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<boolean>;
+		exportVerificationKey(zkey: FileLike, logger?: Logger): Promise<unknown>;
+	};
+	export const r1cs: {
+		info(file: string, logger?: Logger): Promise<{ nConstraints: number; nVars: number }>;
+	};
+	export const curves: {
+		getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<unknown>;
+	};
+}
