@@ -54,7 +54,7 @@ export function lineChartSvg(chart: LineChart): string {
 	const xs = chart.series.flatMap((s) => s.points.map((p) => p[0]));
 	const ys = chart.series.flatMap((s) => s.points.map((p) => p[1]));
 	const x = scaleLinear()
-		.domain([Math.min(...xs, 0), Math.max(...xs, 1)])
+		.domain([Math.min(...xs, 0), Math.max(...xs, Math.min(...xs, 0) + 1e-9)])
 		.range([MARGIN.left, WIDTH - MARGIN.right]);
 	const y = scaleLinear()
 		.domain(chart.yDomain ? [...chart.yDomain] : [Math.min(...ys, 0), Math.max(...ys, 1e-9)])
