@@ -8,8 +8,9 @@
  * seeing it, releases its withheld block at the same height; the group pins by `choosePin` (first
  * non-conflicting arrival) and everything conflicting with a pin is dropped (`conflictsWithPinned`).
  * The reactive release reaches a group majority first with probability w: w = 0 when the group
- * decides on what it received first (the release is always later), w = γ for an attacker as well
- * connected to the group as Eyal–Sirer's γ assumes.
+ * decides on what it received first (the release is always later); w = γ for an attacker as well
+ * connected to the group as Eyal–Sirer's γ assumes; w = 1 for an attacker who always reaches the group
+ * first. The sweep shows how much the rule's protection rests on pinning the first-seen block.
  */
 import { lineChartSvg } from './chart.ts';
 import { choosePin, conflictsWithPinned, type KeyblockLink } from './pinning.ts';
@@ -118,24 +119,21 @@ export const selfish: Scenario = {
 	params: [
 		{ name: 'alphas', label: 'Selfish hash shares α', default: [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45] },
 		{ name: 'gamma', label: 'γ (tie share mining on the selfish block)', default: 0.5 },
-		{ name: 'events', label: 'Keyblocks found per run', default: 200000 }
+		{ name: 'events', label: 'Keyblocks found per run', default: 200000 },
+		{ name: 'releaseWins', label: 'Pinned: chance w a reactive release wins', default: [0, 0.5, 0.9, 1] }
 	],
 	run(params, seed) {
 		const gamma = scalar(params, 'gamma');
 		const events = scalar(params, 'events');
-		const rows = list(params, 'alphas').map((alpha) => {
-			const free = selfishWithoutPinning(alpha, gamma, events, seed);
-			const pinned = selfishWithPinning(alpha, 0, events, seed);
-			const wellConnected = selfishWithPinning(alpha, gamma, events, seed);
-			return [
-				alpha,
-				round(eyalSirerRevenue(alpha, gamma)),
-				round(free.share),
-				round(pinned.share),
-				round(wellConnected.share)
-			];
-		});
-		const columns = ['alpha', 'eyal_sirer_theory', 'longest_chain', 'pinned_w0', 'pinned_w_gamma'];
+		const ws = list(params, 'releaseWins');
+		if (ws.some((w) => w < 0 || w > 1)) throw new RangeError('releaseWins must be probabilities');
+		const rows = list(params, 'alphas').map((alpha) => [
+			alpha,
+			round(eyalSirerRevenue(alpha, gamma)),
+			round(selfishWithoutPinning(alpha, gamma, events, seed).share),
+			...ws.map((w) => round(selfishWithPinning(alpha, w, events, seed).share))
+		]);
+		const columns = ['alpha', 'eyal_sirer_theory', 'longest_chain', ...ws.map((w) => `pinned_w${w}`)];
 		const svg = lineChartSvg({
 			title: `Selfish miner's revenue share, γ = ${gamma} (seed ${seed})`,
 			xLabel: 'selfish hash share α',
@@ -145,8 +143,10 @@ export const selfish: Scenario = {
 				{ name: 'honest mining (= α)', points: rows.map((r) => [r[0]!, r[0]!]), dashed: true },
 				{ name: 'Eyal–Sirer theory', points: rows.map((r) => [r[0]!, r[1]!]), dashed: true },
 				{ name: 'longest chain (sim)', points: rows.map((r) => [r[0]!, r[2]!]) },
-				{ name: 'pinned, w = 0', points: rows.map((r) => [r[0]!, r[3]!]) },
-				{ name: `pinned, w = γ`, points: rows.map((r) => [r[0]!, r[4]!]) }
+				...ws.map((w, i) => ({
+					name: `pinned, w = ${w}`,
+					points: rows.map((r) => [r[0]!, r[3 + i]!] as const)
+				}))
 			]
 		});
 		const table = { name: 'selfish', columns, rows };
