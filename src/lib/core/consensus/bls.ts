@@ -1,0 +1,140 @@
+/**
+ * BLS12-381 signatures for the consensus group (@noble/curves), "min-pk" variant: 48-byte G1 public
+ * keys, 96-byte G2 signatures. Min-pk keeps what is stored per institution and per certificate's
+ * aggregate key small and makes aggregating public keys (one per signer) cheap G1 additions.
+ *
+ * Every member signs the same statement for a vote, so certificates aggregate same-message
+ * signatures: one pairing check against the sum of the signers' public keys. Same-message aggregation
+ * is only sound when every key is backed by a proof of possession (otherwise a rogue key
+ * pk' = g^x − Σ pk_i forges a certificate), so registration must check `verifyPossession` once per key;
+ * the two uses have distinct domain separation tags so a PoP can never be replayed as a vote.
+ */
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { bytesToHex, type Bytes } from '../bytes.ts';
+import { ValidationError } from '../errors.ts';
+
+export const BLS_PUBLIC_KEY_LENGTH = 48;
+export const BLS_SIGNATURE_LENGTH = 96;
+export const BLS_SECRET_KEY_LENGTH = 32;
+
+const scheme = bls12_381.longSignatures;
+/** Ciphersuite tags (RFC 9380 / BLS draft style) with the application's prefix. */
+const SIGNATURE_DST = 'SPCHAIN_BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+const POSSESSION_DST = 'SPCHAIN_BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+
+export interface BlsKeyPair {
+	secretKey: Bytes;
+	publicKey: Bytes;
+}
+
+/** Derives a key pair from 48 bytes of seed material (KeyGen of the BLS draft via @noble/curves). */
+export function blsKeyPairFromSeed(seed: Bytes): BlsKeyPair {
+	if (seed.length !== 48)
+		throw new ValidationError('bls-seed', `BLS key seed must be 48 bytes, got ${seed.length}`);
+	const { secretKey, publicKey } = scheme.keygen(seed);
+	return { secretKey, publicKey: publicKey.toBytes(true) };
+}
+
+export function blsPublicKey(secretKey: Bytes): Bytes {
+	return scheme.getPublicKey(secretKey).toBytes(true);
+}
+
+type G1 = ReturnType<typeof scheme.getPublicKey>;
+type G2 = ReturnType<typeof scheme.hash>;
+
+function decodePublicKey(publicKey: Bytes): G1 {
+	if (publicKey.length !== BLS_PUBLIC_KEY_LENGTH)
+		throw new ValidationError('bls-public-key', `BLS public key must be ${BLS_PUBLIC_KEY_LENGTH} bytes`);
+	try {
+		const point = bls12_381.G1.Point.fromBytes(publicKey);
+		point.assertValidity();
+		if (point.is0()) throw new Error('identity');
+		return point;
+	} catch (error) {
+		throw new ValidationError('bls-public-key', `invalid BLS public key: ${(error as Error).message}`);
+	}
+}
+
+function decodeSignature(signature: Bytes): G2 {
+	if (signature.length !== BLS_SIGNATURE_LENGTH)
+		throw new ValidationError('bls-signature', `BLS signature must be ${BLS_SIGNATURE_LENGTH} bytes`);
+	try {
+		const point = scheme.Signature.fromBytes(signature);
+		point.assertValidity();
+		return point;
+	} catch (error) {
+		throw new ValidationError('bls-signature', `invalid BLS signature encoding: ${(error as Error).message}`);
+	}
+}
+
+/** Decoding a public key checks subgroup membership (~1 ms); keys repeat, so decoded points are kept. */
+const publicKeyCache = new Map<string, G1>();
+function publicKeyPoint(publicKey: Bytes): G1 {
+	const key = bytesToHex(publicKey);
+	let point = publicKeyCache.get(key);
+	if (!point) {
+		point = decodePublicKey(publicKey);
+		if (publicKeyCache.size > 4096) publicKeyCache.clear();
+		publicKeyCache.set(key, point);
+	}
+	return point;
+}
+
+/**
+ * Hash-to-curve costs about as much as a signature; every member signs and checks the SAME statement
+ * for a vote, so hashed statements are kept (bounded) and each is hashed once per node.
+ */
+const hashedMessages = new Map<string, G2>();
+function hashToG2(message: Bytes): G2 {
+	const key = bytesToHex(message);
+	let point = hashedMessages.get(key);
+	if (!point) {
+		point = scheme.hash(message, SIGNATURE_DST);
+		if (hashedMessages.size > 4096) hashedMessages.clear();
+		hashedMessages.set(key, point);
+	}
+	return point;
+}
+
+export function blsSign(secretKey: Bytes, message: Bytes): Bytes {
+	return scheme.sign(hashToG2(message), secretKey).toBytes(true);
+}
+
+/** Verifies one signature; malformed keys or signatures are a ValidationError, a wrong one is `false`. */
+export function blsVerify(publicKey: Bytes, message: Bytes, signature: Bytes): boolean {
+	const sig = decodeSignature(signature);
+	return scheme.verify(sig, hashToG2(message), publicKeyPoint(publicKey));
+}
+
+/** Adds signatures of the same message into one 96-byte aggregate. */
+export function blsAggregateSignatures(signatures: readonly Bytes[]): Bytes {
+	if (signatures.length === 0) throw new ValidationError('bls-aggregate', 'nothing to aggregate');
+	return scheme.aggregateSignatures(signatures.map(decodeSignature)).toBytes(true);
+}
+
+/**
+ * One aggregate check: e(g1, σ) = e(Σ pk_i, H(m)). Keys must be registered with a proof of possession.
+ */
+export function blsVerifyAggregate(publicKeys: readonly Bytes[], message: Bytes, signature: Bytes): boolean {
+	if (publicKeys.length === 0) throw new ValidationError('bls-aggregate', 'no public keys');
+	const sig = decodeSignature(signature);
+	const aggregateKey = scheme.aggregatePublicKeys(publicKeys.map(publicKeyPoint));
+	if (aggregateKey.is0()) return false;
+	return scheme.verify(sig, hashToG2(message), aggregateKey);
+}
+
+/** Proof of possession: the key's signature over its own encoding under a separate tag. */
+export function blsProvePossession(secretKey: Bytes): Bytes {
+	const publicKey = blsPublicKey(secretKey);
+	return scheme.sign(scheme.hash(publicKey, POSSESSION_DST), secretKey).toBytes(true);
+}
+
+export function blsVerifyPossession(publicKey: Bytes, proof: Bytes): boolean {
+	const sig = decodeSignature(proof);
+	return scheme.verify(sig, scheme.hash(publicKey, POSSESSION_DST), publicKeyPoint(publicKey));
+}
+
+/** Throws unless `publicKey` is a valid G1 point in the prime-order subgroup (and not the identity). */
+export function assertBlsPublicKey(publicKey: Bytes): void {
+	publicKeyPoint(publicKey);
+}

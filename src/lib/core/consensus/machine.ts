@@ -1,0 +1,638 @@
+/**
+ * The consensus group's Byzantine agreement: Tendermint (Buchman, Kwon, Milosevic, "The latest gossip on
+ * BFT consensus", 2018, Algorithm 1) implemented as a pure state machine. Line numbers (L22 …) refer to
+ * that algorithm. Quorums ("2f + 1") are the double quorum of section 5.3 (6): more than 2/3 of the
+ * members AND of their reputation (group.ts); "f + 1" is a set with more than 1/3 of both.
+ *
+ * Pure: no network, no clock. The adapter calls `start(height, group)`, `receive(bytes)` and
+ * `timeout(event)` and carries out the returned outputs (broadcast/send bytes, schedule a timeout after
+ * `delay` ms, apply a decision with its certificate, report evidence). Calls are serialised internally, so
+ * the adapter may call concurrently.
+ *
+ * One machine agrees on one kind of value (keyblock hashes, transaction-batch hashes or member-set hashes)
+ * for a sequence of heights. Values are 32-byte hashes; the application supplies `propose` (the value
+ * this member proposes when it is the proposer) and `validate` (is the value behind a hash valid).
+ *
+ * Before any signed message is emitted, the voting state (locks, last signed message) is saved through
+ * the injected store and awaited, so a restarted member resumes its locks and never signs two different
+ * values at the same (height, round, step).
+ *
+ * Differences from the paper's pseudocode, all standard in Tendermint implementations:
+ * - Decision (L49) needs a precommit quorum for v and valid(v); the proposal message itself is not needed
+ *   because values are hashes and the value's content is fetched by `validate`.
+ * - Gossip: at every new round a member re-broadcasts the signed messages it holds for the height, and
+ *   answers a message from an earlier height with that height's COMMIT; this gives the "every message an
+ *   honest member received is eventually received by all honest members" assumption over lossy links.
+ * - Rounds more than MAX_ROUNDS_AHEAD beyond ours are ignored (bounded memory); gossip brings them back.
+ */
+import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
+import {
+	assembleCertificate,
+	blsScheme,
+	statementBytes,
+	verifyCertificate,
+	type Certificate,
+	type ConsensusKind,
+	type SignatureScheme
+} from '../certificate.ts';
+import { ValidationError } from '../errors.ts';
+import type { EquivocationEvidence } from '../evidence.ts';
+import { sha256 } from '../hash.ts';
+import type { ConsensusGroup } from './group.ts';
+import {
+	decodeMessage,
+	encodeMessage,
+	statementOf,
+	type Commit,
+	type ConsensusMessage,
+	type Proposal,
+	type SignedMessage,
+	type Vote
+} from './messages.ts';
+import { comparePosition, type RoundStep, type VotingState, type VotingStateStore } from './voting-state.ts';
+
+/** The member's signing key, kept behind an interface so it can live in a worker or a hardware token. */
+export interface StatementSigner {
+	readonly id: Bytes;
+	sign(message: Bytes): Bytes | Promise<Bytes>;
+}
+
+export interface ConsensusApplication {
+	/** The value (32-byte hash) this member proposes at (height, round) when it has no valid value. */
+	propose(height: number, round: number): Promise<Bytes>;
+	/** Whether the value behind the hash is valid (fetching it if needed). Must be deterministic. */
+	validate(value: Bytes, height: number): Promise<boolean>;
+}
+
+/** Timeouts in ms; each grows by `increment` per round so that after GST they exceed the message delay. */
+export interface TimeoutConfig {
+	propose: number;
+	prevote: number;
+	precommit: number;
+	increment: number;
+	/** Period of re-sending this height's signed messages while undecided (gossip over lossy links). */
+	resend: number;
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutConfig = {
+	propose: 3000,
+	prevote: 1000,
+	precommit: 1000,
+	increment: 500,
+	resend: 2000
+};
+
+export const MAX_ROUNDS_AHEAD = 64;
+const MAX_BUFFERED_FUTURE = 4096;
+const HEIGHTS_BUFFERED_AHEAD = 2;
+const COMMITS_KEPT = 16;
+
+export interface TimeoutEvent {
+	step: RoundStep | 'resend';
+	height: number;
+	round: number;
+}
+
+export type ConsensusOutput =
+	| { type: 'broadcast'; message: ConsensusMessage; bytes: Bytes }
+	/** Send back to the peer that delivered the input being handled (a COMMIT for a member behind). */
+	| { type: 'reply'; message: ConsensusMessage; bytes: Bytes }
+	| { type: 'timeout'; timeout: TimeoutEvent; delay: number }
+	| { type: 'decision'; height: number; round: number; value: Bytes; certificate: Certificate }
+	| { type: 'evidence'; evidence: EquivocationEvidence };
+
+export interface ConsensusMachineOptions {
+	kind: ConsensusKind;
+	/** null for an observer that follows decisions without voting. */
+	signer: StatementSigner | null;
+	application: ConsensusApplication;
+	store: VotingStateStore;
+	/** BLS by default; a node may put a signature cache in front. */
+	scheme?: SignatureScheme;
+	timeouts?: TimeoutConfig;
+}
+
+interface RoundMessages {
+	proposal: Proposal | null;
+	prevotes: Map<number, Vote>;
+	precommits: Map<number, Vote>;
+	/** Members with any message in this round (for the f + 1 round skip, L55). */
+	senders: Set<number>;
+}
+
+function sameValue(a: Bytes | null, b: Bytes | null): boolean {
+	return a === null || b === null ? a === b : equalBytes(a, b);
+}
+
+function valueKey(value: Bytes | null): string {
+	return value === null ? 'nil' : bytesToHex(value);
+}
+
+export class ConsensusMachine {
+	readonly kind: ConsensusKind;
+	private readonly signer: StatementSigner | null;
+	private readonly app: ConsensusApplication;
+	private readonly store: VotingStateStore;
+	private readonly scheme: SignatureScheme;
+	private readonly timeouts: TimeoutConfig;
+
+	private queue: Promise<unknown> = Promise.resolve();
+	private loaded = false;
+	private started = false;
+
+	// Tendermint's per-process variables.
+	private height = -1;
+	private group: ConsensusGroup | null = null;
+	private round = 0;
+	private step: RoundStep = 'propose';
+	private lockedValue: Bytes | null = null;
+	private lockedRound = -1;
+	private validValue: Bytes | null = null;
+	private validRound = -1;
+	private decision: Certificate | null = null;
+	private lastSigned: SignedMessage | null = null;
+
+	// Per-height bookkeeping.
+	private rounds = new Map<number, RoundMessages>();
+	private prevoteTimeoutScheduled = new Set<number>();
+	private precommitTimeoutScheduled = new Set<number>();
+	private lockRuleFired = new Set<number>();
+	private validity = new Map<string, boolean>();
+	private seen = new Set<string>();
+	private relayLog: Bytes[] = [];
+	private evidenceReported = new Set<string>();
+
+	private future: { height: number; bytes: Bytes }[] = [];
+	private readonly commits = new Map<number, Certificate>();
+
+	constructor(options: ConsensusMachineOptions) {
+		this.kind = options.kind;
+		this.signer = options.signer;
+		this.app = options.application;
+		this.store = options.store;
+		this.scheme = options.scheme ?? blsScheme;
+		this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+	}
+
+	/** Current position, for adapters and diagnostics. */
+	get position(): { height: number; round: number; step: RoundStep; decided: boolean } {
+		return { height: this.height, round: this.round, step: this.step, decided: this.decision !== null };
+	}
+
+	/** The certificate of a recent height this member decided, if it still holds it. */
+	commitFor(height: number): Certificate | undefined {
+		return this.commits.get(height);
+	}
+
+	/** Begins agreement on `height` with the group that is in charge of it. Heights only increase. */
+	start(height: number, group: ConsensusGroup): Promise<ConsensusOutput[]> {
+		return this.exclusive(async (out) => {
+			if (this.started && height <= this.height)
+				throw new Error(`consensus already at height ${this.height}; cannot start ${height}`);
+			if (!this.loaded) {
+				const saved = await this.store.load(this.kind);
+				this.loaded = true;
+				if (saved) this.restoreFrom(saved, height);
+			}
+			if (this.height !== height) this.resetHeight(height);
+			this.started = true;
+			this.group = group;
+			this.scheduleTimeout(out, 'resend', 0);
+			const resumed = this.lastSigned?.height === height;
+			if (resumed && this.step !== 'propose') {
+				// Restarted after voting: re-send the vote and resume the step's timeout (received votes were
+				// lost; a nil precommit on timeout is always safe, and every honest member must precommit in
+				// a round before others can leave it).
+				this.emitBroadcast(out, this.lastSigned!);
+				this.applyOwn(this.lastSigned!);
+				this.scheduleTimeout(out, this.step, this.round);
+			} else if (resumed) {
+				await this.startRound(this.round, out); // the last-sign guard re-sends the same proposal
+			} else {
+				await this.startRound(0, out);
+			}
+			const buffered = this.future.filter((f) => f.height === height);
+			this.future = this.future.filter((f) => f.height > height);
+			for (const { bytes } of buffered) {
+				try {
+					await this.receiveInner(bytes, out);
+				} catch (error) {
+					if (!(error instanceof ValidationError)) throw error;
+				}
+			}
+			await this.advance(out);
+		});
+	}
+
+	/**
+	 * Handles bytes from a peer. Throws ValidationError for malformed, forged or out-of-group messages (the
+	 * adapter can score the peer); duplicates and stale messages are ignored.
+	 */
+	receive(bytes: Bytes): Promise<ConsensusOutput[]> {
+		return this.exclusive(async (out) => {
+			if (await this.receiveInner(bytes, out)) await this.advance(out);
+		});
+	}
+
+	/** A timeout the adapter scheduled has expired (L57, L61, L65, and the resend period). */
+	timeout(event: TimeoutEvent): Promise<ConsensusOutput[]> {
+		return this.exclusive(async (out) => {
+			if (!this.started || event.height !== this.height || this.decision) return;
+			if (event.step === 'resend') {
+				for (const bytes of this.relayLog)
+					out.push({ type: 'broadcast', message: decodeMessage(bytes), bytes });
+				this.scheduleTimeout(out, 'resend', this.round);
+				return;
+			}
+			if (event.round !== this.round) return;
+			if (event.step === 'propose' && this.step === 'propose') {
+				this.step = 'prevote';
+				await this.castVote(out, 'prevote', null);
+			} else if (event.step === 'prevote' && this.step === 'prevote') {
+				this.step = 'precommit';
+				await this.castVote(out, 'precommit', null);
+			} else if (event.step === 'precommit') {
+				await this.startRound(this.round + 1, out);
+			}
+			await this.advance(out);
+		});
+	}
+
+	private exclusive(body: (out: ConsensusOutput[]) => Promise<void>): Promise<ConsensusOutput[]> {
+		const run = this.queue.then(async () => {
+			const out: ConsensusOutput[] = [];
+			await body(out);
+			return out;
+		});
+		this.queue = run.catch(() => undefined);
+		return run;
+	}
+
+	private restoreFrom(saved: VotingState, height: number): void {
+		if (saved.kind !== this.kind)
+			throw new Error(`stored voting state is for ${saved.kind}, not ${this.kind}`);
+		this.lastSigned = saved.lastSigned;
+		if (saved.height !== height) return;
+		this.resetHeight(height);
+		this.round = saved.round;
+		this.step = saved.step;
+		this.lockedValue = saved.lockedValue;
+		this.lockedRound = saved.lockedRound;
+		this.validValue = saved.validValue;
+		this.validRound = saved.validRound;
+	}
+
+	private resetHeight(height: number): void {
+		this.height = height;
+		this.round = 0;
+		this.step = 'propose';
+		this.lockedValue = null;
+		this.lockedRound = -1;
+		this.validValue = null;
+		this.validRound = -1;
+		this.decision = null;
+		this.rounds = new Map();
+		this.prevoteTimeoutScheduled = new Set();
+		this.precommitTimeoutScheduled = new Set();
+		this.lockRuleFired = new Set();
+		this.validity = new Map();
+		this.seen = new Set();
+		this.relayLog = [];
+		this.evidenceReported = new Set();
+	}
+
+	private snapshot(): VotingState {
+		return {
+			kind: this.kind,
+			height: this.height,
+			round: this.round,
+			step: this.step,
+			lockedValue: this.lockedValue,
+			lockedRound: this.lockedRound,
+			validValue: this.validValue,
+			validRound: this.validRound,
+			lastSigned: this.lastSigned
+		};
+	}
+
+	private roundMessages(round: number): RoundMessages {
+		let messages = this.rounds.get(round);
+		if (!messages) {
+			messages = { proposal: null, prevotes: new Map(), precommits: new Map(), senders: new Set() };
+			this.rounds.set(round, messages);
+		}
+		return messages;
+	}
+
+	private get selfIndex(): number {
+		return this.signer && this.group ? this.group.indexOf(this.signer.id) : -1;
+	}
+
+	private emitBroadcast(out: ConsensusOutput[], message: ConsensusMessage): void {
+		out.push({ type: 'broadcast', message, bytes: encodeMessage(message) });
+	}
+
+	private scheduleTimeout(out: ConsensusOutput[], step: RoundStep | 'resend', round: number): void {
+		const delay =
+			step === 'resend' ? this.timeouts.resend : this.timeouts[step] + round * this.timeouts.increment;
+		out.push({ type: 'timeout', timeout: { step, height: this.height, round }, delay });
+	}
+
+	/** StartRound (L11). */
+	private async startRound(round: number, out: ConsensusOutput[]): Promise<void> {
+		this.round = round;
+		this.step = 'propose';
+		const group = this.group!;
+		if (this.selfIndex >= 0 && group.proposer(this.height, round) === this.selfIndex) {
+			const value = this.validValue ?? (await this.app.propose(this.height, round));
+			await this.sign(out, {
+				type: 'proposal',
+				kind: this.kind,
+				height: this.height,
+				round,
+				value,
+				validRound: this.validValue ? this.validRound : -1
+			});
+		} else {
+			this.scheduleTimeout(out, 'propose', round);
+		}
+	}
+
+	private castVote(
+		out: ConsensusOutput[],
+		type: 'prevote' | 'precommit',
+		value: Bytes | null
+	): Promise<void> {
+		return this.sign(out, { type, kind: this.kind, height: this.height, round: this.round, value });
+	}
+
+	/**
+	 * Signs, persists, then emits. The last-sign guard (voting-state.ts) makes a restarted member re-send
+	 * its earlier message instead of signing a different one at the same position, and never sign behind.
+	 */
+	private async sign(
+		out: ConsensusOutput[],
+		unsigned: Omit<Proposal, 'sender' | 'signature'> | Omit<Vote, 'sender' | 'signature'>
+	): Promise<void> {
+		if (!this.signer || this.selfIndex < 0) return;
+		const last = this.lastSigned;
+		if (last && last.kind === this.kind) {
+			const order = comparePosition(unsigned.height, unsigned.round, unsigned.type, last);
+			if (order < 0) return;
+			if (order === 0) {
+				this.applyOwn(last);
+				this.emitBroadcast(out, last);
+				return;
+			}
+		}
+		const partial = { ...unsigned, sender: this.signer.id, signature: new Uint8Array(0) } as SignedMessage;
+		const statement = statementBytes(this.group!, statementOf(partial));
+		const message = { ...partial, signature: await this.signer.sign(statement) } as SignedMessage;
+		this.lastSigned = message;
+		await this.store.save(this.snapshot());
+		this.applyOwn(message);
+		this.emitBroadcast(out, message);
+	}
+
+	private applyOwn(message: SignedMessage): void {
+		const bytes = encodeMessage(message);
+		const key = bytesToHex(sha256(bytes));
+		if (this.seen.has(key)) return;
+		this.seen.add(key);
+		this.relayLog.push(bytes);
+		this.record(message, this.selfIndex, []);
+	}
+
+	/** Returns true when the message changed this height's state. */
+	private async receiveInner(bytes: Bytes, out: ConsensusOutput[]): Promise<boolean> {
+		const key = bytesToHex(sha256(bytes));
+		if (this.seen.has(key)) return false;
+		const message = decodeMessage(bytes);
+		const height = message.type === 'commit' ? message.certificate.height : message.height;
+		const kind = message.type === 'commit' ? message.certificate.kind : message.kind;
+		if (kind !== this.kind)
+			throw new ValidationError('consensus-kind', `a ${kind} message sent to the ${this.kind} consensus`);
+		if (!this.started || height > this.height) {
+			if (this.started && height > this.height + HEIGHTS_BUFFERED_AHEAD) return false;
+			if (this.future.length < MAX_BUFFERED_FUTURE) this.future.push({ height, bytes });
+			return false;
+		}
+		if (height < this.height || (this.decision && message.type !== 'commit')) {
+			if (message.type !== 'commit') this.answerLaggard(message, out);
+			return false;
+		}
+		const group = this.group!;
+		if (message.type === 'commit') {
+			if (this.decision) return false;
+			verifyCertificate(message.certificate, group, { kind: this.kind, height: this.height }, this.scheme);
+			this.seen.add(key);
+			if (!(await this.isValid(message.certificate.value))) return false;
+			this.decide(message.certificate, out);
+			return false;
+		}
+		const sender = group.indexOf(message.sender);
+		if (sender < 0)
+			throw new ValidationError('consensus-not-member', 'message from a member outside the group');
+		if (message.round > this.round + MAX_ROUNDS_AHEAD) return false;
+		if (message.type === 'proposal' && group.proposer(message.height, message.round) !== sender)
+			throw new ValidationError(
+				'consensus-not-proposer',
+				`member ${sender} is not the proposer of round ${message.round}`
+			);
+		const statement = statementBytes(group, statementOf(message));
+		if (!this.scheme.verify(group.members[sender]!.blsPublicKey, statement, message.signature))
+			throw new ValidationError(
+				'consensus-bad-signature',
+				'signature does not match the sender and statement'
+			);
+		this.seen.add(key);
+		if (!this.record(message, sender, out)) return false;
+		this.relayLog.push(bytes);
+		return !this.decision;
+	}
+
+	/** Stores a verified message; reports equivocation. Returns false for a repeat or a conflicting second. */
+	private record(message: SignedMessage, sender: number, out: ConsensusOutput[]): boolean {
+		const messages = this.roundMessages(message.round);
+		let previous: SignedMessage | undefined;
+		if (message.type === 'proposal') {
+			previous = messages.proposal ?? undefined;
+			if (!previous) messages.proposal = message;
+		} else {
+			const votes = message.type === 'prevote' ? messages.prevotes : messages.precommits;
+			previous = votes.get(sender);
+			if (!previous) votes.set(sender, message);
+		}
+		if (previous) {
+			const conflicting =
+				!sameValue(previous.value, message.value) ||
+				(previous.type === 'proposal' &&
+					message.type === 'proposal' &&
+					previous.validRound !== message.validRound);
+			const key = `${sender}:${message.round}:${message.type}`;
+			if (conflicting && !this.evidenceReported.has(key)) {
+				this.evidenceReported.add(key);
+				out.push({ type: 'evidence', evidence: { first: previous, second: message } });
+			}
+			return false;
+		}
+		messages.senders.add(sender);
+		return true;
+	}
+
+	/** One COMMIT back per message from a decided height: never more traffic out than in. */
+	private answerLaggard(message: SignedMessage, out: ConsensusOutput[]): void {
+		const certificate = this.commits.get(message.height);
+		if (!certificate) return;
+		const commit: Commit = { type: 'commit', certificate };
+		out.push({ type: 'reply', message: commit, bytes: encodeMessage(commit) });
+	}
+
+	private async isValid(value: Bytes): Promise<boolean> {
+		const key = bytesToHex(value);
+		let valid = this.validity.get(key);
+		if (valid === undefined) {
+			try {
+				valid = await this.app.validate(value, this.height);
+			} catch (error) {
+				if (!(error instanceof ValidationError)) throw error;
+				valid = false;
+			}
+			this.validity.set(key, valid);
+		}
+		return valid;
+	}
+
+	private supporters(votes: Map<number, Vote>, value: Bytes | null): number[] {
+		const out: number[] = [];
+		for (const [member, vote] of votes) if (sameValue(vote.value, value)) out.push(member);
+		return out;
+	}
+
+	/** Values with a precommit quorum in `round`. */
+	private decidedValues(round: RoundMessages): Bytes[] {
+		const byValue = new Map<string, { value: Bytes | null; members: number[] }>();
+		for (const [member, vote] of round.precommits) {
+			const key = valueKey(vote.value);
+			const entry = byValue.get(key) ?? { value: vote.value, members: [] };
+			entry.members.push(member);
+			byValue.set(key, entry);
+		}
+		return [...byValue.values()]
+			.filter((e) => e.value !== null && this.group!.isQuorum(e.members))
+			.map((e) => e.value!);
+	}
+
+	private decide(certificate: Certificate, out: ConsensusOutput[]): void {
+		this.decision = certificate;
+		this.commits.set(this.height, certificate);
+		for (const height of this.commits.keys())
+			if (height <= this.height - COMMITS_KEPT) this.commits.delete(height);
+		out.push({
+			type: 'decision',
+			height: certificate.height,
+			round: certificate.round,
+			value: certificate.value,
+			certificate
+		});
+		this.emitBroadcast(out, { type: 'commit', certificate });
+	}
+
+	/** Applies Tendermint's upon-rules until none fires. */
+	private async advance(out: ConsensusOutput[]): Promise<void> {
+		while (!this.decision && (await this.fireOneRule(out)));
+	}
+
+	private async fireOneRule(out: ConsensusOutput[]): Promise<boolean> {
+		const group = this.group!;
+		// L49: a precommit quorum for v in any round, and v valid: decide.
+		for (const [round, messages] of this.rounds) {
+			for (const value of this.decidedValues(messages)) {
+				if (!(await this.isValid(value))) continue;
+				const signatures = new Map<number, Bytes>();
+				for (const [member, vote] of messages.precommits)
+					if (sameValue(vote.value, value)) signatures.set(member, vote.signature);
+				this.decide(
+					assembleCertificate(
+						group,
+						{ kind: this.kind, height: this.height, round, value },
+						signatures,
+						this.scheme
+					),
+					out
+				);
+				return true;
+			}
+		}
+		// L55: f + 1 members already in a higher round: skip to it.
+		for (const [round, messages] of this.rounds) {
+			if (round > this.round && group.isBlocking(messages.senders)) {
+				await this.startRound(round, out);
+				return true;
+			}
+		}
+		const current = this.roundMessages(this.round);
+		const proposal = current.proposal;
+		if (this.step === 'propose' && proposal) {
+			const v = proposal.value;
+			const vr = proposal.validRound;
+			if (vr === -1) {
+				// L22
+				const accept = (await this.isValid(v)) && (this.lockedRound === -1 || sameValue(this.lockedValue, v));
+				this.step = 'prevote';
+				await this.castVote(out, 'prevote', accept ? v : null);
+				return true;
+			}
+			const justification = this.rounds.get(vr);
+			if (vr < this.round && justification && group.isQuorum(this.supporters(justification.prevotes, v))) {
+				// L28
+				const accept = (await this.isValid(v)) && (this.lockedRound <= vr || sameValue(this.lockedValue, v));
+				this.step = 'prevote';
+				await this.castVote(out, 'prevote', accept ? v : null);
+				return true;
+			}
+		}
+		// L34: any prevote quorum: schedule the prevote timeout once.
+		if (
+			this.step === 'prevote' &&
+			!this.prevoteTimeoutScheduled.has(this.round) &&
+			group.isQuorum(current.prevotes.keys())
+		) {
+			this.prevoteTimeoutScheduled.add(this.round);
+			this.scheduleTimeout(out, 'prevote', this.round);
+			return true;
+		}
+		// L36: proposal and a prevote quorum for it: lock (if still prevoting) and remember as valid.
+		if (
+			proposal &&
+			this.step !== 'propose' &&
+			!this.lockRuleFired.has(this.round) &&
+			group.isQuorum(this.supporters(current.prevotes, proposal.value)) &&
+			(await this.isValid(proposal.value))
+		) {
+			this.lockRuleFired.add(this.round);
+			this.validValue = proposal.value;
+			this.validRound = this.round;
+			if (this.step === 'prevote') {
+				this.lockedValue = proposal.value;
+				this.lockedRound = this.round;
+				this.step = 'precommit';
+				await this.castVote(out, 'precommit', proposal.value);
+			}
+			return true;
+		}
+		// L44: prevote quorum for nil.
+		if (this.step === 'prevote' && group.isQuorum(this.supporters(current.prevotes, null))) {
+			this.step = 'precommit';
+			await this.castVote(out, 'precommit', null);
+			return true;
+		}
+		// L47: any precommit quorum: schedule the precommit timeout once.
+		if (!this.precommitTimeoutScheduled.has(this.round) && group.isQuorum(current.precommits.keys())) {
+			this.precommitTimeoutScheduled.add(this.round);
+			this.scheduleTimeout(out, 'precommit', this.round);
+			return true;
+		}
+		return false;
+	}
+}
