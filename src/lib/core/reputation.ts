@@ -172,6 +172,17 @@ function ensureActivity(activity: InstitutionActivity, chain: ChainActivity, par
 	ensurePerChunk(activity.medicalTxs, sizes.length, `${who} medical txs`, chain.medicalTxs);
 }
 
+function r1Of(activity: InstitutionActivity, chain: ChainActivity, params: ReputationParams): number {
+	const { q } = regularity(activity.keyblocks, chunkSizes(chain.length, params.chunkSize));
+	return activity.honest ? Math.min(1, reputationCurve(q * chain.length, params)) : 0;
+}
+
+function r2Of(activity: InstitutionActivity, chain: ChainActivity, params: ReputationParams): number {
+	const q1 = regularity(activity.registerTxs, chain.registerTxs).q;
+	const q2 = regularity(activity.medicalTxs, chain.medicalTxs).q;
+	return activity.honest ? Math.min(1, reputationCurve(q1 * q2 * chain.length, params)) : 0;
+}
+
 /** R1 (RepuCoin): min(1, H · f(q · L)) with q from the keyblocks mined per chunk. */
 export function miningReputation(
 	activity: InstitutionActivity,
@@ -179,8 +190,7 @@ export function miningReputation(
 	params: ReputationParams
 ): number {
 	ensureActivity(activity, chain, params);
-	const { q } = regularity(activity.keyblocks, chunkSizes(chain.length, params.chunkSize));
-	return activity.honest ? Math.min(1, reputationCurve(q * chain.length, params)) : 0;
+	return r1Of(activity, chain, params);
 }
 
 /** R2 (Algorithm 1): min(1, H · f(q1 · q2 · L)) with q1 from register, q2 from medical+label txs. */
@@ -190,9 +200,7 @@ export function serviceReputation(
 	params: ReputationParams
 ): number {
 	ensureActivity(activity, chain, params);
-	const q1 = regularity(activity.registerTxs, chain.registerTxs).q;
-	const q2 = regularity(activity.medicalTxs, chain.medicalTxs).q;
-	return activity.honest ? Math.min(1, reputationCurve(q1 * q2 * chain.length, params)) : 0;
+	return r2Of(activity, chain, params);
 }
 
 /** R = ½(R1 + R2) for one institution. */
@@ -201,8 +209,9 @@ export function reputationOf(
 	chain: ChainActivity,
 	params: ReputationParams
 ): Reputation {
-	const r1 = miningReputation(activity, chain, params);
-	const r2 = serviceReputation(activity, chain, params);
+	ensureActivity(activity, chain, params);
+	const r1 = r1Of(activity, chain, params);
+	const r2 = r2Of(activity, chain, params);
 	return { institution: activity.institution, r1, r2, r: (r1 + r2) / 2 };
 }
 
