@@ -5,9 +5,9 @@
  * members generated on their own devices.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
-import { babyjubjub } from '@noble/curves/misc.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Bytes } from './bytes.ts';
+import { hashKeyOf, SUBGROUP_ORDER } from './chameleon.ts';
 import { CHAMELEON_VKEY_HASH } from './chameleon-params.ts';
 import type { GenesisConfig } from './genesis.ts';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -33,14 +33,13 @@ export function devInstitution(name: string): DevInstitution {
 	const seed = (purpose: string) => sha512(utf8ToBytes(`spchain/dev-seed/${purpose}/${name}`)).slice(0, 48);
 	const signing = generateSigningKey(seed('signing'));
 	const blsSecret = bigIntToBytes((bytesToBigInt(seed('bls')) % (bls12_381.fields.Fr.ORDER - 1n)) + 1n, 32);
-	const L = babyjubjub.Point.Fn.ORDER;
-	const trapdoor = (bytesToBigInt(seed('chameleon')) % (L - 1n)) + 1n;
+	const trapdoor = (bytesToBigInt(seed('chameleon')) % (SUBGROUP_ORDER - 1n)) + 1n;
 	return {
 		institution: {
 			id: signing.publicKey,
 			name,
 			blsKey: bls12_381.longSignatures.getPublicKey(blsSecret).toBytes(true),
-			chameleonKey: babyjubjub.Point.BASE.multiply(trapdoor).toBytes()
+			chameleonKey: hashKeyOf(trapdoor)
 		},
 		secrets: { signingKey: signing.secretKey, blsKey: blsSecret, trapdoor }
 	};

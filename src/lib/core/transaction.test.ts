@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sha256 } from './hash.ts';
 import { ValidationError } from './errors.ts';
+import { encodeCanonical, type Canonical } from './encoding.ts';
 import {
 	checkTransaction,
 	decodeTransaction,
 	encodeTransaction,
 	signTransaction,
 	transactionId,
+	transactionToCanonical,
 	type LabelBody,
 	type MedicalBody,
 	type Transaction
@@ -125,10 +127,12 @@ describe('transaction rules', () => {
 	});
 
 	it('rejects unknown fields, wrong kinds and oversized proofs with the field named', () => {
-		const tx = medical();
-		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, extra: 1 } as never }))).toThrow(/unknown field "extra"/);
-		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, kind: 'transfer' } as never }))).toThrow(/kind/);
-		const big = { ...tx.body.record, chameleon: { h: tx.body.record.chameleon.h, proof: new Uint8Array(257) } };
-		expect(() => decodeTransaction(encodeTransaction({ ...tx, body: { ...tx.body, record: big } }))).toThrow(/proof/);
+		const raw = transactionToCanonical(medical()) as { body: Record<string, Canonical>; signature: Canonical };
+		const withBody = (body: Record<string, Canonical>) => encodeCanonical({ ...raw, body });
+		expect(() => decodeTransaction(withBody({ ...raw.body, extra: 1 }))).toThrow(/unknown field "extra"/);
+		expect(() => decodeTransaction(withBody({ ...raw.body, kind: 'transfer' }))).toThrow(/kind/);
+		const record = raw.body.record as Record<string, Canonical>;
+		const big = { ...record, chameleon: { h: new Uint8Array(32), proof: new Uint8Array(257) } };
+		expect(() => decodeTransaction(withBody({ ...raw.body, record: big }))).toThrow(/proof/);
 	});
 });
