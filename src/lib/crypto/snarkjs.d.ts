@@ -14,7 +14,15 @@ declare module 'snarkjs' {
 		protocol: 'groth16';
 		curve: 'bn128';
 	}
+	export const wtns: {
+		calculate(input: Record<string, bigint | string>, wasm: FileLike, wtns: FileLike): Promise<void>;
+	};
 	export const groth16: {
+		prove(
+			zkey: FileLike,
+			wtns: FileLike,
+			logger?: Logger
+		): Promise<{ proof: Groth16ProofJson; publicSignals: string[] }>;
 		fullProve(
 			input: Record<string, bigint | string>,
 			wasm: FileLike,
@@ -74,6 +82,29 @@ declare module 'snarkjs' {
 		info(file: string, logger?: Logger): Promise<{ nConstraints: number; nVars: number }>;
 	};
 	export const curves: {
-		getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<unknown>;
+		getCurveFromName(name: 'bn128', options?: { singleThread?: boolean }): Promise<Bn128>;
 	};
+}
+
+declare module 'snarkjs' {
+	/** ffjavascript's WASM BN254 curve (points are Uint8Arrays in its internal Montgomery form). */
+	export interface CurveGroup {
+		F: { n8: number };
+		zero: Uint8Array;
+		fromObject(coordinates: unknown): Uint8Array;
+		neg(a: Uint8Array): Uint8Array;
+		add(a: Uint8Array, b: Uint8Array): Uint8Array;
+		timesScalar(a: Uint8Array, s: Uint8Array | bigint): Uint8Array;
+		isZero(a: Uint8Array): boolean;
+		toAffine(a: Uint8Array): Uint8Array;
+		multiExpAffine(points: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
+	}
+	export interface Bn128 {
+		G1: CurveGroup;
+		G2: CurveGroup;
+		r: bigint;
+		q: bigint;
+		pairingEq(...pointsAndLast: Uint8Array[]): Promise<boolean>;
+		terminate(): Promise<void>;
+	}
 }
