@@ -5,7 +5,12 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Ledger } from '../src/lib/core/chain.ts';
 import { encodeKeyblock, decodeKeyblock, keyblockHash, checkKeyblock } from '../src/lib/core/keyblock.ts';
-import { createPatientBlocks, decodePatientBlock, encodePatientBlock, patientBlockHash } from '../src/lib/core/patient-block.ts';
+import {
+	createPatientBlocks,
+	decodePatientBlock,
+	encodePatientBlock,
+	patientBlockHash
+} from '../src/lib/core/patient-block.ts';
 import {
 	checkTransaction,
 	decodeTransaction,
@@ -62,7 +67,9 @@ export default async function (): Promise<void> {
 	}
 
 	const ledger = new Ledger(genesis);
-	const registers = Array.from({ length: 100 }, (_, i) => registerTx(genesis, patientKeys(`p${i}`), aster, 1));
+	const registers = Array.from({ length: 100 }, (_, i) =>
+		registerTx(genesis, patientKeys(`p${i}`), aster, 1)
+	);
 	const keyblock = mineNext(ledger, aster, registers, timeOf(ledger, 1));
 	const kbBytes = encodeKeyblock(keyblock);
 	console.log(`keyblock with 100 registers: ${kbBytes.length} bytes`);
@@ -78,5 +85,9 @@ export default async function (): Promise<void> {
 	rate('patient block encode', () => encodePatientBlock(pb));
 	rate('patient block decode', () => decodePatientBlock(pbBytes, 64));
 	rate('patient block hash', () => patientBlockHash(pb.header));
-	rate('patient blocks created per round (100)', () => createPatientBlocks(keyblock, genesis.genesisMicroblock, genesis.institutions), 300);
+	rate(
+		'patient blocks created per round (100)',
+		() => createPatientBlocks(keyblock, genesis.genesisMicroblock, genesis.institutions),
+		300
+	);
 }

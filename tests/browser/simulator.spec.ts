@@ -1,6 +1,8 @@
 import { expect, test } from '@playwright/test';
 
-test('the simulator page runs a seeded scenario in a worker and draws its charts and table', async ({ page }) => {
+test('the simulator page runs a seeded scenario in a worker and draws its charts and table', async ({
+	page
+}) => {
 	await page.goto('/simulator');
 	await expect(page.getByRole('heading', { level: 1 })).toHaveText('Attack simulator');
 	await page.getByRole('tab', { name: 'selfish' }).click();

@@ -3,7 +3,14 @@ import { Ledger } from './chain.ts';
 import { keyblockHash, sealKeyblock } from './keyblock.ts';
 import { patientBlockHash } from './patient-block.ts';
 import { targetForExpectedHashes } from './genesis-dev.ts';
-import { clinics, mineNext, patientKeys, registerTx, testGenesis, timeOf } from '../../../tests/fixtures/chain.ts';
+import {
+	clinics,
+	mineNext,
+	patientKeys,
+	registerTx,
+	testGenesis,
+	timeOf
+} from '../../../tests/fixtures/chain.ts';
 import { generateSigningKey } from './identity.ts';
 
 const genesis = testGenesis();
@@ -13,8 +20,15 @@ const NOW = Date.UTC(2030, 0, 1);
 describe('ledger: keyblocks and patient blocks', () => {
 	it('links keyblocks, mines each over the microblock tip of round h − 2, and creates patient blocks in register order', () => {
 		const ledger = new Ledger(genesis);
-		const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(patientKeys) as [ReturnType<typeof patientKeys>, ReturnType<typeof patientKeys>, ReturnType<typeof patientKeys>];
-		const kb1 = mineNext(ledger, aster, [registerTx(genesis, alice, aster, 1), registerTx(genesis, bob, birch, 1)]);
+		const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(patientKeys) as [
+			ReturnType<typeof patientKeys>,
+			ReturnType<typeof patientKeys>,
+			ReturnType<typeof patientKeys>
+		];
+		const kb1 = mineNext(ledger, aster, [
+			registerTx(genesis, alice, aster, 1),
+			registerTx(genesis, bob, birch, 1)
+		]);
 		const created = ledger.appendKeyblock(kb1, NOW);
 		expect(created.map((b) => b.header.patient)).toEqual([alice.publicKey, bob.publicKey]);
 		expect(created[0]!.header.prev).toEqual(genesis.genesisMicroblock);
@@ -63,7 +77,11 @@ describe('ledger: keyblocks and patient blocks', () => {
 		expectCode(reseal({ timestamp: genesis.timestamp }), 'keyblock-stale');
 		expectCode(good, 'keyblock-future', good.header.timestamp - genesis.maxFutureDriftMs - 1);
 		const outsider = generateSigningKey();
-		const foreign = { ...aster, institution: { ...aster.institution, id: outsider.publicKey }, secrets: { ...aster.secrets, signingKey: outsider.secretKey } };
+		const foreign = {
+			...aster,
+			institution: { ...aster.institution, id: outsider.publicKey },
+			secrets: { ...aster.secrets, signingKey: outsider.secretKey }
+		};
 		expectCode(mineNext(ledger, foreign), 'keyblock-miner');
 	});
 
@@ -72,7 +90,9 @@ describe('ledger: keyblocks and patient blocks', () => {
 		const alice = patientKeys('alice');
 		ledger.appendKeyblock(mineNext(ledger, aster, [registerTx(genesis, alice, aster, 1)]), NOW);
 		const again = mineNext(ledger, birch, [registerTx(genesis, alice, birch, 2, 'new salt')]);
-		expect(() => ledger.appendKeyblock(again, NOW)).toThrow(expect.objectContaining({ code: 'register-again' }));
+		expect(() => ledger.appendKeyblock(again, NOW)).toThrow(
+			expect.objectContaining({ code: 'register-again' })
+		);
 		expect(ledger.height).toBe(1);
 	});
 

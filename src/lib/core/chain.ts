@@ -25,7 +25,13 @@ import {
 	type LeafEntry,
 	type PatientBlock
 } from './patient-block.ts';
-import { checkTransaction, chameleonStatement, transactionId, type RecordBody, type Transaction } from './transaction.ts';
+import {
+	checkTransaction,
+	chameleonStatement,
+	transactionId,
+	type RecordBody,
+	type Transaction
+} from './transaction.ts';
 
 /** Where a pinned record transaction sits: patient, leaf index, position in the leaf. */
 export interface RecordLocation {
@@ -101,7 +107,8 @@ export class Ledger {
 
 	institution(id: Bytes): Institution {
 		const found = institutionById(this.genesis, id);
-		if (!found) throw new ValidationError('unknown-institution', 'this institution is not a member of the consortium');
+		if (!found)
+			throw new ValidationError('unknown-institution', 'this institution is not a member of the consortium');
 		return found;
 	}
 
@@ -117,40 +124,81 @@ export class Ledger {
 		const { header } = block;
 		const height = this.height + 1;
 		ensure(header.height === height, 'keyblock-height', `expected keyblock ${height}, got ${header.height}`);
-		ensure(equalBytes(header.prev, this.tipHash), 'keyblock-prev', `keyblock ${height} does not extend the current tip`);
+		ensure(
+			equalBytes(header.prev, this.tipHash),
+			'keyblock-prev',
+			`keyblock ${height} does not extend the current tip`
+		);
 		ensure(
 			equalBytes(header.penu, this.penuFor(height)),
 			'keyblock-penu',
 			`keyblock ${height} does not mine over the last microblock of round ${height - 2}`
 		);
-		ensure(institutionById(g, header.miner) !== undefined, 'keyblock-miner', `keyblock ${height} was mined by a key outside the consortium`);
-		ensure(equalBytes(header.target, this.nextTarget()), 'keyblock-target', `keyblock ${height} carries the wrong target`);
+		ensure(
+			institutionById(g, header.miner) !== undefined,
+			'keyblock-miner',
+			`keyblock ${height} was mined by a key outside the consortium`
+		);
+		ensure(
+			equalBytes(header.target, this.nextTarget()),
+			'keyblock-target',
+			`keyblock ${height} carries the wrong target`
+		);
 		const past = [g.timestamp, ...this.#keyblocks.map((k) => k.block.header.timestamp)];
-		ensure(header.timestamp > medianTimePast(past), 'keyblock-stale', `keyblock ${height} is older than the median of recent keyblocks`);
-		ensure(header.timestamp <= now + g.maxFutureDriftMs, 'keyblock-future', `keyblock ${height} is dated too far in the future`);
+		ensure(
+			header.timestamp > medianTimePast(past),
+			'keyblock-stale',
+			`keyblock ${height} is older than the median of recent keyblocks`
+		);
+		ensure(
+			header.timestamp <= now + g.maxFutureDriftMs,
+			'keyblock-future',
+			`keyblock ${height} is dated too far in the future`
+		);
 		checkKeyblock(block, g.fees, g.maxRegistersPerKeyblock);
 		for (const tx of block.registers) {
 			const body = tx.body;
-			ensure(institutionById(g, body.institution) !== undefined, 'tx-institution', 'a register transaction names an institution outside the consortium');
+			ensure(
+				institutionById(g, body.institution) !== undefined,
+				'tx-institution',
+				'a register transaction names an institution outside the consortium'
+			);
 			this.#checkRound(body.round, height);
-			ensure(!this.#patients.has(bytesToHex(body.patient)), 'register-again', 'this patient is already registered; one registration serves every institution');
-			ensure(!this.#registeredIdentities.has(bytesToHex(body.identity)), 'register-identity', 'this identity commitment is already registered');
+			ensure(
+				!this.#patients.has(bytesToHex(body.patient)),
+				'register-again',
+				'this patient is already registered; one registration serves every institution'
+			);
+			ensure(
+				!this.#registeredIdentities.has(bytesToHex(body.identity)),
+				'register-identity',
+				'this identity commitment is already registered'
+			);
 		}
 	}
 
 	/** Appends a checked keyblock and creates its round's patient blocks. */
 	appendKeyblock(block: Keyblock, now: number): PatientBlock[] {
 		this.checkNextKeyblock(block, now);
-		const { blocks, microTip } = createPatientBlocks(block, this.microTip(this.height), this.genesis.institutions);
+		const { blocks, microTip } = createPatientBlocks(
+			block,
+			this.microTip(this.height),
+			this.genesis.institutions
+		);
 		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
 		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));
-		for (const patientBlock of blocks) this.#patients.set(bytesToHex(patientBlock.header.patient), patientBlock);
+		for (const patientBlock of blocks)
+			this.#patients.set(bytesToHex(patientBlock.header.patient), patientBlock);
 		return blocks;
 	}
 
 	#checkRound(round: number, height: number): void {
 		ensure(round <= height, 'tx-round', `the transaction is made for round ${round}, which has not started`);
-		ensure(height - round <= this.genesis.roundWindow, 'tx-round', `the transaction for round ${round} has expired`);
+		ensure(
+			height - round <= this.genesis.roundWindow,
+			'tx-round',
+			`the transaction for round ${round} has expired`
+		);
 	}
 
 	// ------------------------------------------------------------ record transactions
@@ -163,7 +211,11 @@ export class Ledger {
 		for (const id of txIds) {
 			const key = bytesToHex(id);
 			const existing = this.#pins.get(key);
-			ensure(!existing || equalBytes(existing, pin), 'tx-pinned-twice', 'this transaction was already pinned in another batch');
+			ensure(
+				!existing || equalBytes(existing, pin),
+				'tx-pinned-twice',
+				'this transaction was already pinned in another batch'
+			);
 			this.#pins.set(key, pin);
 		}
 	}
@@ -179,7 +231,10 @@ export class Ledger {
 	 * are entries of the same leaf accepted earlier in the same batch. Returns the chameleon statement to
 	 * verify (the caller batches proofs).
 	 */
-	checkRecordTransaction(tx: Transaction<RecordBody>, pending: readonly LeafEntry[] = []): ChameleonStatement {
+	checkRecordTransaction(
+		tx: Transaction<RecordBody>,
+		pending: readonly LeafEntry[] = []
+	): ChameleonStatement {
 		const body = tx.body;
 		checkTransaction(tx, this.genesis.fees);
 		const author = this.institution(body.institution);
@@ -191,7 +246,11 @@ export class Ledger {
 		const entries = [...leaf.entries, ...pending];
 		const find = (id: Bytes) => entries.find((e) => equalBytes(transactionId(e.tx.body), id));
 		const id = transactionId(body);
-		ensure(this.recordLocation(id) === undefined && !find(id), 'tx-duplicate', 'this transaction is already on the chain');
+		ensure(
+			this.recordLocation(id) === undefined && !find(id),
+			'tx-duplicate',
+			'this transaction is already on the chain'
+		);
 		if (body.kind === 'label') {
 			const original = find(body.target);
 			if (!original) {
@@ -236,9 +295,17 @@ export class Ledger {
 		const statements: ChameleonStatement[] = [];
 		const staged: LeafEntry[] = [...leaf.entries];
 		for (const entry of entries) {
-			ensure(equalBytes(entry.tx.body.institution, institution), 'leaf-institution', 'a record was sent to another institution');
+			ensure(
+				equalBytes(entry.tx.body.institution, institution),
+				'leaf-institution',
+				'a record was sent to another institution'
+			);
 			const pin = this.pinOf(transactionId(entry.tx.body));
-			ensure(pin !== undefined, 'tx-unpinned', 'only transactions pinned by the consensus group can be attached');
+			ensure(
+				pin !== undefined,
+				'tx-unpinned',
+				'only transactions pinned by the consensus group can be attached'
+			);
 			ensure(equalBytes(pin, entry.pin), 'tx-pin', 'the entry names the wrong pin certificate');
 			statements.push(this.checkRecordTransaction(entry.tx, staged.slice(leaf.entries.length)));
 			staged.push(entry);
@@ -252,12 +319,19 @@ export class Ledger {
 		const results = await verifier.verifyAll(statements);
 		const bad = results.findIndex((ok) => !ok);
 		if (bad === results.length - 1)
-			throw new ValidationError('leaf-proof', "the institution's proof for the patient block leaf is not valid");
-		if (bad >= 0) throw new ValidationError('record-proof', `the chameleon hash proof of record ${bad + 1} is not valid`);
+			throw new ValidationError(
+				'leaf-proof',
+				"the institution's proof for the patient block leaf is not valid"
+			);
+		if (bad >= 0)
+			throw new ValidationError('record-proof', `the chameleon hash proof of record ${bad + 1} is not valid`);
 
 		// Every check passed: commit.
 		const updated = { ...leaf, entries: staged, proof: leafProof };
-		checkPatientBlock({ ...block, leaves: block.leaves.map((l, i) => (i === leafIndex ? updated : l)) }, this.genesis.institutions);
+		checkPatientBlock(
+			{ ...block, leaves: block.leaves.map((l, i) => (i === leafIndex ? updated : l)) },
+			this.genesis.institutions
+		);
 		block.leaves[leafIndex] = updated;
 		staged.forEach((entry, index) => {
 			this.#records.set(bytesToHex(transactionId(entry.tx.body)), { patient, leaf: leafIndex, index });

@@ -13,7 +13,11 @@ const canonical: fc.Arbitrary<Canonical> = fc.letrec<{ value: Canonical }>((tie)
 		fc.string(),
 		fc.uint8Array({ maxLength: 64 }),
 		fc.array(tie('value'), { maxLength: 5 }),
-		fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 5 })
+		fc.dictionary(
+			fc.string().filter((k) => k !== '__proto__'),
+			tie('value'),
+			{ maxKeys: 5 }
+		)
 	)
 })).value;
 
@@ -64,9 +68,11 @@ describe('canonical encoding', () => {
 	it('refuses oversized input before parsing and bounds declared lengths by the input', () => {
 		expect(() => decodeCanonical(new Uint8Array(MAX_MESSAGE_BYTES + 1))).toThrow(/exceeds the limit/);
 		// A byte string claiming 2^32 bytes in a 9-byte message must fail fast, not allocate.
-		expect(() => decodeCanonical(Uint8Array.from([0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]))).toThrow(ValidationError);
-		expect(() => decodeCanonical(Uint8Array.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(
+		expect(() => decodeCanonical(Uint8Array.from([0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]))).toThrow(
 			ValidationError
 		);
+		expect(() =>
+			decodeCanonical(Uint8Array.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
+		).toThrow(ValidationError);
 	});
 });

@@ -13,14 +13,7 @@ import { ValidationError } from './errors.ts';
 
 /** A value the canonical encoding accepts: CBOR's data model without floats. */
 export type Canonical =
-	| null
-	| boolean
-	| number
-	| bigint
-	| string
-	| Bytes
-	| Canonical[]
-	| { [key: string]: Canonical };
+	null | boolean | number | bigint | string | Bytes | Canonical[] | { [key: string]: Canonical };
 
 /** Default bound on one decoded message; structures set tighter limits per field. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;

@@ -26,7 +26,12 @@ export interface DevInstitution {
 	secrets: InstitutionSecrets;
 }
 
-export const DEV_INSTITUTION_NAMES = ['Aster Clinic', 'Birch Hospital', 'Cedar Health', 'Dogwood Medical'] as const;
+export const DEV_INSTITUTION_NAMES = [
+	'Aster Clinic',
+	'Birch Hospital',
+	'Cedar Health',
+	'Dogwood Medical'
+] as const;
 
 /** Deterministic keys for a named dev institution. */
 export function devInstitution(name: string): DevInstitution {
@@ -56,7 +61,9 @@ export function devGenesis(overrides: Partial<GenesisConfig> = {}): GenesisConfi
 		network: 'spchain-dev',
 		timestamp: Date.UTC(2026, 0, 1),
 		institutions,
-		genesisMicroblock: sha256(utf8ToBytes('SPChain development network: the genesis part is set by the system management')),
+		genesisMicroblock: sha256(
+			utf8ToBytes('SPChain development network: the genesis part is set by the system management')
+		),
 		// About a million hashes: a fraction of a second for a WASM miner.
 		initialTarget: targetForExpectedHashes(1n << 20n),
 		keyblockIntervalMs: 10_000,

@@ -70,7 +70,12 @@ const FIELDS = [
 export function genesisToCanonical(g: GenesisConfig): { [key: string]: Canonical } {
 	return {
 		...g,
-		institutions: g.institutions.map((i) => ({ id: i.id, name: i.name, blsKey: i.blsKey, chameleonKey: i.chameleonKey })),
+		institutions: g.institutions.map((i) => ({
+			id: i.id,
+			name: i.name,
+			blsKey: i.blsKey,
+			chameleonKey: i.chameleonKey
+		})),
 		fees: Object.fromEntries(TRANSACTION_KINDS.map((k) => [k, { ...g.fees[k] }])),
 		reputation: { ...g.reputation }
 	};
@@ -139,10 +144,26 @@ export function checkGenesis(g: GenesisConfig): void {
 	);
 	ensure(g.reputation.chunkSize >= 1, 'genesis', 'the reputation chunk size must be at least 1');
 	ensure(g.reputation.lambda >= 1, 'genesis', 'λ must be positive');
-	ensure(g.keyblockIntervalMs >= 1 && g.retargetInterval >= 1, 'genesis', 'the keyblock interval and retarget interval must be positive');
-	ensure(g.epochLength >= 1 && g.roundWindow >= 1, 'genesis', 'epoch length and round window must be positive');
-	ensure(g.maxRegistersPerKeyblock >= 1, 'genesis', 'a keyblock must be able to pack at least one register transaction');
-	ensure(g.initialTarget.some((b) => b !== 0), 'genesis', 'the initial target cannot be zero');
+	ensure(
+		g.keyblockIntervalMs >= 1 && g.retargetInterval >= 1,
+		'genesis',
+		'the keyblock interval and retarget interval must be positive'
+	);
+	ensure(
+		g.epochLength >= 1 && g.roundWindow >= 1,
+		'genesis',
+		'epoch length and round window must be positive'
+	);
+	ensure(
+		g.maxRegistersPerKeyblock >= 1,
+		'genesis',
+		'a keyblock must be able to pack at least one register transaction'
+	);
+	ensure(
+		g.initialTarget.some((b) => b !== 0),
+		'genesis',
+		'the initial target cannot be zero'
+	);
 }
 
 export function institutionById(g: GenesisConfig, id: Bytes): Institution | undefined {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addressOf, generateSigningKey, signingKeyFromSecret, isValidPublicKey, parseAddress, sign, verifySignature } from './identity.ts';
+import {
+	addressOf,
+	generateSigningKey,
+	signingKeyFromSecret,
+	isValidPublicKey,
+	parseAddress,
+	sign,
+	verifySignature
+} from './identity.ts';
 import { ValidationError } from './errors.ts';
 import { fromHex } from './bytes.ts';
 
@@ -8,7 +16,9 @@ describe('identities', () => {
 	it('matches the BIP-340 test vector', () => {
 		const sk = fromHex('0000000000000000000000000000000000000000000000000000000000000003');
 		const { publicKey } = signingKeyFromSecret(sk);
-		expect(Buffer.from(publicKey).toString('hex').toUpperCase()).toBe('F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9');
+		expect(Buffer.from(publicKey).toString('hex').toUpperCase()).toBe(
+			'F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9'
+		);
 		const digest = new Uint8Array(32);
 		const vectorSig = fromHex(
 			'E907831F80848D1069A5371B402410364BDF1C5F8307B0084C55F1CE2DCA821525F66A4A85EA8B71E482A74F382D2CE5EBEEE8FDB2172F477DF4900D310536C0'

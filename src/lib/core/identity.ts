@@ -85,9 +85,13 @@ export function parseAddress(address: string, role: Role): PublicKey {
 		throw new ValidationError('address', 'this is not an SPChain address (checksum or format is wrong)');
 	}
 	if (decoded.prefix !== PREFIX[role])
-		throw new ValidationError('address', `expected a ${role} address (${PREFIX[role]}1…), got ${decoded.prefix}1…`);
+		throw new ValidationError(
+			'address',
+			`expected a ${role} address (${PREFIX[role]}1…), got ${decoded.prefix}1…`
+		);
 	const publicKey = Uint8Array.from(bech32m.fromWords(decoded.words));
-	if (!isValidPublicKey(publicKey)) throw new ValidationError('address', 'the address does not hold a valid public key');
+	if (!isValidPublicKey(publicKey))
+		throw new ValidationError('address', 'the address does not hold a valid public key');
 	return publicKey;
 }
 
@@ -112,7 +116,8 @@ export function readInstitution(value: unknown, where: string): Institution {
 		blsKey: read.bytes(o.blsKey, `${where}.blsKey`, BLS_PUBLIC_KEY_LENGTH),
 		chameleonKey: read.bytes(o.chameleonKey, `${where}.chameleonKey`, CHAMELEON_KEY_LENGTH)
 	};
-	if (!isValidPublicKey(institution.id)) throw new ValidationError('institution', `${where}.id is not a valid public key`);
+	if (!isValidPublicKey(institution.id))
+		throw new ValidationError('institution', `${where}.id is not a valid public key`);
 	if (institution.name.trim() === '') throw new ValidationError('institution', `${where}.name is empty`);
 	return institution;
 }

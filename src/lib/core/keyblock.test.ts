@@ -4,7 +4,14 @@ import { ValidationError } from './errors.ts';
 import { Ledger } from './chain.ts';
 import { checkKeyblock, decodeKeyblock, encodeKeyblock, keyblockHash, sealKeyblock } from './keyblock.ts';
 import { meetsTarget, powHash } from './pow.ts';
-import { clinics, mineNext, patientKeys, registerTx, testGenesis, timeOf } from '../../../tests/fixtures/chain.ts';
+import {
+	clinics,
+	mineNext,
+	patientKeys,
+	registerTx,
+	testGenesis,
+	timeOf
+} from '../../../tests/fixtures/chain.ts';
 
 const genesis = testGenesis();
 const [aster, birch] = clinics as [(typeof clinics)[0], (typeof clinics)[0]];
@@ -26,7 +33,9 @@ describe('keyblock', () => {
 
 	it('solves exactly the paper puzzle H(prev || penu || Nonce || PK) < target', () => {
 		const { header } = sample();
-		expect(meetsTarget(powHash(header.prev, header.penu, header.nonce, header.miner), header.target)).toBe(true);
+		expect(meetsTarget(powHash(header.prev, header.penu, header.nonce, header.miner), header.target)).toBe(
+			true
+		);
 	});
 
 	it('rejects a flipped bit in every byte', () => {
@@ -35,7 +44,11 @@ describe('keyblock', () => {
 			const tampered = bytes.slice();
 			tampered[i]! ^= 0x01;
 			expect(() => {
-				checkKeyblock(decodeKeyblock(tampered, genesis.maxRegistersPerKeyblock), genesis.fees, genesis.maxRegistersPerKeyblock);
+				checkKeyblock(
+					decodeKeyblock(tampered, genesis.maxRegistersPerKeyblock),
+					genesis.fees,
+					genesis.maxRegistersPerKeyblock
+				);
 			}, `byte ${i}`).toThrow(ValidationError);
 		}
 	});
@@ -58,14 +71,32 @@ describe('keyblock', () => {
 
 	it('names the broken rule: nonce, signature by another key, root, size, duplicate patient', () => {
 		const block = sample();
-		const check = (b: typeof block, max = 16) => () => checkKeyblock(b, genesis.fees, max);
+		const check =
+			(b: typeof block, max = 16) =>
+			() =>
+				checkKeyblock(b, genesis.fees, max);
 		let badNonce = block.header.nonce + 1n;
-		while (meetsTarget(powHash(block.header.prev, block.header.penu, badNonce, block.header.miner), block.header.target)) badNonce++;
-		const unsolved = sealKeyblock({ ...block.header, nonce: badNonce }, block.registers, aster.secrets.signingKey);
+		while (
+			meetsTarget(
+				powHash(block.header.prev, block.header.penu, badNonce, block.header.miner),
+				block.header.target
+			)
+		)
+			badNonce++;
+		const unsolved = sealKeyblock(
+			{ ...block.header, nonce: badNonce },
+			block.registers,
+			aster.secrets.signingKey
+		);
 		expect(check(unsolved)).toThrow(expect.objectContaining({ code: 'keyblock-pow' }));
-		const stolen = { ...block, signature: sealKeyblock(block.header, block.registers, birch.secrets.signingKey).signature };
+		const stolen = {
+			...block,
+			signature: sealKeyblock(block.header, block.registers, birch.secrets.signingKey).signature
+		};
 		expect(check(stolen)).toThrow(expect.objectContaining({ code: 'keyblock-signature' }));
-		expect(check({ ...block, registers: block.registers.slice(1) })).toThrow(expect.objectContaining({ code: 'keyblock-root' }));
+		expect(check({ ...block, registers: block.registers.slice(1) })).toThrow(
+			expect.objectContaining({ code: 'keyblock-root' })
+		);
 		expect(check(block, 1)).toThrow(expect.objectContaining({ code: 'keyblock-size' }));
 		const twice = registerTx(genesis, patientKeys('alice'), birch, 1, 'other salt');
 		const ledger = new Ledger(genesis);
@@ -75,7 +106,9 @@ describe('keyblock', () => {
 
 	it('hashes the whole header: the pin slot is outside it', () => {
 		const block = sample();
-		expect(keyblockHash({ ...block.header, timestamp: block.header.timestamp + 1 })).not.toEqual(keyblockHash(block.header));
+		expect(keyblockHash({ ...block.header, timestamp: block.header.timestamp + 1 })).not.toEqual(
+			keyblockHash(block.header)
+		);
 		const pinned = decodeKeyblock(encodeKeyblock({ ...block, pin: Uint8Array.of(1, 2, 3) }), 16);
 		expect(keyblockHash(pinned.header)).toEqual(keyblockHash(block.header));
 	});

@@ -87,7 +87,16 @@ export function encodeKeyblock(block: Keyblock): Bytes {
 	return encodeCanonical(keyblockToCanonical(block));
 }
 
-const HEADER_FIELDS = ['height', 'prev', 'penu', 'nonce', 'miner', 'target', 'timestamp', 'registersRoot'] as const;
+const HEADER_FIELDS = [
+	'height',
+	'prev',
+	'penu',
+	'nonce',
+	'miner',
+	'target',
+	'timestamp',
+	'registersRoot'
+] as const;
 
 export function readKeyblockHeader(value: unknown, where = 'keyblock.header'): KeyblockHeader {
 	const o = read.object(value, where, HEADER_FIELDS);
@@ -105,12 +114,21 @@ export function readKeyblockHeader(value: unknown, where = 'keyblock.header'): K
 
 /** Decodes untrusted bytes into a structurally valid keyblock; `maxRegisters` bounds the list. */
 export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 * 1024 * 1024): Keyblock {
-	const o = read.object(decodeCanonical(bytes, maxBytes), 'keyblock', ['header', 'registers', 'signature'], ['pin']);
+	const o = read.object(
+		decodeCanonical(bytes, maxBytes),
+		'keyblock',
+		['header', 'registers', 'signature'],
+		['pin']
+	);
 	const block: Keyblock = {
 		header: readKeyblockHeader(o.header),
 		registers: read.array(o.registers, 'keyblock.registers', maxRegisters, (v, where) => {
 			const tx = readTransaction(v, where);
-			ensure(tx.body.kind === 'register', 'keyblock-register', `${where} is a ${tx.body.kind} transaction, not a register`);
+			ensure(
+				tx.body.kind === 'register',
+				'keyblock-register',
+				`${where} is a ${tx.body.kind} transaction, not a register`
+			);
 			return tx as Transaction<RegisterBody>;
 		}),
 		signature: read.bytes(o.signature, 'keyblock.signature', SIGNATURE_LENGTH)
@@ -120,7 +138,11 @@ export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 
 }
 
 /** Builds the signed keyblock once a nonce meeting the target has been found. */
-export function sealKeyblock(header: KeyblockHeader, registers: Transaction<RegisterBody>[], minerSecretKey: Bytes): Keyblock {
+export function sealKeyblock(
+	header: KeyblockHeader,
+	registers: Transaction<RegisterBody>[],
+	minerSecretKey: Bytes
+): Keyblock {
 	return { header, registers, signature: sign(minerSecretKey, keyblockHash(header)) };
 }
 
@@ -142,7 +164,11 @@ export function checkKeyblock(block: Keyblock, fees: FeeSchedule, maxRegisters: 
 		'keyblock-signature',
 		`keyblock ${header.height}: the miner's signature is not valid`
 	);
-	ensure(block.registers.length <= maxRegisters, 'keyblock-size', `keyblock ${header.height} packs too many register transactions`);
+	ensure(
+		block.registers.length <= maxRegisters,
+		'keyblock-size',
+		`keyblock ${header.height} packs too many register transactions`
+	);
 	ensure(
 		equalBytes(registersRoot(block.registers), header.registersRoot),
 		'keyblock-root',

@@ -14,7 +14,8 @@ export const EMPTY_ROOT = taggedHash('spchain/merkle-empty', new Uint8Array());
 
 function nextLevel(level: readonly Bytes[]): Bytes[] {
 	const next: Bytes[] = [];
-	for (let i = 0; i + 1 < level.length; i += 2) next.push(taggedHash(NODE_TAG, concatBytes(level[i]!, level[i + 1]!)));
+	for (let i = 0; i + 1 < level.length; i += 2)
+		next.push(taggedHash(NODE_TAG, concatBytes(level[i]!, level[i + 1]!)));
 	if (level.length % 2 === 1) next.push(level[level.length - 1]!);
 	return next;
 }
@@ -49,7 +50,8 @@ export function merkleProof(leaves: readonly Bytes[], index: number): MerkleStep
 
 export function rootFromProof(leaf: Bytes, path: readonly MerkleStep[]): Bytes {
 	return path.reduce(
-		(node, step) => taggedHash(NODE_TAG, step.left ? concatBytes(step.sibling, node) : concatBytes(node, step.sibling)),
+		(node, step) =>
+			taggedHash(NODE_TAG, step.left ? concatBytes(step.sibling, node) : concatBytes(node, step.sibling)),
 		leaf
 	);
 }

@@ -75,8 +75,15 @@ export function patientBlockHash(header: PatientBlockHeader): Bytes {
 }
 
 /** Digest of a leaf's content; the chameleon message is this digest reduced into the scalar field. */
-export function leafContentDigest(patient: PublicKey, institution: PublicKey, entryIds: readonly Bytes[]): Bytes {
-	return taggedHash('spchain/leaf-content', encodeCanonical({ patient, institution, entries: [...entryIds] }));
+export function leafContentDigest(
+	patient: PublicKey,
+	institution: PublicKey,
+	entryIds: readonly Bytes[]
+): Bytes {
+	return taggedHash(
+		'spchain/leaf-content',
+		encodeCanonical({ patient, institution, entries: [...entryIds] })
+	);
 }
 
 export function leafMessage(patient: PublicKey, institution: PublicKey, entryIds: readonly Bytes[]): bigint {
@@ -161,15 +168,24 @@ function readLeaf(value: unknown, where: string): LeafRecord {
 		entries: read.array(o.entries, `${where}.entries`, MAX_ENTRIES_PER_LEAF, (v, w) => {
 			const e = read.object(v, w, ['tx', 'pin']);
 			const tx = readTransaction(e.tx, `${w}.tx`);
-			ensure(tx.body.kind !== 'register', 'leaf-entry', `${w} is a register transaction; only records attach to leaves`);
+			ensure(
+				tx.body.kind !== 'register',
+				'leaf-entry',
+				`${w} is a register transaction; only records attach to leaves`
+			);
 			return { tx: tx as Transaction<RecordBody>, pin: read.bytes(e.pin, `${w}.pin`, HASH_LENGTH) };
 		})
 	};
-	if (o.proof !== undefined) leaf.proof = read.bytes(o.proof, `${where}.proof`, { min: 1, max: MAX_PROOF_LENGTH });
+	if (o.proof !== undefined)
+		leaf.proof = read.bytes(o.proof, `${where}.proof`, { min: 1, max: MAX_PROOF_LENGTH });
 	return leaf;
 }
 
-export function decodePatientBlock(bytes: Bytes, maxInstitutions: number, maxBytes = 8 * 1024 * 1024): PatientBlock {
+export function decodePatientBlock(
+	bytes: Bytes,
+	maxInstitutions: number,
+	maxBytes = 8 * 1024 * 1024
+): PatientBlock {
 	const o = read.object(decodeCanonical(bytes, maxBytes), 'patientBlock', ['header', 'leaves']);
 	return {
 		header: readPatientBlockHeader(o.header),
@@ -185,9 +201,16 @@ export function decodePatientBlock(bytes: Bytes, maxInstitutions: number, maxByt
  * earlier entry of the same leaf, no entry twice), a proof exactly when a leaf has entries, and the header's
  * institution root. Returns the chameleon statements to verify (batched by the caller).
  */
-export function checkPatientBlock(block: PatientBlock, institutions: readonly Institution[]): ChameleonStatement[] {
+export function checkPatientBlock(
+	block: PatientBlock,
+	institutions: readonly Institution[]
+): ChameleonStatement[] {
 	const { header } = block;
-	ensure(block.leaves.length === institutions.length, 'patient-leaves', 'a patient block has one leaf per consortium institution');
+	ensure(
+		block.leaves.length === institutions.length,
+		'patient-leaves',
+		'a patient block has one leaf per consortium institution'
+	);
 	ensure(
 		equalBytes(header.institutionRoot, institutionRoot(header.patient, institutions)),
 		'patient-root',
@@ -197,7 +220,11 @@ export function checkPatientBlock(block: PatientBlock, institutions: readonly In
 	block.leaves.forEach((leaf, index) => {
 		const institution = institutions[index]!;
 		const where = `patient block leaf ${index} (${institution.name})`;
-		ensure(equalBytes(leaf.institution, institution.id), 'patient-leaves', `${where} names the wrong institution`);
+		ensure(
+			equalBytes(leaf.institution, institution.id),
+			'patient-leaves',
+			`${where} names the wrong institution`
+		);
 		const ids = checkLeafEntries(leaf, header.patient, where);
 		if (leaf.entries.length === 0) {
 			ensure(leaf.proof === undefined, 'patient-proof', `${where} is empty but carries a proof`);
@@ -222,14 +249,30 @@ function checkLeafEntries(leaf: LeafRecord, patient: PublicKey, where: string): 
 		const id = transactionId(body);
 		const key = bytesToHex(id);
 		ensure(!seen.has(key), 'leaf-duplicate', `${where}: entry ${k} appears twice`);
-		ensure(equalBytes(body.patient, patient), 'leaf-patient', `${where}: entry ${k} belongs to another patient`);
-		ensure(equalBytes(body.institution, leaf.institution), 'leaf-institution', `${where}: entry ${k} was sent to another institution`);
+		ensure(
+			equalBytes(body.patient, patient),
+			'leaf-patient',
+			`${where}: entry ${k} belongs to another patient`
+		);
+		ensure(
+			equalBytes(body.institution, leaf.institution),
+			'leaf-institution',
+			`${where}: entry ${k} was sent to another institution`
+		);
 		ensure(body.round >= round, 'leaf-order', `${where}: entries are not in chronological order`);
 		if (body.kind === 'label') {
 			const target = bytesToHex(body.target);
 			const original = seen.get(target);
-			ensure(original !== undefined, 'label-target', `${where}: label ${k} corrects a record that is not in this leaf`);
-			ensure(!labelled.has(target), 'label-twice', `${where}: the record corrected by label ${k} was already labelled`);
+			ensure(
+				original !== undefined,
+				'label-target',
+				`${where}: label ${k} corrects a record that is not in this leaf`
+			);
+			ensure(
+				!labelled.has(target),
+				'label-twice',
+				`${where}: the record corrected by label ${k} was already labelled`
+			);
 			ensure(
 				equalBytes(original.record.chameleon.h, body.record.chameleon.h),
 				'label-hash',

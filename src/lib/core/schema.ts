@@ -13,7 +13,12 @@ function fail(where: string, message: string): never {
 }
 
 /** A map with exactly the given keys (optional ones may be absent). */
-export function object(value: unknown, where: string, keys: readonly string[], optional: readonly string[] = []): Record_ {
+export function object(
+	value: unknown,
+	where: string,
+	keys: readonly string[],
+	optional: readonly string[] = []
+): Record_ {
 	if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array)
 		fail(where, 'expected a map');
 	const record = value as Record_;
@@ -35,7 +40,8 @@ export function bytes(value: unknown, where: string, length: number | { max: num
 
 /** A non-negative safe integer no larger than `max`. */
 export function uint(value: unknown, where: string, max = Number.MAX_SAFE_INTEGER): number {
-	if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(where, 'expected an unsigned integer');
+	if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+		fail(where, 'expected an unsigned integer');
 	if (value > max) fail(where, `expected at most ${max}, got ${value}`);
 	return value;
 }
@@ -55,11 +61,17 @@ export function string(value: unknown, where: string, maxLength: number): string
 }
 
 export function oneOf<T extends string>(value: unknown, where: string, options: readonly T[]): T {
-	if (typeof value !== 'string' || !options.includes(value as T)) fail(where, `expected one of ${options.join(', ')}`);
+	if (typeof value !== 'string' || !options.includes(value as T))
+		fail(where, `expected one of ${options.join(', ')}`);
 	return value as T;
 }
 
-export function array<T>(value: unknown, where: string, maxLength: number, item: (v: unknown, where: string) => T): T[] {
+export function array<T>(
+	value: unknown,
+	where: string,
+	maxLength: number,
+	item: (v: unknown, where: string) => T
+): T[] {
 	if (!Array.isArray(value)) fail(where, 'expected a list');
 	if (value.length > maxLength) fail(where, `list longer than ${maxLength}`);
 	return value.map((v, i) => item(v, `${where}[${i}]`));

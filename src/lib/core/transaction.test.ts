@@ -49,7 +49,10 @@ function label(): Transaction<LabelBody> {
 			round: 4,
 			fees: genesis.fees.label,
 			target: transactionId(original.body),
-			record: { ...original.body.record, pointer: { ...original.body.record.pointer, digest: sha256(Uint8Array.of(2)) } }
+			record: {
+				...original.body.record,
+				pointer: { ...original.body.record.pointer, digest: sha256(Uint8Array.of(2)) }
+			}
 		},
 		alice.secretKey
 	);
@@ -111,23 +114,34 @@ describe('transaction rules', () => {
 		const cheap = medical({ fees: { service: 20, transaction: 1 } });
 		expect(() => checkTransaction(cheap, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-fee' }));
 		const asRegister = medical({ fees: genesis.fees.register });
-		expect(() => checkTransaction(asRegister, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-fee' }));
+		expect(() => checkTransaction(asRegister, genesis.fees)).toThrow(
+			expect.objectContaining({ code: 'tx-fee' })
+		);
 	});
 
 	it('requires the record to be held by the institution it is sent to', () => {
 		const tx = medical();
-		const moved = medical({ record: { ...tx.body.record, pointer: { ...tx.body.record.pointer, holder: birch.institution.id } } });
-		expect(() => checkTransaction(moved, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-holder' }));
+		const moved = medical({
+			record: { ...tx.body.record, pointer: { ...tx.body.record.pointer, holder: birch.institution.id } }
+		});
+		expect(() => checkTransaction(moved, genesis.fees)).toThrow(
+			expect.objectContaining({ code: 'tx-holder' })
+		);
 	});
 
 	it('rejects a signature by anyone but the patient', () => {
 		const mallory = patientKeys('mallory');
 		const forged = signTransaction(medical().body, mallory.secretKey);
-		expect(() => checkTransaction(forged, genesis.fees)).toThrow(expect.objectContaining({ code: 'tx-signature' }));
+		expect(() => checkTransaction(forged, genesis.fees)).toThrow(
+			expect.objectContaining({ code: 'tx-signature' })
+		);
 	});
 
 	it('rejects unknown fields, wrong kinds and oversized proofs with the field named', () => {
-		const raw = transactionToCanonical(medical()) as { body: Record<string, Canonical>; signature: Canonical };
+		const raw = transactionToCanonical(medical()) as {
+			body: Record<string, Canonical>;
+			signature: Canonical;
+		};
 		const withBody = (body: Record<string, Canonical>) => encodeCanonical({ ...raw, body });
 		expect(() => decodeTransaction(withBody({ ...raw.body, extra: 1 }))).toThrow(/unknown field "extra"/);
 		expect(() => decodeTransaction(withBody({ ...raw.body, kind: 'transfer' }))).toThrow(/kind/);

@@ -139,11 +139,7 @@ function readRecord(value: unknown, where: string): RecordCommitment {
 
 export function readTransactionBody(value: unknown, where = 'transaction.body'): TransactionBody {
 	const common = ['kind', 'patient', 'institution', 'round', 'fees'] as const;
-	const kind = read.oneOf(
-		(value as { kind?: unknown } | null)?.kind,
-		`${where}.kind`,
-		TRANSACTION_KINDS
-	);
+	const kind = read.oneOf((value as { kind?: unknown } | null)?.kind, `${where}.kind`, TRANSACTION_KINDS);
 	const extra = { register: ['identity'], medical: ['record'], label: ['target', 'record'] }[kind];
 	const o = read.object(value, where, [...common, ...extra]);
 	const fees = read.object(o.fees, `${where}.fees`, ['service', 'transaction']);
@@ -233,7 +229,11 @@ export function chameleonStatement(
 	authorChameleonKey: Bytes,
 	messageFromDigest: (digest: Bytes) => bigint
 ): ChameleonStatement {
-	return { hk: authorChameleonKey, m: messageFromDigest(body.record.pointer.digest), hash: body.record.chameleon };
+	return {
+		hk: authorChameleonKey,
+		m: messageFromDigest(body.record.pointer.digest),
+		hash: body.record.chameleon
+	};
 }
 
 export function isRecordTransaction(tx: Transaction): tx is Transaction<RecordBody> {
@@ -244,5 +244,6 @@ export function assertKind<K extends TransactionKind>(
 	tx: Transaction,
 	kind: K
 ): asserts tx is Transaction<Extract<TransactionBody, { kind: K }>> {
-	if (tx.body.kind !== kind) throw new ValidationError('tx-kind', `expected a ${kind} transaction, got ${tx.body.kind}`);
+	if (tx.body.kind !== kind)
+		throw new ValidationError('tx-kind', `expected a ${kind} transaction, got ${tx.body.kind}`);
 }
