@@ -83,6 +83,7 @@ export const DEFAULT_TIMEOUTS: TimeoutConfig = {
 };
 
 export const MAX_ROUNDS_AHEAD = 64;
+export const MAX_CONFLICTING = 4;
 const MAX_BUFFERED_FUTURE = 4096;
 const HEIGHTS_BUFFERED_AHEAD = 2;
 const COMMITS_KEPT = 16;
@@ -113,15 +114,24 @@ export interface ConsensusMachineOptions {
 }
 
 interface RoundMessages {
-	proposal: Proposal | null;
-	prevotes: Map<number, Vote>;
-	precommits: Map<number, Vote>;
+	/** Distinct messages per slot: an equivocator's votes count for each value it signed (as in the
+	 * algorithm, which counts messages), up to MAX_CONFLICTING per member and slot (bounded memory). */
+	proposals: Proposal[];
+	prevotes: Map<number, Vote[]>;
+	precommits: Map<number, Vote[]>;
 	/** Members with any message in this round (for the f + 1 round skip, L55). */
 	senders: Set<number>;
 }
 
 function sameValue(a: Bytes | null, b: Bytes | null): boolean {
 	return a === null || b === null ? a === b : equalBytes(a, b);
+}
+
+function sameMessage(a: SignedMessage, b: SignedMessage): boolean {
+	return (
+		sameValue(a.value, b.value) &&
+		(a.type !== 'proposal' || b.type !== 'proposal' || a.validRound === b.validRound)
+	);
 }
 
 function valueKey(value: Bytes | null): string {
@@ -318,7 +328,7 @@ export class ConsensusMachine {
 	private roundMessages(round: number): RoundMessages {
 		let messages = this.rounds.get(round);
 		if (!messages) {
-			messages = { proposal: null, prevotes: new Map(), precommits: new Map(), senders: new Set() };
+			messages = { proposals: [], prevotes: new Map(), precommits: new Map(), senders: new Set() };
 			this.rounds.set(round, messages);
 		}
 		return messages;
@@ -451,30 +461,25 @@ export class ConsensusMachine {
 		return !this.decision;
 	}
 
-	/** Stores a verified message; reports equivocation. Returns false for a repeat or a conflicting second. */
+	/** Stores a verified message and reports equivocation. Returns false when nothing new was stored. */
 	private record(message: SignedMessage, sender: number, out: ConsensusOutput[]): boolean {
 		const messages = this.roundMessages(message.round);
-		let previous: SignedMessage | undefined;
-		if (message.type === 'proposal') {
-			previous = messages.proposal ?? undefined;
-			if (!previous) messages.proposal = message;
-		} else {
+		let slot: SignedMessage[];
+		if (message.type === 'proposal') slot = messages.proposals;
+		else {
 			const votes = message.type === 'prevote' ? messages.prevotes : messages.precommits;
-			previous = votes.get(sender);
-			if (!previous) votes.set(sender, message);
+			slot = votes.get(sender) ?? [];
+			votes.set(sender, slot as Vote[]);
 		}
-		if (previous) {
-			const conflicting =
-				!sameValue(previous.value, message.value) ||
-				(previous.type === 'proposal' &&
-					message.type === 'proposal' &&
-					previous.validRound !== message.validRound);
+		const first = slot[0];
+		if (slot.some((m) => sameMessage(m, message)) || slot.length >= MAX_CONFLICTING) return false;
+		slot.push(message);
+		if (first) {
 			const key = `${sender}:${message.round}:${message.type}`;
-			if (conflicting && !this.evidenceReported.has(key)) {
+			if (!this.evidenceReported.has(key)) {
 				this.evidenceReported.add(key);
-				out.push({ type: 'evidence', evidence: { first: previous, second: message } });
+				out.push({ type: 'evidence', evidence: { first, second: message } });
 			}
-			return false;
 		}
 		messages.senders.add(sender);
 		return true;
@@ -503,24 +508,24 @@ export class ConsensusMachine {
 		return valid;
 	}
 
-	private supporters(votes: Map<number, Vote>, value: Bytes | null): number[] {
-		const out: number[] = [];
-		for (const [member, vote] of votes) if (sameValue(vote.value, value)) out.push(member);
+	/** Members with a vote for `value` (with its signature). */
+	private supporters(votes: Map<number, Vote[]>, value: Bytes | null): Map<number, Bytes> {
+		const out = new Map<number, Bytes>();
+		for (const [member, slot] of votes) {
+			const vote = slot.find((v) => sameValue(v.value, value));
+			if (vote) out.set(member, vote.signature);
+		}
 		return out;
 	}
 
-	/** Values with a precommit quorum in `round`. */
+	/** Non-nil values with a precommit quorum in `round`. */
 	private decidedValues(round: RoundMessages): Bytes[] {
-		const byValue = new Map<string, { value: Bytes | null; members: number[] }>();
-		for (const [member, vote] of round.precommits) {
-			const key = valueKey(vote.value);
-			const entry = byValue.get(key) ?? { value: vote.value, members: [] };
-			entry.members.push(member);
-			byValue.set(key, entry);
-		}
-		return [...byValue.values()]
-			.filter((e) => e.value !== null && this.group!.isQuorum(e.members))
-			.map((e) => e.value!);
+		const values = new Map<string, Bytes>();
+		for (const slot of round.precommits.values())
+			for (const vote of slot) if (vote.value) values.set(valueKey(vote.value), vote.value);
+		return [...values.values()].filter((v) =>
+			this.group!.isQuorum(this.supporters(round.precommits, v).keys())
+		);
 	}
 
 	private decide(certificate: Certificate, out: ConsensusOutput[]): void {
@@ -549,9 +554,7 @@ export class ConsensusMachine {
 		for (const [round, messages] of this.rounds) {
 			for (const value of this.decidedValues(messages)) {
 				if (!(await this.isValid(value))) continue;
-				const signatures = new Map<number, Bytes>();
-				for (const [member, vote] of messages.precommits)
-					if (sameValue(vote.value, value)) signatures.set(member, vote.signature);
+				const signatures = this.supporters(messages.precommits, value);
 				this.decide(
 					assembleCertificate(
 						group,
@@ -572,8 +575,7 @@ export class ConsensusMachine {
 			}
 		}
 		const current = this.roundMessages(this.round);
-		const proposal = current.proposal;
-		if (this.step === 'propose' && proposal) {
+		for (const proposal of this.step === 'propose' ? current.proposals : []) {
 			const v = proposal.value;
 			const vr = proposal.validRound;
 			if (vr === -1) {
@@ -584,7 +586,7 @@ export class ConsensusMachine {
 				return true;
 			}
 			const justification = this.rounds.get(vr);
-			if (vr < this.round && justification && group.isQuorum(this.supporters(justification.prevotes, v))) {
+			if (justification && group.isQuorum(this.supporters(justification.prevotes, v).keys())) {
 				// L28
 				const accept = (await this.isValid(v)) && (this.lockedRound <= vr || sameValue(this.lockedValue, v));
 				this.step = 'prevote';
@@ -603,13 +605,11 @@ export class ConsensusMachine {
 			return true;
 		}
 		// L36: proposal and a prevote quorum for it: lock (if still prevoting) and remember as valid.
-		if (
-			proposal &&
-			this.step !== 'propose' &&
-			!this.lockRuleFired.has(this.round) &&
-			group.isQuorum(this.supporters(current.prevotes, proposal.value)) &&
-			(await this.isValid(proposal.value))
-		) {
+		const proposal =
+			this.step === 'propose' || this.lockRuleFired.has(this.round)
+				? undefined
+				: current.proposals.find((p) => group.isQuorum(this.supporters(current.prevotes, p.value).keys()));
+		if (proposal && (await this.isValid(proposal.value))) {
 			this.lockRuleFired.add(this.round);
 			this.validValue = proposal.value;
 			this.validRound = this.round;
@@ -622,7 +622,7 @@ export class ConsensusMachine {
 			return true;
 		}
 		// L44: prevote quorum for nil.
-		if (this.step === 'prevote' && group.isQuorum(this.supporters(current.prevotes, null))) {
+		if (this.step === 'prevote' && group.isQuorum(this.supporters(current.prevotes, null).keys())) {
 			this.step = 'precommit';
 			await this.castVote(out, 'precommit', null);
 			return true;

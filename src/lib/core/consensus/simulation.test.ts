@@ -148,12 +148,12 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
 	const group = new ConsensusGroup(
 		reputations.map((reputation, i) => ({ id: memberId(i), blsPublicKey: keyPair(i).publicKey, reputation }))
 	);
-	const gst = random.int(0, 20_000);
+	const gst = random.int(0, 8000);
 	const network = new InMemoryNetwork(random, {
 		gst,
 		dropPerMille: random.int(0, 300),
 		duplicatePerMille: random.int(0, 150),
-		maxDelayBeforeGst: random.int(50, 4000),
+		maxDelayBeforeGst: random.int(50, 2500),
 		maxDelayAfterGst: 200
 	});
 	const outcome: Outcome = {
@@ -309,15 +309,6 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
 
 	const finished = (): boolean => honest.every((i) => (outcome.decisions.get(i)?.size ?? 0) === HEIGHTS);
 	await network.run(finished, gst + 300_000);
-	if (process.env.SIM_DEBUG_X)
-		console.log({
-			now: network.now,
-			delivered: network.delivered,
-			dropped: network.dropped,
-			rejected: outcome.rejected,
-			decisions: [...outcome.decisions.entries()].map(([k, v]) => [k, v.size]),
-			pos: machines.map((m) => m?.position)
-		});
 	outcome.finishedAt = network.now;
 
 	if (scenario.verifyCertificates) {
@@ -382,18 +373,7 @@ async function runSchedules(
 					}
 				: null;
 		const scenario = { seed, n, behaviours, crash, verifyCertificates: seed % 25 === 0 };
-		const t0 = performance.now();
 		const outcome = await simulate(scenario);
-		if (process.env.SIM_DEBUG)
-			console.log(
-				'SEED',
-				seed,
-				Math.round(performance.now() - t0),
-				signatureCache.size,
-				verifyCache.size,
-				behaviours.join(','),
-				outcome.finishedAt
-			);
 		try {
 			checkSafety(outcome, behaviours);
 			checkLiveness(outcome, behaviours);
