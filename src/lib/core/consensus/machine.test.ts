@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, type Bytes } from '../bytes.ts';
+import { statementBytes, verifyCertificate } from '../certificate.ts';
+import { ValidationError } from '../errors.ts';
+import { decodeEvidence, encodeEvidence, verifyEvidence } from '../evidence.ts';
+import { sha256 } from '../hash.ts';
+import { blsSign } from './bls.ts';
+import { devMember, devMembers } from './dev-members.ts';
+import { ConsensusGroup } from './group.ts';
+import { ConsensusMachine, type ConsensusOutput } from './machine.ts';
+import { decodeMessage, encodeMessage, statementOf, type SignedMessage, type Vote } from './messages.ts';
+import { MemoryVotingStateStore } from './voting-state.ts';
+
+const dev = devMembers([0.5, 0.5, 0.5, 0.5]);
+const group = new ConsensusGroup(dev.map((d) => d.member));
+/** Dev members in group (bitmap) order. */
+const ordered = [...dev].sort((a, b) => group.indexOf(a.member.id) - group.indexOf(b.member.id));
+const valueOf = (i: number, height: number): Bytes => sha256(new Uint8Array([i, height]));
+
+function machine(i: number, store = new MemoryVotingStateStore()): ConsensusMachine {
+	return new ConsensusMachine({
+		kind: 'keyblock',
+		signer: ordered[i]!.signer,
+		store,
+		application: { propose: async (height) => valueOf(i, height), validate: async () => true }
+	});
+}
+
+function signed(i: number, message: Omit<SignedMessage, 'sender' | 'signature'>): Bytes {
+	const partial = {
+		...message,
+		sender: ordered[i]!.member.id,
+		signature: new Uint8Array(96)
+	} as SignedMessage;
+	const signature = blsSign(ordered[i]!.secretKey, statementBytes(group, statementOf(partial)));
+	return encodeMessage({ ...partial, signature } as SignedMessage);
+}
+
+function broadcasts(outputs: ConsensusOutput[]): Bytes[] {
+	return outputs.flatMap((o) => (o.type === 'broadcast' ? [o.bytes] : []));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+	try {
+		await promise;
+	} catch (error) {
+		if (error instanceof ValidationError) return error.code;
+		throw error;
+	}
+	return 'accepted';
+}
+
+describe('consensus state machine', () => {
+	it('four honest members with reliable delivery decide the proposer value in round 0', async () => {
+		const machines = [0, 1, 2, 3].map((i) => machine(i));
+		const queue: { to: number; bytes: Bytes }[] = [];
+		const decisions: {
+			member: number;
+			value: Bytes;
+			certificate: import('../certificate.ts').Certificate;
+		}[] = [];
+		const handle = (from: number, outputs: ConsensusOutput[]): void => {
+			for (const output of outputs) {
+				if (output.type === 'broadcast')
+					for (let to = 0; to < 4; to++) if (to !== from) queue.push({ to, bytes: output.bytes });
+				if (output.type === 'decision') decisions.push({ member: from, ...output });
+			}
+		};
+		for (const [i, m] of machines.entries()) handle(i, await m.start(1, group));
+		while (queue.length > 0) {
+			const { to, bytes } = queue.shift()!;
+			handle(to, await machines[to]!.receive(bytes));
+		}
+		expect(decisions).toHaveLength(4);
+		const proposer = group.proposer(1, 0);
+		for (const d of decisions) {
+			expect(bytesToHex(d.value)).toBe(bytesToHex(valueOf(proposer, 1)));
+			verifyCertificate(d.certificate, group, { kind: 'keyblock', height: 1, value: d.value });
+		}
+	});
+
+	it('rejects forged, foreign, misdirected and malformed messages with clear codes', async () => {
+		const m = machine(0);
+		await m.start(1, group);
+		const vote = { type: 'prevote', kind: 'keyblock', height: 1, round: 0, value: valueOf(9, 1) } as const;
+		// Signed by member 2 but claiming to be member 1.
+		const good = decodeMessage(signed(2, vote)) as Vote;
+		const forged = encodeMessage({ ...good, sender: ordered[1]!.member.id });
+		expect(await rejection(m.receive(forged))).toBe('consensus-bad-signature');
+		const outsider = devMember(99, 0.5);
+		expect(await rejection(m.receive(encodeMessage({ ...good, sender: outsider.member.id })))).toBe(
+			'consensus-not-member'
+		);
+		const notProposer = (group.proposer(1, 0) + 1) % 4;
+		expect(
+			await rejection(
+				m.receive(
+					signed(notProposer, {
+						type: 'proposal',
+						kind: 'keyblock',
+						height: 1,
+						round: 0,
+						value: valueOf(1, 1),
+						validRound: -1
+					})
+				)
+			)
+		).toBe('consensus-not-proposer');
+		expect(await rejection(m.receive(signed(2, { ...vote, kind: 'transactions' })))).toBe('consensus-kind');
+		expect(await rejection(m.receive(new Uint8Array([0xa1, 0x61, 0x78, 0x01])))).toBe('schema');
+		expect(await rejection(m.receive(new Uint8Array([0xff, 0x00])))).toBe('encoding');
+		expect(await rejection(m.receive(signed(2, vote)))).toBe('accepted');
+	});
+
+	it('reports equivocation as verifiable evidence naming the offender', async () => {
+		const m = machine(0);
+		await m.start(1, group);
+		const base = { type: 'prevote', kind: 'keyblock', height: 1, round: 0 } as const;
+		await m.receive(signed(3, { ...base, value: valueOf(1, 1) }));
+		const outputs = await m.receive(signed(3, { ...base, value: valueOf(2, 1) }));
+		const evidence = outputs.find((o) => o.type === 'evidence');
+		expect(evidence?.type).toBe('evidence');
+		if (evidence?.type !== 'evidence') return;
+		const decoded = decodeEvidence(encodeEvidence(evidence.evidence));
+		expect(verifyEvidence(decoded, group)).toEqual({
+			offender: bytesToHex(ordered[3]!.member.id),
+			height: 1
+		});
+		// The same vote twice is not evidence; two different members are not either.
+		expect(() => verifyEvidence({ first: decoded.first, second: decoded.first }, group)).toThrow(
+			ValidationError
+		);
+		const other = decodeMessage(signed(2, { ...base, value: valueOf(2, 1) })) as SignedMessage;
+		expect(() => verifyEvidence({ first: decoded.first, second: other }, group)).toThrow(ValidationError);
+	});
+
+	it('a restarted member re-sends its vote and never signs a conflicting one at the same position', async () => {
+		const store = new MemoryVotingStateStore();
+		const proposer = group.proposer(1, 0);
+		const me = (proposer + 1) % 4;
+		const first = machine(me, store);
+		await first.start(1, group);
+		const proposalA = signed(proposer, {
+			type: 'proposal',
+			kind: 'keyblock',
+			height: 1,
+			round: 0,
+			value: valueOf(proposer, 1),
+			validRound: -1
+		});
+		const sent = broadcasts(await first.receive(proposalA));
+		expect(sent).toHaveLength(1);
+		const prevote = decodeMessage(sent[0]!) as Vote;
+		expect(prevote.type).toBe('prevote');
+		expect(store.saves).toBe(1);
+
+		// Crash; a new process with the same store starts height 1 again.
+		const restarted = machine(me, store);
+		const resent = broadcasts(await restarted.start(1, group));
+		expect(resent.map(bytesToHex)).toContain(bytesToHex(sent[0]!));
+		// A propose timeout for round 0 (which would prevote nil) must not produce a second prevote.
+		const afterTimeout = broadcasts(await restarted.timeout({ step: 'propose', height: 1, round: 0 }));
+		const prevotes = afterTimeout.map(decodeMessage).filter((msg) => msg.type === 'prevote');
+		for (const vote of prevotes) expect(bytesToHex((vote as Vote).value!)).toBe(bytesToHex(prevote.value!));
+	});
+
+	it('a restarted member keeps its lock across the crash', async () => {
+		const store = new MemoryVotingStateStore();
+		const proposer = group.proposer(1, 0);
+		const me = (proposer + 2) % 4; // not the proposer of round 0 or round 1
+		const m = machine(me, store);
+		await m.start(1, group);
+		const v = valueOf(proposer, 1);
+		await m.receive(
+			signed(proposer, { type: 'proposal', kind: 'keyblock', height: 1, round: 0, value: v, validRound: -1 })
+		);
+		for (const i of [0, 1, 2, 3].filter((i) => i !== me))
+			await m.receive(signed(i, { type: 'prevote', kind: 'keyblock', height: 1, round: 0, value: v }));
+		const saved = await store.load('keyblock');
+		expect(saved?.lockedRound).toBe(0);
+		expect(bytesToHex(saved!.lockedValue!)).toBe(bytesToHex(v));
+
+		// After the restart, a round-1 proposal of another value without a proof of lock gets a nil prevote.
+		const restarted = machine(me, store);
+		await restarted.start(1, group);
+		const proposer1 = group.proposer(1, 1);
+		const other = valueOf(proposer1, 9);
+		const outputs = [
+			...(await restarted.receive(
+				signed(proposer1, {
+					type: 'proposal',
+					kind: 'keyblock',
+					height: 1,
+					round: 1,
+					value: other,
+					validRound: -1
+				})
+			)),
+			// The member resumed in round 0; its precommit timeout moves it to round 1.
+			...(await restarted.timeout({ step: 'precommit', height: 1, round: 0 })),
+			...(await restarted.timeout({ step: 'propose', height: 1, round: 1 }))
+		];
+		const votes = broadcasts(outputs)
+			.map(decodeMessage)
+			.filter((msg): msg is Vote => msg.type === 'prevote' && msg.round === 1);
+		expect(votes).toHaveLength(1);
+		expect(votes[0]!.value).toBeNull();
+	});
+});

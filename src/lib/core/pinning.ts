@@ -1,0 +1,198 @@
+/**
+ * Pinned blocks (section 5.1.2, Fig. 7, after RepuCoin): what the consensus group's certificates make final.
+ *
+ * - Pinned keyblock: a certificate of kind 'keyblock' over a keyblock hash at a height. A pinned keyblock
+ *   is final and canonical; any keyblock that conflicts with it (another block at the pinned height, or a
+ *   block at the next height that does not extend the pinned one) is invalid. This is what defeats
+ *   selfish mining (section 6.2.2): a withheld branch can never overtake a pin.
+ * - Pinned transactions: an institution collects the transactions sent to it and proposes an ordered
+ *   batch; the group verifies every transaction and certifies the batch hash (kind 'transactions', the
+ *   height being the batch's sequence number in the transaction consensus). The hash commits to the
+ *   Merkle root of the transaction ids, so a patient block can prove one transaction was pinned with a
+ *   Merkle path and the certificate, without the whole batch. A transaction id is pinned at most once.
+ */
+import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
+import { decodeCertificate, encodeCertificate, verifyCertificate, type Certificate } from './certificate.ts';
+import type { ConsensusGroup } from './consensus/group.ts';
+import { decodeCanonical, encodeCanonical } from './encoding.ts';
+import { ensure } from './errors.ts';
+import { HASH_LENGTH, taggedHash } from './hash.ts';
+import { merkleRoot } from './merkle.ts';
+import * as read from './schema.ts';
+
+/** Bound on an encoded certificate (BLS aggregate, bitmap and fields are a few hundred bytes). */
+export const MAX_CERTIFICATE_BYTES = 4096;
+/** Upper bound on transactions in one pinned batch (T_m of Algorithm 2 is configured below this). */
+export const MAX_BATCH_TRANSACTIONS = 65_536;
+
+// --- Pinned keyblocks ---------------------------------------------------------------------------------
+
+export interface KeyblockPin {
+	height: number;
+	keyblockHash: Bytes;
+}
+
+/** Where a keyblock sits: enough to test it against a pin. */
+export interface KeyblockPosition {
+	height: number;
+	hash: Bytes;
+	/** prev_keyblock_hash. */
+	prev: Bytes;
+}
+
+/**
+ * The pure rule: true when `candidate` cannot be on the same chain as the pinned keyblock, judged from
+ * the candidate's own position (another block at the pinned height, or a child of something else).
+ * Deeper descendants conflict through their ancestors; chain code applies the rule along the branch.
+ */
+export function isConflictingWithPin(candidate: KeyblockPosition, pin: KeyblockPin): boolean {
+	if (candidate.height === pin.height) return !equalBytes(candidate.hash, pin.keyblockHash);
+	if (candidate.height === pin.height + 1) return !equalBytes(candidate.prev, pin.keyblockHash);
+	return false;
+}
+
+/** Throws 'keyblock-conflicts-pin' when the candidate conflicts with any of the pins. */
+export function assertNotConflictingWithPins(candidate: KeyblockPosition, pins: Iterable<KeyblockPin>): void {
+	for (const pin of pins)
+		ensure(
+			!isConflictingWithPin(candidate, pin),
+			'keyblock-conflicts-pin',
+			`keyblock ${bytesToHex(candidate.hash).slice(0, 16)}… at height ${candidate.height} conflicts with the keyblock pinned at height ${pin.height}`
+		);
+}
+
+/** Verifies that `certificate` pins keyblock `keyblockHash` at `height` in `group`. */
+export function verifyKeyblockPin(certificate: Certificate, pin: KeyblockPin, group: ConsensusGroup): void {
+	verifyCertificate(certificate, group, { kind: 'keyblock', height: pin.height, value: pin.keyblockHash });
+}
+
+/** The bytes stored in a keyblock's `pin` field. */
+export function encodePin(certificate: Certificate): Bytes {
+	return encodeCertificate(certificate);
+}
+
+export function decodePin(bytes: Bytes): Certificate {
+	ensure(bytes.length <= MAX_CERTIFICATE_BYTES, 'pin-size', 'pin certificate too large');
+	return decodeCertificate(bytes);
+}
+
+// --- Pinned transactions ------------------------------------------------------------------------------
+
+export interface TransactionBatch {
+	/** The keyblock round r the transactions belong to (patients append r, section 5.1.2). */
+	round: number;
+	/** The institution that collected the transactions and will append them to the patients' microblocks. */
+	institution: Bytes;
+	/** Transaction ids in the order they will be appended. */
+	transactions: Bytes[];
+}
+
+function checkBatch(batch: TransactionBatch): void {
+	ensure(Number.isSafeInteger(batch.round) && batch.round >= 0, 'batch-round', 'batch round must be ≥ 0');
+	ensure(batch.institution.length === 32, 'batch-institution', 'batch institution id must be 32 bytes');
+	ensure(batch.transactions.length > 0, 'batch-empty', 'a batch pins at least one transaction');
+	ensure(
+		batch.transactions.length <= MAX_BATCH_TRANSACTIONS,
+		'batch-size',
+		`a batch holds at most ${MAX_BATCH_TRANSACTIONS} transactions`
+	);
+	const seen = new Set<string>();
+	for (const id of batch.transactions) {
+		ensure(id.length === HASH_LENGTH, 'batch-transaction-id', 'transaction ids are 32-byte hashes');
+		const key = bytesToHex(id);
+		ensure(!seen.has(key), 'batch-duplicate', `transaction ${key.slice(0, 16)}… appears twice in the batch`);
+		seen.add(key);
+	}
+}
+
+/** The value the group agrees on for a batch: commits to round, institution and the ids' Merkle root. */
+export function batchHash(batch: TransactionBatch): Bytes {
+	checkBatch(batch);
+	return taggedHash(
+		'spchain/transaction-batch',
+		encodeCanonical({
+			round: batch.round,
+			institution: batch.institution,
+			count: batch.transactions.length,
+			root: merkleRoot(batch.transactions)
+		})
+	);
+}
+
+export interface PinnedBatch {
+	/** Sequence number of the batch in the transaction consensus (the certificate's height). */
+	sequence: number;
+	batch: TransactionBatch;
+	certificate: Certificate;
+}
+
+export function verifyPinnedBatch(pinned: PinnedBatch, group: ConsensusGroup): void {
+	verifyCertificate(pinned.certificate, group, {
+		kind: 'transactions',
+		height: pinned.sequence,
+		value: batchHash(pinned.batch)
+	});
+}
+
+export function encodePinnedBatch(pinned: PinnedBatch): Bytes {
+	return encodeCanonical({
+		sequence: pinned.sequence,
+		round: pinned.batch.round,
+		institution: pinned.batch.institution,
+		transactions: pinned.batch.transactions,
+		certificate: encodeCertificate(pinned.certificate)
+	});
+}
+
+export function decodePinnedBatch(bytes: Bytes): PinnedBatch {
+	const where = 'pinnedBatch';
+	const r = read.object(decodeCanonical(bytes), where, [
+		'sequence',
+		'round',
+		'institution',
+		'transactions',
+		'certificate'
+	]);
+	const batch: TransactionBatch = {
+		round: read.uint(r.round, `${where}.round`),
+		institution: read.bytes(r.institution, `${where}.institution`, 32),
+		transactions: read.array(r.transactions, `${where}.transactions`, MAX_BATCH_TRANSACTIONS, (v, w) =>
+			read.bytes(v, w, HASH_LENGTH)
+		)
+	};
+	checkBatch(batch);
+	return {
+		sequence: read.uint(r.sequence, `${where}.sequence`),
+		batch,
+		certificate: decodePin(read.bytes(r.certificate, `${where}.certificate`, { max: MAX_CERTIFICATE_BYTES }))
+	};
+}
+
+/**
+ * The set of pinned transaction ids: admitting a verified batch fails with 'transaction-pinned-twice' if
+ * any of its transactions was already pinned (and then admits none of them).
+ */
+export class PinnedTransactions {
+	private readonly pinned = new Map<string, number>();
+
+	has(id: Bytes): boolean {
+		return this.pinned.has(bytesToHex(id));
+	}
+
+	/** Sequence of the batch that pinned `id`, if any. */
+	batchOf(id: Bytes): number | undefined {
+		return this.pinned.get(bytesToHex(id));
+	}
+
+	admit(pinned: PinnedBatch): void {
+		for (const id of pinned.batch.transactions) {
+			const earlier = this.pinned.get(bytesToHex(id));
+			ensure(
+				earlier === undefined,
+				'transaction-pinned-twice',
+				`transaction ${bytesToHex(id).slice(0, 16)}… was already pinned in batch ${earlier}`
+			);
+		}
+		for (const id of pinned.batch.transactions) this.pinned.set(bytesToHex(id), pinned.sequence);
+	}
+}

@@ -1,0 +1,118 @@
+/**
+ * The reward system (section 5.2). Two kinds of income, both paid only for PINNED facts:
+ * - Keyblock: the miner of a pinned keyblock gets the mining reward plus the register fees of the
+ *   register transactions packed in it.
+ * - Microblock (a pinned transaction batch): the microblock reward plus the batch's transaction fees are
+ *   "shared among the reputable miners who create the microblocks and verify the transactions": the
+ *   institution that appends the batch to its patients' microblocks (the creator) takes `creatorShare`
+ *   basis points, and the members who signed the batch's certificate (the verifiers) share the rest in
+ *   proportion to their reputation at the time.
+ *
+ * Amounts are integers (bigint, smallest unit). Splits use the largest-remainder method with ties going
+ * to the lower member id, so every node derives the same balances from the same pinned facts, and the
+ * parts always add up to the whole (nothing is created or lost by rounding).
+ */
+import { bytesToHex, compareBytes, type Bytes } from './bytes.ts';
+import { signerIndices, type Certificate } from './certificate.ts';
+import { reputationWeight, type ConsensusGroup } from './consensus/group.ts';
+import { ensure } from './errors.ts';
+
+export interface RewardParams {
+	/** Mining reward of a pinned keyblock. */
+	keyblockReward: bigint;
+	/** Mining reward of a pinned transaction batch (microblock reward). */
+	microblockReward: bigint;
+	/** Part of a batch's reward and fees for the institution that appends it, in basis points (0-10000). */
+	creatorShare: number;
+}
+
+export interface Verifier {
+	id: Bytes;
+	reputation: number;
+}
+
+export type PinnedFact =
+	| { type: 'keyblock'; height: number; miner: Bytes; registerFees: bigint }
+	| { type: 'batch'; sequence: number; creator: Bytes; fees: bigint; verifiers: Verifier[] };
+
+/** The members of `group` whose signatures are in `certificate`, with their reputation in that group. */
+export function certificateSigners(certificate: Certificate, group: ConsensusGroup): Verifier[] {
+	return signerIndices(certificate.signers)
+		.filter((i) => i < group.size)
+		.map((i) => ({ id: group.members[i]!.id, reputation: group.members[i]!.reputation }));
+}
+
+function checkParams(params: RewardParams): void {
+	ensure(
+		params.keyblockReward >= 0n && params.microblockReward >= 0n,
+		'reward-params',
+		'rewards must be ≥ 0'
+	);
+	ensure(
+		Number.isSafeInteger(params.creatorShare) && params.creatorShare >= 0 && params.creatorShare <= 10_000,
+		'reward-params',
+		'creatorShare is in basis points, 0..10000'
+	);
+}
+
+/** Splits `amount` by integer weights, largest remainder, ties to the lower id; equal split if all weights are 0. */
+export function splitByWeight(
+	amount: bigint,
+	parties: readonly { id: Bytes; weight: number }[]
+): Map<string, bigint> {
+	ensure(amount >= 0n, 'reward-amount', 'amount must be ≥ 0');
+	ensure(parties.length > 0, 'reward-parties', 'nobody to share with');
+	const sorted = [...parties].sort((a, b) => compareBytes(a.id, b.id));
+	const weights = sorted.map((p) => {
+		ensure(Number.isSafeInteger(p.weight) && p.weight >= 0, 'reward-weight', 'weights are integers ≥ 0');
+		return BigInt(p.weight);
+	});
+	let total = weights.reduce((a, b) => a + b, 0n);
+	if (total === 0n) {
+		weights.fill(1n);
+		total = BigInt(weights.length);
+	}
+	const shares = sorted.map((p, i) => {
+		const exact = amount * weights[i]!;
+		return { key: bytesToHex(p.id), i, value: exact / total, remainder: exact % total };
+	});
+	let left = amount - shares.reduce((s, x) => s + x.value, 0n);
+	for (const share of [...shares].sort((a, b) =>
+		a.remainder === b.remainder ? a.i - b.i : a.remainder > b.remainder ? -1 : 1
+	)) {
+		if (left === 0n) break;
+		share.value++;
+		left--;
+	}
+	const out = new Map<string, bigint>();
+	for (const share of shares) out.set(share.key, (out.get(share.key) ?? 0n) + share.value);
+	return out;
+}
+
+/** What one pinned fact pays, per institution id (hex). */
+export function rewardsOf(fact: PinnedFact, params: RewardParams): Map<string, bigint> {
+	checkParams(params);
+	if (fact.type === 'keyblock') {
+		ensure(fact.registerFees >= 0n, 'reward-amount', 'fees must be ≥ 0');
+		return new Map([[bytesToHex(fact.miner), params.keyblockReward + fact.registerFees]]);
+	}
+	ensure(fact.fees >= 0n, 'reward-amount', 'fees must be ≥ 0');
+	ensure(fact.verifiers.length > 0, 'reward-verifiers', 'a pinned batch has at least one verifier');
+	const pot = params.microblockReward + fact.fees;
+	const creatorPart = (pot * BigInt(params.creatorShare)) / 10_000n;
+	const out = splitByWeight(
+		pot - creatorPart,
+		fact.verifiers.map((v) => ({ id: v.id, weight: reputationWeight(v.reputation) }))
+	);
+	const creator = bytesToHex(fact.creator);
+	out.set(creator, (out.get(creator) ?? 0n) + creatorPart);
+	return out;
+}
+
+/** Balances derived from the pinned facts of a chain (the app shows these). */
+export function balances(facts: Iterable<PinnedFact>, params: RewardParams): Map<string, bigint> {
+	const out = new Map<string, bigint>();
+	for (const fact of facts)
+		for (const [id, amount] of rewardsOf(fact, params)) out.set(id, (out.get(id) ?? 0n) + amount);
+	return out;
+}
