@@ -8,7 +8,14 @@ import { blsSign } from './bls.ts';
 import { devMember, devMembers } from './dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import { ConsensusMachine, type ConsensusOutput } from './machine.ts';
-import { decodeMessage, encodeMessage, statementOf, type SignedMessage, type Vote } from './messages.ts';
+import {
+	decodeMessage,
+	encodeMessage,
+	statementOf,
+	type Proposal,
+	type SignedMessage,
+	type Vote
+} from './messages.ts';
 import { MemoryVotingStateStore } from './voting-state.ts';
 
 const dev = devMembers([0.5, 0.5, 0.5, 0.5]);
@@ -26,7 +33,10 @@ function machine(i: number, store = new MemoryVotingStateStore()): ConsensusMach
 	});
 }
 
-function signed(i: number, message: Omit<SignedMessage, 'sender' | 'signature'>): Bytes {
+function signed(
+	i: number,
+	message: Omit<Proposal, 'sender' | 'signature'> | Omit<Vote, 'sender' | 'signature'>
+): Bytes {
 	const partial = {
 		...message,
 		sender: ordered[i]!.member.id,
