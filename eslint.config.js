@@ -11,12 +11,21 @@ export default ts.config(
 	{ languageOptions: { globals: { ...globals.browser, ...globals.node } } },
 	{
 		files: ['**/*.svelte', '**/*.svelte.ts'],
-		languageOptions: { parserOptions: { projectService: true, extraFileExtensions: ['.svelte'], parser: ts.parser, svelteConfig } }
+		languageOptions: {
+			parserOptions: {
+				projectService: true,
+				extraFileExtensions: ['.svelte'],
+				parser: ts.parser,
+				svelteConfig
+			}
+		}
 	},
 	{
 		rules: {
 			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-			'no-undef': 'off'
+			'no-undef': 'off',
+			// The PWA is served from the origin root (no `paths.base`), so plain hrefs are already resolved.
+			'svelte/no-navigation-without-resolve': 'off'
 		}
 	},
 	{
@@ -30,5 +39,17 @@ export default ts.config(
 			'no-restricted-globals': ['error', 'window', 'document', 'indexedDB', 'localStorage', 'navigator']
 		}
 	},
-	{ ignores: ['build/', '.svelte-kit/', 'node_modules/', 'circuits/build/', 'static/', 'src/lib/mining/kernel/build/', 'test-results/', 'bench/out/', 'sim-out/'] }
+	{
+		ignores: [
+			'build/',
+			'.svelte-kit/',
+			'node_modules/',
+			'circuits/build/',
+			'static/',
+			'src/lib/mining/kernel/build/',
+			'test-results/',
+			'bench/out/',
+			'sim-out/'
+		]
+	}
 );

@@ -70,11 +70,16 @@ export async function startRelay(options: Partial<RelayOptions> = {}): Promise<R
 	return {
 		node,
 		addresses: node.getMultiaddrs().map((addr) => addr.toString()),
-		stop: () => node.stop()
+		stop: async () => {
+			await node.stop();
+		}
 	};
 }
 
-export async function loadOrCreateRelayKey(read: () => Uint8Array | undefined, write: (bytes: Uint8Array) => void) {
+export async function loadOrCreateRelayKey(
+	read: () => Uint8Array | undefined,
+	write: (bytes: Uint8Array) => void
+) {
 	const stored = read();
 	if (stored) return privateKeyFromProtobuf(stored);
 	const key = await generateKeyPair('Ed25519');

@@ -30,7 +30,8 @@ function icon(size, safeZone) {
 			const u = (x - inset) / (size - 2 * inset);
 			const v = (y - inset) / (size - 2 * inset);
 			const bar = 0.16;
-			const cross = (Math.abs(u - 0.5) < bar && v > 0.2 && v < 0.8) || (Math.abs(v - 0.5) < bar && u > 0.2 && u < 0.8);
+			const cross =
+				(Math.abs(u - 0.5) < bar && v > 0.2 && v < 0.8) || (Math.abs(v - 0.5) < bar && u > 0.2 && u < 0.8);
 			const dot = (u - 0.78) ** 2 + (v - 0.78) ** 2 < 0.01;
 			const [r, g, b] = cross ? [255, 255, 255] : dot ? [255, 200, 87] : [11, 93, 87];
 			const o = y * (size * 4 + 1) + 1 + x * 4;

@@ -1,6 +1,9 @@
 import { expect, test } from '@playwright/test';
 
-test('the built PWA loads, registers its service worker and serves an installable manifest', async ({ page, request }) => {
+test('the built PWA loads, registers its service worker and serves an installable manifest', async ({
+	page,
+	request
+}) => {
 	await page.goto('/');
 	await expect(page.getByRole('heading', { level: 1 })).toContainText('medical records');
 
