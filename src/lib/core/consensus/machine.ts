@@ -20,10 +20,17 @@
  * Differences from the paper's pseudocode, all standard in Tendermint implementations:
  * - Decision (L49) needs a precommit quorum for v and valid(v); the proposal message itself is not needed
  *   because values are hashes and the value's content is fetched by `validate`.
- * - Gossip: at every new round a member re-broadcasts the signed messages it holds for the height, and
- *   answers a message from an earlier height with that height's COMMIT; this gives the "every message an
- *   honest member received is eventually received by all honest members" assumption over lossy links.
+ * - Votes are counted as messages, as in the algorithm: an equivocating member's votes count for each value
+ *   it signed (up to MAX_CONFLICTING per slot), and the second one is reported as evidence.
+ * - Gossip: every `resend` ms while undecided a member re-broadcasts all signed messages it holds for the
+ *   height (its own and relayed ones), and answers a message from a height it decided with that height's
+ *   COMMIT (output 'reply'). This provides the algorithm's assumption that every message an honest
+ *   member received eventually reaches all honest members, over links that drop messages before GST.
+ * - A restarted member resumes its persisted round, step and locks, re-sends its last signed message and
+ *   re-arms the step's timeout (received votes were lost with the process; gossip refills them).
  * - Rounds more than MAX_ROUNDS_AHEAD beyond ours are ignored (bounded memory); gossip brings them back.
+ * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
+ *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
