@@ -7,7 +7,7 @@
  * member ids, BLS keys and reputation weights). A node that knows the genesis group can therefore
  * follow the chain of hand-overs to the current group, verifying one aggregate signature per epoch.
  */
-import { compareBytes, type Bytes } from '../bytes.ts';
+import { bytesToHex, type Bytes } from '../bytes.ts';
 import {
 	decodeCertificate,
 	encodeCertificate,
@@ -17,6 +17,7 @@ import {
 } from '../certificate.ts';
 import { decodeCanonical, encodeCanonical } from '../encoding.ts';
 import { ensure } from '../errors.ts';
+import { consensusGroup } from '../reputation.ts';
 import * as read from '../schema.ts';
 import { BLS_PUBLIC_KEY_LENGTH } from './bls.ts';
 import {
@@ -70,12 +71,16 @@ export function selectGroup(
 	params: MembershipParams
 ): ConsensusGroup {
 	checkParams(params);
-	const chosen = [...candidates]
-		.map((c) => ({ c, weight: reputationWeight(c.reputation) }))
-		.sort((a, b) => b.weight - a.weight || compareBytes(a.c.id, b.c.id))
-		.slice(0, params.groupSize)
-		.map((x) => x.c);
-	return new ConsensusGroup(chosen, epoch);
+	// The same ranking as reputation.ts (exact R, ties to the lower id), so chain code and consensus agree.
+	const byId = new Map(candidates.map((c) => [bytesToHex(c.id), c]));
+	const chosen = consensusGroup(
+		candidates.map((c) => ({ institution: bytesToHex(c.id), r: c.reputation })),
+		params.groupSize
+	);
+	return new ConsensusGroup(
+		chosen.map((id) => byId.get(id)!),
+		epoch
+	);
 }
 
 export interface Handover {
