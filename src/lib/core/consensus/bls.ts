@@ -59,9 +59,8 @@ function decodeSignature(signature: Bytes): G2 {
 	if (signature.length !== BLS_SIGNATURE_LENGTH)
 		throw new ValidationError('bls-signature', `BLS signature must be ${BLS_SIGNATURE_LENGTH} bytes`);
 	try {
-		const point = scheme.Signature.fromBytes(signature);
-		point.assertValidity();
-		return point;
+		// fromBytes checks the point is on the curve and in the G2 subgroup.
+		return scheme.Signature.fromBytes(signature);
 	} catch (error) {
 		throw new ValidationError('bls-signature', `invalid BLS signature encoding: ${(error as Error).message}`);
 	}
