@@ -5,11 +5,14 @@
  *   is final and canonical; any keyblock that conflicts with it (another block at the pinned height, or a
  *   block at the next height that does not extend the pinned one) is invalid. This is what defeats
  *   selfish mining (section 6.2.2): a withheld branch can never overtake a pin.
- * - Pinned transactions: an institution collects the transactions sent to it and proposes an ordered
- *   batch; the group verifies every transaction and certifies the batch hash (kind 'transactions', the
- *   height being the batch's sequence number in the transaction consensus). The hash commits to the
- *   Merkle root of the transaction ids, so a patient block can prove one transaction was pinned with a
- *   Merkle path and the certificate, without the whole batch. A transaction id is pinned at most once.
+ * - Pinned transactions: institutions collect the transactions patients send them and submit them to the
+ *   group (table B of Algorithm 2). The proposer of a consensus round, itself an institution, proposes an
+ *   ordered batch selected by Algorithm 2 (selection.ts); members verify every transaction and the
+ *   fairness of the selection, and certify the batch hash (kind 'transactions', the height being the
+ *   batch's sequence number in the transaction consensus). Each institution then appends its own pinned
+ *   transactions to its patients' microblocks. The hash commits to the Merkle root of the transaction ids,
+ *   so a patient block proves one transaction was pinned with a Merkle path and the certificate, without
+ *   the whole batch. A transaction id is pinned at most once.
  */
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { decodeCertificate, encodeCertificate, verifyCertificate, type Certificate } from './certificate.ts';
@@ -81,7 +84,7 @@ export function decodePin(bytes: Bytes): Certificate {
 export interface TransactionBatch {
 	/** The keyblock round r the transactions belong to (patients append r, section 5.1.2). */
 	round: number;
-	/** The institution that collected the transactions and will append them to the patients' microblocks. */
+	/** The institution that proposed the batch (the round's proposer). */
 	institution: Bytes;
 	/** Transaction ids in the order they will be appended. */
 	transactions: Bytes[];

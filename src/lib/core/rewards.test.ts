@@ -28,11 +28,14 @@ describe('rewards', () => {
 		expect(paid).toEqual(new Map([[hex(1), 1036n]]));
 	});
 
-	it('shares a batch between its creator and its verifiers by reputation, losing nothing to rounding', () => {
+	it('shares a batch between its creators (by transactions) and verifiers (by reputation), losing nothing', () => {
 		const fact: PinnedFact = {
 			type: 'batch',
 			sequence: 1,
-			creator: id(9),
+			creators: [
+				{ id: id(9), transactions: 3 },
+				{ id: id(8), transactions: 1 }
+			],
 			fees: 23n,
 			verifiers: [
 				{ id: id(1), reputation: 0.5 },
@@ -41,9 +44,10 @@ describe('rewards', () => {
 			]
 		};
 		const paid = rewardsOf(fact, params);
-		// Pot 123: creator 20 % → 24; verifiers share 99 as 5:3:2 → 49.5, 29.7, 19.8; the two leftover
-		// units go to the largest remainders (0.8, 0.7) → 49, 30, 20.
-		expect(paid.get(hex(9))).toBe(24n);
+		// Pot 123: creators 20 % → 24, split 3:1 → 18, 6; verifiers share 99 as 5:3:2 → 49.5, 29.7, 19.8;
+		// the two leftover units go to the largest remainders (0.8, 0.7) → 49, 30, 20.
+		expect(paid.get(hex(9))).toBe(18n);
+		expect(paid.get(hex(8))).toBe(6n);
 		expect(paid.get(hex(1))).toBe(49n);
 		expect(paid.get(hex(2))).toBe(30n);
 		expect(paid.get(hex(3))).toBe(20n);
@@ -54,7 +58,7 @@ describe('rewards', () => {
 		const fact: PinnedFact = {
 			type: 'batch',
 			sequence: 2,
-			creator: id(1),
+			creators: [{ id: id(1), transactions: 1 }],
 			fees: 0n,
 			verifiers: [1, 2, 3].map((i) => ({ id: id(i), reputation: 0.4 }))
 		};
@@ -73,7 +77,7 @@ describe('rewards', () => {
 			{
 				type: 'batch',
 				sequence: 1,
-				creator: id(2),
+				creators: [{ id: id(2), transactions: 5 }],
 				fees: 10n,
 				verifiers: [
 					{ id: id(1), reputation: 0.6 },
@@ -121,7 +125,10 @@ describe('rewards', () => {
 			)
 		).toThrow(expect.objectContaining({ code: 'reward-params' }));
 		expect(() =>
-			rewardsOf({ type: 'batch', sequence: 1, creator: id(1), fees: 0n, verifiers: [] }, params)
+			rewardsOf(
+				{ type: 'batch', sequence: 1, creators: [{ id: id(1), transactions: 1 }], fees: 0n, verifiers: [] },
+				params
+			)
 		).toThrow(expect.objectContaining({ code: 'reward-verifiers' }));
 	});
 });

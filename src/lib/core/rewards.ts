@@ -4,9 +4,9 @@
  *   register transactions packed in it.
  * - Microblock (a pinned transaction batch): the microblock reward plus the batch's transaction fees are
  *   "shared among the reputable miners who create the microblocks and verify the transactions": the
- *   institution that appends the batch to its patients' microblocks (the creator) takes `creatorShare`
- *   basis points, and the members who signed the batch's certificate (the verifiers) share the rest in
- *   proportion to their reputation at the time.
+ *   institutions that append the batch's transactions to their patients' microblocks (the creators) take
+ *   `creatorShare` basis points, split by the number of transactions each appends, and the members who
+ *   signed the batch's certificate (the verifiers) share the rest in proportion to their reputation.
  *
  * Amounts are integers (bigint, smallest unit). Splits use the largest-remainder method with ties going
  * to the lower member id, so every node derives the same balances from the same pinned facts, and the
@@ -22,7 +22,7 @@ export interface RewardParams {
 	keyblockReward: bigint;
 	/** Mining reward of a pinned transaction batch (microblock reward). */
 	microblockReward: bigint;
-	/** Part of a batch's reward and fees for the institution that appends it, in basis points (0-10000). */
+	/** Part of a batch's reward and fees for the institutions that append it, in basis points (0-10000). */
 	creatorShare: number;
 }
 
@@ -33,7 +33,13 @@ export interface Verifier {
 
 export type PinnedFact =
 	| { type: 'keyblock'; height: number; miner: Bytes; registerFees: bigint }
-	| { type: 'batch'; sequence: number; creator: Bytes; fees: bigint; verifiers: Verifier[] };
+	| { type: 'batch'; sequence: number; creators: Creator[]; fees: bigint; verifiers: Verifier[] };
+
+/** An institution appending `transactions` of the batch's transactions to its patients' microblocks. */
+export interface Creator {
+	id: Bytes;
+	transactions: number;
+}
 
 /** The members of `group` whose signatures are in `certificate`, with their reputation in that group. */
 export function certificateSigners(certificate: Certificate, group: ConsensusGroup): Verifier[] {
@@ -98,14 +104,18 @@ export function rewardsOf(fact: PinnedFact, params: RewardParams): Map<string, b
 	}
 	ensure(fact.fees >= 0n, 'reward-amount', 'fees must be ≥ 0');
 	ensure(fact.verifiers.length > 0, 'reward-verifiers', 'a pinned batch has at least one verifier');
+	ensure(fact.creators.length > 0, 'reward-creators', 'a pinned batch has at least one creator');
 	const pot = params.microblockReward + fact.fees;
 	const creatorPart = (pot * BigInt(params.creatorShare)) / 10_000n;
 	const out = splitByWeight(
 		pot - creatorPart,
 		fact.verifiers.map((v) => ({ id: v.id, weight: reputationWeight(v.reputation) }))
 	);
-	const creator = bytesToHex(fact.creator);
-	out.set(creator, (out.get(creator) ?? 0n) + creatorPart);
+	const creators = splitByWeight(
+		creatorPart,
+		fact.creators.map((c) => ({ id: c.id, weight: c.transactions }))
+	);
+	for (const [id, amount] of creators) out.set(id, (out.get(id) ?? 0n) + amount);
 	return out;
 }
 
