@@ -12,7 +12,7 @@ import { bytesToHex, fromHex, type Bytes } from './bytes.ts';
 import type { Certificate } from './certificate.ts';
 import { devMembers } from './consensus/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
-import { InMemoryNetwork } from './consensus/in-memory-network.ts';
+import { attachMachine, InMemoryNetwork } from './consensus/in-memory-network.ts';
 import { ConsensusMachine } from './consensus/machine.ts';
 import { MemoryVotingStateStore } from './consensus/voting-state.ts';
 import { ValidationError } from './errors.ts';
@@ -100,17 +100,10 @@ describe('pinned transactions through consensus, against an inhibiting leader', 
 					validate
 				}
 			});
-			const handle = (outputs: Awaited<ReturnType<ConsensusMachine['receive']>>, from?: string): void => {
-				for (const output of outputs) {
-					if (output.type === 'broadcast') network.broadcast(self, output.bytes);
-					if (output.type === 'reply' && from) network.send(self, from, output.bytes);
-					if (output.type === 'timeout')
-						network.at(network.now + output.delay, async () => handle(await machine.timeout(output.timeout)));
-					if (output.type === 'decision') decisions.set(self, output.certificate);
-				}
-			};
-			network.attach(self, async (from, bytes) => handle(await machine.receive(bytes), from));
-			network.at(0, async () => handle(await machine.start(1, group)));
+			const start = attachMachine(network, self, machine, (output) => {
+				if (output.type === 'decision') decisions.set(self, output.certificate);
+			});
+			start(1, group);
 		}
 		await network.run(() => decisions.size === dev.length, 120_000);
 

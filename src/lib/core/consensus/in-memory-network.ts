@@ -6,6 +6,9 @@
  * All randomness comes from an injected generator, so a seed reproduces a whole schedule; time is
  * virtual (milliseconds), so a run of minutes of protocol time takes milliseconds of CPU plus crypto.
  */
+import { ValidationError } from '../errors.ts';
+import type { ConsensusGroup } from './group.ts';
+import type { ConsensusMachine, ConsensusOutput } from './machine.ts';
 
 /** Uniform integer in [from, to]; e.g. pure-rand's `uniformInt` bound to a seeded generator. */
 export interface RandomSource {
@@ -37,6 +40,8 @@ export class InMemoryNetwork {
 	now = 0;
 	delivered = 0;
 	dropped = 0;
+	/** Messages a member rejected with a ValidationError (forged, malformed, from outsiders). */
+	rejected = 0;
 
 	constructor(
 		private readonly random: RandomSource,
@@ -103,4 +108,36 @@ export class InMemoryNetwork {
 			await event.run();
 		}
 	}
+}
+
+/**
+ * Wires one consensus machine to the network as an honest member: broadcasts and replies go out, timeouts
+ * are scheduled in virtual time, ValidationErrors from peers are counted, and decisions and evidence are
+ * handed to `report`. Returns a function that starts a height.
+ */
+export function attachMachine(
+	network: InMemoryNetwork,
+	id: string,
+	machine: ConsensusMachine,
+	report: (output: ConsensusOutput) => void = () => {}
+): (height: number, group: ConsensusGroup) => void {
+	const handle = (outputs: ConsensusOutput[], from?: string): void => {
+		for (const output of outputs) {
+			if (output.type === 'broadcast') network.broadcast(id, output.bytes);
+			else if (output.type === 'reply') {
+				if (from !== undefined) network.send(id, from, output.bytes);
+			} else if (output.type === 'timeout')
+				network.at(network.now + output.delay, async () => handle(await machine.timeout(output.timeout)));
+			else report(output);
+		}
+	};
+	network.attach(id, async (from, bytes) => {
+		try {
+			handle(await machine.receive(bytes), from);
+		} catch (error) {
+			if (!(error instanceof ValidationError)) throw error;
+			network.rejected++;
+		}
+	});
+	return (height, group) => network.at(network.now, async () => handle(await machine.start(height, group)));
 }

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { bytesToHex } from '../bytes.ts';
-import { assembleCertificate, statementBytes } from '../certificate.ts';
+import { assembleCertificate, statementBytes, type Certificate } from '../certificate.ts';
 import { ValidationError } from '../errors.ts';
 import { blsSign } from './bls.ts';
 import { devMember, type DevMember } from './dev-members.ts';
 import { ConsensusGroup } from './group.ts';
+import { attachMachine, InMemoryNetwork } from './in-memory-network.ts';
+import { ConsensusMachine } from './machine.ts';
 import {
 	decodeHandover,
 	encodeHandover,
@@ -15,6 +19,7 @@ import {
 	verifyHandover,
 	type Handover
 } from './membership.ts';
+import { MemoryVotingStateStore } from './voting-state.ts';
 
 const params = { groupSize: 4, epochLength: 10 };
 const candidates = (reputations: number[]): DevMember[] => reputations.map((r, i) => devMember(i, r));
@@ -81,5 +86,46 @@ describe('group membership and certified hand-over', () => {
 		expect(() => verifyHandover(genesis, { ...good, epoch: 2 })).toThrow(
 			expect.objectContaining({ code: 'handover-epoch' })
 		);
+	});
+
+	it('the outgoing group agrees on the hand-over with the consensus machine', async () => {
+		const pool = candidates([0.9, 0.8, 0.7, 0.6, 0.95]);
+		const outgoing = selectGroup(
+			pool.map((d) => d.member),
+			0,
+			params
+		);
+		// Every member computes the next group from the chain's reputations; member 4 has risen.
+		const incoming = selectGroup(
+			pool.map((d) => d.member),
+			1,
+			params
+		);
+		const rng = xoroshiro128plus(7);
+		const network = new InMemoryNetwork(
+			{ int: (from, to) => uniformInt(rng, from, to) },
+			{ gst: 3000, dropPerMille: 200, duplicatePerMille: 100, maxDelayBeforeGst: 1500, maxDelayAfterGst: 100 }
+		);
+		const certificates: Certificate[] = [];
+		for (const d of pool.filter((p) => outgoing.indexOf(p.member.id) >= 0)) {
+			const machine = new ConsensusMachine({
+				kind: 'membership',
+				signer: d.signer,
+				store: new MemoryVotingStateStore(),
+				application: {
+					propose: async () => incoming.hash,
+					validate: async (value) => bytesToHex(value) === bytesToHex(incoming.hash)
+				}
+			});
+			attachMachine(network, bytesToHex(d.member.id), machine, (output) => {
+				if (output.type === 'decision') certificates.push(output.certificate);
+			})(incoming.epoch, outgoing);
+		}
+		await network.run(() => certificates.length === outgoing.size, 120_000);
+		expect(certificates).toHaveLength(outgoing.size);
+		for (const certificate of certificates) {
+			const next = verifyHandover(outgoing, { epoch: 1, members: [...incoming.members], certificate });
+			expect(bytesToHex(next.hash)).toBe(bytesToHex(incoming.hash));
+		}
 	});
 });
