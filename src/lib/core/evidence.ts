@@ -19,7 +19,12 @@ export interface EquivocationEvidence {
 	second: SignedMessage;
 }
 
-/** What a verified piece of evidence establishes: the reputation code sets H = 0 for `offender`. */
+/**
+ * What a verified piece of evidence establishes: the reputation code sets H = 0 for `offender`.
+ * `height` is the height of the offence in its consensus (a keyblock height for 'keyblock' votes, a batch
+ * sequence for 'transactions', an epoch for 'membership'); reputation.ts's ProvenMisbehaviour wants the
+ * keyblock height at which the evidence is recorded on chain, which the chain code supplies.
+ */
 export interface Misbehaviour {
 	/** Member id, hex. */
 	offender: string;
