@@ -394,11 +394,11 @@ describe('consensus simulation (seeded schedules, partial synchrony, Byzantine m
 		// The schedules did exercise the Byzantine paths.
 		expect(evidence).toBeGreaterThan(0);
 		expect(rejected).toBeGreaterThan(0);
-	});
+	}, 240_000); // generous: CPU-bound real BLS on a shared 2-core machine
 
 	it('n = 7, up to 2 Byzantine members: safety and liveness over 60 schedules', async () => {
 		const { evidence, rejected } = await runSchedules(7, 60, 1001);
 		expect(evidence).toBeGreaterThan(0);
 		expect(rejected).toBeGreaterThan(0);
-	});
+	}, 240_000);
 });
