@@ -24,7 +24,8 @@ import {
 import { ValidationError } from '../errors.ts';
 import { verifyEvidence } from '../evidence.ts';
 import { sha256 } from '../hash.ts';
-import { blsKeyPairFromSeed, blsSign, type BlsKeyPair } from './bls.ts';
+import { blsSign } from './bls.ts';
+import { devMember } from './dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import { InMemoryNetwork, type RandomSource } from './in-memory-network.ts';
 import { ConsensusMachine, type ConsensusOutput, type StatementSigner } from './machine.ts';
@@ -40,23 +41,13 @@ function seeded(seed: number): RandomSource {
 	return { int: (from, to) => uniformInt(rng, from, to) };
 }
 
-const keyCache = new Map<number, BlsKeyPair>();
-function keyPair(i: number): BlsKeyPair {
-	let pair = keyCache.get(i);
-	if (!pair) {
-		pair = blsKeyPairFromSeed(new Uint8Array(48).fill(i + 1));
-		keyCache.set(i, pair);
-	}
-	return pair;
-}
-
 function memberId(i: number): Bytes {
-	return sha256(new Uint8Array([0x1d, i]));
+	return devMember(i, 0).member.id;
 }
 
 const signatureCache = new Map<string, Bytes>();
 function memoSigner(i: number): StatementSigner {
-	const { secretKey } = keyPair(i);
+	const { secretKey } = devMember(i, 0);
 	return {
 		id: memberId(i),
 		sign(message) {
@@ -149,7 +140,11 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
 			? profile
 			: profile.map((r, i) => (byzantine.includes(i) ? 0.05 : r)));
 	const group = new ConsensusGroup(
-		reputations.map((reputation, i) => ({ id: memberId(i), blsPublicKey: keyPair(i).publicKey, reputation }))
+		reputations.map((reputation, i) => ({
+			id: memberId(i),
+			blsPublicKey: devMember(i, 0).member.blsPublicKey,
+			reputation
+		}))
 	);
 	const gst = random.int(0, 8000);
 	const network = new InMemoryNetwork(random, {
