@@ -55,7 +55,23 @@ function decodePublicKey(publicKey: Bytes): G1 {
 	}
 }
 
+/**
+ * Decoding a signature includes the G2 subgroup check (~2 ms); a vote's signature is decoded to verify it
+ * and again to aggregate it into the certificate, so recently decoded points are kept (bounded).
+ */
+const signatureCache = new Map<string, G2>();
 function decodeSignature(signature: Bytes): G2 {
+	const key = bytesToHex(signature);
+	let point = signatureCache.get(key);
+	if (!point) {
+		point = decodeSignatureUncached(signature);
+		if (signatureCache.size > 4096) signatureCache.clear();
+		signatureCache.set(key, point);
+	}
+	return point;
+}
+
+function decodeSignatureUncached(signature: Bytes): G2 {
 	if (signature.length !== BLS_SIGNATURE_LENGTH)
 		throw new ValidationError('bls-signature', `BLS signature must be ${BLS_SIGNATURE_LENGTH} bytes`);
 	try {
