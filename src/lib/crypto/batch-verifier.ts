@@ -10,8 +10,8 @@
  * is bisected to find exactly which proofs are bad.
  *
  * Each proof is first checked on its own, cheaply: canonical bytes and points on their curves (core
- * decodeProof), B in G2's prime-order subgroup (r·B = 0; snarkjs skips this, but the batch equation is only
- * sound for points of the right order), and public signals from canonical points and a hash key in the
+ * decodeProof), B in G2's prime-order subgroup (g2-subgroup.ts; snarkjs skips this, but pairing equations are
+ * only meaningful for points of order r), and public signals from canonical points and a hash key in the
  * subgroup. The verification key must hash to the consortium's CHAMELEON_VKEY_HASH.
  */
 import * as snarkjs from 'snarkjs';
@@ -29,6 +29,7 @@ import {
 } from '../core/chameleon.ts';
 import { CHAMELEON_VKEY_HASH } from '../core/chameleon-params.ts';
 import { checkVerificationKey, type VerificationKey } from './verification-key.ts';
+import { createG2SubgroupCheck } from './g2-subgroup.ts';
 import { proofToSnarkjs } from './groth16.ts';
 
 /** A statement whose inputs are well formed, ready for the pairing check. */
@@ -54,6 +55,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	private readonly delta: Uint8Array;
 	private readonly ic: Uint8Array[];
 	private readonly keys = new Map<string, bigint[]>();
+	private readonly inG2: (point: Uint8Array) => boolean;
 	/** IC₁…ICₙ packed affine, for the multi-exponentiation of the public signals. */
 	private readonly icAffine: Uint8Array;
 
@@ -66,6 +68,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		this.gamma = curve.G2.fromObject(vkey.vk_gamma_2.map((c) => c.map(BigInt)));
 		this.delta = curve.G2.fromObject(vkey.vk_delta_2.map((c) => c.map(BigInt)));
 		this.ic = vkey.IC.map((p) => curve.G1.fromObject(p.map(BigInt)));
+		this.inG2 = createG2SubgroupCheck(curve);
 		const n8 = curve.G1.F.n8;
 		this.icAffine = new Uint8Array((this.ic.length - 1) * n8 * 2);
 		this.ic.slice(1).forEach((p, j) => this.icAffine.set(curve.G1.toAffine(p), j * n8 * 2));
@@ -85,7 +88,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		try {
 			const proof = decodeProof(statement.hash.proof);
 			const signals = this.signals(statement).map(String);
-			if (!this.inSubgroup(this.curve.G2.fromObject([...proof.b, [1n, 0n]]))) return false;
+			if (!this.inG2(this.curve.G2.fromObject([...proof.b, [1n, 0n]]))) return false;
 			return await snarkjs.groth16.verify(this.vkey, signals, proofToSnarkjs(proof));
 		} catch (error) {
 			if (error instanceof ValidationError) return false;
@@ -96,7 +99,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	async verifyAll(statements: readonly ChameleonStatement[]): Promise<boolean[]> {
 		const prepared = statements.map((s) => this.prepare(s));
 		const results = prepared.map((p) => p !== undefined);
-		const candidates = prepared.flatMap((p, i) => (p ? [i] : []));
+		const candidates = results.flatMap((ok, i) => (ok ? [i] : []));
 		await this.settle(candidates, prepared as Prepared[], results);
 		return results;
 	}
@@ -138,15 +141,11 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 				c: G1.fromObject([...c, 1n]),
 				signals
 			};
-			return this.inSubgroup(prepared.b) ? prepared : undefined;
+			return this.inG2(prepared.b) ? prepared : undefined;
 		} catch (error) {
 			if (error instanceof ValidationError) return undefined;
 			throw error;
 		}
-	}
-
-	private inSubgroup(b: Uint8Array): boolean {
-		return this.curve.G2.isZero(this.curve.G2.timesScalar(b, le(this.curve.r, 32)));
 	}
 
 	private async batch(items: Prepared[]): Promise<boolean> {

@@ -92,6 +92,8 @@ declare module 'snarkjs' {
 		F: { n8: number };
 		zero: Uint8Array;
 		fromObject(coordinates: unknown): Uint8Array;
+		toObject(a: Uint8Array): unknown;
+		eq(a: Uint8Array, b: Uint8Array): boolean;
 		neg(a: Uint8Array): Uint8Array;
 		add(a: Uint8Array, b: Uint8Array): Uint8Array;
 		timesScalar(a: Uint8Array, s: Uint8Array | bigint): Uint8Array;
