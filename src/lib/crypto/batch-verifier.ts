@@ -20,15 +20,14 @@ import { bigIntToBytes, bytesToBigInt, bytesToHex } from '../core/bytes.ts';
 import { ValidationError, ensure } from '../core/errors.ts';
 import {
 	SUBGROUP_ORDER,
-	decodePoint,
 	decodeProof,
-	pointSignals,
 	publicSignals,
 	type ChameleonStatement,
 	type ChameleonVerifier
 } from '../core/chameleon.ts';
 import { CHAMELEON_VKEY_HASH } from '../core/chameleon-params.ts';
 import { checkVerificationKey, type VerificationKey } from './verification-key.ts';
+import { createPointDecoder } from './babyjubjub-wasm.ts';
 import { createG2SubgroupCheck } from './g2-subgroup.ts';
 import { proofToSnarkjs } from './groth16.ts';
 
@@ -56,6 +55,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	private readonly ic: Uint8Array[];
 	private readonly keys = new Map<string, bigint[]>();
 	private readonly inG2: (point: Uint8Array) => boolean;
+	private readonly decodeH: (bytes: Uint8Array, what: string) => [bigint, bigint];
 	/** IC₁…ICₙ packed affine, for the multi-exponentiation of the public signals. */
 	private readonly icAffine: Uint8Array;
 
@@ -69,6 +69,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		this.delta = curve.G2.fromObject(vkey.vk_delta_2.map((c) => c.map(BigInt)));
 		this.ic = vkey.IC.map((p) => curve.G1.fromObject(p.map(BigInt)));
 		this.inG2 = createG2SubgroupCheck(curve);
+		this.decodeH = createPointDecoder(curve);
 		const n8 = curve.G1.F.n8;
 		this.icAffine = new Uint8Array((this.ic.length - 1) * n8 * 2);
 		this.ic.slice(1).forEach((p, j) => this.icAffine.set(curve.G1.toAffine(p), j * n8 * 2));
@@ -127,7 +128,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 			this.keys.set(hex, key);
 		}
 		ensure(statement.m >= 0n && statement.m < SUBGROUP_ORDER, 'chameleon-scalar', 'm must be in [0, L)');
-		return [...pointSignals(decodePoint(statement.hash.h, 'chameleon hash', false)), ...key, statement.m];
+		return [...this.decodeH(statement.hash.h, 'chameleon hash'), ...key, statement.m];
 	}
 
 	private prepare(statement: ChameleonStatement): Prepared | undefined {

@@ -101,7 +101,22 @@ declare module 'snarkjs' {
 		toAffine(a: Uint8Array): Uint8Array;
 		multiExpAffine(points: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
 	}
+	/** ffjavascript's WASM prime field (elements are Uint8Arrays in Montgomery form). */
+	export interface WasmField {
+		one: Uint8Array;
+		e(value: bigint): Uint8Array;
+		toObject(a: Uint8Array): bigint;
+		add(a: Uint8Array, b: Uint8Array): Uint8Array;
+		sub(a: Uint8Array, b: Uint8Array): Uint8Array;
+		mul(a: Uint8Array, b: Uint8Array): Uint8Array;
+		div(a: Uint8Array, b: Uint8Array): Uint8Array;
+		square(a: Uint8Array): Uint8Array;
+		isSquare(a: Uint8Array): boolean;
+		sqrt(a: Uint8Array): Uint8Array;
+	}
 	export interface Bn128 {
+		/** BN254's scalar field, which is Baby Jubjub's base field. */
+		Fr: WasmField;
 		G1: CurveGroup;
 		G2: CurveGroup;
 		r: bigint;
