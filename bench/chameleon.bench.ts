@@ -77,6 +77,7 @@ async function node(): Promise<{ proveWarm: number; verifyOne: number }> {
 		const perProof = median(runs) / n;
 		line(`batch verify ${n} (median of 3)`, `${fmt(median(runs))} total, ${fmt(perProof)}/proof`);
 		line(`  ratio single (snarkjs) / batched per proof, n=${n}`, `${(single / perProof).toFixed(1)}×`);
+		line(`  ratio single (this verifier) / batched per proof, n=${n}`, `${(own / perProof).toFixed(1)}×`);
 	}
 	const bad = Array.from({ length: 64 }, (_, i) => statements[i % statements.length]!);
 	bad[17] = { ...bad[17]!, m: bad[17]!.m + 1n };
@@ -170,7 +171,7 @@ async function browser(warmRuns: number): Promise<{ proveWarm: number }> {
 			const warm = ms(/warm proof/);
 			const proveWarm = median(warm);
 			line(`prove, Chromium Worker, warm (median of ${warm.length})`, fmt(proveWarm));
-			line('verify one, Chromium main thread', fmt(ms(/verifying one proof/)[0]!));
+			line('verify one, Chromium main thread (first use of the curve)', fmt(ms(/verifying one proof/)[0]!));
 			const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
 				processInfo: { type: string; id: number }[];
 			};
