@@ -14,6 +14,7 @@ import {
 	encodeProof,
 	generateTrapdoor,
 	hashKeyOf,
+	initialLeafHash,
 	messageFromDigest,
 	pointSignals,
 	decodePoint,
@@ -79,6 +80,17 @@ describe('chameleon hash with Groth16 proofs', () => {
 		expect(equalBytes(collided.hash.h, hashed.hash.h)).toBe(true);
 		expect(collided.m).not.toBe(hashed.m);
 		expect(await verify(collided)).toBe(true);
+	});
+
+	it("a patient block leaf: h₀ = m₀·B (r = 0, no proof), then the institution's append as a proven collision", async () => {
+		const m0 = messageFromDigest(sha256(new TextEncoder().encode('empty leaf')));
+		const h0 = initialLeafHash(m0);
+		const m1 = messageFromDigest(sha256(new TextEncoder().encode('leaf with one record')));
+		const append = await proveCollision(prover, { x: key.x, X: key.X, h: h0, m: m0, r: 0n }, m1);
+		expect(append.hash.h).toEqual(h0);
+		expect(await verify({ hk: key.X, m: m1, hash: append.hash })).toBe(true);
+		// Anyone else's trapdoor cannot append: its proof is for another key.
+		expect(await verify({ hk: other.X, m: m1, hash: append.hash })).toBe(false);
 	});
 
 	it('m = 0 works, and a digest ≥ L is reduced and verifies; m + L does not', async () => {
