@@ -16,7 +16,7 @@
  */
 import * as snarkjs from 'snarkjs';
 import type { Bn128 } from 'snarkjs';
-import { bigIntToBytes, bytesToBigInt, bytesToHex } from '../core/bytes.ts';
+import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes } from '../core/bytes.ts';
 import { ValidationError, ensure } from '../core/errors.ts';
 import {
 	SUBGROUP_ORDER,
@@ -30,6 +30,7 @@ import { checkVerificationKey, type VerificationKey } from './verification-key.t
 import { createPointDecoder } from './babyjubjub-wasm.ts';
 import { createG2SubgroupCheck } from './g2-subgroup.ts';
 import { proofToSnarkjs } from './groth16.ts';
+import { MultiPairing } from './multi-pairing.ts';
 
 /** A statement whose inputs are well formed, ready for the pairing check. */
 interface Prepared {
@@ -48,11 +49,7 @@ function le(value: bigint, length: number): Uint8Array {
 }
 
 export class Groth16BatchVerifier implements ChameleonVerifier {
-	private readonly alpha: Uint8Array;
-	private readonly beta: Uint8Array;
-	private readonly gamma: Uint8Array;
-	private readonly delta: Uint8Array;
-	private readonly ic: Uint8Array[];
+	private readonly fixed: FixedPoints;
 	private readonly keys = new Map<string, bigint[]>();
 	private readonly inG2: (point: Uint8Array) => boolean;
 	private readonly decodeH: (bytes: Uint8Array, what: string) => [bigint, bigint];
@@ -61,11 +58,14 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		private readonly curve: Bn128,
 		readonly vkey: VerificationKey
 	) {
-		this.alpha = curve.G1.fromObject(vkey.vk_alpha_1.map(BigInt));
-		this.beta = curve.G2.fromObject(vkey.vk_beta_2.map((c) => c.map(BigInt)));
-		this.gamma = curve.G2.fromObject(vkey.vk_gamma_2.map((c) => c.map(BigInt)));
-		this.delta = curve.G2.fromObject(vkey.vk_delta_2.map((c) => c.map(BigInt)));
-		this.ic = vkey.IC.map((p) => curve.G1.fromObject(p.map(BigInt)));
+		const g2 = (p: VerificationKey['vk_beta_2']) => curve.G2.fromObject(p.map((c) => c.map(BigInt)));
+		this.fixed = {
+			alpha: curve.G1.fromObject(vkey.vk_alpha_1.map(BigInt)),
+			beta: g2(vkey.vk_beta_2),
+			gamma: g2(vkey.vk_gamma_2),
+			delta: g2(vkey.vk_delta_2),
+			ic: vkey.IC.map((p) => curve.G1.fromObject(p.map(BigInt)))
+		};
 		this.inG2 = createG2SubgroupCheck(curve);
 		this.decodeH = createPointDecoder(curve);
 	}
@@ -93,20 +93,41 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	}
 
 	async verifyAll(statements: readonly ChameleonStatement[]): Promise<boolean[]> {
-		const prepared = statements.map((s) => this.prepare(s));
+		// The first batch's Miller loops start in the thread pool while later statements are still being
+		// decoded and checked here.
+		const first = new BatchCheck(this.curve, this.fixed, statements.length);
+		const prepared: (Prepared | undefined)[] = [];
+		for (const statement of statements) {
+			const item = this.prepare(statement);
+			prepared.push(item);
+			if (item && statements.length > 1 && first.add(item)) await yieldToEventLoop();
+		}
 		const results = prepared.map((p) => p !== undefined);
 		const candidates = results.flatMap((ok, i) => (ok ? [i] : []));
-		await this.settle(candidates, prepared as Prepared[], results);
+		if (candidates.length === 0 || (statements.length > 1 && (await first.isValid()))) return results;
+		await this.settle(candidates, prepared as Prepared[], results, statements.length > 1);
 		return results;
 	}
 
-	/** Marks every bad index of `indices` false: one multi-pairing if all are good, else bisection. */
-	private async settle(indices: number[], prepared: Prepared[], results: boolean[]): Promise<void> {
+	/**
+	 * Marks every bad index of `indices` false: one batch if all are good, else bisection down to single
+	 * proofs. `failed`: the batch of exactly these indices is already known to fail.
+	 */
+	private async settle(
+		indices: number[],
+		prepared: Prepared[],
+		results: boolean[],
+		failed = false
+	): Promise<void> {
 		if (indices.length === 0) return;
-		if (await this.batch(indices.map((i) => prepared[i]!))) return;
 		if (indices.length === 1) {
-			results[indices[0]!] = false;
+			results[indices[0]!] = await this.single(prepared[indices[0]!]!);
 			return;
+		}
+		if (!failed) {
+			const batch = new BatchCheck(this.curve, this.fixed, indices.length);
+			for (const i of indices) batch.add(prepared[i]!);
+			if (await batch.isValid()) return;
 		}
 		const half = indices.length >> 1;
 		await this.settle(indices.slice(0, half), prepared, results);
@@ -144,43 +165,75 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		}
 	}
 
-	private async batch(items: Prepared[]): Promise<boolean> {
-		if (items.length === 1) return this.single(items[0]!);
-		const { G1 } = this.curve;
-		const r = this.curve.r;
-		const rhos = items.map(() => bytesToBigInt(crypto.getRandomValues(new Uint8Array(RHO_BYTES))) | 1n);
-		const pairs: Uint8Array[] = [];
-		const icScalars = this.ic.map(() => 0n);
-		const n8 = G1.F.n8;
-		const cs = new Uint8Array(items.length * n8 * 2);
-		const rhoBytes = new Uint8Array(items.length * 32);
-		items.forEach((item, i) => {
-			const rho = rhos[i]!;
-			pairs.push(G1.neg(G1.timesScalar(item.a, le(rho, RHO_BYTES))), item.b);
-			icScalars[0] = (icScalars[0]! + rho) % r;
-			item.signals.forEach((s, j) => (icScalars[j + 1] = (icScalars[j + 1]! + rho * s) % r));
-			cs.set(G1.toAffine(item.c), i * n8 * 2);
-			rhoBytes.set(le(rho, 32), i * 32);
-		});
-		const lSum = G1.add(
-			this.publicInput(icScalars.slice(1)),
-			G1.timesScalar(this.ic[0]!, le(icScalars[0]!, 32))
-		);
-		const cSum = await G1.multiExpAffine(cs, rhoBytes);
-		const alphaSum = G1.timesScalar(this.alpha, le(icScalars[0]!, 32));
-		return this.curve.pairingEq(...pairs, alphaSum, this.beta, lSum, this.gamma, cSum, this.delta);
-	}
-
 	/** One proof needs no random combination: the plain Groth16 equation, 4 Miller loops. */
 	private single({ a, b, c, signals }: Prepared): Promise<boolean> {
 		const { G1 } = this.curve;
-		const lx = G1.add(this.publicInput(signals), this.ic[0]!);
-		return this.curve.pairingEq(G1.neg(a), b, this.alpha, this.beta, lx, this.gamma, c, this.delta);
+		const { alpha, beta, gamma, delta, ic } = this.fixed;
+		const lx = G1.add(publicInput(this.curve, ic, signals), ic[0]!);
+		return this.curve.pairingEq(G1.neg(a), b, alpha, beta, lx, gamma, c, delta);
+	}
+}
+
+/** Lets queued thread-pool messages be handled (they arrive as events on this thread). */
+function yieldToEventLoop(): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** The verification key's points in ffjavascript's form. */
+interface FixedPoints {
+	alpha: Uint8Array;
+	beta: Uint8Array;
+	gamma: Uint8Array;
+	delta: Uint8Array;
+	ic: Uint8Array[];
+}
+
+/** Σⱼ sⱼ·ICⱼ₊₁ for the five public signals, on this thread (a thread-pool MSM costs more for five points). */
+function publicInput(curve: Bn128, ic: Uint8Array[], scalars: bigint[]): Uint8Array {
+	const { G1 } = curve;
+	return scalars.reduce((sum, s, j) => G1.add(sum, G1.timesScalar(ic[j + 1]!, le(s, 32))), G1.zero);
+}
+
+/**
+ * One random-linear-combination check, filled proof by proof:
+ * Πᵢ e(−ρᵢ·Aᵢ, Bᵢ) · e((Σρᵢ)·α, β) · e(Σρᵢ·Lᵢ, γ) · e(Σρᵢ·Cᵢ, δ) = 1.
+ */
+class BatchCheck {
+	private readonly pairing: MultiPairing;
+	private readonly icScalars: bigint[];
+	private readonly cs: Uint8Array[] = [];
+	private readonly rhos: Uint8Array[] = [];
+
+	constructor(
+		private readonly curve: Bn128,
+		private readonly fixed: FixedPoints,
+		expected: number
+	) {
+		this.pairing = new MultiPairing(curve, expected + 3);
+		this.icScalars = fixed.ic.map(() => 0n);
 	}
 
-	/** Σⱼ sⱼ·ICⱼ₊₁ for the five public signals, on this thread (a thread-pool MSM costs more for five points). */
-	private publicInput(scalars: bigint[]): Uint8Array {
+	/** Returns true when the caller should yield so the thread pool can pick up the work sent. */
+	add(item: Prepared): boolean {
+		const { G1, r } = this.curve;
+		const rho = bytesToBigInt(crypto.getRandomValues(new Uint8Array(RHO_BYTES))) | 1n;
+		const sent = this.pairing.add(G1.neg(G1.timesScalar(item.a, le(rho, RHO_BYTES))), item.b);
+		this.icScalars[0] = (this.icScalars[0]! + rho) % r;
+		item.signals.forEach((s, j) => (this.icScalars[j + 1] = (this.icScalars[j + 1]! + rho * s) % r));
+		this.cs.push(G1.toAffine(item.c));
+		this.rhos.push(le(rho, 32));
+		return sent;
+	}
+
+	async isValid(): Promise<boolean> {
 		const { G1 } = this.curve;
-		return scalars.reduce((sum, s, j) => G1.add(sum, G1.timesScalar(this.ic[j + 1]!, le(s, 32))), G1.zero);
+		const { alpha, beta, gamma, delta, ic } = this.fixed;
+		const sumRho = le(this.icScalars[0]!, 32);
+		const lSum = G1.add(publicInput(this.curve, ic, this.icScalars.slice(1)), G1.timesScalar(ic[0]!, sumRho));
+		const cSum = await G1.multiExpAffine(concatBytes(...this.cs), concatBytes(...this.rhos));
+		this.pairing.add(G1.timesScalar(alpha, sumRho), beta);
+		this.pairing.add(lSum, gamma);
+		this.pairing.add(cSum, delta);
+		return this.pairing.isOne();
 	}
 }

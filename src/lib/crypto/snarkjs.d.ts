@@ -99,6 +99,7 @@ declare module 'snarkjs' {
 		timesScalar(a: Uint8Array, s: Uint8Array | bigint): Uint8Array;
 		isZero(a: Uint8Array): boolean;
 		toAffine(a: Uint8Array): Uint8Array;
+		toJacobian(a: Uint8Array): Uint8Array;
 		multiExpAffine(points: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
 	}
 	/** ffjavascript's WASM prime field (elements are Uint8Arrays in Montgomery form). */
@@ -114,7 +115,24 @@ declare module 'snarkjs' {
 		isSquare(a: Uint8Array): boolean;
 		sqrt(a: Uint8Array): Uint8Array;
 	}
+	/** One command of a task for ffjavascript's WASM thread pool. */
+	export type ThreadTask =
+		| { cmd: 'ALLOCSET'; var: number; buff: Uint8Array }
+		| { cmd: 'ALLOC'; var: number; len: number }
+		| { cmd: 'CALL'; fnName: string; params: ({ var: number; offset?: number } | { val: number })[] }
+		| { cmd: 'GET'; out: number; var: number; len: number };
 	export interface Bn128 {
+		name: string;
+		prePSize: number;
+		preQSize: number;
+		Gt: {
+			n8: number;
+			one: Uint8Array;
+			mul(a: Uint8Array, b: Uint8Array): Uint8Array;
+			eq(a: Uint8Array, b: Uint8Array): boolean;
+		};
+		tm: { concurrency: number; queueAction(task: ThreadTask[]): Promise<Uint8Array[]> };
+		finalExponentiation(a: Uint8Array): Uint8Array;
 		/** BN254's scalar field, which is Baby Jubjub's base field. */
 		Fr: WasmField;
 		G1: CurveGroup;
