@@ -55,8 +55,26 @@ export interface ChameleonProver {
 	close(): Promise<void>;
 }
 
-/** Number of snarkjs's debug lines in one Groth16 prove of this circuit, for a progress fraction. */
-const PROVING_STEPS = 12;
+/**
+ * The steps snarkjs's Groth16 prover logs, in order (its log lines start with these; FFT lines repeat
+ * once per thread), used as a progress measure that does not depend on the number of threads.
+ */
+const PROVING_STEPS = [
+	'Reading Coeffs',
+	'Building ABC',
+	'IFFT_A',
+	'FFT_A',
+	'IFFT_B',
+	'FFT_B',
+	'IFFT_C',
+	'FFT_C',
+	'Join ABC',
+	'Multiexp end: multiexp A',
+	'Multiexp end: multiexp B1',
+	'Multiexp end: multiexp B2',
+	'Multiexp end: multiexp C',
+	'Multiexp end: multiexp H'
+];
 
 /** Proves one statement with snarkjs, given the artifacts. Wrong inputs are refused before proving. */
 export async function proveWithArtifacts(
@@ -69,11 +87,16 @@ export async function proveWithArtifacts(
 	onProgress({ stage: 'witness' });
 	const wtns = { type: 'mem' as const };
 	await snarkjs.wtns.calculate({ Xx, Xy, m: request.m, r: request.r }, artifacts.wasm, wtns);
-	let step = 0;
-	const tick = () =>
-		onProgress({ stage: 'proving', done: Math.min(++step, PROVING_STEPS), total: PROVING_STEPS });
+	let done = 0;
+	const total = PROVING_STEPS.length;
+	const tick = (line: string) => {
+		const step = PROVING_STEPS.findIndex((prefix) => line.startsWith(prefix)) + 1;
+		if (step <= done) return;
+		done = step;
+		onProgress({ stage: 'proving', done, total });
+	};
 	const logger = { debug: tick, info: tick, warn: () => {}, error: () => {} };
-	onProgress({ stage: 'proving', done: 0, total: PROVING_STEPS });
+	onProgress({ stage: 'proving', done: 0, total });
 	const { proof, publicSignals } = await snarkjs.groth16.prove(artifacts.zkey, wtns, logger);
 	const [hx, hy] = pointSignals(decodePoint(h, 'chameleon hash'));
 	if (publicSignals[0] !== hx.toString() || publicSignals[1] !== hy.toString())
