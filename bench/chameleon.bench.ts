@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { babyjubjub } from '@noble/curves/misc.js';
-import { chromium } from 'playwright-core';
+import { chromium, type CDPSession } from 'playwright-core';
 import sirv from 'sirv';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import { bytesToBigInt, concatBytes } from '../src/lib/core/bytes.ts';
@@ -130,9 +130,17 @@ async function browserLock(): Promise<{ release(): void }> {
 	return { release: () => holder.stdin!.end() };
 }
 
-function peakRss(pid: number): number {
+/** Resident memory of a process in MiB: now (VmRSS) or its peak so far (VmHWM). */
+function rss(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-	return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+	return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function rendererMemory(cdp: CDPSession, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+	const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
+		processInfo: { type: string; id: number }[];
+	};
+	return Math.max(...processInfo.filter((p) => p.type === 'renderer').map((p) => rss(p.id, field)));
 }
 
 async function browser(warmRuns: number): Promise<{ proveWarm: number }> {
@@ -153,6 +161,7 @@ async function browser(warmRuns: number): Promise<{ proveWarm: number }> {
 			const cdp = await instance.newBrowserCDPSession();
 			await page.goto(`http://127.0.0.1:${port}/diagnostics/prover`);
 			await page.getByLabel('Warm proofs after the first').fill(String(warmRuns));
+			const before = await rendererMemory(cdp, 'VmRSS');
 			await page.getByRole('button', { name: 'Run the prover check' }).click();
 			await page.getByTestId('prover-status').waitFor({ timeout: 300_000 });
 			const status = await page.getByTestId('prover-status').textContent();
@@ -172,15 +181,9 @@ async function browser(warmRuns: number): Promise<{ proveWarm: number }> {
 			const proveWarm = median(warm);
 			line(`prove, Chromium Worker, warm (median of ${warm.length})`, fmt(proveWarm));
 			line('verify one, Chromium main thread (first use of the curve)', fmt(ms(/verifying one proof/)[0]!));
-			const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
-				processInfo: { type: string; id: number }[];
-			};
-			const renderers = processInfo.filter((p) => p.type === 'renderer');
-			const peak = Math.max(...renderers.map((p) => peakRss(p.id)));
-			line(
-				'renderer peak RSS (page + prover worker + snarkjs threads)',
-				`${(peak / 2 ** 20).toFixed(0)} MiB`
-			);
+			const peak = await rendererMemory(cdp, 'VmHWM');
+			line('renderer RSS before the check (page loaded)', `${before.toFixed(0)} MiB`);
+			line('renderer peak RSS (page + prover worker + snarkjs threads)', `${peak.toFixed(0)} MiB`);
 			return { proveWarm };
 		} finally {
 			await instance.close();
