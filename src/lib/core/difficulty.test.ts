@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bigIntToBytes, bytesToBigInt } from './bytes.ts';
-import { medianTimePast, nextTarget, type TimedTarget } from './difficulty.ts';
+import { checkTarget, checkTimestamp, medianTimePast, nextTarget, type TimedTarget } from './difficulty.ts';
 
 const T0 = 1n << 240n;
 const params = { initialTarget: bigIntToBytes(T0, 32), keyblockIntervalMs: 10_000, retargetInterval: 10 };
@@ -41,5 +41,48 @@ describe('difficulty', () => {
 		expect(medianTimePast([5])).toBe(5);
 		expect(medianTimePast([1, 100, 3])).toBe(3);
 		expect(medianTimePast([1000, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])).toBe(6);
+	});
+
+	it('accepts a timestamp after the median time past and within the drift of now', () => {
+		// past = 100..1100 step 100 (11 values): median = 600.
+		const past = Array.from({ length: 11 }, (_, i) => 100 * (i + 1));
+		expect(() => checkTimestamp(601, past, 0, 1000)).not.toThrow();
+		expect(() => checkTimestamp(5000, past, 4000, 1000)).not.toThrow();
+	});
+
+	it('rejects a stale timestamp (at or before the median of the last 11) as keyblock-stale', () => {
+		const past = Array.from({ length: 11 }, (_, i) => 100 * (i + 1));
+		expect(() => checkTimestamp(600, past, 10_000, 1000)).toThrow(
+			expect.objectContaining({ code: 'keyblock-stale' })
+		);
+		// Older blocks beyond the last 11 do not count: with 0 prepended the median is still 600.
+		expect(() => checkTimestamp(600, [0, ...past], 10_000, 1000)).toThrow(
+			expect.objectContaining({ code: 'keyblock-stale' })
+		);
+		// One far-future timestamp in the past window cannot drag the median: [1,2,3,4,1e12] → 3.
+		expect(() => checkTimestamp(4, [1, 2, 3, 4, 1e12], 10, 1000)).not.toThrow();
+	});
+
+	it('rejects a timestamp beyond now + drift as keyblock-future, and nonsense as keyblock-timestamp', () => {
+		expect(() => checkTimestamp(5001, [0], 4000, 1000)).toThrow(
+			expect.objectContaining({ code: 'keyblock-future' })
+		);
+		expect(() => checkTimestamp(1.5, [0], 4000, 1000)).toThrow(
+			expect.objectContaining({ code: 'keyblock-timestamp' })
+		);
+		expect(() => checkTimestamp(5, [], 4000, 1000)).toThrow(
+			expect.objectContaining({ code: 'keyblock-timestamp' })
+		);
+	});
+
+	it('rejects a keyblock carrying any target other than the adjusted one as keyblock-target', () => {
+		const history = chain(Array(10).fill(20_000));
+		expect(() => checkTarget(bigIntToBytes(2n * T0, 32), history, params)).not.toThrow();
+		expect(() => checkTarget(bigIntToBytes(T0, 32), history, params)).toThrow(
+			expect.objectContaining({ code: 'keyblock-target' })
+		);
+		expect(() => checkTarget(bigIntToBytes(2n * T0 + 1n, 32), history, params)).toThrow(
+			expect.objectContaining({ code: 'keyblock-target' })
+		);
 	});
 });

@@ -9,7 +9,8 @@
  *   timestamp at either end cannot move it), and the step is bounded to ×¼..×4 per retarget.
  * Targets are 32-byte big-endian integers; a larger target is easier.
  */
-import { bigIntToBytes, bytesToBigInt, type Bytes } from './bytes.ts';
+import { bigIntToBytes, bytesToBigInt, equalBytes, type Bytes } from './bytes.ts';
+import { ensure } from './errors.ts';
 
 export const MEDIAN_TIME_SPAN = 11;
 export const MAX_STEP = 4n;
@@ -54,4 +55,39 @@ export function nextTarget(history: readonly TimedTarget[], params: DifficultyPa
 	if (target > MAX_TARGET) target = MAX_TARGET;
 	if (target < 1n) target = 1n;
 	return bigIntToBytes(target, 32);
+}
+
+/**
+ * Timestamp validity of a new keyblock, given the earlier timestamps (oldest first, genesis included)
+ * and the checking node's clock `now`: later than the median time past (`keyblock-stale`), and at most
+ * `maxFutureDriftMs` ahead of `now` (`keyblock-future`).
+ */
+export function checkTimestamp(
+	timestamp: number,
+	past: readonly number[],
+	now: number,
+	maxFutureDriftMs: number
+): void {
+	ensure(Number.isSafeInteger(timestamp), 'keyblock-timestamp', 'the timestamp must be an integer (ms)');
+	ensure(past.length > 0, 'keyblock-timestamp', 'a keyblock needs earlier timestamps (at least genesis)');
+	const mtp = medianTimePast(past);
+	ensure(
+		timestamp > mtp,
+		'keyblock-stale',
+		`timestamp ${timestamp} is not after the median time past ${mtp}`
+	);
+	ensure(
+		timestamp <= now + maxFutureDriftMs,
+		'keyblock-future',
+		`timestamp ${timestamp} is more than ${maxFutureDriftMs} ms ahead of now (${now})`
+	);
+}
+
+/** Rejects (`keyblock-target`) a keyblock whose target is not the one difficulty adjustment demands. */
+export function checkTarget(target: Bytes, history: readonly TimedTarget[], params: DifficultyParams): void {
+	ensure(
+		equalBytes(target, nextTarget(history, params)),
+		'keyblock-target',
+		'the keyblock carries the wrong target'
+	);
 }
