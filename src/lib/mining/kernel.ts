@@ -69,8 +69,10 @@ export class MiningKernel {
 	/** Instantiates the SIMD kernel when supported (and not refused), the scalar one otherwise. */
 	static async load(options: { simd?: boolean } = {}): Promise<MiningKernel> {
 		const simd = (options.simd ?? true) && simdSupported();
-		const bytes = base64.decode(simd ? simdKernelBase64 : scalarKernelBase64);
-		const { instance } = await WebAssembly.instantiate(bytes, {
+		// A copy with a plain ArrayBuffer, as WebAssembly.compile takes no shared memory.
+		const bytes = new Uint8Array(base64.decode(simd ? simdKernelBase64 : scalarKernelBase64));
+		const module = await WebAssembly.compile(bytes);
+		const instance = await WebAssembly.instantiate(module, {
 			env: {
 				abort: () => {
 					throw new Error('mining kernel aborted');
