@@ -18,24 +18,43 @@ afterEach(async () => {
 	await Promise.all(running.splice(0).map((item) => item.stop()));
 });
 
+async function relayClient(): Promise<Libp2p> {
+	const client = await createLibp2p({
+		addresses: { listen: ['/p2p-circuit'] },
+		transports: [webSockets(), circuitRelayTransport()],
+		connectionEncrypters: [noise()],
+		streamMuxers: [yamux()],
+		connectionGater: { denyDialMultiaddr: () => false },
+		services: { identify: identify() }
+	});
+	running.push(client);
+	return client;
+}
+
+function circuitAddress(node: Libp2p): string | undefined {
+	return node
+		.getMultiaddrs()
+		.map((addr) => addr.toString())
+		.find((addr) => addr.includes('/p2p-circuit'));
+}
+
 describe('relay', () => {
+	it('connects two clients through a relayed circuit', async () => {
+		const relay = await startRelay({ port: 0 });
+		running.push(relay);
+		const [listener, dialer] = await Promise.all([relayClient(), relayClient()]);
+		await listener.dial(multiaddr(relay.addresses[0]));
+		await expect.poll(() => circuitAddress(listener), { timeout: 10_000 }).toBeDefined();
+		const connection = await dialer.dial(multiaddr(circuitAddress(listener)!));
+		expect(connection.remotePeer.equals(listener.peerId)).toBe(true);
+		expect(connection.remoteAddr.toString()).toContain('/p2p-circuit');
+	});
+
 	it('grants a reservation to a Node client over WebSockets', async () => {
 		const relay = await startRelay({ port: 0 });
 		running.push(relay);
-		const client = await createLibp2p({
-			addresses: { listen: ['/p2p-circuit'] },
-			transports: [webSockets(), circuitRelayTransport()],
-			connectionEncrypters: [noise()],
-			streamMuxers: [yamux()],
-			connectionGater: { denyDialMultiaddr: () => false },
-			services: { identify: identify() }
-		});
-		running.push(client);
+		const client = await relayClient();
 		await client.dial(multiaddr(relay.addresses[0]));
-		await expect
-			.poll(() => client.getMultiaddrs().some((addr) => addr.toString().includes('/p2p-circuit')), {
-				timeout: 10_000
-			})
-			.toBe(true);
+		await expect.poll(() => circuitAddress(client), { timeout: 10_000 }).toBeDefined();
 	});
 });
