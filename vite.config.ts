@@ -12,6 +12,8 @@ export default defineConfig({
 		testTimeout: 60_000,
 		hookTimeout: 120_000,
 		pool: 'forks',
+		// libp2p's WebSocket transport needs the global WebSocket, behind this flag on Node 20.
+		execArgv: ['--experimental-websocket'],
 		setupFiles: ['./tests/setup-node.ts']
 	}
 });
