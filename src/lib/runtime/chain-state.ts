@@ -1,0 +1,256 @@
+/**
+ * A node's chain: the core Ledger plus what the consensus group made final, persisted as a journal.
+ *
+ * Three kinds of facts change the chain, each verified before it is applied and written in one atomic
+ * store write with its journal position:
+ *   - a pinned keyblock (the keyblock with the group's certificate over its hash at its height);
+ *   - a pinned batch of record transaction ids (the group's certificate over the batch hash);
+ *   - an attachment (an institution appends pinned records behind its leaf of a patient block).
+ * Each table keys its rows by the journal position (zero-padded), so a restart replays the three in the
+ * order they were applied, and a peer syncing from us receives them in an order that is valid.
+ */
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
+import { Ledger } from '../core/chain.ts';
+import type { ChameleonVerifier } from '../core/chameleon.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
+import { encodeCertificate } from '../core/certificate.ts';
+import { ensure, ValidationError } from '../core/errors.ts';
+import type { GenesisConfig } from '../core/genesis.ts';
+import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
+import { sha256 } from '../core/hash.ts';
+import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import {
+	decodePin,
+	decodePinnedBatch,
+	encodePinnedBatch,
+	PinnedTransactions,
+	verifyKeyblockPin,
+	verifyPinnedBatch,
+	type PinnedBatch
+} from '../core/pinning.ts';
+import { transactionId } from '../core/transaction.ts';
+import type { Store, StoreWrite, TableName } from '../store/store.ts';
+
+export type ChainFact =
+	| { type: 'keyblock'; block: Keyblock }
+	| { type: 'batch'; pinned: PinnedBatch }
+	| { type: 'attachment'; attachment: Attachment };
+
+const TABLE_OF: Record<ChainFact['type'], TableName> = {
+	keyblock: 'keyblocks',
+	batch: 'certificates',
+	attachment: 'patientBlocks'
+};
+
+const POSITION_DIGITS = 12;
+const position = (n: number) => String(n).padStart(POSITION_DIGITS, '0');
+
+export function encodeFact(fact: ChainFact): Bytes {
+	switch (fact.type) {
+		case 'keyblock':
+			return encodeKeyblock(fact.block);
+		case 'batch':
+			return encodePinnedBatch(fact.pinned);
+		case 'attachment':
+			return encodeAttachment(fact.attachment);
+	}
+}
+
+export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: GenesisConfig): ChainFact {
+	switch (type) {
+		case 'keyblock':
+			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock) };
+		case 'batch':
+			return { type, pinned: decodePinnedBatch(bytes) };
+		case 'attachment':
+			return { type, attachment: decodeAttachment(bytes) };
+	}
+}
+
+/** The id a leaf entry uses for the certificate that pinned it. */
+export function pinId(pinned: PinnedBatch): Bytes {
+	return sha256(encodeCertificate(pinned.certificate));
+}
+
+export interface ChainStateOptions {
+	genesis: GenesisConfig;
+	store: Store;
+	/** The group that certifies pins (see group.ts). */
+	group: ConsensusGroup;
+	verifier: ChameleonVerifier;
+	clock?: () => number;
+}
+
+export type FactOutcome = 'applied' | 'known';
+
+export class ChainState {
+	readonly ledger: Ledger;
+	readonly group: ConsensusGroup;
+	private readonly store: Store;
+	private readonly verifier: ChameleonVerifier;
+	private readonly clock: () => number;
+	private readonly pinned = new PinnedTransactions();
+	private readonly batches: PinnedBatch[] = [];
+	private readonly attachments = new Set<string>();
+	private journalLength = 0;
+	/** Serialises fact application: a fact is checked against the state the previous one left. */
+	private queue: Promise<unknown> = Promise.resolve();
+	private readonly listeners = new Set<(fact: ChainFact) => void>();
+
+	private constructor(options: ChainStateOptions) {
+		this.ledger = new Ledger(options.genesis);
+		this.group = options.group;
+		this.store = options.store;
+		this.verifier = options.verifier;
+		this.clock = options.clock ?? Date.now;
+	}
+
+	/** Opens the chain kept in `store`, re-verifying every fact of the journal as it replays it. */
+	static async open(options: ChainStateOptions): Promise<ChainState> {
+		const state = new ChainState(options);
+		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
+		for (const type of Object.keys(TABLE_OF) as ChainFact['type'][])
+			for (const [at, bytes] of await options.store.list(TABLE_OF[type])) rows.push({ at, type, bytes });
+		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
+		for (const row of rows) {
+			await state.check(decodeFact(row.type, row.bytes, options.genesis));
+			state.journalLength = Number(row.at) + 1;
+		}
+		return state;
+	}
+
+	get height(): number {
+		return this.ledger.height;
+	}
+
+	get batchCount(): number {
+		return this.batches.length;
+	}
+
+	get length(): number {
+		return this.journalLength;
+	}
+
+	batch(sequence: number): PinnedBatch | undefined {
+		return this.batches[sequence - 1];
+	}
+
+	isPinned(txId: Bytes): boolean {
+		return this.pinned.has(txId);
+	}
+
+	onFact(listener: (fact: ChainFact) => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/**
+	 * Verifies and applies a fact, then persists it. Resolves 'known' for a fact already applied (gossip
+	 * and sync deliver facts more than once); throws ValidationError for a fact that is not valid here.
+	 */
+	apply(fact: ChainFact): Promise<FactOutcome> {
+		const run = this.queue.then(async () => {
+			if (this.isKnown(fact)) return 'known' as const;
+			await this.check(fact);
+			const at = this.journalLength++;
+			const writes: StoreWrite[] = [
+				{ table: TABLE_OF[fact.type], key: position(at), value: encodeFact(fact) }
+			];
+			await this.store.write(writes);
+			for (const listener of this.listeners) listener(fact);
+			return 'applied' as const;
+		});
+		this.queue = run.catch(() => undefined);
+		return run;
+	}
+
+	/** The journal from position `from`, in order (what a syncing peer receives). */
+	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
+		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
+		for (const type of Object.keys(TABLE_OF) as ChainFact['type'][])
+			for (const [at, bytes] of await this.store.list(TABLE_OF[type], { from: position(from) }))
+				rows.push({ at, type, bytes });
+		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
+		for (const { type, bytes } of rows) yield { type, bytes };
+	}
+
+	private isKnown(fact: ChainFact): boolean {
+		switch (fact.type) {
+			case 'keyblock': {
+				const known = this.ledger.keyblock(fact.block.header.height);
+				return known !== undefined && equalBytes(known.hash, keyblockHash(fact.block.header));
+			}
+			case 'batch': {
+				const known = this.batch(fact.pinned.sequence);
+				return known !== undefined && equalBytes(pinValue(known), pinValue(fact.pinned));
+			}
+			case 'attachment':
+				return this.attachments.has(attachmentKey(fact.attachment));
+		}
+	}
+
+	/** Every rule for `fact` on top of the current state; applies it to the in-memory state if it holds. */
+	private async check(fact: ChainFact): Promise<void> {
+		switch (fact.type) {
+			case 'keyblock': {
+				const { block } = fact;
+				ensure(block.pin !== undefined, 'keyblock-unpinned', 'only pinned keyblocks extend the chain');
+				const hash = keyblockHash(block.header);
+				verifyKeyblockPin(
+					decodePin(block.pin),
+					{ height: block.header.height, keyblockHash: hash },
+					this.group
+				);
+				this.ledger.appendKeyblock(block, this.clock());
+				return;
+			}
+			case 'batch': {
+				const { pinned } = fact;
+				ensure(
+					pinned.sequence === this.batches.length + 1,
+					'batch-sequence',
+					`expected pinned batch ${this.batches.length + 1}, got ${pinned.sequence}`
+				);
+				verifyPinnedBatch(pinned, this.group);
+				this.pinned.admit(pinned);
+				this.ledger.recordPinnedBatch(pinId(pinned), pinned.batch.transactions);
+				this.batches.push(pinned);
+				return;
+			}
+			case 'attachment': {
+				const { attachment } = fact;
+				for (const entry of attachment.entries) {
+					const sequence = this.pinned.batchOf(transactionId(entry.tx.body));
+					if (sequence === undefined)
+						throw new ValidationError(
+							'tx-unpinned',
+							'an attached record was not pinned by the consensus group'
+						);
+				}
+				await this.ledger.attachRecords(
+					attachment.patient,
+					attachment.institution,
+					attachment.entries,
+					attachment.leafProof,
+					this.verifier
+				);
+				this.attachments.add(attachmentKey(attachment));
+				return;
+			}
+		}
+	}
+}
+
+function pinValue(pinned: PinnedBatch): Bytes {
+	return pinned.certificate.value;
+}
+
+function attachmentKey(attachment: Attachment): string {
+	return [
+		attachment.patient,
+		attachment.institution,
+		...attachment.entries.map((e) => transactionId(e.tx.body))
+	]
+		.map(bytesToHex)
+		.join(':');
+}

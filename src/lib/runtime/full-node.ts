@@ -1,0 +1,444 @@
+/**
+ * A full SPChain node: the same code in a patient's phone, a clinic's tab and a headless clinic process.
+ * It keeps and verifies the whole chain (chain-state.ts), relays and checks what peers gossip, syncs from
+ * peers, and, when it is an institution of the consortium, mines keyblocks, takes part in the
+ * consensus group (pinned keyblocks and pinned transactions), and appends its pinned records to its
+ * patients' blocks. Storage, network, prover, verifier and miners are injected (adapters of the
+ * browser or of Node).
+ */
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import type { ChameleonVerifier } from '../core/chameleon.ts';
+import {
+	ConsensusMachine,
+	type ConsensusApplication,
+	type TimeoutConfig
+} from '../core/consensus/machine.ts';
+import { blsSign } from '../core/consensus/bls.ts';
+import { ValidationError } from '../core/errors.ts';
+import type { GenesisConfig } from '../core/genesis.ts';
+import {
+	decodeAttachment,
+	decodeBatchMessage,
+	decodeConsensusEnvelope,
+	encodeAttachment,
+	encodeBatchMessage,
+	type Attachment
+} from '../core/gossip.ts';
+import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
+import {
+	decodeTransaction,
+	encodeTransaction,
+	transactionId,
+	type Transaction
+} from '../core/transaction.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import type { MinerPool } from '../mining/pool.ts';
+import type { PeerNet, Topic, Verdict } from '../net/peer-net.ts';
+import type { Store } from '../store/store.ts';
+import { BatchAgreement } from './batch-agreement.ts';
+import { ChainState, type ChainFact } from './chain-state.ts';
+import { serveSync, syncFrom, type SyncProgress } from './chain-sync.ts';
+import { ConsensusDriver } from './consensus-driver.ts';
+import { genesisGroup } from './genesis-group.ts';
+import { KeyblockAgreement } from './keyblock-agreement.ts';
+import { KeyblockMiner } from './keyblock-miner.ts';
+import { Mempool } from './mempool.ts';
+import { RecordAttacher } from './record-attacher.ts';
+import { StoredVotingState } from './voting-store.ts';
+
+/** An institution's secrets and workers, for nodes run by a consortium member. */
+export interface InstitutionRole {
+	id: Bytes;
+	signingKey: Bytes;
+	blsKey: Bytes;
+	chameleonKey: Bytes;
+	trapdoor: bigint;
+	prover: ChameleonProver;
+	/** Mining workers; absent for an institution node that does not mine. */
+	pool?: MinerPool;
+}
+
+export interface FullNodeOptions {
+	genesis: GenesisConfig;
+	store: Store;
+	net: PeerNet;
+	verifier: ChameleonVerifier;
+	institution?: InstitutionRole;
+	/** T_m of Algorithm 2. */
+	batchCapacity?: number;
+	timeouts?: TimeoutConfig;
+	clock?: () => number;
+}
+
+export interface NodeStatus {
+	peerId: string;
+	peers: number;
+	height: number;
+	batches: number;
+	patients: number;
+	mempool: number;
+	member: boolean;
+	mining: boolean;
+	syncing: SyncProgress | null;
+}
+
+export type NodeEvent =
+	| { type: 'fact'; fact: ChainFact }
+	| { type: 'status' }
+	| { type: 'error'; message: string }
+	| { type: 'penalised'; peer: string; reason: string };
+
+/** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
+const STATE_DEPENDENT = new Set([
+	'keyblock-height',
+	'keyblock-prev',
+	'keyblock-penu',
+	'keyblock-target',
+	'keyblock-stale',
+	'batch-sequence',
+	'tx-unregistered',
+	'tx-round',
+	'tx-unpinned',
+	'tx-duplicate',
+	'tx-pinned-twice',
+	'register-again',
+	'register-identity',
+	'label-target',
+	'mempool-full'
+]);
+
+export class FullNode {
+	readonly chain: ChainState;
+	readonly mempool: Mempool;
+	readonly net: PeerNet;
+	private readonly options: FullNodeOptions;
+	private readonly keyblocks: KeyblockAgreement;
+	private readonly batches: BatchAgreement;
+	private readonly drivers = new Map<string, ConsensusDriver>();
+	private readonly miner: KeyblockMiner | null;
+	private readonly attacher: RecordAttacher | null;
+	/** Attachments that arrived before the batch that pins their records. */
+	private readonly heldAttachments: Attachment[] = [];
+	private readonly listeners = new Set<(event: NodeEvent) => void>();
+	private syncing: SyncProgress | null = null;
+	private ownCandidate: Keyblock | null = null;
+	private announceTimer: ReturnType<typeof setInterval> | undefined;
+	private stopped = false;
+
+	private constructor(options: FullNodeOptions, chain: ChainState) {
+		this.options = options;
+		this.chain = chain;
+		this.net = options.net;
+		const clock = options.clock ?? Date.now;
+		this.mempool = new Mempool(chain.ledger, options.verifier, clock);
+		const role = options.institution;
+		const member = role !== undefined && chain.group.indexOf(role.id) >= 0;
+		const voting = new StoredVotingState(options.store);
+		const driver = (kind: 'keyblock' | 'transactions', application: ConsensusApplication) => {
+			const machine = new ConsensusMachine({
+				kind,
+				signer: { id: role!.id, sign: (message) => blsSign(role!.blsKey, message) },
+				application,
+				store: voting,
+				timeouts: options.timeouts
+			});
+			const d = new ConsensusDriver(machine, {
+				publish: (bytes) => this.publish('consensus', bytes),
+				decided: (height, value, certificate) =>
+					void (
+						kind === 'keyblock'
+							? this.keyblocks.decided(height, value, certificate)
+							: this.batches.decided(height, value, certificate)
+					).catch((error) => this.fail(error)),
+				evidence: () =>
+					this.emit({ type: 'error', message: 'a consensus member equivocated; evidence kept' }),
+				error: (error) => this.fail(error)
+			});
+			this.drivers.set(kind, d);
+			return d;
+		};
+		this.keyblocks = new KeyblockAgreement({
+			chain,
+			driver: member
+				? driver('keyblock', {
+						propose: (height) => this.keyblocks.propose(height),
+						validate: (value, height) => this.keyblocks.validate(value, height)
+					})
+				: null,
+			publishPinned: (block) => this.publish('keyblocks', encodeKeyblock(block)),
+			clock
+		});
+		this.batches = new BatchAgreement({
+			chain,
+			mempool: this.mempool,
+			verifier: options.verifier,
+			driver: member
+				? driver('transactions', {
+						propose: (sequence) => this.batches.propose(sequence),
+						validate: (value, sequence) => this.batches.validate(value, sequence)
+					})
+				: null,
+			self: role?.id ?? null,
+			capacity: options.batchCapacity ?? 512,
+			publishProposal: (proposal) =>
+				this.publish('batches', encodeBatchMessage({ type: 'proposal', proposal })),
+			publishPinned: (pinned) => this.publish('batches', encodeBatchMessage({ type: 'pinned', pinned })),
+			clock
+		});
+		this.miner =
+			role?.pool !== undefined
+				? new KeyblockMiner({
+						ledger: chain.ledger,
+						mempool: this.mempool,
+						pool: role.pool,
+						minerId: role.id,
+						signingKey: role.signingKey,
+						found: (block) => this.minedCandidate(block),
+						error: (error) => this.fail(error),
+						clock
+					})
+				: null;
+		this.attacher = role
+			? new RecordAttacher({
+					chain,
+					prover: role.prover,
+					institution: { id: role.id, chameleonKey: role.chameleonKey, trapdoor: role.trapdoor },
+					publish: (attachment) => this.publish('patient-blocks', encodeAttachment(attachment)),
+					error: (error) => this.fail(error)
+				})
+			: null;
+		chain.onFact((fact) => this.factApplied(fact));
+	}
+
+	/** Opens the stored chain (re-verifying it), joins the topics, serves sync, and syncs from peers. */
+	static async start(options: FullNodeOptions): Promise<FullNode> {
+		const chain = await ChainState.open({
+			genesis: options.genesis,
+			store: options.store,
+			group: genesisGroup(options.genesis),
+			verifier: options.verifier,
+			clock: options.clock
+		});
+		const node = new FullNode(options, chain);
+		node.wire();
+		return node;
+	}
+
+	get isMember(): boolean {
+		return this.drivers.size > 0;
+	}
+
+	status(): NodeStatus {
+		return {
+			peerId: this.net.peerId,
+			peers: this.net.peers().length,
+			height: this.chain.height,
+			batches: this.chain.batchCount,
+			patients: this.chain.ledger.patientCount,
+			mempool: this.mempool.size,
+			member: this.isMember,
+			mining: this.miner?.mining ?? false,
+			syncing: this.syncing
+		};
+	}
+
+	on(listener: (event: NodeEvent) => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	startMining(): void {
+		this.miner?.start();
+		this.emit({ type: 'status' });
+	}
+
+	stopMining(): void {
+		this.miner?.stop();
+		this.emit({ type: 'status' });
+	}
+
+	/**
+	 * A patient's transaction (register, medical or label), checked here first so the sender gets the
+	 * reason right away, then gossiped to every node.
+	 */
+	async submit(tx: Transaction): Promise<Bytes> {
+		await this.mempool.admit(tx, (id) => this.chain.isPinned(id));
+		await this.publish('transactions', encodeTransaction(tx));
+		void this.batches.maybeStart().catch((error) => this.fail(error));
+		return transactionId(tx.body);
+	}
+
+	/** Pulls the chain from every connected peer in turn (verifying all of it). */
+	async syncNow(onProgress?: (progress: SyncProgress) => void): Promise<void> {
+		for (const peer of this.net.peers()) {
+			try {
+				this.syncing = { received: 0, applied: 0, height: this.chain.height };
+				await syncFrom(this.net, this.chain, peer, (progress) => {
+					this.syncing = { ...progress };
+					onProgress?.(progress);
+					this.emit({ type: 'status' });
+				});
+			} catch (error) {
+				this.emit({ type: 'error', message: `sync from ${peer.slice(-8)} stopped: ${describe(error)}` });
+			} finally {
+				this.syncing = null;
+				this.emit({ type: 'status' });
+			}
+		}
+	}
+
+	async stop(): Promise<void> {
+		this.stopped = true;
+		clearInterval(this.announceTimer);
+		this.miner?.stop();
+		for (const driver of this.drivers.values()) driver.stop();
+	}
+
+	// ------------------------------------------------------------------------------ wiring
+
+	private wire(): void {
+		const { net } = this;
+		serveSync(net, this.chain);
+		net.subscribe('transactions', (data) => this.guard(() => this.onTransaction(data)));
+		net.subscribe('keyblocks', (data, from) => this.guard(() => this.onKeyblock(data, from)));
+		net.subscribe('consensus', (data) => this.guard(() => this.onConsensus(data)));
+		net.subscribe('batches', (data, from) => this.guard(() => this.onBatch(data, from)));
+		net.subscribe('patient-blocks', (data) => this.guard(() => this.onAttachment(data)));
+		net.addEventListener('peer:connect', (event) => {
+			void syncFrom(net, this.chain, event.detail).catch(() => undefined);
+		});
+		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned.
+		this.announceTimer = setInterval(() => {
+			if (this.ownCandidate && this.ownCandidate.header.height === this.chain.height + 1)
+				void this.publish('keyblocks', encodeKeyblock(this.ownCandidate));
+		}, 5000);
+	}
+
+	/** Maps a handler's outcome to a gossip verdict: peers are blamed only for what is wrong in itself. */
+	private async guard(handler: () => Promise<Verdict>): Promise<Verdict> {
+		if (this.stopped) return 'ignore';
+		try {
+			return await handler();
+		} catch (error) {
+			if (error instanceof ValidationError) return STATE_DEPENDENT.has(error.code) ? 'ignore' : 'reject';
+			this.fail(error);
+			return 'ignore';
+		}
+	}
+
+	private async onTransaction(data: Uint8Array): Promise<Verdict> {
+		const tx = decodeTransaction(data);
+		const admitted = await this.mempool.admit(tx, (id) => this.chain.isPinned(id));
+		if (admitted) void this.batches.maybeStart().catch((error) => this.fail(error));
+		return admitted ? 'accept' : 'ignore';
+	}
+
+	private async onKeyblock(data: Uint8Array, from: string): Promise<Verdict> {
+		const block = decodeKeyblock(data, this.chain.ledger.genesis.maxRegistersPerKeyblock);
+		if (block.pin) {
+			if (block.header.height > this.chain.height + 1) {
+				void syncFrom(this.net, this.chain, from).catch(() => undefined);
+				return 'ignore';
+			}
+			return (await this.chain.apply({ type: 'keyblock', block })) === 'applied' ? 'accept' : 'ignore';
+		}
+		return (await this.keyblocks.offer(block)) ? 'accept' : 'ignore';
+	}
+
+	private async onConsensus(data: Uint8Array): Promise<Verdict> {
+		const envelope = decodeConsensusEnvelope(data);
+		const driver = this.drivers.get(envelope.kind);
+		if (driver) await driver.receive(envelope.message);
+		return 'accept';
+	}
+
+	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
+		const message = decodeBatchMessage(data);
+		if (message.type === 'proposal') {
+			this.batches.receiveProposal(message.proposal);
+			return 'accept';
+		}
+		if (message.pinned.sequence > this.chain.batchCount + 1) {
+			void syncFrom(this.net, this.chain, from).catch(() => undefined);
+			return 'ignore';
+		}
+		return (await this.chain.apply({ type: 'batch', pinned: message.pinned })) === 'applied'
+			? 'accept'
+			: 'ignore';
+	}
+
+	private async onAttachment(data: Uint8Array): Promise<Verdict> {
+		const attachment = decodeAttachment(data);
+		try {
+			return (await this.chain.apply({ type: 'attachment', attachment })) === 'applied' ? 'accept' : 'ignore';
+		} catch (error) {
+			if (
+				error instanceof ValidationError &&
+				error.code === 'tx-unpinned' &&
+				this.heldAttachments.length < 256
+			) {
+				this.heldAttachments.push(attachment);
+				return 'ignore';
+			}
+			throw error;
+		}
+	}
+
+	// ------------------------------------------------------------------------------ reactions
+
+	private async minedCandidate(block: Keyblock): Promise<void> {
+		this.ownCandidate = block;
+		await this.keyblocks.offer(block);
+		await this.publish('keyblocks', encodeKeyblock(block));
+	}
+
+	private factApplied(fact: ChainFact): void {
+		if (fact.type === 'keyblock') {
+			this.ownCandidate = null;
+			this.keyblocks.chainAdvanced();
+			this.mempool.remove(fact.block.registers.map((tx) => transactionId(tx.body)));
+			this.mempool.prune((id) => this.chain.isPinned(id));
+			this.miner?.tipChanged();
+		} else if (fact.type === 'batch') {
+			const { pinned } = fact;
+			const proposal = this.batches.proposal(pinned.certificate.value);
+			const bodies = new Map(
+				(proposal?.transactions ?? []).map((tx) => [bytesToHex(transactionId(tx.body)), tx] as const)
+			);
+			const body = (id: Bytes) => bodies.get(bytesToHex(id)) ?? this.mempool.record(id);
+			const attaching = this.attacher?.batchPinned(pinned, body);
+			this.batches.batchPinned(pinned);
+			void attaching?.catch((error) => this.fail(error));
+			this.retryHeldAttachments();
+			void this.batches.maybeStart().catch((error) => this.fail(error));
+		}
+		this.emit({ type: 'fact', fact });
+		this.emit({ type: 'status' });
+	}
+
+	private retryHeldAttachments(): void {
+		const held = this.heldAttachments.splice(0);
+		for (const attachment of held)
+			void this.chain.apply({ type: 'attachment', attachment }).catch((error) => {
+				if (error instanceof ValidationError && error.code === 'tx-unpinned')
+					this.heldAttachments.push(attachment);
+			});
+	}
+
+	private async publish(topic: Topic, data: Uint8Array): Promise<void> {
+		if (this.stopped) return;
+		await this.net.publish(topic, data);
+	}
+
+	private fail(error: unknown): void {
+		this.emit({ type: 'error', message: describe(error) });
+	}
+
+	private emit(event: NodeEvent): void {
+		for (const listener of this.listeners) listener(event);
+	}
+}
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}

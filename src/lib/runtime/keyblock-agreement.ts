@@ -1,0 +1,108 @@
+/**
+ * Pinned keyblocks (section 5.1.2, Fig. 7) on a node: miners' candidate keyblocks for the next height
+ * are checked against the chain and held; consensus-group members run the keyblock consensus over their
+ * hashes and the decided one, with the group's certificate, is appended and gossiped. A keyblock that
+ * conflicts with a pin can never be appended: the chain only grows by pinned keyblocks (chain-state.ts).
+ */
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
+import type { Certificate } from '../core/certificate.ts';
+import { keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import { encodePin } from '../core/pinning.ts';
+import type { ChainState } from './chain-state.ts';
+import type { ConsensusDriver } from './consensus-driver.ts';
+import { waitFor } from './wait.ts';
+
+/** How long `validate` waits for a candidate it has not received yet (gossip may be behind the vote). */
+const CANDIDATE_WAIT_MS = 4000;
+/** Candidates kept per height (competing miners); more are refused as flooding. */
+const MAX_CANDIDATES = 16;
+
+export interface KeyblockAgreementOptions {
+	chain: ChainState;
+	/** Null on nodes that are not consensus-group members: they follow pinned keyblocks only. */
+	driver: ConsensusDriver | null;
+	publishPinned(block: Keyblock): Promise<void>;
+	clock?: () => number;
+}
+
+export class KeyblockAgreement {
+	private readonly candidates = new Map<string, Keyblock>();
+	private readonly arrivals = new EventTarget();
+	private readonly chain: ChainState;
+	private readonly driver: ConsensusDriver | null;
+	private readonly options: KeyblockAgreementOptions;
+	private readonly clock: () => number;
+
+	constructor(options: KeyblockAgreementOptions) {
+		this.options = options;
+		this.chain = options.chain;
+		this.driver = options.driver;
+		this.clock = options.clock ?? Date.now;
+	}
+
+	/** Candidates held for the next height. */
+	get pendingCandidates(): Keyblock[] {
+		return [...this.candidates.values()];
+	}
+
+	/**
+	 * A candidate from a miner (ours or a peer's). Throws ValidationError if it is not a valid next
+	 * keyblock; returns false if it is stale or already held.
+	 */
+	async offer(block: Keyblock): Promise<boolean> {
+		const height = this.chain.height + 1;
+		if (block.header.height !== height) return false;
+		const key = bytesToHex(keyblockHash(block.header));
+		if (this.candidates.has(key)) return false;
+		if (this.candidates.size >= MAX_CANDIDATES) return false;
+		this.chain.ledger.checkNextKeyblock(block, this.clock());
+		this.candidates.set(key, { ...block, pin: undefined });
+		this.arrivals.dispatchEvent(new Event('candidate'));
+		if (this.driver && this.driver.height < height) await this.driver.start(height, this.chain.group);
+		return true;
+	}
+
+	/** ConsensusApplication.propose: our first valid candidate (members only start once they hold one). */
+	async propose(height: number): Promise<Bytes> {
+		const first = this.validCandidates(height)[0];
+		return first ? keyblockHash(first.header) : new Uint8Array(32); // all-zero never validates
+	}
+
+	/** ConsensusApplication.validate: the candidate behind `value` is held (or arrives soon) and is valid. */
+	async validate(value: Bytes, height: number): Promise<boolean> {
+		const found = await waitFor(
+			this.arrivals,
+			'candidate',
+			() => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value)),
+			CANDIDATE_WAIT_MS
+		);
+		return found;
+	}
+
+	/** The group decided `value` at `height`: append it with its certificate and tell the network. */
+	async decided(height: number, value: Bytes, certificate: Certificate): Promise<void> {
+		const block = this.candidates.get(bytesToHex(value));
+		if (!block || height !== this.chain.height + 1) return; // applied already through gossip or sync
+		const pinned: Keyblock = { ...block, pin: encodePin(certificate) };
+		await this.chain.apply({ type: 'keyblock', block: pinned });
+		await this.options.publishPinned(pinned);
+	}
+
+	/** The chain grew: candidates for old heights are void. */
+	chainAdvanced(): void {
+		const height = this.chain.height + 1;
+		for (const [key, block] of this.candidates) if (block.header.height < height) this.candidates.delete(key);
+	}
+
+	private validCandidates(height: number): Keyblock[] {
+		if (height !== this.chain.height + 1) return [];
+		return [...this.candidates.values()].filter((block) => {
+			try {
+				this.chain.ledger.checkNextKeyblock(block, this.clock());
+				return true;
+			} catch {
+				return false;
+			}
+		});
+	}
+}

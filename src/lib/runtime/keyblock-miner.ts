@@ -1,0 +1,108 @@
+/**
+ * The mining loop of a clinic node: mines the next keyblock over the current tip with the worker pool
+ * (the puzzle covers prev ‖ penu ‖ nonce ‖ PK, section 5.1.2), then fills in the rest of the header
+ * (timestamp, target, the round's register transactions), signs it and hands it on as a candidate.
+ * When the tip moves (a keyblock was pinned) the running job is abandoned and mining restarts on it.
+ */
+import { concatBytes } from '@noble/hashes/utils.js';
+import type { Bytes } from '../core/bytes.ts';
+import type { Ledger } from '../core/chain.ts';
+import { medianTimePast } from '../core/difficulty.ts';
+import { registersRoot, sealKeyblock, type Keyblock, type KeyblockHeader } from '../core/keyblock.ts';
+import type { MinerPool } from '../mining/pool.ts';
+import type { Mempool } from './mempool.ts';
+
+export interface KeyblockMinerOptions {
+	ledger: Ledger;
+	mempool: Mempool;
+	pool: MinerPool;
+	/** The institution's id (the PK of the puzzle) and its signing key. */
+	minerId: Bytes;
+	signingKey: Bytes;
+	found(block: Keyblock): Promise<void>;
+	error(error: unknown): void;
+	clock?: () => number;
+}
+
+export class KeyblockMiner {
+	private running = false;
+	private jobHeight = 0;
+	private readonly clock: () => number;
+
+	constructor(private readonly options: KeyblockMinerOptions) {
+		this.clock = options.clock ?? Date.now;
+	}
+
+	get mining(): boolean {
+		return this.running;
+	}
+
+	start(): void {
+		if (this.running) return;
+		this.running = true;
+		this.next();
+	}
+
+	stop(): void {
+		this.running = false;
+		this.jobHeight = 0;
+		this.options.pool.stop();
+	}
+
+	pause(): void {
+		this.options.pool.pause();
+	}
+
+	resume(): void {
+		this.options.pool.resume();
+	}
+
+	/** The tip moved: mine on the new one. */
+	tipChanged(): void {
+		if (!this.running) return;
+		if (this.jobHeight === this.options.ledger.height + 1) return;
+		this.next();
+	}
+
+	private next(): void {
+		const { ledger, pool } = this.options;
+		const height = ledger.height + 1;
+		this.jobHeight = height;
+		const prev = ledger.tipHash;
+		const penu = ledger.penuFor(height);
+		const target = ledger.nextTarget();
+		pool.mine({ prefix64: concatBytes(prev, penu), minerKey: this.options.minerId, target }).then(
+			async (nonce) => {
+				if (nonce === null || !this.running || this.jobHeight !== height || ledger.height + 1 !== height)
+					return;
+				await this.seal(height, prev, penu, target, nonce);
+			},
+			(error) => this.options.error(error)
+		);
+	}
+
+	private async seal(height: number, prev: Bytes, penu: Bytes, target: Bytes, nonce: bigint): Promise<void> {
+		const { ledger, mempool } = this.options;
+		const past = [ledger.genesis.timestamp];
+		for (let h = Math.max(1, height - 11); h < height; h++)
+			past.push(ledger.keyblock(h)!.block.header.timestamp);
+		const registers = mempool.registersFor(ledger.genesis.maxRegistersPerKeyblock);
+		const header: KeyblockHeader = {
+			height,
+			prev,
+			penu,
+			nonce,
+			miner: this.options.minerId,
+			target,
+			timestamp: Math.max(this.clock(), medianTimePast(past) + 1),
+			registersRoot: registersRoot(registers)
+		};
+		try {
+			await this.options.found(sealKeyblock(header, registers, this.options.signingKey));
+		} catch (error) {
+			this.options.error(error);
+		}
+		// One candidate per height and miner: mining again on the same job would only produce a second
+		// signed header over one solution. The node re-announces the candidate until the group pins a block.
+	}
+}
