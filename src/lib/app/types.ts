@@ -1,0 +1,245 @@
+/**
+ * What the screens see of the application: a patient session and a clinic session, each over a full
+ * node. The pages depend only on these interfaces (the implementations live beside them), so a page
+ * never reaches into the node, the store or the network directly.
+ *
+ * Everything long-running reports progress through `Progress`; every failure is an `AppError` whose
+ * message is a sentence a patient or clinician can act on.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+/** Kinds of FHIR resources a clinic writes (see records/fhir.ts). */
+export type RecordKind = 'Encounter' | 'Observation' | 'Condition' | 'DiagnosticReport' | 'MedicationRequest';
+
+export interface Progress {
+	/** Short present-tense step, e.g. 'Encrypting', 'Proving the chameleon hash', 'Waiting for the pin'. */
+	step: string;
+	/** 0..1 when known. */
+	fraction?: number;
+}
+export type OnProgress = (progress: Progress) => void;
+
+export class AppError extends Error {
+	override readonly name = 'AppError';
+	constructor(
+		/** Stable code for tests, e.g. 'not-registered', 'storage-full', 'patient-declined'. */
+		readonly code: string,
+		message: string
+	) {
+		super(message);
+	}
+}
+
+export interface NodeView {
+	peerId: string;
+	peers: number;
+	height: number;
+	batches: number;
+	patients: number;
+	mempool: number;
+	member: boolean;
+	mining: boolean;
+	/** Hashes per second over the last few seconds (0 when not mining). */
+	hashRate: number;
+	sync: { received: number; applied: number; height: number } | null;
+	/** Last error sentences, newest first. */
+	errors: string[];
+}
+
+export interface InstitutionView {
+	id: string; // hex
+	address: string; // spi1…
+	name: string;
+}
+
+/** Verification status of one record as the patient's own node sees it. */
+export interface RecordStatus {
+	pinned: boolean;
+	/** The chameleon proof and the leaf proof verified by this node. */
+	proofVerified: boolean;
+	attached: boolean;
+}
+
+export interface LabelView {
+	/** Transaction id of the label. */
+	id: string;
+	institution: InstitutionView;
+	at: number; // ms (time of the keyblock round it was made for)
+	reason: string;
+}
+
+export interface RecordView {
+	/** Transaction id (hex) of the medical transaction. */
+	id: string;
+	institution: InstitutionView;
+	round: number;
+	at: number;
+	status: RecordStatus;
+	/** Decrypted content, when this device could fetch and decrypt it. */
+	resource?: Resource;
+	/** Why the content is not shown ('encrypted', 'holder offline', …). */
+	unavailable?: string;
+	/** Set when the record was corrected: the original stays, marked as labelled. */
+	label?: LabelView & { corrected?: Resource };
+}
+
+export interface ConsentView {
+	id: string;
+	grantee: InstitutionView;
+	/** 'all' or record ids. */
+	scope: 'all' | string[];
+	purpose: string;
+	issuedAt: number;
+	expiresAt: number;
+	revoked: boolean;
+}
+
+export interface AccessLogView {
+	at: number;
+	holder: InstitutionView;
+	recordId: string;
+	/** 'patient' or the consent id under which the access happened. */
+	authority: string;
+	requester: string;
+}
+
+/** A clinic asks the patient to sign a transaction (upload or label); the patient decides. */
+export interface SigningRequestView {
+	id: string;
+	kind: 'medical' | 'label';
+	institution: InstitutionView;
+	/** Human summary of the record, e.g. 'Encounter · 24 Nov 2026 · Influenza'. */
+	summary: string;
+	/** For a label: the record being corrected and the reason. */
+	target?: string;
+	reason?: string;
+	receivedAt: number;
+}
+
+export interface PatientSession {
+	readonly address: string; // spp1…
+	readonly publicKey: string; // hex
+	/** Text for a QR code a clinic scans to reach this patient (address and current peer id). */
+	invitation(): string;
+	node(): NodeView;
+	registered(): boolean;
+	register(
+		details: { name: string; birthDate: string; institution: string },
+		onProgress?: OnProgress
+	): Promise<void>;
+	history(): Promise<RecordView[]>;
+	signingRequests(): SigningRequestView[];
+	approve(requestId: string): Promise<void>;
+	decline(requestId: string): Promise<void>;
+	consents(): Promise<ConsentView[]>;
+	share(
+		options: { institution: string; scope: 'all' | string[]; purpose: string; days: number },
+		onProgress?: OnProgress
+	): Promise<ConsentView>;
+	revoke(consentId: string): Promise<void>;
+	accessLog(): Promise<AccessLogView[]>;
+	/** The whole history as a FHIR Bundle (JSON text). */
+	exportBundle(): Promise<string>;
+	backup(passphrase: string): Promise<Blob>;
+	/** Subscribes to any change (new block, record, request); returns the unsubscribe function. */
+	subscribe(listener: () => void): () => void;
+}
+
+export interface PatientSeenView {
+	address: string;
+	publicKey: string;
+	registered: boolean;
+	records: number;
+	online: boolean;
+}
+
+export interface PendingTransactionView {
+	id: string;
+	patient: string;
+	kind: 'medical' | 'label';
+	summary: string;
+	state: 'awaiting-signature' | 'waiting-for-pin' | 'pinned' | 'attached' | 'declined' | 'failed';
+	detail?: string;
+	since: number;
+}
+
+export interface SharedRecordView {
+	consentId: string;
+	patient: string;
+	record: RecordView;
+}
+
+export interface ClinicNodeView extends NodeView {
+	institution: InstitutionView;
+	reputation: number;
+	balance: string;
+	/** Members of the consensus group (names), and whether this clinic is one. */
+	group: InstitutionView[];
+}
+
+export interface ClinicSession {
+	readonly institution: InstitutionView;
+	node(): ClinicNodeView;
+	startMining(): void;
+	stopMining(): void;
+	patients(): PatientSeenView[];
+	/** Adds a patient by the text of their QR invitation or their spp1… address. */
+	addPatient(invitation: string): Promise<PatientSeenView>;
+	/** Writes a record: encrypt, prove, ask the patient to sign, submit; resolves once submitted. */
+	writeRecord(patient: string, resource: Resource, onProgress?: OnProgress): Promise<PendingTransactionView>;
+	/** Imports every resource of a FHIR Bundle (JSON text) as records for the patient. */
+	importBundle(patient: string, json: string, onProgress?: OnProgress): Promise<PendingTransactionView[]>;
+	/** Records this clinic wrote for the patient, decrypted (the clinic holds its own layer and the record key). */
+	records(patient: string): Promise<RecordView[]>;
+	/** Corrects one of this clinic's records with the patient's signed consent. */
+	label(
+		recordId: string,
+		corrected: Resource,
+		reason: string,
+		onProgress?: OnProgress
+	): Promise<PendingTransactionView>;
+	pending(): PendingTransactionView[];
+	/** Records patients shared with this clinic (decrypted for it alone). */
+	shared(): Promise<SharedRecordView[]>;
+	subscribe(listener: () => void): () => void;
+}
+
+export interface KeyblockView {
+	height: number;
+	hash: string;
+	miner: InstitutionView;
+	timestamp: number;
+	registers: number;
+	pinned: boolean;
+	/** Signers of the pin certificate. */
+	pinSigners: number;
+}
+
+export interface PatientBlockView {
+	patient: string; // spp1… address
+	hash: string;
+	round: number;
+	/** Entries per institution leaf; the contents are ciphertext hashes only. */
+	leaves: { institution: InstitutionView; entries: number; labelled: number }[];
+}
+
+export interface ReputationView {
+	institution: InstitutionView;
+	r1: number;
+	r2: number;
+	r: number;
+	member: boolean;
+	balance: string;
+}
+
+/** Read-only chain views for the explorer (any node, any visitor). */
+export interface ExplorerSession {
+	node(): NodeView;
+	keyblocks(options?: { before?: number; limit?: number }): KeyblockView[];
+	patientBlocks(options?: { limit?: number }): PatientBlockView[];
+	reputation(): ReputationView[];
+	/** R of each institution after each chunk of keyblocks, for the chart. */
+	reputationHistory(): { height: number; values: { institution: string; r: number }[] }[];
+	peers(): { id: string; direct: boolean; label?: string }[];
+	subscribe(listener: () => void): () => void;
+}
