@@ -21,6 +21,10 @@ const relay = await startRelay({
 	privateKey
 });
 for (const address of relay.addresses) console.log(`relay listening on ${address}`);
+// Where the PWA and the clinic nodes find the relay (served as /network.json by scripts/serve.mjs).
+const networkFile = process.env.RELAY_ADDRESS_FILE ?? '.data/network.json';
+mkdirSync(dirname(networkFile), { recursive: true });
+writeFileSync(networkFile, JSON.stringify({ relay: relay.addresses }, null, 2));
 
 const shutdown = async () => {
 	await relay.stop();

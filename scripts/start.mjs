@@ -1,7 +1,7 @@
 // `npm start`: the live demo network on this machine: the relay, the static PWA, and headless clinic
 // nodes (when present) so a lone visitor sees a working chain. Ctrl-C stops everything.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 
 const children = [];
 const start = (name, cmd, args, env = {}) => {
@@ -38,6 +38,8 @@ if (!existsSync('build/index.html') || process.env.SPCHAIN_REBUILD) {
 	if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+// The relay rewrites it on start; the clinic nodes wait for it, so a stale one must not mislead them.
+rmSync('.data/network.json', { force: true });
 const node = [process.execPath, '--experimental-websocket', '--import', 'tsx'];
 start('relay', node[0], [...node.slice(1), 'relay/main.ts']);
 start('pwa', process.execPath, ['scripts/serve.mjs', '--port', process.env.PORT ?? '5173']);
