@@ -97,6 +97,11 @@ export class Ledger {
 		return this.#patients.get(bytesToHex(patient));
 	}
 
+	/** Every patient block, in creation order. */
+	patientBlocks(): IterableIterator<PatientBlock> {
+		return this.#patients.values();
+	}
+
 	get patientCount(): number {
 		return this.#patients.size;
 	}

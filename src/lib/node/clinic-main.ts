@@ -1,0 +1,70 @@
+/**
+ * `npm start` runs this beside the relay: headless clinic nodes of the development consortium that mine,
+ * form the consensus group and store their patients' ciphertexts, so a visitor's browser joins a live
+ * chain. The visitor's clinic tab is the fourth institution (Dogwood Medical) of the group of four.
+ *
+ * Configuration (environment): RELAY_ADDRESS_FILE (default .data/network.json, written by the relay),
+ * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health"), CLINIC_PORT_BASE (9101), DATA_DIR
+ * (.data), MINERS per clinic (1).
+ */
+import './polyfills.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { devGenesis, devInstitution } from '../core/genesis-dev.ts';
+import { startClinicNode, type ClinicNode } from './clinic-node.ts';
+
+const dataDir = process.env.DATA_DIR ?? '.data';
+const networkFile = process.env.RELAY_ADDRESS_FILE ?? join(dataDir, 'network.json');
+const names = (process.env.CLINICS ?? 'Aster Clinic,Birch Hospital,Cedar Health')
+	.split(',')
+	.map((s) => s.trim());
+const portBase = Number(process.env.CLINIC_PORT_BASE ?? 9101);
+const miners = Number(process.env.MINERS ?? 1);
+
+async function relayAddresses(): Promise<string[]> {
+	for (let attempt = 0; attempt < 100; attempt++) {
+		try {
+			const network = JSON.parse(readFileSync(networkFile, 'utf8')) as { relay?: string[] };
+			if (network.relay?.length) return network.relay;
+		} catch {
+			// the relay has not written its address yet
+		}
+		await new Promise((resolve) => setTimeout(resolve, 200));
+	}
+	throw new Error(`no relay address in ${networkFile}: start the relay first (npm run relay)`);
+}
+
+const genesis = devGenesis();
+const bootstrap = await relayAddresses();
+const clinics: ClinicNode[] = [];
+for (const [index, name] of names.entries()) {
+	const dir = join(dataDir, 'clinics', name.replace(/\W+/g, '-').toLowerCase());
+	mkdirSync(dir, { recursive: true });
+	const clinic = await startClinicNode({
+		genesis,
+		clinic: devInstitution(name),
+		dataDir: dir,
+		bootstrap,
+		listen: [`/ip4/127.0.0.1/tcp/${portBase + index}/ws`],
+		miners
+	});
+	clinic.node.on((event) => {
+		if (event.type === 'error') console.log(`${name}: ${event.message}`);
+		if (event.type === 'fact' && event.fact.type === 'keyblock')
+			console.log(`${name}: keyblock ${event.fact.block.header.height} pinned`);
+	});
+	clinics.push(clinic);
+	console.log(`${name} listening on ${clinic.addresses().join(' ')}`);
+}
+// Browsers dial the clinics directly too (WebSockets on loopback), not only through the relay.
+const network = JSON.parse(readFileSync(networkFile, 'utf8')) as Record<string, unknown>;
+network.clinics = clinics.map((clinic, i) => ({ name: names[i], addresses: clinic.addresses() }));
+writeFileSync(networkFile, JSON.stringify(network, null, 2));
+for (const clinic of clinics) clinic.node.startMining();
+
+const shutdown = async () => {
+	await Promise.allSettled(clinics.map((clinic) => clinic.stop()));
+	process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
