@@ -1,0 +1,74 @@
+/**
+ * The explorer over any full node: keyblocks, patient blocks (contents are ciphertext hashes, shown as
+ * counts), the consensus group with reputation and balances, and the node's peers.
+ */
+import { bytesToHex } from '../core/bytes.ts';
+import type { FullNode } from '../runtime/full-node.ts';
+import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
+import type { ExplorerSession, KeyblockView, PatientBlockView, ReputationView } from './types.ts';
+import { institutionView, keyblockView, nodeView, patientBlockView } from './views.ts';
+
+export function createExplorerSession(node: FullNode, errors: string[] = []): ExplorerSession {
+	const { ledger } = node.chain;
+	const { genesis } = ledger;
+	const listeners = new Set<() => void>();
+	node.on((event) => {
+		if (event.type === 'error') {
+			errors.unshift(event.message);
+			errors.splice(20);
+		}
+		for (const listener of listeners) listener();
+	});
+	return {
+		node: () => nodeView(node, errors),
+		keyblocks({ before, limit = 50 } = {}): KeyblockView[] {
+			const top = Math.min(before ? before - 1 : ledger.height, ledger.height);
+			const out: KeyblockView[] = [];
+			for (let h = top; h >= 1 && out.length < limit; h--)
+				out.push(keyblockView(genesis, ledger.keyblock(h)!));
+			return out;
+		},
+		patientBlocks({ limit = 50 } = {}): PatientBlockView[] {
+			return [...ledger.patientBlocks()]
+				.reverse()
+				.slice(0, limit)
+				.map((block) => patientBlockView(genesis, block));
+		},
+		reputation(): ReputationView[] {
+			const balances = chainBalances(node.chain);
+			const { group } = node.chain;
+			return chainReputations(node.chain).map((r) => {
+				const id = genesis.institutions.find((i) => bytesToHex(i.id) === r.institution)!.id;
+				return {
+					institution: institutionView(genesis, id),
+					r1: r.r1,
+					r2: r.r2,
+					r: r.r,
+					member: group.indexOf(id) >= 0,
+					balance: (balances.get(r.institution) ?? 0n).toString()
+				};
+			});
+		},
+		reputationHistory() {
+			const step = genesis.reputation.chunkSize;
+			const out = [];
+			for (let height = step; height <= ledger.height; height += step)
+				out.push({
+					height,
+					values: chainReputations(node.chain, height).map((r) => ({
+						institution: institutionView(
+							genesis,
+							genesis.institutions.find((i) => bytesToHex(i.id) === r.institution)!.id
+						).name,
+						r: r.r
+					}))
+				});
+			return out;
+		},
+		peers: () => node.net.peers().map((id) => ({ id, direct: true })),
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		}
+	};
+}

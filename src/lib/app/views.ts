@@ -1,0 +1,80 @@
+/**
+ * Chain objects as the screens show them (app/types.ts): hex ids, bech32 addresses, names.
+ */
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { signerIndices } from '../core/certificate.ts';
+import type { GenesisConfig } from '../core/genesis.ts';
+import { addressOf } from '../core/identity.ts';
+import { keyblockHash } from '../core/keyblock.ts';
+import { decodePin } from '../core/pinning.ts';
+import { patientBlockHash, type PatientBlock } from '../core/patient-block.ts';
+import type { KeyblockEntry } from '../core/chain.ts';
+import type { FullNode } from '../runtime/full-node.ts';
+import type { InstitutionView, KeyblockView, NodeView, PatientBlockView } from './types.ts';
+
+export function institutionView(genesis: GenesisConfig, id: Bytes): InstitutionView {
+	const institution = genesis.institutions.find((i) => bytesToHex(i.id) === bytesToHex(id));
+	return {
+		id: bytesToHex(id),
+		address: addressOf(id, 'institution'),
+		name: institution?.name ?? 'Unknown institution'
+	};
+}
+
+export function keyblockView(genesis: GenesisConfig, entry: KeyblockEntry): KeyblockView {
+	const { block } = entry;
+	let pinSigners = 0;
+	if (block.pin) pinSigners = signerIndices(decodePin(block.pin).signers).length;
+	return {
+		height: block.header.height,
+		hash: bytesToHex(keyblockHash(block.header)),
+		miner: institutionView(genesis, block.header.miner),
+		timestamp: block.header.timestamp,
+		registers: block.registers.length,
+		pinned: block.pin !== undefined,
+		pinSigners
+	};
+}
+
+export function patientBlockView(genesis: GenesisConfig, block: PatientBlock): PatientBlockView {
+	return {
+		patient: addressOf(block.header.patient, 'patient'),
+		hash: bytesToHex(patientBlockHash(block.header)),
+		round: block.header.round,
+		leaves: block.leaves.map((leaf) => ({
+			institution: institutionView(genesis, leaf.institution),
+			entries: leaf.entries.filter((e) => e.tx.body.kind === 'medical').length,
+			labelled: leaf.entries.filter((e) => e.tx.body.kind === 'label').length
+		}))
+	};
+}
+
+/** Keeps a short rolling hash rate from the miner pool's cumulative counters. */
+export class RateMeter {
+	private samples: { at: number; hashes: number }[] = [];
+
+	sample(hashes: number, now = Date.now()): number {
+		this.samples.push({ at: now, hashes });
+		while (this.samples.length > 2 && now - this.samples[0]!.at > 5000) this.samples.shift();
+		const first = this.samples[0]!;
+		const span = (now - first.at) / 1000;
+		return span > 0 ? Math.max(0, (hashes - first.hashes) / span) : 0;
+	}
+}
+
+export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeView {
+	const status = node.status();
+	return {
+		peerId: status.peerId,
+		peers: status.peers,
+		height: status.height,
+		batches: status.batches,
+		patients: status.patients,
+		mempool: status.mempool,
+		member: status.member,
+		mining: status.mining,
+		hashRate,
+		sync: status.syncing,
+		errors: [...errors]
+	};
+}
