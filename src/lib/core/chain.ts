@@ -11,7 +11,7 @@
  */
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { messageFromDigest, type ChameleonStatement, type ChameleonVerifier } from './chameleon.ts';
-import { medianTimePast, nextTarget } from './difficulty.ts';
+import { checkTarget, checkTimestamp, nextTarget } from './difficulty.ts';
 import { ensure, ValidationError } from './errors.ts';
 import { genesisHash, institutionById, type GenesisConfig } from './genesis.ts';
 import type { Institution, PublicKey } from './identity.ts';
@@ -87,10 +87,14 @@ export class Ledger {
 
 	/** Target the next keyblock must carry (difficulty adjustment over the chain so far). */
 	nextTarget(): Bytes {
-		return nextTarget(
-			this.#keyblocks.map((k) => ({ timestamp: k.block.header.timestamp, target: k.block.header.target })),
-			this.genesis
-		);
+		return nextTarget(this.#timedTargets(), this.genesis);
+	}
+
+	#timedTargets() {
+		return this.#keyblocks.map((k) => ({
+			timestamp: k.block.header.timestamp,
+			target: k.block.header.target
+		}));
 	}
 
 	patientBlock(patient: PublicKey): PatientBlock | undefined {
@@ -144,21 +148,12 @@ export class Ledger {
 			'keyblock-miner',
 			`keyblock ${height} was mined by a key outside the consortium`
 		);
-		ensure(
-			equalBytes(header.target, this.nextTarget()),
-			'keyblock-target',
-			`keyblock ${height} carries the wrong target`
-		);
-		const past = [g.timestamp, ...this.#keyblocks.map((k) => k.block.header.timestamp)];
-		ensure(
-			header.timestamp > medianTimePast(past),
-			'keyblock-stale',
-			`keyblock ${height} is older than the median of recent keyblocks`
-		);
-		ensure(
-			header.timestamp <= now + g.maxFutureDriftMs,
-			'keyblock-future',
-			`keyblock ${height} is dated too far in the future`
+		checkTarget(header.target, this.#timedTargets(), g);
+		checkTimestamp(
+			header.timestamp,
+			[g.timestamp, ...this.#keyblocks.map((k) => k.block.header.timestamp)],
+			now,
+			g.maxFutureDriftMs
 		);
 		checkKeyblock(block, g.fees, g.maxRegistersPerKeyblock);
 		for (const tx of block.registers) {
