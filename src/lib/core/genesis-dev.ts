@@ -6,6 +6,7 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { blsProvePossession } from './consensus/bls.ts';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Bytes } from './bytes.ts';
 import { hashKeyOf, SUBGROUP_ORDER } from './chameleon.ts';
 import { CHAMELEON_VKEY_HASH } from './chameleon-params.ts';
@@ -44,6 +45,7 @@ export function devInstitution(name: string): DevInstitution {
 			id: signing.publicKey,
 			name,
 			blsKey: bls12_381.longSignatures.getPublicKey(blsSecret).toBytes(true),
+			blsPossession: blsProvePossession(blsSecret),
 			chameleonKey: hashKeyOf(trapdoor)
 		},
 		secrets: { signingKey: signing.secretKey, blsKey: blsSecret, trapdoor }

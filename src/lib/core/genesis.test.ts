@@ -37,7 +37,14 @@ describe('genesis', () => {
 			'zero lambda': { reputation: { chunkSize: 10, a: 5000, lambda: 0 } },
 			'zero interval': { keyblockIntervalMs: 0 },
 			'zero round window': { roundWindow: 0 },
-			'zero target': { initialTarget: new Uint8Array(32) }
+			'zero target': { initialTarget: new Uint8Array(32) },
+			// Rogue-key defence: a BLS key must come with its own proof of possession.
+			'borrowed proof of possession': {
+				institutions: [
+					{ ...genesis.institutions[0]!, blsPossession: genesis.institutions[1]!.blsPossession },
+					...genesis.institutions.slice(1)
+				]
+			}
 		};
 		for (const [name, change] of Object.entries(bad)) {
 			expect(() => checkGenesis({ ...genesis, ...change }), name).toThrow(ValidationError);

@@ -5,7 +5,8 @@
  */
 import { equalBytes, type Bytes } from './bytes.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
-import { ensure } from './errors.ts';
+import { blsVerifyPossession } from './consensus/bls.ts';
+import { asValidation, ensure } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { readInstitution, type Institution } from './identity.ts';
 import * as read from './schema.ts';
@@ -74,6 +75,7 @@ export function genesisToCanonical(g: GenesisConfig): { [key: string]: Canonical
 			id: i.id,
 			name: i.name,
 			blsKey: i.blsKey,
+			blsPossession: i.blsPossession,
 			chameleonKey: i.chameleonKey
 		})),
 		fees: Object.fromEntries(TRANSACTION_KINDS.map((k) => [k, { ...g.fees[k] }])),
@@ -137,6 +139,14 @@ export function checkGenesis(g: GenesisConfig): void {
 	ensure(g.institutions.length >= 1, 'genesis', 'genesis needs at least one institution');
 	const ids = new Set(g.institutions.map((i) => i.id.join(',')));
 	ensure(ids.size === g.institutions.length, 'genesis', 'two institutions share a signing key');
+	for (const institution of g.institutions)
+		ensure(
+			asValidation('genesis-bls', 'invalid BLS key', () =>
+				blsVerifyPossession(institution.blsKey, institution.blsPossession)
+			),
+			'genesis-bls',
+			`${institution.name}: the BLS key comes without a valid proof of possession`
+		);
 	ensure(
 		g.consensusGroupSize >= 1 && g.consensusGroupSize <= g.institutions.length,
 		'genesis',

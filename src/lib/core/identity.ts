@@ -102,11 +102,18 @@ export interface Institution {
 	name: string;
 	/** BLS12-381 G1 public key for consensus votes. */
 	blsKey: Bytes;
+	/**
+	 * The BLS key's proof of possession (its signature over itself): aggregate certificates are verified
+	 * against the sum of signers' keys, so without it a member could register a rogue key crafted to
+	 * cancel the others' and forge a certificate alone.
+	 */
+	blsPossession: Bytes;
 	/** Chameleon hash key hk = X = x·Base8 on Baby Jubjub. */
 	chameleonKey: Bytes;
 }
 
-export const INSTITUTION_FIELDS = ['id', 'name', 'blsKey', 'chameleonKey'] as const;
+export const INSTITUTION_FIELDS = ['id', 'name', 'blsKey', 'blsPossession', 'chameleonKey'] as const;
+export const BLS_POSSESSION_LENGTH = 96;
 
 export function readInstitution(value: unknown, where: string): Institution {
 	const o = read.object(value, where, INSTITUTION_FIELDS);
@@ -114,6 +121,7 @@ export function readInstitution(value: unknown, where: string): Institution {
 		id: read.bytes(o.id, `${where}.id`, PUBLIC_KEY_LENGTH),
 		name: read.string(o.name, `${where}.name`, 120),
 		blsKey: read.bytes(o.blsKey, `${where}.blsKey`, BLS_PUBLIC_KEY_LENGTH),
+		blsPossession: read.bytes(o.blsPossession, `${where}.blsPossession`, BLS_POSSESSION_LENGTH),
 		chameleonKey: read.bytes(o.chameleonKey, `${where}.chameleonKey`, CHAMELEON_KEY_LENGTH)
 	};
 	if (!isValidPublicKey(institution.id))
