@@ -1,0 +1,230 @@
+/**
+ * The Store for headless clinic nodes: an append-only log file (write-log.ts) replayed into memory on
+ * open. Every batch is one frame appended and fsynced before write() resolves and before memory
+ * changes, so a crash at any point keeps every committed batch and none of an uncommitted one; a torn
+ * tail is cut off on the next open. A lock file keeps a second process off the same directory, and a
+ * log that has grown to more than twice its live data is rewritten (to a temp file, fsynced, renamed)
+ * when it is opened. Disk-full errors become StorageFullError with the partial frame removed.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemoryStore, MemoryTables } from './memory-store.ts';
+import { checkWrites, StorageClosedError, StorageFullError, TABLES, type StoreWrite } from './store.ts';
+import { encodeFrame, LOG_MAGIC, replayLog } from './write-log.ts';
+
+export const LOG_FILE = 'store.log';
+const LOCK_FILE = 'LOCK';
+const COMPACT_MIN_BYTES = 1 << 20;
+const COMPACT_BATCH_ROWS = 4096;
+
+/** Another live process has this store directory open. */
+export class StoreLockedError extends Error {
+	override readonly name = 'StoreLockedError';
+	readonly code = 'store-locked';
+}
+
+export interface NodeStoreOptions {
+	/** fsync every batch (default true). Off only for throwaway benchmarks. */
+	sync?: boolean;
+}
+
+export class NodeStore extends MemoryStore {
+	/** Bytes of torn tail cut off when this store was opened (0 after a clean shutdown). */
+	readonly recoveredTornBytes: number;
+	private queue: Promise<void> = Promise.resolve();
+	private shut = false;
+
+	private constructor(
+		data: MemoryTables,
+		private handle: FileHandle,
+		private length: number,
+		private readonly dir: string,
+		private readonly sync: boolean,
+		tornBytes: number
+	) {
+		super(data);
+		this.recoveredTornBytes = tornBytes;
+	}
+
+	static async open(dir: string, options: NodeStoreOptions = {}): Promise<NodeStore> {
+		await mkdir(dir, { recursive: true });
+		await takeLock(dir);
+		try {
+			const path = join(dir, LOG_FILE);
+			let file: Uint8Array;
+			try {
+				file = await readFile(path);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+				file = new Uint8Array(0);
+			}
+			const replay = replayLog(file, path);
+			const data = new MemoryTables();
+			for (const batch of replay.batches) data.apply(batch);
+			let handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
+			let length = replay.validLength;
+			if (replay.tornBytes > 0) {
+				await handle.truncate(length);
+				await handle.sync();
+			}
+			if (length === 0) {
+				await handle.write(LOG_MAGIC);
+				await handle.sync();
+				await syncDir(dir);
+				length = LOG_MAGIC.length;
+			}
+			if (length > COMPACT_MIN_BYTES && length > 2 * liveBytes(data)) {
+				await handle.close();
+				length = await compact(dir, data);
+				handle = await open(path, constants.O_RDWR | constants.O_APPEND);
+			}
+			return new NodeStore(data, handle, length, dir, options.sync ?? true, replay.tornBytes);
+		} catch (error) {
+			await rm(join(dir, LOCK_FILE), { force: true });
+			throw error;
+		}
+	}
+
+	override async write(writes: readonly StoreWrite[]): Promise<void> {
+		this.ensureOpen();
+		checkWrites(writes);
+		const frame = encodeFrame(writes);
+		const run = this.queue.then(() => this.append(frame, writes));
+		this.queue = run.catch(() => undefined);
+		return run;
+	}
+
+	override async close(): Promise<void> {
+		if (this.shut) return;
+		this.shut = true;
+		await super.close();
+		await this.queue;
+		await this.handle.close();
+		await rm(join(this.dir, LOCK_FILE), { force: true });
+	}
+
+	protected override ensureOpen(): void {
+		if (this.shut) throw new StorageClosedError();
+	}
+
+	/** Size of the log file in bytes. */
+	get logBytes(): number {
+		return this.length;
+	}
+
+	private async append(frame: Uint8Array, writes: readonly StoreWrite[]): Promise<void> {
+		if (this.shut) throw new StorageClosedError();
+		try {
+			let written = 0;
+			while (written < frame.length) {
+				const { bytesWritten } = await this.handle.write(frame, written, frame.length - written);
+				written += bytesWritten;
+			}
+		} catch (error) {
+			// Remove whatever part of the frame reached the file, so the log ends on a whole batch.
+			await this.handle.truncate(this.length).catch(() => undefined);
+			throw diskError(error);
+		}
+		if (this.sync) {
+			try {
+				await this.handle.datasync();
+			} catch (error) {
+				// After a failed fsync the kernel may have dropped the pages: nothing is known any more.
+				this.shut = true;
+				await this.handle.close().catch(() => undefined);
+				throw diskError(error);
+			}
+		}
+		this.length += frame.length;
+		this.data.apply(writes);
+	}
+}
+
+export function openStore(dir: string, options?: NodeStoreOptions): Promise<NodeStore> {
+	return NodeStore.open(dir, options);
+}
+
+function diskError(error: unknown): Error {
+	const code = (error as NodeJS.ErrnoException).code;
+	if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return new StorageFullError(code);
+	return error as Error;
+}
+
+async function takeLock(dir: string): Promise<void> {
+	const path = join(dir, LOCK_FILE);
+	for (let attempt = 0; attempt < 2; attempt++) {
+		try {
+			await writeFile(path, String(process.pid), { flag: 'wx' });
+			return;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+		}
+		const pid = Number(await readFile(path, 'utf8').catch(() => ''));
+		if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
+			throw new StoreLockedError(`${dir} is in use by process ${pid}`);
+		if (pid === process.pid) throw new StoreLockedError(`${dir} is already open in this process`);
+		await rm(path, { force: true }); // left by a process that died
+	}
+	throw new StoreLockedError(`could not lock ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+async function syncDir(dir: string): Promise<void> {
+	const handle = await open(dir, constants.O_RDONLY);
+	try {
+		await handle.sync();
+	} finally {
+		await handle.close();
+	}
+}
+
+function liveBytes(data: MemoryTables): number {
+	let total = LOG_MAGIC.length;
+	for (const table of data.tables.values())
+		for (const [key, value] of table.entries()) total += key.length + value.length + 16;
+	return total;
+}
+
+/** Rewrites the log as the live rows only: temp file, fsync, rename, fsync the directory. */
+async function compact(dir: string, data: MemoryTables): Promise<number> {
+	const temp = join(dir, `${LOG_FILE}.compact`);
+	const handle = await open(temp, 'w', 0o600);
+	let length = 0;
+	try {
+		await handle.write(LOG_MAGIC);
+		length += LOG_MAGIC.length;
+		for (const table of TABLES) {
+			let batch: StoreWrite[] = [];
+			const flush = async () => {
+				if (batch.length === 0) return;
+				const frame = encodeFrame(batch);
+				await handle.write(frame);
+				length += frame.length;
+				batch = [];
+			};
+			for (const [key, value] of data.table(table).entries()) {
+				batch.push({ table, key, value });
+				if (batch.length >= COMPACT_BATCH_ROWS) await flush();
+			}
+			await flush();
+		}
+		await handle.sync();
+	} catch (error) {
+		await handle.close();
+		await rm(temp, { force: true });
+		throw diskError(error);
+	}
+	await handle.close();
+	await rename(temp, join(dir, LOG_FILE));
+	await syncDir(dir);
+	return length;
+}
