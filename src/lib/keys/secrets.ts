@@ -1,0 +1,65 @@
+/**
+ * The named secrets a profile keeps in its vault, typed: what a patient holds (Schnorr secp256k1
+ * signing secret and the 32-byte master key their record keys derive from) and what an institution
+ * holds (Schnorr signing secret, BLS12-381 secret, chameleon-hash trapdoor). One place that fixes the
+ * names and byte layouts, so the screens, the backup file and the node agree on them.
+ */
+import { bigIntToBytes, bytesToBigInt } from '../core/bytes.ts';
+import type { InstitutionSecrets } from '../core/genesis-dev.ts';
+import type { KeyVault } from './vault.ts';
+
+export type { InstitutionSecrets };
+
+export interface PatientSecrets {
+	/** 32-byte Schnorr (BIP-340, secp256k1) secret key. */
+	signingKey: Uint8Array;
+	/** 32-byte master symmetric key. */
+	masterKey: Uint8Array;
+}
+
+export const PATIENT_KEY_NAMES = { signingKey: 'patient/signing', masterKey: 'patient/master' } as const;
+export const INSTITUTION_KEY_NAMES = {
+	signingKey: 'institution/signing',
+	blsKey: 'institution/bls',
+	trapdoor: 'institution/trapdoor'
+} as const;
+
+function exactly(bytes: Uint8Array, length: number, what: string): Uint8Array {
+	if (!(bytes instanceof Uint8Array) || bytes.length !== length)
+		throw new TypeError(`${what} must be ${length} bytes`);
+	return bytes;
+}
+
+export async function savePatientSecrets(vault: KeyVault, secrets: PatientSecrets): Promise<void> {
+	await vault.putAll({
+		[PATIENT_KEY_NAMES.signingKey]: exactly(secrets.signingKey, 32, 'the patient signing key'),
+		[PATIENT_KEY_NAMES.masterKey]: exactly(secrets.masterKey, 32, 'the patient master key')
+	});
+}
+
+/** The patient's secrets, or undefined when this profile has none (not a patient yet). */
+export async function loadPatientSecrets(vault: KeyVault): Promise<PatientSecrets | undefined> {
+	const signingKey = await vault.find(PATIENT_KEY_NAMES.signingKey);
+	if (!signingKey) return undefined;
+	return { signingKey, masterKey: await vault.get(PATIENT_KEY_NAMES.masterKey) };
+}
+
+export async function saveInstitutionSecrets(vault: KeyVault, secrets: InstitutionSecrets): Promise<void> {
+	if (typeof secrets.trapdoor !== 'bigint' || secrets.trapdoor <= 0n || secrets.trapdoor >= 2n ** 256n)
+		throw new TypeError('the chameleon trapdoor must be a positive scalar below 2^256');
+	await vault.putAll({
+		[INSTITUTION_KEY_NAMES.signingKey]: exactly(secrets.signingKey, 32, 'the institution signing key'),
+		[INSTITUTION_KEY_NAMES.blsKey]: exactly(secrets.blsKey, 32, 'the BLS secret key'),
+		[INSTITUTION_KEY_NAMES.trapdoor]: bigIntToBytes(secrets.trapdoor, 32)
+	});
+}
+
+export async function loadInstitutionSecrets(vault: KeyVault): Promise<InstitutionSecrets | undefined> {
+	const signingKey = await vault.find(INSTITUTION_KEY_NAMES.signingKey);
+	if (!signingKey) return undefined;
+	return {
+		signingKey,
+		blsKey: await vault.get(INSTITUTION_KEY_NAMES.blsKey),
+		trapdoor: bytesToBigInt(await vault.get(INSTITUTION_KEY_NAMES.trapdoor))
+	};
+}
