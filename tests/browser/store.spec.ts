@@ -1,12 +1,14 @@
 import { expect, test, type Page } from '@playwright/test';
 
-type Diagnostics = typeof import('../../src/routes/diagnostics/store/checks.ts');
+type Checks = typeof import('../../src/routes/diagnostics/store/checks.ts');
+type VaultChecks = typeof import('../../src/routes/diagnostics/store/vault-checks.ts');
 declare global {
 	interface Window {
 		storeDiagnostics: Pick<
-			Diagnostics,
+			Checks,
 			'runStoreContract' | 'quotaCheck' | 'quotaRecovered' | 'writeMarker' | 'readMarker' | 'storageStatus'
-		>;
+		> &
+			Pick<VaultChecks, 'runVaultChecks' | 'vaultBeforeReload' | 'vaultAfterReload'>;
 	}
 }
 
@@ -19,12 +21,17 @@ async function openChecks(page: Page) {
 	return errors;
 }
 
-test('IndexedDB store passes the shared Store contract in Chromium', async ({ page }) => {
+test('IndexedDB store passes the shared Store contract and the key vault checks in Chromium', async ({
+	page
+}) => {
 	const errors = await openChecks(page);
 	await page.getByRole('button', { name: 'Run the store checks' }).click();
 	await expect(page.getByTestId('store-status')).toBeVisible({ timeout: 60_000 });
 	const rows = page.locator('tr[data-check]');
-	expect(await rows.count()).toBeGreaterThanOrEqual(6);
+	expect(await rows.count()).toBeGreaterThanOrEqual(10);
+	const backupRow = page.locator('tr[data-check*="backup"]');
+	await expect(backupRow).toContainText('scrypt N=2^17');
+	console.log(`key backup in Chromium: ${await backupRow.locator('td').first().innerText()}`);
 	for (const row of await rows.all())
 		await expect(row, await row.innerText()).toHaveAttribute('data-ok', 'true');
 	await expect(page.getByTestId('store-status')).toHaveText('all store checks passed');
@@ -54,11 +61,15 @@ test('a batch past the origin quota fails whole with StorageFullError', async ({
 	expect(await page.evaluate(() => window.storeDiagnostics.quotaRecovered())).toBe('written');
 });
 
-test('a page reload keeps what the store committed', async ({ page }) => {
+test('a page reload keeps what the store committed and the device-protected keys', async ({ page }) => {
 	await openChecks(page);
 	const text = `marker ${Date.now()}`;
 	await page.evaluate((t) => window.storeDiagnostics.writeMarker('reload-check', t), text);
+	await page.evaluate(() => window.storeDiagnostics.vaultBeforeReload('reload-vault', 0xab));
 	await page.reload();
 	await page.waitForFunction(() => 'storeDiagnostics' in window);
 	expect(await page.evaluate(() => window.storeDiagnostics.readMarker('reload-check'))).toBe(text);
+	expect(await page.evaluate(() => window.storeDiagnostics.vaultAfterReload('reload-vault'))).toBe(
+		'ab'.repeat(32)
+	);
 });
