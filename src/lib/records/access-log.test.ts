@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { ValidationError } from '../core/errors.ts';
+import { encodeCanonical } from '../core/encoding.ts';
+import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
+import {
+	appendAccessLog,
+	decodeAccessLog,
+	encodeAccessLog,
+	verifyAccessLog,
+	type AccessLogEntry,
+	type AccessLogFields
+} from './access-log.ts';
+
+const alice = patientKeys('alice');
+const bob = patientKeys('bob');
+const A = clinics[0]!;
+const B = clinics[1]!;
+const D = clinics[3]!;
+const NOW = Date.UTC(2026, 10, 24, 12);
+const h = (s: string) => sha256(utf8ToBytes(s));
+
+function fields(i: number, over: Partial<AccessLogFields> = {}): AccessLogFields {
+	return {
+		holder: A.institution.id,
+		patient: alice.publicKey,
+		requester: alice.publicKey,
+		record: h(`tx ${i}`),
+		digest: h(`ct ${i}`),
+		authority:
+			i % 2 === 0
+				? { kind: 'patient' }
+				: { kind: 'consent', consentId: h(`consent ${i}`), grantee: D.institution.id },
+		at: NOW + i * 1000,
+		...over
+	};
+}
+
+function logOf(n: number, secret = A.secrets.signingKey): AccessLogEntry[] {
+	const out: AccessLogEntry[] = [];
+	for (let i = 0; i < n; i++) out.push(appendAccessLog(out.at(-1) ?? null, fields(i), secret));
+	return out;
+}
+
+function code(fn: () => unknown): string {
+	try {
+		fn();
+	} catch (error) {
+		if (error instanceof ValidationError) return error.code;
+		throw error;
+	}
+	return 'no error';
+}
+
+const expected = { holder: A.institution.id, patient: alice.publicKey };
+
+describe('access log', () => {
+	it('round-trips canonically and verifies, from the start or from a known head', () => {
+		const log = logOf(4);
+		const decoded = decodeAccessLog(encodeAccessLog(log));
+		expect(decoded).toEqual(log);
+		expect(code(() => verifyAccessLog(decoded, expected))).toBe('no error');
+		expect(code(() => verifyAccessLog(decoded.slice(2), { ...expected, after: decoded[1]! }))).toBe(
+			'no error'
+		);
+		expect(decoded[1]!.authority).toEqual({
+			kind: 'consent',
+			consentId: h('consent 1'),
+			grantee: D.institution.id
+		});
+	});
+
+	it('detects a dropped, reordered or edited entry', () => {
+		const log = logOf(4);
+		expect(code(() => verifyAccessLog([log[0]!, log[2]!, log[3]!], expected))).toBe('log-chain');
+		expect(code(() => verifyAccessLog([log[1]!, log[0]!], expected))).toBe('log-chain');
+		expect(code(() => verifyAccessLog(log.slice(1), expected))).toBe('log-chain');
+		const edited = log.map((e, i) => (i === 2 ? { ...e, requester: bob.publicKey } : e));
+		expect(code(() => verifyAccessLog(edited, expected))).toBe('log-signature');
+		const hidden = log.map((e, i) => (i === 1 ? { ...e, authority: { kind: 'patient' as const } } : e));
+		expect(code(() => verifyAccessLog(hidden, expected))).toBe('log-signature');
+	});
+
+	it('detects entries signed by someone else, for another patient or holder, or back-dated', () => {
+		const byB = logOf(2, B.secrets.signingKey);
+		expect(code(() => verifyAccessLog(byB, expected))).toBe('log-signature');
+		expect(code(() => verifyAccessLog(logOf(2), { ...expected, holder: B.institution.id }))).toBe(
+			'log-holder'
+		);
+		expect(code(() => verifyAccessLog(logOf(2), { ...expected, patient: bob.publicKey }))).toBe(
+			'log-patient'
+		);
+		const first = appendAccessLog(null, fields(0), A.secrets.signingKey);
+		const earlier = appendAccessLog(first, fields(1, { at: NOW - 1 }), A.secrets.signingKey);
+		expect(code(() => verifyAccessLog([first, earlier], expected))).toBe('log-time');
+		expect(
+			code(() => appendAccessLog(first, fields(1, { patient: bob.publicKey }), A.secrets.signingKey))
+		).toBe('log-chain');
+	});
+
+	it('strict decoding', () => {
+		expect(code(() => decodeAccessLog(encodeCanonical([{ holder: A.institution.id }])))).toBe('schema');
+		expect(code(() => decodeAccessLog(encodeCanonical({})))).toBe('schema');
+		const bytes = encodeAccessLog(logOf(1));
+		expect(code(() => decodeAccessLog(bytes.slice(0, -1)))).toBe('encoding');
+	});
+});

@@ -1,0 +1,450 @@
+import { describe, expect, it } from 'vitest';
+import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import {
+	consentId,
+	createAccessRequest,
+	createConsent,
+	createRevocation,
+	decodeAccessRequest,
+	encodeAccessRequest,
+	type AccessAuthority,
+	type Consent
+} from '../core/consent.ts';
+import { ValidationError } from '../core/errors.ts';
+import { transactionId, type MedicalBody } from '../core/transaction.ts';
+import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
+import { openBox } from './aead.ts';
+import { verifyAccessLog, type AccessLogEntry } from './access-log.ts';
+import {
+	containsBytes,
+	deriveStorageKey,
+	generateMasterKey,
+	issueRecordKey,
+	sealRecord,
+	signRecordContent
+} from './envelope.ts';
+import {
+	answerAccessRequest,
+	decodeAccessResponse,
+	decodeShareBundle,
+	encodeAccessResponse,
+	encodeShareBundle,
+	openAccessResponse,
+	openShare,
+	sealShare,
+	shareItemAad,
+	type HolderKeys
+} from './share.ts';
+
+const alice = patientKeys('alice');
+const bob = patientKeys('bob');
+const [A, B, , D] = [clinics[0]!, clinics[1]!, clinics[2]!, clinics[3]!];
+const NOW = Date.UTC(2026, 10, 24, 12);
+const DAY = 86_400_000;
+const SECRET = 'Type 2 diabetes mellitus without complications';
+
+function holderKeys(c: typeof A): HolderKeys {
+	return {
+		id: c.institution.id,
+		secretKey: c.secrets.signingKey,
+		storageKey: deriveStorageKey(c.secrets.signingKey)
+	};
+}
+const keysOf = (c: typeof A) => ({ id: c.institution.id, secretKey: c.secrets.signingKey });
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+	try {
+		await p;
+	} catch (error) {
+		if (error instanceof ValidationError) return error.code;
+		throw error;
+	}
+	return 'no error';
+}
+
+/** Upload case 1 at `clinic`: the patient derives k_P, the clinic seals, the medical transaction points at it. */
+async function upload(master: Uint8Array, text: string, clinic = A) {
+	const { header, key } = issueRecordKey(master, alice.publicKey, clinic.institution.id);
+	const resource = JSON.stringify({
+		resourceType: 'Condition',
+		code: { text },
+		subject: { reference: 'Patient/a' }
+	});
+	const content = signRecordContent(header, resource, NOW, clinic.secrets.signingKey);
+	const sealed = await sealRecord(header, key, holderKeys(clinic).storageKey, content);
+	const body: MedicalBody = {
+		kind: 'medical',
+		patient: alice.publicKey,
+		institution: clinic.institution.id,
+		round: 1,
+		fees: { service: 1, transaction: 1 },
+		record: {
+			chameleon: { h: randomBytes(32), proof: randomBytes(256) },
+			pointer: { digest: sealed.digest, holder: clinic.institution.id }
+		}
+	};
+	const txId = transactionId(body);
+	return {
+		...sealed,
+		header,
+		content,
+		txId,
+		pointer: body.record.pointer,
+		held: { digest: sealed.digest, patient: alice.publicKey, transactionId: txId }
+	};
+}
+
+function consentForD(scope: 'all' | Uint8Array[]): Consent {
+	return createConsent(
+		{
+			patient: alice.publicKey,
+			grantee: D.institution.id,
+			scope,
+			purpose: 'second opinion',
+			issuedAt: NOW,
+			expiresAt: NOW + 7 * DAY
+		},
+		alice.secretKey
+	);
+}
+
+function requestFor(record: { digest: Uint8Array }, authority: AccessAuthority, time = NOW) {
+	const r = createAccessRequest(
+		{ holder: A.institution.id, digest: record.digest, authority, time },
+		alice.secretKey,
+		alice.publicKey
+	);
+	return decodeAccessRequest(encodeAccessRequest(r)); // as received over the wire
+}
+
+describe('Share: holder → patient → clinic D', () => {
+	it('end to end: fetch, decrypt, share with D, D reads it; the log records both accesses', async () => {
+		const master = generateMasterKey();
+		const record = await upload(master, SECRET);
+		expect(containsBytes(record.bytes, utf8ToBytes(SECRET))).toBe(false);
+		const log: AccessLogEntry[] = [];
+
+		// The patient reads its own record.
+		const own = requestFor(record, { kind: 'patient' });
+		const first = await answerAccessRequest({
+			request: own,
+			stored: record.bytes,
+			record: record.held,
+			holder: holderKeys(A),
+			revocations: [],
+			now: NOW + 1000,
+			logHead: null
+		});
+		log.push(first.entry);
+		const wire = decodeAccessResponse(encodeAccessResponse(first.response));
+		const mine = await openAccessResponse(wire, {
+			request: own,
+			pointer: record.pointer,
+			patient: alice,
+			masterKey: master
+		});
+		expect(JSON.parse(mine.content.resource).code.text).toBe(SECRET);
+
+		// The patient shares it with D under a consent.
+		const consent = consentForD([record.txId]);
+		const forShare = requestFor(record, { kind: 'consent', consent });
+		const second = await answerAccessRequest({
+			request: forShare,
+			stored: record.bytes,
+			record: record.held,
+			holder: holderKeys(A),
+			revocations: [],
+			now: NOW + 2000,
+			logHead: log.at(-1)!
+		});
+		log.push(second.entry);
+		expect(second.grant.authority).toEqual({
+			kind: 'consent',
+			consentId: consentId(consent),
+			grantee: D.institution.id
+		});
+		const opened = await openAccessResponse(second.response, {
+			request: forShare,
+			pointer: record.pointer,
+			patient: alice,
+			masterKey: master
+		});
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW + 3000,
+			records: [{ transactionId: record.txId, header: opened.header, content: opened.content }]
+		});
+		const bytes = encodeShareBundle(bundle);
+		expect(containsBytes(bytes, utf8ToBytes(SECRET))).toBe(false);
+		const atD = await openShare(decodeShareBundle(bytes), {
+			grantee: keysOf(D),
+			revocations: [],
+			now: NOW + 4000
+		});
+		expect(atD).toHaveLength(1);
+		expect(JSON.parse(atD[0]!.content.resource).code.text).toBe(SECRET);
+		expect(atD[0]!.consentId).toEqual(consentId(consent));
+
+		// The patient verifies A's access log.
+		verifyAccessLog(log, { holder: A.institution.id, patient: alice.publicKey });
+		expect(log.map((e) => e.authority.kind)).toEqual(['patient', 'consent']);
+	});
+
+	it("B cannot read A's record: no access from A, no use of the response, no use of the bundle", async () => {
+		const master = generateMasterKey();
+		const record = await upload(master, SECRET);
+		// B asks A directly (even holding a consent made out to D).
+		const consent = consentForD('all');
+		const byB = createAccessRequest(
+			{ holder: A.institution.id, digest: record.digest, authority: { kind: 'consent', consent }, time: NOW },
+			B.secrets.signingKey,
+			B.institution.id
+		);
+		expect(
+			await codeOf(
+				answerAccessRequest({
+					request: byB,
+					stored: record.bytes,
+					record: record.held,
+					holder: holderKeys(A),
+					revocations: [],
+					now: NOW,
+					logHead: null
+				})
+			)
+		).toBe('access-requester');
+		// B intercepts A's answer to the patient.
+		const own = requestFor(record, { kind: 'patient' });
+		const { response } = await answerAccessRequest({
+			request: own,
+			stored: record.bytes,
+			record: record.held,
+			holder: holderKeys(A),
+			revocations: [],
+			now: NOW,
+			logHead: null
+		});
+		expect(
+			await codeOf(
+				openAccessResponse(response, {
+					request: own,
+					pointer: record.pointer,
+					patient: { publicKey: bob.publicKey, secretKey: B.secrets.signingKey },
+					masterKey: master
+				})
+			)
+		).toBe('box-open');
+		// Nor does the master key of another patient help with the released outer key.
+		expect(
+			await codeOf(
+				openAccessResponse(response, {
+					request: own,
+					pointer: record.pointer,
+					patient: alice,
+					masterKey: generateMasterKey()
+				})
+			)
+		).toBe('envelope-inner');
+		// B intercepts the bundle for D.
+		const opened = await openAccessResponse(response, {
+			request: own,
+			pointer: record.pointer,
+			patient: alice,
+			masterKey: master
+		});
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW,
+			records: [{ transactionId: record.txId, header: opened.header, content: opened.content }]
+		});
+		expect(await codeOf(openShare(bundle, { grantee: keysOf(B), revocations: [], now: NOW }))).toBe(
+			'consent-grantee'
+		);
+		const item = bundle.items[0]!;
+		const aad = shareItemAad(consentId(consent), item.transactionId, item.header);
+		for (const who of [B, A])
+			expect(await codeOf(openBox(item.box, who.secrets.signingKey, who.institution.id, 'share', aad))).toBe(
+				'box-open'
+			);
+		// The same call with D's key opens it (so the refusals above are about the key alone).
+		expect(await codeOf(openBox(item.box, D.secrets.signingKey, D.institution.id, 'share', aad))).toBe(
+			'no error'
+		);
+	});
+
+	it('tampering: a holder serving other bytes, a moved share item, a swapped consent', async () => {
+		const master = generateMasterKey();
+		const r1 = await upload(master, SECRET);
+		const r2 = await upload(master, 'Hypertension');
+		// A serves r2's bytes for r1's pointer: its own check refuses; a patient check would too.
+		const req = requestFor(r1, { kind: 'patient' });
+		expect(
+			await codeOf(
+				answerAccessRequest({
+					request: req,
+					stored: r2.bytes,
+					record: r1.held,
+					holder: holderKeys(A),
+					revocations: [],
+					now: NOW,
+					logHead: null
+				})
+			)
+		).toBe('holder-store');
+		const { response } = await answerAccessRequest({
+			request: req,
+			stored: r1.bytes,
+			record: r1.held,
+			holder: holderKeys(A),
+			revocations: [],
+			now: NOW,
+			logHead: null
+		});
+		expect(
+			await codeOf(
+				openAccessResponse(
+					{ ...response, sealed: r2.bytes },
+					{ request: req, pointer: r1.pointer, patient: alice, masterKey: master }
+				)
+			)
+		).toBe('envelope-digest');
+
+		const consent = consentForD('all');
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW,
+			records: [
+				{ transactionId: r1.txId, header: r1.header, content: r1.content },
+				{ transactionId: r2.txId, header: r2.header, content: r2.content }
+			]
+		});
+		const opts = { grantee: keysOf(D), revocations: [], now: NOW };
+		expect(await openShare(bundle, opts)).toHaveLength(2);
+		// Relabel item 0 as record r2: the box no longer opens.
+		const moved = { ...bundle, items: [{ ...bundle.items[0]!, transactionId: r2.txId }] };
+		expect(await codeOf(openShare(moved, opts))).toBe('box-open');
+		const reheaded = { ...bundle, items: [{ ...bundle.items[0]!, header: r2.header }] };
+		expect(await codeOf(openShare(reheaded, opts))).toBe('box-open');
+		// Another consent for D (same patient, also 'all') substituted: bound to the consent id.
+		const other = { ...bundle, consent: consentForD('all') };
+		expect(await codeOf(openShare(other, opts))).toBe('box-open');
+		// A consent edited to widen it: the patient's signature fails.
+		const widened = await sealShare({
+			consent: consentForD([r1.txId]),
+			revocations: [],
+			now: NOW,
+			records: [{ transactionId: r1.txId, header: r1.header, content: r1.content }]
+		});
+		const forged = { ...widened, consent: { ...widened.consent, scope: 'all' as const } };
+		expect(await codeOf(openShare(forged, opts))).toBe('consent-signature');
+		// Out of scope at the patient side.
+		expect(
+			await codeOf(
+				sealShare({
+					consent: consentForD([r1.txId]),
+					revocations: [],
+					now: NOW,
+					records: [{ transactionId: r2.txId, header: r2.header, content: r2.content }]
+				})
+			)
+		).toBe('consent-scope');
+	});
+
+	it('revocation and expiry stop future shares; what D already read stays with D', async () => {
+		const master = generateMasterKey();
+		const record = await upload(master, SECRET);
+		const consent = consentForD([record.txId]);
+		const records = [{ transactionId: record.txId, header: record.header, content: record.content }];
+		const before = await sealShare({ consent, revocations: [], now: NOW, records });
+		const readBefore = await openShare(before, { grantee: keysOf(D), revocations: [], now: NOW });
+
+		const revocation = createRevocation(consent, alice.secretKey, NOW + DAY);
+		// The holder refuses requests under the revoked consent.
+		expect(
+			await codeOf(
+				answerAccessRequest({
+					request: requestFor(record, { kind: 'consent', consent }, NOW + DAY),
+					stored: record.bytes,
+					record: record.held,
+					holder: holderKeys(A),
+					revocations: [revocation],
+					now: NOW + DAY,
+					logHead: null
+				})
+			)
+		).toBe('consent-revoked');
+		// The patient's app refuses to share under it; D refuses a bundle under it once it knows.
+		expect(await codeOf(sealShare({ consent, revocations: [revocation], now: NOW + DAY, records }))).toBe(
+			'consent-inactive'
+		);
+		expect(
+			await codeOf(openShare(before, { grantee: keysOf(D), revocations: [revocation], now: NOW + DAY }))
+		).toBe('consent-revoked');
+		// Expired.
+		expect(await codeOf(openShare(before, { grantee: keysOf(D), revocations: [], now: NOW + 8 * DAY }))).toBe(
+			'consent-expired'
+		);
+		expect(await codeOf(sealShare({ consent, revocations: [], now: NOW + 8 * DAY, records }))).toBe(
+			'consent-inactive'
+		);
+		// Already-shared plaintext cannot be recalled.
+		expect(JSON.parse(readBefore[0]!.content.resource).code.text).toBe(SECRET);
+		// The patient itself keeps access.
+		const own = requestFor(record, { kind: 'patient' }, NOW + DAY);
+		const { response } = await answerAccessRequest({
+			request: own,
+			stored: record.bytes,
+			record: record.held,
+			holder: holderKeys(A),
+			revocations: [revocation],
+			now: NOW + DAY,
+			logHead: null
+		});
+		await expect(
+			openAccessResponse(response, {
+				request: own,
+				pointer: record.pointer,
+				patient: alice,
+				masterKey: master
+			})
+		).resolves.toBeDefined();
+	});
+
+	it('a replayed request is refused when the holder remembers nonces', async () => {
+		const master = generateMasterKey();
+		const record = await upload(master, SECRET);
+		const seen = new Set<string>();
+		const remember = (n: Uint8Array) => {
+			const key = n.join(',');
+			const had = seen.has(key);
+			seen.add(key);
+			return had;
+		};
+		const req = requestFor(record, { kind: 'patient' });
+		const answer = () =>
+			answerAccessRequest({
+				request: req,
+				stored: record.bytes,
+				record: record.held,
+				holder: holderKeys(A),
+				revocations: [],
+				now: NOW,
+				seen: remember,
+				logHead: null
+			});
+		expect(await codeOf(answer())).toBe('no error');
+		expect(await codeOf(answer())).toBe('access-replay');
+	});
+
+	it('strict decoding of bundles and responses', () => {
+		expect(() => decodeShareBundle(new Uint8Array([0xa0]))).toThrow(
+			expect.objectContaining({ code: 'schema' })
+		);
+		expect(() => decodeAccessResponse(new Uint8Array([0xa1]))).toThrow(
+			expect.objectContaining({ code: 'encoding' })
+		);
+	});
+});
