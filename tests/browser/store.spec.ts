@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 
 type Checks = typeof import('../../src/routes/diagnostics/store/checks.ts');
 type VaultChecks = typeof import('../../src/routes/diagnostics/store/vault-checks.ts');
@@ -9,6 +9,12 @@ declare global {
 			'runStoreContract' | 'quotaCheck' | 'quotaRecovered' | 'writeMarker' | 'readMarker' | 'storageStatus'
 		> &
 			Pick<VaultChecks, 'runVaultChecks' | 'vaultBeforeReload' | 'vaultAfterReload'>;
+		tabsDiagnostics: {
+			tabId(): string | undefined;
+			role(): string;
+			call(method: string, args?: unknown[], timeoutMs?: number): Promise<Record<string, unknown>>;
+			events(): string[];
+		};
 	}
 }
 
@@ -72,4 +78,76 @@ test('a page reload keeps what the store committed and the device-protected keys
 	expect(await page.evaluate(() => window.storeDiagnostics.vaultAfterReload('reload-vault'))).toBe(
 		'ab'.repeat(32)
 	);
+});
+
+async function tab(context: BrowserContext, query: string) {
+	const page = await context.newPage();
+	await page.goto(`/diagnostics/store/tabs?${query}`);
+	await page.waitForFunction(() => 'tabsDiagnostics' in window);
+	return page;
+}
+const role = (page: Page) => page.evaluate(() => window.tabsDiagnostics.role());
+const call = (page: Page, method: string, args: unknown[] = []) =>
+	page.evaluate(([m, a]) => window.tabsDiagnostics.call(m, a), [method, args] as const);
+
+test('one tab per profile leads, the others call it, and closing it promotes the next', async ({
+	context
+}) => {
+	const group = `group=tabs-${Date.now()}`;
+	const a = await tab(context, group);
+	await expect(a.getByTestId('role')).toHaveText(/^This tab: leader/);
+	const b = await tab(context, group);
+	const c = await tab(context, group);
+	await expect(b.getByTestId('role')).toContainText('follower');
+	await expect(c.getByTestId('role')).toContainText('follower');
+	const aId = await a.evaluate(() => window.tabsDiagnostics.tabId());
+
+	// Every tab's calls, the leader's own included, are answered by the leader, which holds the state.
+	for (const page of [a, b, c]) expect(await call(page, 'whoami')).toEqual({ ok: true, value: aId });
+	expect(await call(b, 'increment')).toEqual({ ok: true, value: 1 });
+	expect(await call(c, 'increment')).toEqual({ ok: true, value: 2 });
+	expect(await call(c, 'add', [2, 3])).toEqual({ ok: true, value: 5 });
+	expect(await call(b, 'fail')).toEqual({
+		ok: false,
+		name: 'RemoteCallError',
+		remoteName: 'DemoError',
+		code: 'demo-failure'
+	});
+	expect(await call(b, 'nonexistent')).toMatchObject({ ok: false, remoteName: 'UnknownMethodError' });
+	await call(c, 'announce', ['hello']);
+	await expect.poll(() => b.evaluate(() => window.tabsDiagnostics.events())).toEqual(['note: hello']);
+	expect(await role(b)).toBe('waiting');
+	expect(await role(c)).toBe('waiting');
+
+	// A call the leader took when it closes fails with LeaderLostError; the next tab in line leads.
+	const inFlight = call(b, 'slow', [10_000]);
+	await b.waitForTimeout(300);
+	await a.close();
+	expect(await inFlight).toMatchObject({ ok: false, name: 'LeaderLostError' });
+	await expect(b.getByTestId('role')).toHaveText(/^This tab: leader/);
+	const bId = await b.evaluate(() => window.tabsDiagnostics.tabId());
+	expect(bId).not.toBe(aId);
+	expect(await call(c, 'whoami')).toEqual({ ok: true, value: bId });
+	expect(await call(c, 'increment')).toEqual({ ok: true, value: 1 }); // a new node: state from its store only
+	expect(await role(c)).toBe('waiting');
+	await b.close();
+	await expect(c.getByTestId('role')).toHaveText(/^This tab: leader/);
+	expect(await call(c, 'whoami')).toEqual({
+		ok: true,
+		value: await c.evaluate(() => window.tabsDiagnostics.tabId())
+	});
+});
+
+test('a call made while no tab leads waits for one to be elected', async ({ context }) => {
+	const group = `group=tabs-wait-${Date.now()}`;
+	const observer = await tab(context, `${group}&lead=0`);
+	expect(await role(observer)).toBe('observer');
+	const pending = call(observer, 'whoami');
+	await observer.waitForTimeout(500);
+	const leader = await tab(context, group);
+	await expect(leader.getByTestId('role')).toHaveText(/^This tab: leader/);
+	expect(await pending).toEqual({
+		ok: true,
+		value: await leader.evaluate(() => window.tabsDiagnostics.tabId())
+	});
 });
