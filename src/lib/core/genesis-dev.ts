@@ -1,5 +1,5 @@
 /**
- * The development consortium: three clinics with keys derived from fixed seeds, used by tests, the
+ * The development consortium: five clinics with keys derived from fixed seeds, used by tests, the
  * benchmarks and the `npm start` demo network. Its secrets are public knowledge by construction: never
  * use this genesis for real records. A real consortium writes its own GenesisConfig with keys its
  * members generated on their own devices.
@@ -31,7 +31,9 @@ export const DEV_INSTITUTION_NAMES = [
 	'Aster Clinic',
 	'Birch Hospital',
 	'Cedar Health',
-	'Dogwood Medical'
+	'Dogwood Medical',
+	// Not in the first consensus group (X = 4): an institution that writes records without voting.
+	'Elm Family Practice'
 ] as const;
 
 /** Deterministic keys for a named dev institution. */
