@@ -91,7 +91,7 @@ export interface Transaction<B extends TransactionBody = TransactionBody> {
 
 // ---------------------------------------------------------------- encoding
 
-function bodyToCanonical(body: TransactionBody): { [key: string]: Canonical } {
+export function bodyToCanonical(body: TransactionBody): { [key: string]: Canonical } {
 	const common = {
 		kind: body.kind,
 		patient: body.patient,

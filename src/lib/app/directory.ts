@@ -1,0 +1,77 @@
+/**
+ * Who is who on the network: each node tells every peer it connects to which chain identities it
+ * speaks for (signed presences, core/presence.ts), and keeps the verified presences of its peers, so a
+ * clinic can reach a patient by public key and a patient can reach the institution holding a record.
+ */
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { checkPresence, decodePresences, encodePresences, type Presence } from '../core/presence.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { PROTOCOLS } from './wire.ts';
+
+export class Directory {
+	/** Identity (hex public key) → peer id, from verified presences. */
+	private readonly peers = new Map<string, string>();
+	private readonly listeners = new Set<() => void>();
+
+	constructor(
+		private readonly net: PeerNet,
+		private readonly own: () => Presence[],
+		private readonly clock: () => number = Date.now
+	) {
+		net.handle(PROTOCOLS.identity, async function* () {
+			yield encodePresences(own());
+		});
+		net.addEventListener('peer:connect', (event) => void this.ask(event.detail));
+		for (const peer of net.peers()) void this.ask(peer);
+	}
+
+	peerOf(identity: Bytes): string | undefined {
+		return this.peers.get(bytesToHex(identity));
+	}
+
+	isOnline(identity: Bytes): boolean {
+		const peer = this.peerOf(identity);
+		return peer !== undefined && this.net.peers().includes(peer);
+	}
+
+	onChange(listener: () => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/** Asks `peer` who it is; invalid presences penalise it. */
+	async ask(peer: string): Promise<void> {
+		try {
+			for await (const frame of this.net.request(peer, PROTOCOLS.identity, new Uint8Array(0))) {
+				for (const presence of decodePresences(frame)) {
+					checkPresence(presence, peer, this.clock());
+					this.peers.set(bytesToHex(presence.publicKey), peer);
+				}
+			}
+			for (const listener of this.listeners) listener();
+		} catch (error) {
+			if ((error as { name?: string }).name === 'ValidationError')
+				this.net.penalise(peer, `identity: ${(error as Error).message}`);
+		}
+	}
+
+	/**
+	 * The peer speaking for `identity`, asking around (peers announce identities created after they
+	 * connected only when asked again) until `timeoutMs`.
+	 */
+	async locate(identity: Bytes, timeoutMs = 10_000): Promise<string | undefined> {
+		const deadline = this.clock() + timeoutMs;
+		for (;;) {
+			if (this.isOnline(identity)) return this.peerOf(identity);
+			if (this.clock() >= deadline) return undefined;
+			await this.refresh();
+			if (this.isOnline(identity)) return this.peerOf(identity);
+			await new Promise((resolve) => setTimeout(resolve, 1000));
+		}
+	}
+
+	/** Re-asks every connected peer (after our own identity changed, or to find someone). */
+	async refresh(): Promise<void> {
+		await Promise.all(this.net.peers().map((peer) => this.ask(peer)));
+	}
+}

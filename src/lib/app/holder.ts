@@ -1,0 +1,285 @@
+/**
+ * The institution's off-chain side: the ciphertexts it holds (E_M(E_P(EMR)), keyed by content address)
+ * with what it needs later (the chameleon randomness r to label a record, the record key the patient
+ * gave it for that record), the access log it keeps for each patient, the revocations it knows, and
+ * the records patients shared with it. It answers the patient (or a consent holder) and nobody else.
+ */
+import { bigIntToBytes, bytesToBigInt, bytesToHex, type Bytes } from '../core/bytes.ts';
+import {
+	checkRevocation,
+	decodeAccessRequest,
+	decodeRevocation,
+	encodeRevocation,
+	type Revocation
+} from '../core/consent.ts';
+import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
+import { ValidationError } from '../core/errors.ts';
+import { taggedHash } from '../core/hash.ts';
+import { verifySignature, type PublicKey } from '../core/identity.ts';
+import * as read from '../core/schema.ts';
+import type { Ledger } from '../core/chain.ts';
+import {
+	appendAccessLog,
+	decodeAccessLog,
+	encodeAccessLog,
+	type AccessLogEntry
+} from '../records/access-log.ts';
+import { deriveStorageKey } from '../records/envelope.ts';
+import {
+	answerAccessRequest,
+	decodeShareBundle,
+	encodeAccessResponse,
+	openShare,
+	type HolderKeys,
+	type SharedRecord
+} from '../records/share.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import type { Store } from '../store/store.ts';
+import { decodeAccessLogRequest, encodeAck, PROTOCOLS } from './wire.ts';
+
+/** A record this institution wrote and holds. */
+export interface HeldRow {
+	digest: Bytes;
+	patient: PublicKey;
+	sealed: Bytes;
+	/** The k_P the patient gave for this record (to show the clinic its own records). */
+	recordKey: Bytes;
+	/** The chameleon randomness r of the record's hash (needed to label it). */
+	r: bigint;
+	kind: 'medical' | 'label';
+	/** Id of the transaction that points at this ciphertext, once built. */
+	transactionId?: Bytes;
+	target?: Bytes;
+	reason?: string;
+	summary: string;
+	createdAt: number;
+}
+
+function encodeRow(row: HeldRow): Bytes {
+	const out: Record<string, Bytes | string | number> = {
+		digest: row.digest,
+		patient: row.patient,
+		sealed: row.sealed,
+		recordKey: row.recordKey,
+		r: bigIntToBytes(row.r, 32),
+		kind: row.kind,
+		summary: row.summary,
+		createdAt: row.createdAt
+	};
+	if (row.transactionId) out.transactionId = row.transactionId;
+	if (row.target) out.target = row.target;
+	if (row.reason !== undefined) out.reason = row.reason;
+	return encodeCanonical(out);
+}
+
+function decodeRow(bytes: Bytes): HeldRow {
+	const o = read.object(
+		decodeCanonical(bytes, 8 * 1024 * 1024),
+		'held',
+		['digest', 'patient', 'sealed', 'recordKey', 'r', 'kind', 'summary', 'createdAt'],
+		['transactionId', 'target', 'reason']
+	);
+	const row: HeldRow = {
+		digest: read.bytes(o.digest, 'held.digest', 32),
+		patient: read.bytes(o.patient, 'held.patient', 32),
+		sealed: read.bytes(o.sealed, 'held.sealed', { max: 8 * 1024 * 1024 }),
+		recordKey: read.bytes(o.recordKey, 'held.recordKey', 32),
+		r: bytesToBigInt(read.bytes(o.r, 'held.r', 32)),
+		kind: read.oneOf(o.kind, 'held.kind', ['medical', 'label'] as const),
+		summary: read.string(o.summary, 'held.summary', 300),
+		createdAt: read.uint(o.createdAt, 'held.createdAt')
+	};
+	if (o.transactionId !== undefined)
+		row.transactionId = read.bytes(o.transactionId, 'held.transactionId', 32);
+	if (o.target !== undefined) row.target = read.bytes(o.target, 'held.target', 32);
+	if (o.reason !== undefined) row.reason = read.string(o.reason, 'held.reason', 500);
+	return row;
+}
+
+/** What a patient signs to read its own access log at a holder. */
+export function accessLogChallenge(holder: PublicKey, time: number): Bytes {
+	return taggedHash('spchain/access-log-request', encodeCanonical({ holder, time }));
+}
+
+export interface HolderOptions {
+	store: Store;
+	net: PeerNet;
+	ledger: Ledger;
+	institution: { id: PublicKey; secretKey: Bytes };
+	clock?: () => number;
+}
+
+export class Holder {
+	readonly keys: HolderKeys;
+	private readonly store: Store;
+	private readonly ledger: Ledger;
+	private readonly clock: () => number;
+	private readonly answered = new Map<string, number>();
+	private readonly listeners = new Set<() => void>();
+	/** One access log per patient is a hash chain: appends are serialised. */
+	private logQueue: Promise<unknown> = Promise.resolve();
+
+	constructor(options: HolderOptions) {
+		this.store = options.store;
+		this.ledger = options.ledger;
+		this.clock = options.clock ?? Date.now;
+		this.keys = {
+			id: options.institution.id,
+			secretKey: options.institution.secretKey,
+			storageKey: deriveStorageKey(options.institution.secretKey)
+		};
+		const { net } = options;
+		net.handle(PROTOCOLS.ciphertext, (request) => this.answerCiphertext(request));
+		net.handle(PROTOCOLS.accessLog, (request) => this.answerAccessLog(request));
+		net.handle(PROTOCOLS.revoke, (request) => this.receiveRevocation(request));
+		net.handle(PROTOCOLS.share, (request) => this.receiveShare(request));
+	}
+
+	onChange(listener: () => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	private changed(): void {
+		for (const listener of this.listeners) listener();
+	}
+
+	async put(row: HeldRow): Promise<void> {
+		await this.store.write([{ table: 'ciphertexts', key: bytesToHex(row.digest), value: encodeRow(row) }]);
+		this.changed();
+	}
+
+	async get(digest: Bytes): Promise<HeldRow | undefined> {
+		const bytes = await this.store.get('ciphertexts', bytesToHex(digest));
+		return bytes && decodeRow(bytes);
+	}
+
+	async all(): Promise<HeldRow[]> {
+		return (await this.store.list('ciphertexts')).map(([, bytes]) => decodeRow(bytes));
+	}
+
+	async byTransaction(id: Bytes): Promise<HeldRow | undefined> {
+		const hex = bytesToHex(id);
+		return (await this.all()).find((row) => row.transactionId && bytesToHex(row.transactionId) === hex);
+	}
+
+	async revocations(): Promise<Revocation[]> {
+		return (await this.store.list('meta', { from: 'revocation:', to: 'revocation;' })).map(([, bytes]) =>
+			decodeRevocation(bytes)
+		);
+	}
+
+	async sharedWithUs(): Promise<SharedRecord[]> {
+		const revocations = await this.revocations();
+		const out: SharedRecord[] = [];
+		for (const [, bytes] of await this.store.list('meta', { from: 'share:', to: 'share;' })) {
+			try {
+				out.push(
+					...(await openShare(decodeShareBundle(bytes), {
+						grantee: { id: this.keys.id, secretKey: this.keys.secretKey },
+						revocations,
+						now: this.clock()
+					}))
+				);
+			} catch {
+				// expired or revoked since it arrived: no longer shown
+			}
+		}
+		return out;
+	}
+
+	// ------------------------------------------------------------------------------ protocol handlers
+
+	private async *answerCiphertext(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+		const request = decodeAccessRequest(bytes);
+		const row = await this.get(request.digest);
+		if (!row || !row.transactionId)
+			throw new ValidationError('holder-unknown', 'this institution holds no such record');
+		const now = this.clock();
+		for (const [nonce, at] of this.answered) if (now - at > 10 * 60_000) this.answered.delete(nonce);
+		const result = await this.serialisedLog(row.patient, async (logHead) => {
+			const answer = await answerAccessRequest({
+				request,
+				stored: row.sealed,
+				record: { digest: row.digest, patient: row.patient, transactionId: row.transactionId! },
+				holder: this.keys,
+				revocations: await this.revocations(),
+				now,
+				seen: (nonce) => this.answered.has(bytesToHex(nonce)),
+				logHead
+			});
+			return { value: answer, entry: answer.entry };
+		});
+		this.answered.set(bytesToHex(request.nonce), now);
+		yield encodeAccessResponse(result.response);
+	}
+
+	/** Appends to a patient's access log under the queue so the hash chain stays linear. */
+	private serialisedLog<T>(
+		patient: PublicKey,
+		body: (head: AccessLogEntry | null) => Promise<{ value: T; entry: AccessLogEntry }>
+	): Promise<T> {
+		const run = this.logQueue.then(async () => {
+			const log = await this.accessLog(patient);
+			const { value, entry } = await body(log.at(-1) ?? null);
+			await this.store.write([
+				{ table: 'accessLog', key: bytesToHex(patient), value: encodeAccessLog([...log, entry]) }
+			]);
+			this.changed();
+			return value;
+		});
+		this.logQueue = run.catch(() => undefined);
+		return run;
+	}
+
+	async accessLog(patient: PublicKey): Promise<AccessLogEntry[]> {
+		const bytes = await this.store.get('accessLog', bytesToHex(patient));
+		return bytes ? decodeAccessLog(bytes) : [];
+	}
+
+	private async *answerAccessLog(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+		const request = decodeAccessLogRequest(bytes);
+		if (Math.abs(this.clock() - request.time) > 5 * 60_000)
+			throw new ValidationError('access-stale', 'the request is too old; check the device clock');
+		if (!verifySignature(request.patient, accessLogChallenge(this.keys.id, request.time), request.signature))
+			throw new ValidationError('access-signature', 'only the patient may read their access log');
+		yield encodeAccessLog(await this.accessLog(request.patient));
+	}
+
+	private async *receiveRevocation(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+		const revocation = decodeRevocation(bytes);
+		checkRevocation(revocation);
+		await this.store.write([
+			{
+				table: 'meta',
+				key: `revocation:${bytesToHex(revocation.consent)}`,
+				value: encodeRevocation(revocation)
+			}
+		]);
+		this.changed();
+		yield encodeAck({ ok: true });
+	}
+
+	private async *receiveShare(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+		const bundle = decodeShareBundle(bytes);
+		const records = await openShare(bundle, {
+			grantee: { id: this.keys.id, secretKey: this.keys.secretKey },
+			revocations: await this.revocations(),
+			now: this.clock()
+		});
+		// Each shared record must be the one the chain points at, held by the institution named in it.
+		for (const record of records) {
+			const location = this.ledger.recordLocation(record.transactionId);
+			if (!location) throw new ValidationError('share-chain', 'a shared record is not on the chain');
+			const entry = this.ledger.patientBlock(location.patient)!.leaves[location.leaf]!.entries[
+				location.index
+			]!;
+			if (bytesToHex(entry.tx.body.record.pointer.holder) !== bytesToHex(record.header.holder))
+				throw new ValidationError('share-holder', 'a shared record names another holder than the chain');
+		}
+		const id = records[0] ? bytesToHex(records[0].consentId) : 'empty';
+		await this.store.write([{ table: 'meta', key: `share:${id}:${this.clock()}`, value: bytes }]);
+		this.changed();
+		yield encodeAck({ ok: true });
+	}
+}
