@@ -33,11 +33,14 @@ import * as read from '../core/schema.ts';
 import {
 	aesGcmDecrypt,
 	aesGcmEncrypt,
+	boxToCanonical,
 	deriveKey,
 	IV_LENGTH,
 	KEY_LENGTH,
 	randomIv,
-	TAG_LENGTH
+	readBox,
+	TAG_LENGTH,
+	type Box
 } from './aead.ts';
 
 export const MASTER_KEY_LENGTH = 32;
@@ -119,7 +122,7 @@ export function deriveOuterKey(storageKey: Bytes, header: RecordHeader): Bytes {
 
 // ---------------------------------------------------------------- encodings
 
-function headerToCanonical(h: RecordHeader) {
+export function headerToCanonical(h: RecordHeader): { patient: Bytes; holder: Bytes; record: Bytes } {
 	return { patient: h.patient, holder: h.holder, record: h.record };
 }
 
@@ -365,6 +368,27 @@ export async function openRecord(
 	const content = await openInner(header, await openOuter(sealed, keys.outerKey), keys.recordKey);
 	checkRecordContent(header, content);
 	return { header, content };
+}
+
+/**
+ * A record released by its holder to one person: the stored bytes and that record's outer key sealed to
+ * the recipient (share.ts AccessResponse, upload.ts UploadReview).
+ */
+export interface ReleasedRecord {
+	sealed: Bytes;
+	key: Box;
+}
+
+export function encodeReleasedRecord(r: ReleasedRecord): Bytes {
+	return encodeCanonical({ sealed: r.sealed, key: boxToCanonical(r.key) });
+}
+
+export function decodeReleasedRecord(bytes: Bytes): ReleasedRecord {
+	const o = read.object(decodeCanonical(bytes, MAX_SEALED_BYTES + 1024), 'released', ['sealed', 'key']);
+	return {
+		sealed: read.bytes(o.sealed, 'released.sealed', { min: 1, max: MAX_SEALED_BYTES + 512 }),
+		key: readBox(o.key, 'released.key', 64)
+	};
 }
 
 /** For tests and diagnostics: does `haystack` contain `needle` anywhere? */

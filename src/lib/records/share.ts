@@ -44,14 +44,17 @@ import { appendAccessLog, type AccessLogEntry } from './access-log.ts';
 import {
 	contentAddress,
 	decodeRecordContent,
+	decodeReleasedRecord,
+	encodeReleasedRecord,
+	type ReleasedRecord,
 	decodeSealedRecord,
 	deriveOuterKey,
 	deriveRecordKey,
 	encodeHeader,
+	headerToCanonical,
 	encodeRecordContent,
 	headerOf,
 	MAX_CONTENT_BYTES,
-	MAX_SEALED_BYTES,
 	openRecord,
 	readHeader,
 	checkRecordContent,
@@ -72,12 +75,10 @@ export interface HolderKeys {
 	storageKey: Bytes;
 }
 
-export interface AccessResponse {
-	/** The stored ciphertext E_M(E_P(EMR)), exactly as pinned (its SHA-256 is Pointer.digest). */
-	sealed: Bytes;
-	/** The record's outer key, sealed to the requester and bound to the request. */
-	key: Box;
-}
+/** The holder's answer: the stored bytes and the record's outer key, sealed to the requester. */
+export type AccessResponse = ReleasedRecord;
+export const encodeAccessResponse = encodeReleasedRecord;
+export const decodeAccessResponse = decodeReleasedRecord;
 
 function responseAad(request: Pick<AccessRequest, 'digest' | 'nonce' | 'requester'>): Bytes {
 	return encodeCanonical({ digest: request.digest, nonce: request.nonce, requester: request.requester });
@@ -137,18 +138,6 @@ export async function answerAccessRequest(options: {
 		holder.secretKey
 	);
 	return { response: { sealed: stored, key }, grant, entry };
-}
-
-export function encodeAccessResponse(r: AccessResponse): Bytes {
-	return encodeCanonical({ sealed: r.sealed, key: boxToCanonical(r.key) });
-}
-
-export function decodeAccessResponse(bytes: Bytes): AccessResponse {
-	const o = read.object(decodeCanonical(bytes, MAX_SEALED_BYTES + 1024), 'response', ['sealed', 'key']);
-	return {
-		sealed: read.bytes(o.sealed, 'response.sealed', { min: 1, max: MAX_SEALED_BYTES + 512 }),
-		key: readBox(o.key, 'response.key', 64)
-	};
 }
 
 /**
@@ -254,7 +243,7 @@ export function encodeShareBundle(b: ShareBundle): Bytes {
 		consent: consentToCanonical(b.consent),
 		items: b.items.map((i) => ({
 			transactionId: i.transactionId,
-			header: { patient: i.header.patient, holder: i.header.holder, record: i.header.record },
+			header: headerToCanonical(i.header),
 			box: boxToCanonical(i.box)
 		}))
 	});
