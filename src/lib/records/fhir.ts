@@ -5,7 +5,7 @@
  * `collection` Bundle.
  *
  * This is NOT a full FHIR validator. It checks, with precise rules, the subset SPChain uses (see the
- * SPEC table below and docs/privacy.md "Records"): JSON shape, required elements and cardinality, the
+ * RESOURCES table below and docs/privacy.md "Records"): JSON shape, required elements and cardinality, the
  * required code sets (status, intent), primitive formats (dateTime, instant, code, uri, id, decimal),
  * the data types we use (CodeableConcept, Coding, Reference, Quantity, Period, Annotation, Identifier,
  * Narrative, Dosage text) and choice types (value[x], medication[x], effective[x], onset[x]). A few
