@@ -6,7 +6,13 @@ declare global {
 	interface Window {
 		storeDiagnostics: Pick<
 			Checks,
-			'runStoreContract' | 'quotaCheck' | 'quotaRecovered' | 'writeMarker' | 'readMarker' | 'storageStatus'
+			| 'runStoreContract'
+			| 'quotaCheck'
+			| 'quotaRecovered'
+			| 'writeMarker'
+			| 'readMarker'
+			| 'storageStatus'
+			| 'writeSpeed'
 		> &
 			Pick<VaultChecks, 'runVaultChecks' | 'vaultBeforeReload' | 'vaultAfterReload'>;
 		tabsDiagnostics: {
@@ -42,6 +48,11 @@ test('IndexedDB store passes the shared Store contract and the key vault checks 
 		await expect(row, await row.innerText()).toHaveAttribute('data-ok', 'true');
 	await expect(page.getByTestId('store-status')).toHaveText('all store checks passed');
 	await expect(page.getByTestId('storage-status')).toContainText('Persistent storage:');
+	for (const durability of ['relaxed', 'strict'] as const) {
+		const rate = await page.evaluate((d) => window.storeDiagnostics.writeSpeed(500, d), durability);
+		console.log(`IndexedDB single-row batches, durability ${durability}: ${rate.toFixed(0)}/s`);
+		expect(rate).toBeGreaterThan(0);
+	}
 	expect(errors).toEqual([]);
 });
 
@@ -51,9 +62,9 @@ test('a batch past the origin quota fails whole with StorageFullError', async ({
 	const cdp = await context.newCDPSession(page);
 	const { usage } = await page.evaluate(() => window.storeDiagnostics.storageStatus());
 	// A real quota: Chromium's quota manager enforces it on IndexedDB commits like any other quota.
-	await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 1_000_000 });
+	await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 2_000_000 });
 	try {
-		const outcome = await page.evaluate(() => window.storeDiagnostics.quotaCheck(4_000_000));
+		const outcome = await page.evaluate(() => window.storeDiagnostics.quotaCheck(8_000_000));
 		expect(outcome).toEqual({
 			storageFull: true,
 			message: expect.stringContaining('no storage left'),

@@ -204,8 +204,30 @@ export const STORE_CONTRACT: ContractCheck[] = [
 				await store.close();
 			}
 		}
+	},
+	{
+		name: 'writes issued before close() still commit',
+		run: async (h) => {
+			if (!h.reopen) throw new ContractFailure('this check needs a store that can reopen');
+			let store = await h.fresh();
+			try {
+				const writes = Array.from({ length: 20 }, (_, i) =>
+					store.write([{ table: 'pending', key: `w${String(i).padStart(2, '0')}`, value: bytes(i) }])
+				);
+				const closed = store.close();
+				await Promise.all(writes);
+				await closed;
+				store = await h.reopen(store);
+				ensure((await store.list('pending')).length === 20, 'writes issued before close() were lost');
+			} finally {
+				await store.close();
+			}
+		}
 	}
 ];
 
 /** Checks that need a store that outlives close(). */
-export const REOPEN_CHECKS = new Set(['reopening keeps every committed batch, deletes included']);
+export const REOPEN_CHECKS = new Set([
+	'reopening keeps every committed batch, deletes included',
+	'writes issued before close() still commit'
+]);

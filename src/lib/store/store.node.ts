@@ -33,7 +33,10 @@ export class NodeStore extends MemoryStore {
 	/** Bytes of torn tail cut off when this store was opened (0 after a clean shutdown). */
 	readonly recoveredTornBytes: number;
 	private queue: Promise<void> = Promise.resolve();
-	private shut = false;
+	/** close() was called: no new writes; those already queued still commit. */
+	private closing = false;
+	/** An fsync failed: the file's state is unknown, so nothing more is written. */
+	private failed = false;
 
 	private constructor(
 		data: MemoryTables,
@@ -96,16 +99,17 @@ export class NodeStore extends MemoryStore {
 	}
 
 	override async close(): Promise<void> {
-		if (this.shut) return;
-		this.shut = true;
+		if (this.closing) return;
+		this.closing = true;
 		await super.close();
 		await this.queue;
-		await this.handle.close();
+		if (!this.failed) await this.handle.close();
 		await rm(join(this.dir, LOCK_FILE), { force: true });
 	}
 
 	protected override ensureOpen(): void {
-		if (this.shut) throw new StorageClosedError();
+		if (this.closing) throw new StorageClosedError();
+		if (this.failed) throw new StorageClosedError('The store (after a failed disk sync)');
 	}
 
 	/** Size of the log file in bytes. */
@@ -114,7 +118,7 @@ export class NodeStore extends MemoryStore {
 	}
 
 	private async append(frame: Uint8Array, writes: readonly StoreWrite[]): Promise<void> {
-		if (this.shut) throw new StorageClosedError();
+		if (this.failed) throw new StorageClosedError('The store (after a failed disk sync)');
 		try {
 			let written = 0;
 			while (written < frame.length) {
@@ -131,7 +135,7 @@ export class NodeStore extends MemoryStore {
 				await this.handle.datasync();
 			} catch (error) {
 				// After a failed fsync the kernel may have dropped the pages: nothing is known any more.
-				this.shut = true;
+				this.failed = true;
 				await this.handle.close().catch(() => undefined);
 				throw diskError(error);
 			}

@@ -65,8 +65,10 @@ export interface QuotaOutcome {
 let quotaStore: { store: BrowserStore; profile: string } | undefined;
 
 /**
- * Writes a batch of `batchBytes` past the origin's quota; the batch must fail whole. The store stays
- * open for quotaRecovered(), which the test calls after it has given the origin room again.
+ * Opens a throwaway store, writes a small row, then a batch of `batchBytes` (overwriting the small row
+ * too) past the origin's quota: the batch must fail whole. (Chromium applies a quota override to
+ * stores opened after it, so the test lowers the quota first.) The store stays open for
+ * quotaRecovered(), called once the origin has room again.
  */
 export async function quotaCheck(batchBytes: number): Promise<QuotaOutcome> {
 	const profile = `quota-${crypto.randomUUID()}`;
@@ -131,4 +133,20 @@ export async function storageStatus(): Promise<{ persisted: boolean; usage: numb
 	const estimate = await store.estimate();
 	await store.close();
 	return { persisted: store.persisted, ...estimate };
+}
+
+/** Single-row batches per second (500-byte values) with the given durability, on a throwaway profile. */
+export async function writeSpeed(count: number, durability: 'strict' | 'relaxed'): Promise<number> {
+	const profile = `speed-${crypto.randomUUID()}`;
+	const store = await openStore(profile, { durability });
+	try {
+		const value = new Uint8Array(500);
+		const started = performance.now();
+		for (let i = 0; i < count; i++)
+			await store.write([{ table: 'transactions', key: String(i).padStart(8, '0'), value }]);
+		return (count / (performance.now() - started)) * 1000;
+	} finally {
+		await store.close();
+		await deleteStore(profile);
+	}
 }
