@@ -1,0 +1,552 @@
+/**
+ * A patient's session (paper section 5.3, the patient's side of Register, Upload, Label and Share): the
+ * patient registers once, approves the records clinics want to write (the device issues each record's
+ * key and signs the transaction), reads the whole history by asking each holder to remove its layer,
+ * shares records with another institution under a signed, expiring, revocable consent, and reads the
+ * access logs the holders keep. The patient's keys never leave the device except as a record key k_P
+ * for one record, handed to the clinic writing it.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';
+import {
+	consentId,
+	createAccessRequest,
+	encodeAccessRequest,
+	type AccessAuthority,
+	createConsent,
+	createRevocation,
+	decodeConsent,
+	decodeRevocation,
+	encodeConsent,
+	encodeRevocation,
+	isConsentActive,
+	type Consent,
+	type Revocation
+} from '../core/consent.ts';
+import { encodeCanonical } from '../core/encoding.ts';
+import { ValidationError } from '../core/errors.ts';
+import { addressOf, parseAddress, sign, type PublicKey } from '../core/identity.ts';
+import type { LeafEntry } from '../core/patient-block.ts';
+import { signTransaction, transactionId, type RegisterBody, type Transaction } from '../core/transaction.ts';
+import { decodeAccessLog, verifyAccessLog } from '../records/access-log.ts';
+import {
+	contentAddress,
+	decodeSealedRecord,
+	issueRecordKey,
+	type RecordContent,
+	type RecordHeader
+} from '../records/envelope.ts';
+import { exportBundle, parseResource } from '../records/fhir.ts';
+import { decodeAccessResponse, encodeShareBundle, openAccessResponse, sealShare } from '../records/share.ts';
+import type { KeyVault } from '../keys/vault.ts';
+import type { PatientSecrets } from '../keys/secrets.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import type { FullNode } from '../runtime/full-node.ts';
+import type { Store } from '../store/store.ts';
+import type { Directory } from './directory.ts';
+import { accessLogChallenge } from './holder.ts';
+import {
+	AppError,
+	type AccessLogView,
+	type ConsentView,
+	type OnProgress,
+	type PatientSession,
+	type RecordView,
+	type SigningRequestView
+} from './types.ts';
+import { institutionView, nodeView } from './views.ts';
+import {
+	decodeAck,
+	decodeRecordRequest,
+	decodeSignRequest,
+	encodeAccessLogRequest,
+	encodeRecordReply,
+	encodeSignReply,
+	PROTOCOLS,
+	type RecordRequest
+} from './wire.ts';
+
+/** A record request the patient has not answered yet. */
+interface Waiting {
+	view: SigningRequestView;
+	holder: PublicKey;
+	request: RecordRequest;
+	answer: (reply: Uint8Array) => void;
+}
+
+/** An approved record: the clinic may ask once for a signature of a transaction pointing at it. */
+interface Approved {
+	header: RecordHeader;
+	request: RecordRequest;
+	at: number;
+}
+
+const APPROVAL_VALID_MS = 30 * 60_000;
+
+export interface PatientSessionOptions {
+	node: FullNode;
+	net: PeerNet;
+	store: Store;
+	vault: KeyVault;
+	directory: Directory;
+	secrets: PatientSecrets;
+	publicKey: PublicKey;
+	clock?: () => number;
+}
+
+async function firstFrame(frames: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+	for await (const frame of frames) return frame;
+	throw new AppError('no-answer', 'The institution closed the connection without answering.');
+}
+
+export async function createPatientSession(options: PatientSessionOptions): Promise<PatientSession> {
+	const { node, net, store, directory, secrets, publicKey } = options;
+	const clock = options.clock ?? Date.now;
+	const { ledger } = node.chain;
+	const { genesis } = ledger;
+	const listeners = new Set<() => void>();
+	const errors: string[] = [];
+	const waiting = new Map<string, Waiting>();
+	const approved = new Map<string, Approved>();
+	/** Decrypted contents, by transaction id (memory only; the sealed bytes are cached in the store). */
+	const contents = new Map<string, { header: RecordHeader; content: RecordContent }>();
+	const notify = () => listeners.forEach((listener) => listener());
+	node.on((event) => {
+		if (event.type === 'error') {
+			errors.unshift(event.message);
+			errors.splice(20);
+		}
+		notify();
+	});
+
+	// ------------------------------------------------------------ clinics ask (Upload (4), Label (7))
+
+	net.handle(PROTOCOLS.record, async function* (bytes, from) {
+		const request = decodeRecordRequest(bytes);
+		const holder = [...genesis.institutions].find((i) => directory.peerOf(i.id) === from);
+		if (!holder)
+			throw new ValidationError('record-requester', 'only consortium institutions may write records');
+		const id = bytesToHex(randomBytes(8));
+		const reply = await new Promise<Uint8Array>((answer) => {
+			waiting.set(id, {
+				holder: holder.id,
+				request,
+				answer,
+				view: {
+					id,
+					kind: request.kind,
+					institution: institutionView(genesis, holder.id),
+					summary: request.summary,
+					target: request.target && bytesToHex(request.target),
+					reason: request.reason,
+					receivedAt: clock()
+				}
+			});
+			notify();
+		});
+		yield reply;
+	});
+
+	net.handle(PROTOCOLS.sign, async function* (bytes, from) {
+		const { body, sealed } = decodeSignRequest(bytes);
+		const refuse = (reason: string) => encodeSignReply({ signed: false, reason });
+		const header = decodeSealedRecord(sealed);
+		const approval = approved.get(bytesToHex(header.record));
+		if (!approval || clock() - approval.at > APPROVAL_VALID_MS) {
+			yield refuse('this record was not approved on the patient device, or the approval expired');
+			return;
+		}
+		const holder = body.institution;
+		const problems = [
+			[bytesToHex(body.patient) === bytesToHex(publicKey), 'the transaction is for another patient'],
+			[
+				bytesToHex(holder) === bytesToHex(approval.header.holder),
+				'another institution asked for this record'
+			],
+			[directory.peerOf(holder) === from, 'the request does not come from the institution'],
+			[body.kind === approval.request.kind, 'the transaction kind differs from what was approved'],
+			[bytesToHex(body.record.pointer.holder) === bytesToHex(holder), 'the record would be held elsewhere'],
+			[
+				bytesToHex(contentAddress(sealed)) === bytesToHex(body.record.pointer.digest),
+				'the pointer does not match the record'
+			],
+			[
+				bytesToHex(header.patient) === bytesToHex(publicKey) &&
+					bytesToHex(header.holder) === bytesToHex(holder),
+				'the record header is wrong'
+			],
+			[
+				JSON.stringify(body.fees) === JSON.stringify(genesis.fees[body.kind]),
+				'the fees are not the consortium fees'
+			],
+			[
+				body.kind !== 'label' ||
+					bytesToHex(body.target) === bytesToHex(approval.request.target ?? new Uint8Array()),
+				'the label targets another record'
+			]
+		] as const;
+		const failed = problems.find(([ok]) => !ok);
+		if (failed) {
+			yield refuse(failed[1]);
+			return;
+		}
+		approved.delete(bytesToHex(header.record));
+		const tx = signTransaction(body, secrets.signingKey);
+		if (body.kind === 'label' && approval.request.reason) {
+			const id = bytesToHex(transactionId(body));
+			reasons.set(id, approval.request.reason);
+			await store.write([
+				{ table: 'meta', key: `reason:${id}`, value: new TextEncoder().encode(approval.request.reason) }
+			]);
+		}
+		yield encodeSignReply({ signed: true, signature: tx.signature });
+	});
+
+	function answer(id: string, reply: Uint8Array): void {
+		const entry = waiting.get(id);
+		if (!entry) throw new AppError('request-gone', 'This request is no longer waiting (the clinic gave up).');
+		waiting.delete(id);
+		entry.answer(reply);
+		notify();
+	}
+
+	// ------------------------------------------------------------ reading the history
+
+	function myEntries(): LeafEntry[] {
+		const block = ledger.patientBlock(publicKey);
+		return block ? block.leaves.flatMap((leaf) => leaf.entries) : [];
+	}
+
+	/** Fetches a record from its holder (the holder removes its layer for us) and opens it. */
+	async function fetchContent(
+		entry: LeafEntry,
+		authority: AccessAuthority = { kind: 'patient' }
+	): Promise<{ header: RecordHeader; content: RecordContent }> {
+		const { pointer } = entry.tx.body.record;
+		const key = bytesToHex(transactionId(entry.tx.body));
+		if (authority.kind === 'patient' && contents.has(key)) return contents.get(key)!;
+		const peer = await directory.locate(pointer.holder, 8000);
+		if (!peer)
+			throw new AppError(
+				'holder-offline',
+				`${institutionView(genesis, pointer.holder).name} is not reachable right now.`
+			);
+		const request = createAccessRequest(
+			{ holder: pointer.holder, digest: pointer.digest, authority, time: clock() },
+			secrets.signingKey,
+			publicKey
+		);
+		const response = decodeAccessResponse(
+			await firstFrame(net.request(peer, PROTOCOLS.ciphertext, encodeAccessRequest(request)))
+		);
+		const opened = await openAccessResponse(response, {
+			request,
+			pointer,
+			patient: { publicKey, secretKey: secrets.signingKey },
+			masterKey: secrets.masterKey
+		});
+		if (authority.kind === 'patient') contents.set(key, opened);
+		return opened;
+	}
+
+	async function history(): Promise<RecordView[]> {
+		const entries = myEntries();
+		const labels = new Map<string, LeafEntry>();
+		for (const entry of entries)
+			if (entry.tx.body.kind === 'label') labels.set(bytesToHex(entry.tx.body.target), entry);
+		const views: RecordView[] = [];
+		for (const entry of entries) {
+			if (entry.tx.body.kind !== 'medical') continue;
+			const id = transactionId(entry.tx.body);
+			const view: RecordView = {
+				id: bytesToHex(id),
+				institution: institutionView(genesis, entry.tx.body.institution),
+				round: entry.tx.body.round,
+				at: ledger.keyblock(Math.max(1, entry.tx.body.round))?.block.header.timestamp ?? 0,
+				// Attached entries were verified by this node: the pin, the record's proof, the leaf proof.
+				status: { pinned: node.chain.isPinned(id), proofVerified: true, attached: true }
+			};
+			try {
+				const { content } = await fetchContent(entry);
+				view.resource = JSON.parse(content.resource) as Resource;
+				view.at = content.authoredAt;
+			} catch (error) {
+				view.unavailable = error instanceof Error ? error.message : String(error);
+			}
+			const label = labels.get(bytesToHex(id));
+			if (label && label.tx.body.kind === 'label') {
+				view.label = {
+					id: bytesToHex(transactionId(label.tx.body)),
+					institution: institutionView(genesis, label.tx.body.institution),
+					at: ledger.keyblock(Math.max(1, label.tx.body.round))?.block.header.timestamp ?? 0,
+					reason: reasons.get(bytesToHex(transactionId(label.tx.body))) ?? 'corrected by the institution'
+				};
+				try {
+					const { content: corrected } = await fetchContent(label);
+					view.label.corrected = JSON.parse(corrected.resource) as Resource;
+					view.label.at = corrected.authoredAt;
+				} catch {
+					// shown as labelled without the corrected content until the holder is reachable
+				}
+			}
+			views.push(view);
+		}
+		return views.sort((a, b) => b.at - a.at);
+	}
+
+	/** Label reasons the patient approved (the chain keeps the label, the reason stays on the device). */
+	const reasons = new Map<string, string>(
+		(await store.list('meta', { from: 'reason:', to: 'reason;' })).map(([key, value]) => [
+			key.slice('reason:'.length),
+			new TextDecoder().decode(value)
+		])
+	);
+
+	// ------------------------------------------------------------ consents
+
+	async function storedConsents(): Promise<Consent[]> {
+		return (await store.list('meta', { from: 'consent:', to: 'consent;' })).map(([, bytes]) =>
+			decodeConsent(bytes)
+		);
+	}
+
+	async function storedRevocations(): Promise<Revocation[]> {
+		return (await store.list('meta', { from: 'revocation:', to: 'revocation;' })).map(([, bytes]) =>
+			decodeRevocation(bytes)
+		);
+	}
+
+	function consentView(consent: Consent, revocations: Revocation[]): ConsentView {
+		return {
+			id: bytesToHex(consentId(consent)),
+			grantee: institutionView(genesis, consent.grantee),
+			scope: consent.scope === 'all' ? 'all' : consent.scope.map(bytesToHex),
+			purpose: consent.purpose,
+			issuedAt: consent.issuedAt,
+			expiresAt: consent.expiresAt,
+			revoked: !isConsentActive(consent, revocations, Math.min(clock(), consent.expiresAt - 1))
+		};
+	}
+
+	async function tell(institution: PublicKey, protocol: string, bytes: Uint8Array): Promise<void> {
+		const peer = await directory.locate(institution, 8000);
+		if (!peer)
+			throw new AppError(
+				'institution-offline',
+				`${institutionView(genesis, institution).name} is not reachable right now.`
+			);
+		const ack = decodeAck(await firstFrame(net.request(peer, protocol, bytes)));
+		if (!ack.ok)
+			throw new AppError('refused', `${institutionView(genesis, institution).name} refused: ${ack.reason}`);
+	}
+
+	const session: PatientSession = {
+		address: addressOf(publicKey, 'patient'),
+		publicKey: bytesToHex(publicKey),
+		invitation: () => `spchain:invite?patient=${addressOf(publicKey, 'patient')}&peer=${net.peerId}`,
+		node: () => nodeView(node, errors),
+		registered: () => ledger.patientBlock(publicKey) !== undefined,
+
+		async register(details, onProgress: OnProgress = () => {}) {
+			if (ledger.patientBlock(publicKey)) throw new AppError('registered', 'You are already registered.');
+			let institution: PublicKey;
+			try {
+				institution = details.institution.startsWith('spi')
+					? parseAddress(details.institution, 'institution')
+					: genesis.institutions.find(
+							(i) => i.name === details.institution || bytesToHex(i.id) === details.institution
+						)!.id;
+			} catch {
+				throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
+			}
+			if (!institution)
+				throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
+			// H(ID || Age || …): a salted commitment, so the chain reveals nothing about who registered.
+			const salt = randomBytes(32);
+			const identity = sha256(
+				encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt })
+			);
+			await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
+			const body: RegisterBody = {
+				kind: 'register',
+				patient: publicKey,
+				institution,
+				round: ledger.height,
+				fees: genesis.fees.register,
+				identity
+			};
+			onProgress({ step: 'Sending the registration to the consortium', fraction: 0.1 });
+			try {
+				await node.submit(signTransaction(body, secrets.signingKey) as Transaction);
+			} catch (error) {
+				if (error instanceof ValidationError) throw new AppError(error.code, error.message);
+				throw error;
+			}
+			onProgress({ step: 'Waiting for a pinned keyblock with your registration', fraction: 0.3 });
+			await new Promise<void>((resolve, reject) => {
+				const timer = setTimeout(() => {
+					stop();
+					reject(
+						new AppError(
+							'register-timeout',
+							'No keyblock included the registration yet; it stays pending and will be retried.'
+						)
+					);
+				}, 5 * 60_000);
+				const stop = node.on(() => {
+					if (ledger.patientBlock(publicKey)) {
+						clearTimeout(timer);
+						stop();
+						resolve();
+					}
+				});
+			});
+			onProgress({ step: 'Registered', fraction: 1 });
+		},
+
+		history,
+		signingRequests: () => [...waiting.values()].map((w) => w.view),
+
+		async approve(requestId) {
+			const entry = waiting.get(requestId);
+			if (!entry)
+				throw new AppError('request-gone', 'This request is no longer waiting (the clinic gave up).');
+			const { header, key } = issueRecordKey(secrets.masterKey, publicKey, entry.holder);
+			approved.set(bytesToHex(header.record), { header, request: entry.request, at: clock() });
+			answer(requestId, encodeRecordReply({ approved: true, header, key }));
+		},
+
+		async decline(requestId) {
+			answer(
+				requestId,
+				encodeRecordReply({ approved: false, reason: 'the patient declined on their device' })
+			);
+		},
+
+		async consents() {
+			const revocations = await storedRevocations();
+			return (await storedConsents())
+				.map((c) => consentView(c, revocations))
+				.sort((a, b) => b.issuedAt - a.issuedAt);
+		},
+
+		async share({ institution, scope, purpose, days }, onProgress: OnProgress = () => {}) {
+			const grantee = institution.startsWith('spi')
+				? parseAddress(institution, 'institution')
+				: genesis.institutions.find((i) => i.name === institution || bytesToHex(i.id) === institution)?.id;
+			if (!grantee)
+				throw new AppError('institution', 'Choose an institution of the consortium to share with.');
+			const now = clock();
+			const consent = createConsent(
+				{
+					patient: publicKey,
+					grantee,
+					scope: scope === 'all' ? 'all' : scope.map((id) => fromHex(id, 32)),
+					purpose,
+					issuedAt: now,
+					expiresAt: now + Math.max(1, days) * 86_400_000
+				},
+				secrets.signingKey
+			);
+			await store.write([
+				{ table: 'meta', key: `consent:${bytesToHex(consentId(consent))}`, value: encodeConsent(consent) }
+			]);
+			const entries = myEntries().filter(
+				(e) => scope === 'all' || scope.includes(bytesToHex(transactionId(e.tx.body)))
+			);
+			const records = [];
+			for (const [i, entry] of entries.entries()) {
+				onProgress({
+					step: `Fetching record ${i + 1} of ${entries.length} from its holder`,
+					fraction: i / (entries.length + 1)
+				});
+				const { header, content } = await fetchContent(entry, { kind: 'consent', consent });
+				records.push({ transactionId: transactionId(entry.tx.body), header, content });
+			}
+			onProgress({
+				step: 'Sealing the records for the institution alone',
+				fraction: entries.length / (entries.length + 1)
+			});
+			const bundle = await sealShare({
+				consent,
+				revocations: await storedRevocations(),
+				now: clock(),
+				records
+			});
+			await tell(grantee, PROTOCOLS.share, encodeShareBundle(bundle));
+			onProgress({ step: 'Shared', fraction: 1 });
+			notify();
+			return consentView(consent, []);
+		},
+
+		async revoke(id) {
+			const bytes = await store.get('meta', `consent:${id}`);
+			if (!bytes) throw new AppError('consent-unknown', 'There is no such consent on this device.');
+			const consent = decodeConsent(bytes);
+			const revocation = createRevocation(consent, secrets.signingKey, clock());
+			await store.write([{ table: 'meta', key: `revocation:${id}`, value: encodeRevocation(revocation) }]);
+			// Tell the grantee and every holder; whoever is offline learns it when asked next time.
+			const told = new Set<string>();
+			for (const institution of [
+				consent.grantee,
+				...myEntries().map((e) => e.tx.body.record.pointer.holder)
+			]) {
+				const key = bytesToHex(institution);
+				if (told.has(key)) continue;
+				told.add(key);
+				await tell(institution, PROTOCOLS.revoke, encodeRevocation(revocation)).catch(() => undefined);
+			}
+			notify();
+		},
+
+		async accessLog(): Promise<AccessLogView[]> {
+			const holders = new Set(myEntries().map((e) => bytesToHex(e.tx.body.record.pointer.holder)));
+			const out: AccessLogView[] = [];
+			for (const hex of holders) {
+				const holder = fromHex(hex, 32);
+				const peer = await directory.locate(holder, 5000);
+				if (!peer) continue;
+				const time = clock();
+				const request = {
+					patient: publicKey,
+					time,
+					signature: sign(secrets.signingKey, accessLogChallenge(holder, time))
+				};
+				const entries = decodeAccessLog(
+					await firstFrame(net.request(peer, PROTOCOLS.accessLog, encodeAccessLogRequest(request)))
+				);
+				verifyAccessLog(entries, { holder, patient: publicKey });
+				for (const e of entries)
+					out.push({
+						at: e.at,
+						holder: institutionView(genesis, e.holder),
+						recordId: bytesToHex(e.record),
+						authority: e.authority.kind === 'patient' ? 'patient' : bytesToHex(e.authority.consentId),
+						requester:
+							e.authority.kind === 'patient' ? 'you' : institutionView(genesis, e.authority.grantee).name
+					});
+			}
+			return out.sort((a, b) => b.at - a.at);
+		},
+
+		async exportBundle() {
+			const resources = (await history()).flatMap((r) =>
+				r.resource ? [parseResource(r.label?.corrected ?? r.resource)] : []
+			);
+			return JSON.stringify(exportBundle(resources), null, 2);
+		},
+
+		async backup(passphrase) {
+			const bytes = await options.vault.exportBackup(passphrase);
+			return new Blob([bytes.slice().buffer as ArrayBuffer], { type: 'application/vnd.spchain.key-backup' });
+		},
+
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		}
+	};
+	return session;
+}
