@@ -4,7 +4,10 @@ import { ValidationError } from '../core/errors.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import {
+	checkRecordContent,
 	containsBytes,
+	decodeRecordContent,
+	encodeRecordContent,
 	contentAddress,
 	decodeSealedRecord,
 	deriveOuterKey,
@@ -51,7 +54,7 @@ async function upload(master = generateMasterKey(), patient = alice, clinic = A)
 	// Patient device: a fresh record nonce and its key, handed to the clinic.
 	const { header, key } = issueRecordKey(master, patient.publicKey, clinic.institution.id);
 	// Clinic: signs its content and seals both layers.
-	const content = signRecordContent(header, resource, NOW, clinic.secrets.signingKey);
+	const content = signRecordContent(header, { resource, authoredAt: NOW }, clinic.secrets.signingKey);
 	const storageKey = deriveStorageKey(clinic.secrets.signingKey);
 	const sealed = await sealRecord(header, key, storageKey, content);
 	return { master, header, key, content, storageKey, ...sealed };
@@ -134,8 +137,7 @@ describe('record envelope E_M(E_P(EMR))', () => {
 		// The holder seals content it did not sign, or content signed by B: the author check fails.
 		const forged: RecordContent = signRecordContent(
 			u.header,
-			resource.replace('PCR', 'rapid test'),
-			NOW,
+			{ resource: resource.replace('PCR', 'rapid test'), authoredAt: NOW },
 			B.secrets.signingKey
 		);
 		const sealedForged = await sealRecord(u.header, u.key, u.storageKey, forged);
@@ -151,6 +153,51 @@ describe('record envelope E_M(E_P(EMR))', () => {
 		const inner = await openOuter(u.sealed, deriveOuterKey(u.storageKey, u.header));
 		// Opening A's inner ciphertext as if it were the other record fails even with that record's key.
 		expect(await codeOf(openInner(other.header, inner, other.key))).toBe('envelope-inner');
+	});
+
+	it('a corrected record carries its target and reason under the author signature', async () => {
+		const u = await upload();
+		const target = new Uint8Array(32).fill(7);
+		const { header, key } = issueRecordKey(u.master, alice.publicKey, A.institution.id);
+		const correction = { target, reason: 'PCR was for another patient; influenza ruled out' };
+		const content = signRecordContent(
+			header,
+			{
+				resource: resource.replace('Influenza A confirmed', 'Influenza ruled out'),
+				authoredAt: NOW + 1,
+				correction
+			},
+			A.secrets.signingKey
+		);
+		const sealed = await sealRecord(header, key, u.storageKey, content);
+		const opened = await openRecord(sealed.bytes, {
+			outerKey: deriveOuterKey(u.storageKey, header),
+			recordKey: key
+		});
+		expect(opened.content.correction).toEqual(correction);
+		expect(decodeRecordContent(encodeRecordContent(content))).toEqual(content);
+		// Changing the reason, or dropping the correction, breaks the author signature.
+		expect(() => checkRecordContent(header, { ...content, correction: { target, reason: 'typo' } })).toThrow(
+			expect.objectContaining({ code: 'record-author' })
+		);
+		const { correction: _dropped, ...plain } = content;
+		expect(() => checkRecordContent(header, plain)).toThrow(
+			expect.objectContaining({ code: 'record-author' })
+		);
+		expect(() =>
+			signRecordContent(
+				header,
+				{ resource, authoredAt: NOW, correction: { target, reason: ' ' } },
+				A.secrets.signingKey
+			)
+		).toThrow(expect.objectContaining({ code: 'record-correction' }));
+		expect(() =>
+			signRecordContent(
+				header,
+				{ resource, authoredAt: NOW, correction: { target: target.slice(1), reason: 'x' } },
+				A.secrets.signingKey
+			)
+		).toThrow(expect.objectContaining({ code: 'record-correction' }));
 	});
 
 	it('padding hides the exact size and is checked', async () => {

@@ -19,9 +19,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { equalBytes, type Bytes } from '../core/bytes.ts';
-import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
+import { decodeCanonical, encodeCanonical, type Canonical } from '../core/encoding.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
-import { taggedHash } from '../core/hash.ts';
+import { HASH_LENGTH, taggedHash } from '../core/hash.ts';
 import {
 	PUBLIC_KEY_LENGTH,
 	SIGNATURE_LENGTH,
@@ -73,14 +73,28 @@ export interface InnerRecord {
 	ciphertext: Bytes;
 }
 
+/** A label's corrected record says which record it corrects and why (the label transaction says who). */
+export interface Correction {
+	/** Transaction id of the record being corrected (the label transaction's target). */
+	target: Bytes;
+	reason: string;
+}
+
+export const MAX_REASON_LENGTH = 500;
+
 /**
- * What the inner layer protects: the FHIR resource (JSON text) and the author's signature over it, so
- * the patient, and a clinic the patient shares it with, know which institution wrote it for whom.
+ * What the inner layer protects: the FHIR resource (JSON text), for a corrected record the correction,
+ * and the author's signature over all of it, so the patient, and a clinic the patient shares it with,
+ * know which institution wrote it for whom, and why it corrected a record.
  */
-export interface RecordContent {
+export interface RecordContentBody {
 	resource: string;
 	authoredAt: number;
-	/** BIP-340 signature of header.holder over recordContentDigest(header, resource, authoredAt). */
+	correction?: Correction;
+}
+
+export interface RecordContent extends RecordContentBody {
+	/** BIP-340 signature of header.holder over recordContentDigest(header, body). */
 	signature: Bytes;
 }
 
@@ -197,56 +211,83 @@ export function contentAddress(sealedBytes: Bytes): Bytes {
 
 // ---------------------------------------------------------------- content and its author
 
-export function recordContentDigest(header: RecordHeader, resource: string, authoredAt: number): Bytes {
-	return taggedHash(
-		'spchain/record-content',
-		encodeCanonical({ ...headerToCanonical(header), resource: sha256(utf8ToBytes(resource)), authoredAt })
-	);
+function correctionToCanonical(c: Correction): { target: Bytes; reason: string } {
+	return { target: c.target, reason: c.reason };
 }
 
-/** Institution: signs the resource it wrote for the record `header` (header.holder must be its id). */
+export function recordContentDigest(header: RecordHeader, body: RecordContentBody): Bytes {
+	const value: { [key: string]: Canonical } = {
+		...headerToCanonical(header),
+		resource: sha256(utf8ToBytes(body.resource)),
+		authoredAt: body.authoredAt
+	};
+	if (body.correction) value.correction = correctionToCanonical(body.correction);
+	return taggedHash('spchain/record-content', encodeCanonical(value));
+}
+
+/** Institution: signs the content it wrote for the record `header` (header.holder must be its id). */
 export function signRecordContent(
 	header: RecordHeader,
-	resource: string,
-	authoredAt: number,
+	body: RecordContentBody,
 	institutionSecretKey: Bytes
 ): RecordContent {
-	ensure(resource.length <= MAX_RESOURCE_LENGTH, 'record-size', 'the record is too large');
-	return {
-		resource,
-		authoredAt,
-		signature: sign(institutionSecretKey, recordContentDigest(header, resource, authoredAt))
-	};
+	ensure(body.resource.length <= MAX_RESOURCE_LENGTH, 'record-size', 'the record is too large');
+	if (body.correction) {
+		ensure(
+			body.correction.target.length === HASH_LENGTH,
+			'record-correction',
+			'a correction names a record id'
+		);
+		ensure(
+			body.correction.reason.trim() !== '' && body.correction.reason.length <= MAX_REASON_LENGTH,
+			'record-correction',
+			`a correction needs a reason of at most ${MAX_REASON_LENGTH} characters`
+		);
+	}
+	const content: RecordContentBody = { resource: body.resource, authoredAt: body.authoredAt };
+	if (body.correction) content.correction = correctionToCanonical(body.correction);
+	return { ...content, signature: sign(institutionSecretKey, recordContentDigest(header, content)) };
 }
 
 /** Throws ValidationError 'record-author' unless header.holder signed this content for this record. */
 export function checkRecordContent(header: RecordHeader, content: RecordContent): void {
 	ensure(
-		verifySignature(
-			header.holder,
-			recordContentDigest(header, content.resource, content.authoredAt),
-			content.signature
-		),
+		verifySignature(header.holder, recordContentDigest(header, content), content.signature),
 		'record-author',
 		'the record is not signed by the institution that holds it'
 	);
 }
 
 export function encodeRecordContent(c: RecordContent): Bytes {
-	return encodeCanonical({ resource: c.resource, authoredAt: c.authoredAt, signature: c.signature });
+	const value: { [key: string]: Canonical } = {
+		resource: c.resource,
+		authoredAt: c.authoredAt,
+		signature: c.signature
+	};
+	if (c.correction) value.correction = correctionToCanonical(c.correction);
+	return encodeCanonical(value);
 }
 
 export function decodeRecordContent(bytes: Bytes): RecordContent {
-	const o = read.object(decodeCanonical(bytes, MAX_CONTENT_BYTES), 'content', [
-		'resource',
-		'authoredAt',
-		'signature'
-	]);
-	return {
+	const o = read.object(
+		decodeCanonical(bytes, MAX_CONTENT_BYTES),
+		'content',
+		['resource', 'authoredAt', 'signature'],
+		['correction']
+	);
+	const content: RecordContent = {
 		resource: read.string(o.resource, 'content.resource', MAX_RESOURCE_LENGTH),
 		authoredAt: read.uint(o.authoredAt, 'content.authoredAt'),
 		signature: read.bytes(o.signature, 'content.signature', SIGNATURE_LENGTH)
 	};
+	if (o.correction !== undefined) {
+		const c = read.object(o.correction, 'content.correction', ['target', 'reason']);
+		content.correction = {
+			target: read.bytes(c.target, 'content.correction.target', HASH_LENGTH),
+			reason: read.string(c.reason, 'content.correction.reason', MAX_REASON_LENGTH)
+		};
+	}
+	return content;
 }
 
 // ---------------------------------------------------------------- padding

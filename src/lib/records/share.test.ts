@@ -70,7 +70,11 @@ async function upload(master: Uint8Array, text: string, clinic = A) {
 		code: { text },
 		subject: { reference: 'Patient/a' }
 	});
-	const content = signRecordContent(header, resource, NOW, clinic.secrets.signingKey);
+	const content = signRecordContent(
+		header,
+		{ resource: resource, authoredAt: NOW },
+		clinic.secrets.signingKey
+	);
 	const sealed = await sealRecord(header, key, holderKeys(clinic).storageKey, content);
 	const body: MedicalBody = {
 		kind: 'medical',

@@ -84,6 +84,35 @@ describe('Upload between the patient device and the clinic', () => {
 		expect(messageFromDigest(tx.body.record.pointer.digest)).toBe(messageFromDigest(sealed.digest));
 	});
 
+	it('Label: the corrected record is a new envelope carrying the target and the reason', async () => {
+		const master = generateMasterKey();
+		const { header, key } = await acceptRecordKey(
+			await grantRecordKey(master, alice, A.institution.id),
+			keysOf(A)
+		);
+		const corrected = recordFromForm(
+			'Condition',
+			{ patient: 'spp1alice', code: 'Common cold' },
+			new Date(NOW)
+		);
+		const target = new Uint8Array(32).fill(9);
+		const sealed = await sealResource({
+			resource: corrected,
+			header,
+			recordKey: key,
+			holder: holder(A),
+			now: NOW,
+			correction: { target, reason: 'Influenza test was a false positive' }
+		});
+		const seen = await openUploadReview(await reviewUpload(sealed.bytes, holder(A)), {
+			patient: alice,
+			masterKey: master,
+			holder: A.institution.id
+		});
+		expect(seen.content.correction).toEqual({ target, reason: 'Influenza test was a false positive' });
+		expect(seen.resource).toEqual(corrected);
+	});
+
 	it('a grant is for one clinic, from the patient it names', async () => {
 		const master = generateMasterKey();
 		const grant = await grantRecordKey(master, alice, A.institution.id);

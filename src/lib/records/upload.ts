@@ -33,6 +33,7 @@ import {
 	readHeader,
 	sealRecord,
 	signRecordContent,
+	type Correction,
 	type RecordContent,
 	type RecordHeader,
 	type Sealed
@@ -109,11 +110,17 @@ export async function sealResource(options: {
 	recordKey: Bytes;
 	holder: HolderKeys;
 	now: number;
+	/** For a label: the record corrected and why. */
+	correction?: Correction;
 }): Promise<Sealed & { content: RecordContent }> {
 	const { header, holder } = options;
 	ensure(equalBytes(header.holder, holder.id), 'grant-holder', 'the record header names another institution');
 	const resource = parseResource(options.resource);
-	const content = signRecordContent(header, JSON.stringify(resource), options.now, holder.secretKey);
+	const content = signRecordContent(
+		header,
+		{ resource: JSON.stringify(resource), authoredAt: options.now, correction: options.correction },
+		holder.secretKey
+	);
 	const sealed = await sealRecord(header, options.recordKey, holder.storageKey, content);
 	return { ...sealed, content };
 }
