@@ -44,6 +44,8 @@ export interface BrowserNode {
 	genesis: GenesisConfig;
 	snarkBase: URL;
 	prover(): WorkerProver;
+	/** Hashes tried by this tab's miners so far (for the rate display). */
+	hashes(): number;
 	close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		genesis,
 		snarkBase,
 		prover: getProver,
+		hashes: () => pool?.stats.reduce((sum, s) => sum + s.hashes, 0) ?? 0,
 		close: async () => {
 			await node.stop();
 			pool?.terminate();

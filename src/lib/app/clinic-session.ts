@@ -193,8 +193,11 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const content = signRecordContent(
 			header,
-			JSON.stringify(resource),
-			clock(),
+			{
+				resource: JSON.stringify(resource),
+				authoredAt: clock(),
+				...(label ? { correction: { target: label.target.transactionId!, reason: label.reason } } : {})
+			},
 			institution.secrets.signingKey
 		);
 		const { bytes, digest } = await sealRecord(header, key, holder.keys.storageKey, content);

@@ -287,6 +287,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 					const { content: corrected } = await fetchContent(label);
 					view.label.corrected = JSON.parse(corrected.resource) as Resource;
 					view.label.at = corrected.authoredAt;
+					if (corrected.correction) view.label.reason = corrected.correction.reason;
 				} catch {
 					// shown as labelled without the corrected content until the holder is reachable
 				}
