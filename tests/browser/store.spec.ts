@@ -57,13 +57,15 @@ test('IndexedDB store passes the shared Store contract and the key vault checks 
 });
 
 test('a batch past the origin quota fails whole with StorageFullError', async ({ page, context }) => {
-	await openChecks(page);
-	const origin = new URL(page.url()).origin;
+	// A real quota, lowered before the page first touches storage (Chromium samples an origin's quota
+	// when it opens its IndexedDB backing store): 3 MB, a few times what the page itself uses.
 	const cdp = await context.newCDPSession(page);
-	const { usage } = await page.evaluate(() => window.storeDiagnostics.storageStatus());
-	// A real quota: Chromium's quota manager enforces it on IndexedDB commits like any other quota.
-	await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 2_000_000 });
+	const origin = new URL(test.info().project.use.baseURL!).origin;
+	await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 3_000_000 });
+	await openChecks(page);
 	try {
+		const { usage } = await page.evaluate(() => window.storeDiagnostics.storageStatus());
+		expect(usage).toBeLessThan(1_000_000);
 		const outcome = await page.evaluate(() => window.storeDiagnostics.quotaCheck(8_000_000));
 		expect(outcome).toEqual({
 			storageFull: true,

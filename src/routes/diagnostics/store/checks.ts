@@ -66,9 +66,8 @@ let quotaStore: { store: BrowserStore; profile: string } | undefined;
 
 /**
  * Opens a throwaway store, writes a small row, then a batch of `batchBytes` (overwriting the small row
- * too) past the origin's quota: the batch must fail whole. (Chromium applies a quota override to
- * stores opened after it, so the test lowers the quota first.) The store stays open for
- * quotaRecovered(), called once the origin has room again.
+ * too) past the origin's quota: the batch must fail whole. The store stays open for quotaRecovered(),
+ * called once the origin has room again.
  */
 export async function quotaCheck(batchBytes: number): Promise<QuotaOutcome> {
 	const profile = `quota-${crypto.randomUUID()}`;
