@@ -1,0 +1,82 @@
+/**
+ * Per-peer rate limits (token buckets) and penalty scores with decay and timed bans. Pure: time comes
+ * from the `now` function so tests can drive it.
+ */
+
+export class TokenBuckets {
+	private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+	constructor(
+		private readonly perSecond: number,
+		private readonly burst: number,
+		private readonly now: () => number = Date.now
+	) {}
+
+	/** Takes one token for `key`; false when the bucket is empty. */
+	take(key: string): boolean {
+		const now = this.now();
+		const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+		bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+		bucket.at = now;
+		this.buckets.set(key, bucket);
+		if (bucket.tokens < 1) return false;
+		bucket.tokens -= 1;
+		return true;
+	}
+
+	forget(key: string): void {
+		this.buckets.delete(key);
+	}
+}
+
+export interface ScoreEvent {
+	peer: string;
+	points: number;
+	total: number;
+	reason: string;
+	banned: boolean;
+}
+
+export class Scoreboard {
+	private readonly scores = new Map<string, { points: number; at: number }>();
+	private readonly bans = new Map<string, number>();
+	readonly log: ScoreEvent[] = [];
+
+	constructor(
+		private readonly threshold: number,
+		private readonly halfLifeMs: number,
+		private readonly banMs: number,
+		private readonly now: () => number = Date.now
+	) {}
+
+	/** Current penalty points (decayed). */
+	points(peer: string): number {
+		const entry = this.scores.get(peer);
+		if (!entry) return 0;
+		return entry.points * Math.pow(0.5, (this.now() - entry.at) / this.halfLifeMs);
+	}
+
+	/** Adds penalty points; returns true when this crosses the ban threshold (the peer is now banned). */
+	add(peer: string, points: number, reason: string): boolean {
+		const total = this.points(peer) + points;
+		this.scores.set(peer, { points: total, at: this.now() });
+		const ban = total >= this.threshold && !this.isBanned(peer);
+		if (ban) this.bans.set(peer, this.now() + this.banMs);
+		this.log.push({ peer, points, total, reason, banned: ban });
+		if (this.log.length > 200) this.log.shift();
+		return ban;
+	}
+
+	isBanned(peer: string): boolean {
+		const until = this.bans.get(peer);
+		if (until === undefined) return false;
+		if (until > this.now()) return true;
+		this.bans.delete(peer);
+		this.scores.delete(peer);
+		return false;
+	}
+
+	banned(): string[] {
+		return [...this.bans.keys()].filter((peer) => this.isBanned(peer));
+	}
+}

@@ -1,0 +1,143 @@
+/**
+ * PeerNet integration in Node: a real relay on loopback (serving the peer directory) and three Node
+ * PeerNets that find each other through it, then gossip, stream, reject and ban over real libp2p.
+ */
+import '../node/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { servePeerDirectory } from './directory.ts';
+import { createPeerNet } from './peer-net.node.ts';
+import { MessageTooLargeError, RequestError, type PeerNet, type Topic } from './peer-net.ts';
+
+const MAX = 64 * 1024;
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let relay: Relay;
+const nets: PeerNet[] = [];
+/** What each net's subscribers saw: `${topic}:${text}` from whom. */
+const inbox = new Map<PeerNet, { topic: Topic; body: string; from: string }[]>();
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+	const out: T[] = [];
+	for await (const item of iterable) out.push(item);
+	return out;
+}
+
+beforeAll(async () => {
+	relay = await startRelay({ port: 0 });
+	await servePeerDirectory(relay.node);
+	for (let i = 0; i < 3; i++) {
+		const net = await createPeerNet({ bootstrap: relay.addresses, maxMessageBytes: MAX });
+		inbox.set(net, []);
+		for (const topic of ['transactions', 'consensus'] as const)
+			net.subscribe(topic, async (data, from) => {
+				// the test's notion of invalid: a payload starting with "bad"
+				if (text(data).startsWith('bad')) return 'reject';
+				inbox.get(net)!.push({ topic, body: text(data), from });
+				return 'accept';
+			});
+		net.handle('/spchain/test/count/1.0.0', async function* (request) {
+			const n = Number(text(request));
+			if (n < 0) throw new Error('negative count');
+			for (let k = 0; k < n; k++) yield bytes(`frame ${k}`);
+			if (n === 99) yield new Uint8Array(MAX + 1);
+		});
+		nets.push(net);
+	}
+});
+
+afterAll(async () => {
+	await Promise.all(nets.map((n) => n.stop()));
+	await relay?.stop();
+});
+
+describe('PeerNet over libp2p in Node', () => {
+	it('discovers peers through the relay and connects to them directly', async () => {
+		await expect
+			.poll(() => nets.map((n) => n.peers().length), { timeout: 40_000, interval: 250 })
+			.toEqual([2, 2, 2]);
+		for (const net of nets) {
+			const others = nets.filter((n) => n !== net).map((n) => n.peerId);
+			expect(net.peers().sort()).toEqual(others.sort());
+			for (const peer of others) {
+				const direct = net.connections().filter((c) => c.peer === peer && c.direct);
+				expect(direct.length).toBeGreaterThan(0);
+			}
+		}
+	});
+
+	it('gossip reaches every peer, and a re-send after 2 s is delivered again', async () => {
+		const [a, b, c] = nets;
+		// meshes form on the heartbeat after subscriptions are exchanged
+		await expect
+			.poll(
+				async () => {
+					await a.publish('transactions', bytes(`hello ${Date.now()}`));
+					return [b, c].every((n) => inbox.get(n)!.some((m) => m.body.startsWith('hello')));
+				},
+				{ timeout: 20_000, interval: 500 }
+			)
+			.toBe(true);
+		const resend = bytes(`resend ${Date.now()}`);
+		await c.publish('transactions', resend);
+		await expect.poll(() => inbox.get(a)!.filter((m) => m.body === text(resend)).length).toBe(1);
+		await expect.poll(() => inbox.get(b)!.filter((m) => m.body === text(resend)).length).toBe(1);
+		expect(inbox.get(b)!.find((m) => m.body === text(resend))!.from).not.toBe(b.peerId);
+		// the same bytes again inside the seen window are one message; after it, a new delivery
+		await c.publish('transactions', resend);
+		await sleep(300);
+		expect(inbox.get(a)!.filter((m) => m.body === text(resend)).length).toBe(1);
+		await sleep(2000);
+		await c.publish('transactions', resend);
+		await expect.poll(() => inbox.get(a)!.filter((m) => m.body === text(resend)).length).toBe(2);
+		await expect.poll(() => inbox.get(b)!.filter((m) => m.body === text(resend)).length).toBe(2);
+	});
+
+	it('streams a response frame by frame and reports remote errors', async () => {
+		const [a, b] = nets;
+		const frames = await collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('5')));
+		expect(frames.map(text)).toEqual(['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4']);
+		await expect(collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('-1')))).rejects.toThrow(
+			/negative count/
+		);
+		const error = await collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('-1'))).catch(
+			(e) => e
+		);
+		expect(error).toBeInstanceOf(RequestError);
+	});
+
+	it('refuses oversize messages and frames', async () => {
+		const [a, b] = nets;
+		await expect(a.publish('transactions', new Uint8Array(MAX + 1))).rejects.toBeInstanceOf(
+			MessageTooLargeError
+		);
+		await expect(
+			collect(a.request(b.peerId, '/spchain/test/count/1.0.0', new Uint8Array(MAX + 1)))
+		).rejects.toBeInstanceOf(MessageTooLargeError);
+		// the responder refuses to send a frame above the limit: the requester gets an error, not the frame
+		const error = await collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('99'))).catch(
+			(e) => e
+		);
+		expect(error).toBeInstanceOf(RequestError);
+		expect(String(error.message)).toMatch(/exceeds/);
+	});
+
+	it('penalises a peer that sends invalid messages, then disconnects and bans it', async () => {
+		const [a, b, c] = nets;
+		expect(b.peers()).toContain(a.peerId);
+		for (let i = 0; i < 12 && b.peers().includes(a.peerId); i++) {
+			await a.publish('consensus', bytes(`bad ${i} ${Date.now()}`));
+			await sleep(150);
+		}
+		await expect.poll(() => b.stats().banned, { timeout: 10_000 }).toContain(a.peerId);
+		await expect.poll(() => b.peers()).not.toContain(a.peerId);
+		await expect.poll(() => c.stats().banned, { timeout: 10_000 }).toContain(a.peerId);
+		// b and c never delivered the invalid messages, and a cannot come back while banned
+		expect(inbox.get(b)!.some((m) => m.body.startsWith('bad'))).toBe(false);
+		await sleep(5000);
+		expect(b.peers()).not.toContain(a.peerId);
+		expect(b.peers()).toContain(c.peerId);
+	});
+});

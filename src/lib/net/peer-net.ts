@@ -1,0 +1,139 @@
+/**
+ * The network seen by the node runtime: gossip on a few fixed topics (validated by the subscriber
+ * before anything is forwarded), request/response streams, peer scoring. Two implementations share
+ * one libp2p core (`net-core.ts`): `peer-net.browser.ts` (WebRTC through the relay, WebSockets to the
+ * relay and to Node nodes) and `peer-net.node.ts` (WebSockets listener, circuit relay client, WebRTC
+ * through node-datachannel).
+ */
+
+export const TOPICS = ['transactions', 'keyblocks', 'consensus', 'batches', 'patient-blocks'] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** reject → gossipsub Reject and a peer score penalty; ignore → dropped without blame. */
+export type Verdict = 'accept' | 'reject' | 'ignore';
+export type TopicValidator = (data: Uint8Array, from: string) => Promise<Verdict>;
+export type StreamHandler = (request: Uint8Array, from: string) => AsyncIterable<Uint8Array>;
+
+export type PeerEventType = 'peer:connect' | 'peer:disconnect';
+
+export interface ConnectionInfo {
+	peer: string;
+	/** The remote multiaddr of this connection (…/webrtc/… when direct WebRTC, …/p2p-circuit/… when relayed). */
+	addr: string;
+	/** False for relayed (limited) connections. */
+	direct: boolean;
+	transport: 'webrtc' | 'websockets' | 'circuit' | 'other';
+}
+
+export interface PeerNet {
+	readonly peerId: string;
+	/** Never throws for "no peers" (the message is dropped and counted); throws MessageTooLargeError. */
+	publish(topic: Topic, data: Uint8Array): Promise<void>;
+	/** Once per topic: the handler's verdict decides whether the message is forwarded and scored. */
+	subscribe(topic: Topic, onMessage: TopicValidator): void;
+	/** Request/response: one request frame in, a stream of response frames out (length-prefixed, size-limited). */
+	handle(protocol: string, handler: StreamHandler): void;
+	request(
+		peer: string,
+		protocol: string,
+		request: Uint8Array,
+		options?: { signal?: AbortSignal }
+	): AsyncIterable<Uint8Array>;
+	/** Connected SPChain peers (the relay and other non-SPChain peers are left out). */
+	peers(): string[];
+	/** Lowers the peer's score; past the ban threshold it is disconnected and refused for a while. */
+	penalise(peer: string, reason: string): void;
+	addEventListener(type: PeerEventType, listener: (event: CustomEvent<string>) => void): void;
+	removeEventListener(type: PeerEventType, listener: (event: CustomEvent<string>) => void): void;
+	/** This node's own multiaddrs (listen and relay addresses), with /p2p/<peer id>. */
+	addresses(): string[];
+	/** Every open connection, for diagnostics (is a peer reached directly over WebRTC?). */
+	connections(): ConnectionInfo[];
+	/** Counters for diagnostics. */
+	stats(): NetStats;
+	stop(): Promise<void>;
+}
+
+export interface NetStats {
+	published: number;
+	/** Published with no subscribed peer: dropped (logged once per topic). */
+	droppedNoPeers: number;
+	received: number;
+	rejected: number;
+	rateLimited: number;
+	banned: string[];
+}
+
+export interface NetLimits {
+	/** Gossip messages a peer may send per second (token bucket refill) and in one burst. */
+	gossipPerSecond: number;
+	gossipBurst: number;
+	/** Requests a peer may open per second and in one burst. */
+	requestsPerSecond: number;
+	requestBurst: number;
+	/** Penalty points at which a peer is banned; scores decay by half every `scoreHalfLifeMs`. */
+	banThreshold: number;
+	scoreHalfLifeMs: number;
+	banMs: number;
+	/** Points for a 'reject' verdict; penalise() adds `penaltyPoints`. */
+	rejectPoints: number;
+	penaltyPoints: number;
+	/** Most peers discovery dials on its own. */
+	maxPeers: number;
+}
+
+export interface PeerNetOptions {
+	/** Relay (and Node node) multiaddrs with /p2p/<peer id>: dialled at start and redialled with backoff. */
+	bootstrap: string[];
+	listen?: string[];
+	/** Protobuf-encoded libp2p private key, to keep a stable peer id. */
+	privateKey?: Uint8Array;
+	/** Largest gossip message and stream frame (bytes); default 1 MiB. */
+	maxMessageBytes?: number;
+	limits?: Partial<NetLimits>;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export const DEFAULT_LIMITS: NetLimits = {
+	gossipPerSecond: 100,
+	gossipBurst: 400,
+	requestsPerSecond: 10,
+	requestBurst: 40,
+	banThreshold: 100,
+	scoreHalfLifeMs: 5 * 60_000,
+	banMs: 10 * 60_000,
+	rejectPoints: 20,
+	penaltyPoints: 20,
+	maxPeers: 24
+};
+
+/** Published or framed data larger than maxMessageBytes. */
+export class MessageTooLargeError extends Error {
+	override name = 'MessageTooLargeError';
+	constructor(
+		readonly size: number,
+		readonly limit: number
+	) {
+		super(`message of ${size} bytes exceeds the ${limit}-byte limit`);
+	}
+}
+
+/** The remote handler failed, refused (rate limit) or the stream broke before its end marker. */
+export class RequestError extends Error {
+	override name = 'RequestError';
+	constructor(
+		message: string,
+		readonly peer: string,
+		readonly protocol: string
+	) {
+		super(message);
+	}
+}
+
+export class NetStoppedError extends Error {
+	override name = 'NetStoppedError';
+	constructor() {
+		super('the network is stopped');
+	}
+}
