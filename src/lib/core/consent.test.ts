@@ -23,7 +23,7 @@ import {
 	type Consent
 } from './consent.ts';
 import { encodeCanonical } from './encoding.ts';
-import { ValidationError } from './errors.ts';
+import { codeOf } from '../records/test-support.ts';
 import { sign, verifySignature } from './identity.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 
@@ -40,16 +40,6 @@ const DAY = 86_400_000;
 const record1 = sha256(utf8ToBytes('record 1'));
 const record2 = sha256(utf8ToBytes('record 2'));
 const digest1 = sha256(utf8ToBytes('ciphertext 1'));
-
-function code(fn: () => unknown): string {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof ValidationError) return error.code;
-		throw error;
-	}
-	return 'no error';
-}
 
 function consentFor(scope: 'all' | Uint8Array[] = [record1], overrides: Partial<Consent> = {}): Consent {
 	return {
@@ -87,22 +77,22 @@ describe('consent', () => {
 	it('rejects a forged signature, a changed grantee, scope or expiry', () => {
 		const consent = consentFor();
 		const forged = { ...consent, signature: sign(bob.secretKey, consentId(consent)) };
-		expect(code(() => checkConsent(forged, NOW))).toBe('consent-signature');
-		expect(code(() => checkConsent({ ...consent, grantee: clinicB.institution.id }, NOW))).toBe(
+		expect(codeOf(() => checkConsent(forged, NOW))).toBe('consent-signature');
+		expect(codeOf(() => checkConsent({ ...consent, grantee: clinicB.institution.id }, NOW))).toBe(
 			'consent-signature'
 		);
-		expect(code(() => checkConsent({ ...consent, scope: 'all' }, NOW))).toBe('consent-signature');
-		expect(code(() => checkConsent({ ...consent, expiresAt: consent.expiresAt + 1 }, NOW))).toBe(
+		expect(codeOf(() => checkConsent({ ...consent, scope: 'all' }, NOW))).toBe('consent-signature');
+		expect(codeOf(() => checkConsent({ ...consent, expiresAt: consent.expiresAt + 1 }, NOW))).toBe(
 			'consent-signature'
 		);
-		expect(code(() => checkConsent({ ...consent, patient: bob.publicKey }, NOW))).toBe('consent-signature');
+		expect(codeOf(() => checkConsent({ ...consent, patient: bob.publicKey }, NOW))).toBe('consent-signature');
 	});
 
 	it('is valid only between issuedAt (with clock skew) and expiresAt', () => {
 		const consent = consentFor();
-		expect(code(() => checkConsent(consent, NOW + 30 * DAY))).toBe('consent-expired');
-		expect(code(() => checkConsent(consent, NOW - 3_600_000))).toBe('consent-not-yet-valid');
-		expect(code(() => checkConsent(consent, NOW - 60_000))).toBe('no error');
+		expect(codeOf(() => checkConsent(consent, NOW + 30 * DAY))).toBe('consent-expired');
+		expect(codeOf(() => checkConsent(consent, NOW - 3_600_000))).toBe('consent-not-yet-valid');
+		expect(codeOf(() => checkConsent(consent, NOW - 60_000))).toBe('no error');
 	});
 
 	it('refuses malformed consents at creation', () => {
@@ -114,16 +104,16 @@ describe('consent', () => {
 			issuedAt: NOW,
 			expiresAt: NOW + DAY
 		};
-		expect(code(() => createConsent({ ...base, expiresAt: NOW }, alice.secretKey))).toBe('consent-window');
-		expect(code(() => createConsent({ ...base, expiresAt: NOW + 11 * 365 * DAY }, alice.secretKey))).toBe(
+		expect(codeOf(() => createConsent({ ...base, expiresAt: NOW }, alice.secretKey))).toBe('consent-window');
+		expect(codeOf(() => createConsent({ ...base, expiresAt: NOW + 11 * 365 * DAY }, alice.secretKey))).toBe(
 			'consent-window'
 		);
-		expect(code(() => createConsent({ ...base, purpose: '  ' }, alice.secretKey))).toBe('consent-purpose');
-		expect(code(() => createConsent({ ...base, scope: [] }, alice.secretKey))).toBe('consent-scope');
-		expect(code(() => createConsent({ ...base, scope: [record1, record1] }, alice.secretKey))).toBe(
+		expect(codeOf(() => createConsent({ ...base, purpose: '  ' }, alice.secretKey))).toBe('consent-purpose');
+		expect(codeOf(() => createConsent({ ...base, scope: [] }, alice.secretKey))).toBe('consent-scope');
+		expect(codeOf(() => createConsent({ ...base, scope: [record1, record1] }, alice.secretKey))).toBe(
 			'consent-scope'
 		);
-		expect(code(() => createConsent({ ...base, grantee: new Uint8Array(32) }, alice.secretKey))).toBe(
+		expect(codeOf(() => createConsent({ ...base, grantee: new Uint8Array(32) }, alice.secretKey))).toBe(
 			'consent-key'
 		);
 	});
@@ -131,13 +121,13 @@ describe('consent', () => {
 	it('checkConsentFor: wrong grantee, wrong scope, revoked', () => {
 		const consent = consentFor();
 		const use = { grantee: clinicD.institution.id, recordId: record1, revocations: [], now: NOW };
-		expect(code(() => checkConsentFor(consent, use))).toBe('no error');
-		expect(code(() => checkConsentFor(consent, { ...use, grantee: clinicB.institution.id }))).toBe(
+		expect(codeOf(() => checkConsentFor(consent, use))).toBe('no error');
+		expect(codeOf(() => checkConsentFor(consent, { ...use, grantee: clinicB.institution.id }))).toBe(
 			'consent-grantee'
 		);
-		expect(code(() => checkConsentFor(consent, { ...use, recordId: record2 }))).toBe('consent-scope');
+		expect(codeOf(() => checkConsentFor(consent, { ...use, recordId: record2 }))).toBe('consent-scope');
 		const revocation = createRevocation(consent, alice.secretKey, NOW + 1);
-		expect(code(() => checkConsentFor(consent, { ...use, revocations: [revocation] }))).toBe(
+		expect(codeOf(() => checkConsentFor(consent, { ...use, revocations: [revocation] }))).toBe(
 			'consent-revoked'
 		);
 	});
@@ -146,27 +136,27 @@ describe('consent', () => {
 		const bytes = encodeConsent(consentFor());
 		const flipped = bytes.slice();
 		flipped[bytes.length - 3]! ^= 1; // inside the signature: decodes, fails the signature
-		expect(code(() => checkConsent(decodeConsent(flipped), NOW))).toBe('consent-signature');
-		expect(code(() => decodeConsent(bytes.slice(0, -1)))).toBe('encoding');
+		expect(codeOf(() => checkConsent(decodeConsent(flipped), NOW))).toBe('consent-signature');
+		expect(codeOf(() => decodeConsent(bytes.slice(0, -1)))).toBe('encoding');
 		const consent = consentFor();
 		const canonical = { ...decodeConsentValue(consent), extra: 1 };
-		expect(code(() => decodeConsent(encodeCanonical(canonical)))).toBe('schema');
+		expect(codeOf(() => decodeConsent(encodeCanonical(canonical)))).toBe('schema');
 		expect(
-			code(() =>
+			codeOf(() =>
 				decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), nonce: new Uint8Array(15) }))
 			)
 		).toBe('schema');
 		expect(
-			code(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: 'some' })))
+			codeOf(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: 'some' })))
 		).toBe('schema');
-		expect(code(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: [] })))).toBe(
+		expect(codeOf(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: [] })))).toBe(
 			'schema'
 		);
 		const many = Array.from({ length: 257 }, (_, i) => sha256(new Uint8Array([i & 255, i >> 8])));
-		expect(code(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: many })))).toBe(
-			'schema'
-		);
-		expect(code(() => decodeConsent(new Uint8Array(20_000)))).toBe('encoding');
+		expect(
+			codeOf(() => decodeConsent(encodeCanonical({ ...decodeConsentValue(consent), scope: many })))
+		).toBe('schema');
+		expect(codeOf(() => decodeConsent(new Uint8Array(20_000)))).toBe('encoding');
 	});
 });
 
@@ -190,12 +180,12 @@ describe('revocation', () => {
 		const revocation = createRevocation(consent, alice.secretKey, NOW + DAY);
 		const decoded = decodeRevocation(encodeRevocation(revocation));
 		expect(decoded).toEqual(revocation);
-		expect(code(() => checkRevocation(decoded, consent))).toBe('no error');
-		expect(code(() => checkRevocation(decoded, other))).toBe('revocation-consent');
+		expect(codeOf(() => checkRevocation(decoded, consent))).toBe('no error');
+		expect(codeOf(() => checkRevocation(decoded, other))).toBe('revocation-consent');
 		const byBob = { ...createRevocation(consent, bob.secretKey, NOW + DAY), patient: alice.publicKey };
-		expect(code(() => checkRevocation(byBob))).toBe('revocation-signature');
+		expect(codeOf(() => checkRevocation(byBob))).toBe('revocation-signature');
 		const tampered = { ...revocation, revokedAt: revocation.revokedAt + 1 };
-		expect(code(() => checkRevocation(tampered))).toBe('revocation-signature');
+		expect(codeOf(() => checkRevocation(tampered))).toBe('revocation-signature');
 	});
 
 	it('isConsentActive: valid, expired, revoked, forged revocation ignored', () => {
@@ -250,15 +240,17 @@ describe('access request', () => {
 
 	it('refuses: other holder, other record, stale, replayed, forged, not the patient', () => {
 		const r = request({ kind: 'patient' });
-		expect(code(() => checkAccessRequest(r, ctx({ holder: clinicB.institution.id })))).toBe('access-holder');
-		expect(code(() => checkAccessRequest(r, ctx({ record: { ...held, digest: record2 } })))).toBe(
+		expect(codeOf(() => checkAccessRequest(r, ctx({ holder: clinicB.institution.id })))).toBe(
+			'access-holder'
+		);
+		expect(codeOf(() => checkAccessRequest(r, ctx({ record: { ...held, digest: record2 } })))).toBe(
 			'access-record'
 		);
-		expect(code(() => checkAccessRequest(r, ctx({ now: NOW + 10 * 60_000 })))).toBe('access-stale');
-		expect(code(() => checkAccessRequest(r, ctx({ now: NOW - 10 * 60_000 })))).toBe('access-stale');
-		expect(code(() => checkAccessRequest(r, ctx({ seen: () => true })))).toBe('access-replay');
-		expect(code(() => checkAccessRequest({ ...r, time: r.time + 1 }, ctx()))).toBe('access-signature');
-		expect(code(() => checkAccessRequest({ ...r, requester: bob.publicKey }, ctx()))).toBe(
+		expect(codeOf(() => checkAccessRequest(r, ctx({ now: NOW + 10 * 60_000 })))).toBe('access-stale');
+		expect(codeOf(() => checkAccessRequest(r, ctx({ now: NOW - 10 * 60_000 })))).toBe('access-stale');
+		expect(codeOf(() => checkAccessRequest(r, ctx({ seen: () => true })))).toBe('access-replay');
+		expect(codeOf(() => checkAccessRequest({ ...r, time: r.time + 1 }, ctx()))).toBe('access-signature');
+		expect(codeOf(() => checkAccessRequest({ ...r, requester: bob.publicKey }, ctx()))).toBe(
 			'access-signature'
 		);
 		const byBob = createAccessRequest(
@@ -266,7 +258,7 @@ describe('access request', () => {
 			bob.secretKey,
 			bob.publicKey
 		);
-		expect(code(() => checkAccessRequest(byBob, ctx()))).toBe('access-requester');
+		expect(codeOf(() => checkAccessRequest(byBob, ctx()))).toBe('access-requester');
 		const byClinicD = createAccessRequest(
 			{
 				holder: clinicA.institution.id,
@@ -277,7 +269,7 @@ describe('access request', () => {
 			clinicD.secrets.signingKey,
 			clinicD.institution.id
 		);
-		expect(code(() => checkAccessRequest(byClinicD, ctx()))).toBe('access-requester');
+		expect(codeOf(() => checkAccessRequest(byClinicD, ctx()))).toBe('access-requester');
 	});
 
 	it('refuses a swapped, expired, revoked, foreign or out-of-scope consent', () => {
@@ -285,29 +277,29 @@ describe('access request', () => {
 		const r = request({ kind: 'consent', consent });
 		// Swapping the consent after signing changes the challenge.
 		const swapped = { ...r, authority: { kind: 'consent' as const, consent: consentFor('all') } };
-		expect(code(() => checkAccessRequest(swapped, ctx()))).toBe('access-signature');
+		expect(codeOf(() => checkAccessRequest(swapped, ctx()))).toBe('access-signature');
 		const later = NOW + 31 * DAY;
 		const expired = request({ kind: 'consent', consent }, later);
-		expect(code(() => checkAccessRequest(expired, ctx({ now: later })))).toBe('consent-expired');
+		expect(codeOf(() => checkAccessRequest(expired, ctx({ now: later })))).toBe('consent-expired');
 		const revocation = createRevocation(consent, alice.secretKey, NOW);
-		expect(code(() => checkAccessRequest(r, ctx({ revocations: [revocation] })))).toBe('consent-revoked');
+		expect(codeOf(() => checkAccessRequest(r, ctx({ revocations: [revocation] })))).toBe('consent-revoked');
 		expect(
-			code(() => checkAccessRequest(request({ kind: 'consent', consent: consentFor([record2]) }), ctx()))
+			codeOf(() => checkAccessRequest(request({ kind: 'consent', consent: consentFor([record2]) }), ctx()))
 		).toBe('consent-scope');
 		const bobs = createConsent({ ...consent, patient: bob.publicKey, nonce: undefined }, bob.secretKey);
-		expect(code(() => checkAccessRequest(request({ kind: 'consent', consent: bobs }), ctx()))).toBe(
+		expect(codeOf(() => checkAccessRequest(request({ kind: 'consent', consent: bobs }), ctx()))).toBe(
 			'access-consent'
 		);
 		const forgedConsent = { ...consent, purpose: 'research' };
-		expect(code(() => checkAccessRequest(request({ kind: 'consent', consent: forgedConsent }), ctx()))).toBe(
-			'consent-signature'
-		);
+		expect(
+			codeOf(() => checkAccessRequest(request({ kind: 'consent', consent: forgedConsent }), ctx()))
+		).toBe('consent-signature');
 	});
 
 	it('strict decoding of requests', () => {
 		const bytes = encodeAccessRequest(request({ kind: 'patient' }));
-		expect(code(() => decodeAccessRequest(bytes.slice(0, -2)))).toBe('encoding');
-		expect(code(() => decodeAccessRequest(encodeCanonical({ authority: 'patient' })))).toBe('schema');
-		expect(code(() => decodeAccessRequest(new Uint8Array(40_000)))).toBe('encoding');
+		expect(codeOf(() => decodeAccessRequest(bytes.slice(0, -2)))).toBe('encoding');
+		expect(codeOf(() => decodeAccessRequest(encodeCanonical({ authority: 'patient' })))).toBe('schema');
+		expect(codeOf(() => decodeAccessRequest(new Uint8Array(40_000)))).toBe('encoding');
 	});
 });

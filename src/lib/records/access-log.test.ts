@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { ValidationError } from '../core/errors.ts';
+import { codeOf } from './test-support.ts';
 import { encodeCanonical } from '../core/encoding.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import {
@@ -43,16 +43,6 @@ function logOf(n: number, secret = A.secrets.signingKey): AccessLogEntry[] {
 	return out;
 }
 
-function code(fn: () => unknown): string {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof ValidationError) return error.code;
-		throw error;
-	}
-	return 'no error';
-}
-
 const expected = { holder: A.institution.id, patient: alice.publicKey };
 
 describe('access log', () => {
@@ -60,8 +50,8 @@ describe('access log', () => {
 		const log = logOf(4);
 		const decoded = decodeAccessLog(encodeAccessLog(log));
 		expect(decoded).toEqual(log);
-		expect(code(() => verifyAccessLog(decoded, expected))).toBe('no error');
-		expect(code(() => verifyAccessLog(decoded.slice(2), { ...expected, after: decoded[1]! }))).toBe(
+		expect(codeOf(() => verifyAccessLog(decoded, expected))).toBe('no error');
+		expect(codeOf(() => verifyAccessLog(decoded.slice(2), { ...expected, after: decoded[1]! }))).toBe(
 			'no error'
 		);
 		expect(decoded[1]!.authority).toEqual({
@@ -73,36 +63,36 @@ describe('access log', () => {
 
 	it('detects a dropped, reordered or edited entry', () => {
 		const log = logOf(4);
-		expect(code(() => verifyAccessLog([log[0]!, log[2]!, log[3]!], expected))).toBe('log-chain');
-		expect(code(() => verifyAccessLog([log[1]!, log[0]!], expected))).toBe('log-chain');
-		expect(code(() => verifyAccessLog(log.slice(1), expected))).toBe('log-chain');
+		expect(codeOf(() => verifyAccessLog([log[0]!, log[2]!, log[3]!], expected))).toBe('log-chain');
+		expect(codeOf(() => verifyAccessLog([log[1]!, log[0]!], expected))).toBe('log-chain');
+		expect(codeOf(() => verifyAccessLog(log.slice(1), expected))).toBe('log-chain');
 		const edited = log.map((e, i) => (i === 2 ? { ...e, requester: bob.publicKey } : e));
-		expect(code(() => verifyAccessLog(edited, expected))).toBe('log-signature');
+		expect(codeOf(() => verifyAccessLog(edited, expected))).toBe('log-signature');
 		const hidden = log.map((e, i) => (i === 1 ? { ...e, authority: { kind: 'patient' as const } } : e));
-		expect(code(() => verifyAccessLog(hidden, expected))).toBe('log-signature');
+		expect(codeOf(() => verifyAccessLog(hidden, expected))).toBe('log-signature');
 	});
 
 	it('detects entries signed by someone else, for another patient or holder, or back-dated', () => {
 		const byB = logOf(2, B.secrets.signingKey);
-		expect(code(() => verifyAccessLog(byB, expected))).toBe('log-signature');
-		expect(code(() => verifyAccessLog(logOf(2), { ...expected, holder: B.institution.id }))).toBe(
+		expect(codeOf(() => verifyAccessLog(byB, expected))).toBe('log-signature');
+		expect(codeOf(() => verifyAccessLog(logOf(2), { ...expected, holder: B.institution.id }))).toBe(
 			'log-holder'
 		);
-		expect(code(() => verifyAccessLog(logOf(2), { ...expected, patient: bob.publicKey }))).toBe(
+		expect(codeOf(() => verifyAccessLog(logOf(2), { ...expected, patient: bob.publicKey }))).toBe(
 			'log-patient'
 		);
 		const first = appendAccessLog(null, fields(0), A.secrets.signingKey);
 		const earlier = appendAccessLog(first, fields(1, { at: NOW - 1 }), A.secrets.signingKey);
-		expect(code(() => verifyAccessLog([first, earlier], expected))).toBe('log-time');
+		expect(codeOf(() => verifyAccessLog([first, earlier], expected))).toBe('log-time');
 		expect(
-			code(() => appendAccessLog(first, fields(1, { patient: bob.publicKey }), A.secrets.signingKey))
+			codeOf(() => appendAccessLog(first, fields(1, { patient: bob.publicKey }), A.secrets.signingKey))
 		).toBe('log-chain');
 	});
 
 	it('strict decoding', () => {
-		expect(code(() => decodeAccessLog(encodeCanonical([{ holder: A.institution.id }])))).toBe('schema');
-		expect(code(() => decodeAccessLog(encodeCanonical({})))).toBe('schema');
+		expect(codeOf(() => decodeAccessLog(encodeCanonical([{ holder: A.institution.id }])))).toBe('schema');
+		expect(codeOf(() => decodeAccessLog(encodeCanonical({})))).toBe('schema');
 		const bytes = encodeAccessLog(logOf(1));
-		expect(code(() => decodeAccessLog(bytes.slice(0, -1)))).toBe('encoding');
+		expect(codeOf(() => decodeAccessLog(bytes.slice(0, -1)))).toBe('encoding');
 	});
 });

@@ -27,6 +27,7 @@ import {
 } from './envelope.ts';
 import { aesGcmEncrypt, randomIv } from './aead.ts';
 import { encodeCanonical } from '../core/encoding.ts';
+import { codeOfAsync } from './test-support.ts';
 
 const alice = patientKeys('alice');
 const bob = patientKeys('bob');
@@ -39,16 +40,6 @@ const resource = JSON.stringify({
 	subject: { reference: 'Patient/alice' },
 	code: { text: SECRET_TEXT }
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-	try {
-		await p;
-	} catch (error) {
-		if (error instanceof ValidationError) return error.code;
-		throw error;
-	}
-	return 'no error';
-}
 
 async function upload(master = generateMasterKey(), patient = alice, clinic = A) {
 	// Patient device: a fresh record nonce and its key, handed to the clinic.
@@ -95,18 +86,18 @@ describe('record envelope E_M(E_P(EMR))', () => {
 		const outerKey = deriveOuterKey(u.storageKey, u.header);
 		// Holder layer removed, but without k_P (e.g. by another clinic with A's storage, or a curious relay).
 		const inner = await openOuter(u.sealed, outerKey);
-		expect(await codeOf(openInner(u.header, inner, deriveRecordKey(generateMasterKey(), u.header)))).toBe(
-			'envelope-inner'
-		);
+		expect(
+			await codeOfAsync(openInner(u.header, inner, deriveRecordKey(generateMasterKey(), u.header)))
+		).toBe('envelope-inner');
 		// The patient without the holder's layer key.
 		const patientOnly = deriveOuterKey(u.master, u.header);
-		expect(await codeOf(openOuter(u.sealed, patientOnly))).toBe('envelope-outer');
+		expect(await codeOfAsync(openOuter(u.sealed, patientOnly))).toBe('envelope-outer');
 		// Clinic B with its own storage key.
 		const bStorage = deriveStorageKey(B.secrets.signingKey);
-		expect(await codeOf(openOuter(u.sealed, deriveOuterKey(bStorage, u.header)))).toBe('envelope-outer');
+		expect(await codeOfAsync(openOuter(u.sealed, deriveOuterKey(bStorage, u.header)))).toBe('envelope-outer');
 		// Another record's outer key of the same holder does not open this one.
 		const other = await upload(u.master);
-		expect(await codeOf(openOuter(u.sealed, deriveOuterKey(u.storageKey, other.header)))).toBe(
+		expect(await codeOfAsync(openOuter(u.sealed, deriveOuterKey(u.storageKey, other.header)))).toBe(
 			'envelope-outer'
 		);
 	});
@@ -125,15 +116,15 @@ describe('record envelope E_M(E_P(EMR))', () => {
 		const keys = { outerKey: deriveOuterKey(u.storageKey, u.header), recordKey: u.key };
 		const flipped = { ...u.sealed, ciphertext: u.sealed.ciphertext.slice() };
 		flipped.ciphertext[40]! ^= 1;
-		expect(await codeOf(openRecord(encodeSealedRecord(flipped), keys))).toBe('envelope-outer');
-		expect(await codeOf(openRecord(encodeSealedRecord(flipped), keys, { digest: u.digest }))).toBe(
+		expect(await codeOfAsync(openRecord(encodeSealedRecord(flipped), keys))).toBe('envelope-outer');
+		expect(await codeOfAsync(openRecord(encodeSealedRecord(flipped), keys, { digest: u.digest }))).toBe(
 			'envelope-digest'
 		);
 		// Moving the ciphertext under another patient's header: the associated data no longer matches.
 		const moved = { ...u.sealed, patient: bob.publicKey };
-		expect(await codeOf(openOuter(moved, keys.outerKey))).toBe('envelope-outer');
+		expect(await codeOfAsync(openOuter(moved, keys.outerKey))).toBe('envelope-outer');
 		// A truncated or non-canonical encoding is refused before decryption.
-		expect(await codeOf(openRecord(u.bytes.slice(0, -1), keys))).toBe('encoding');
+		expect(await codeOfAsync(openRecord(u.bytes.slice(0, -1), keys))).toBe('encoding');
 		// The holder seals content it did not sign, or content signed by B: the author check fails.
 		const forged: RecordContent = signRecordContent(
 			u.header,
@@ -141,10 +132,12 @@ describe('record envelope E_M(E_P(EMR))', () => {
 			B.secrets.signingKey
 		);
 		const sealedForged = await sealRecord(u.header, u.key, u.storageKey, forged);
-		expect(await codeOf(openRecord(sealedForged.bytes, keys))).toBe('record-author');
+		expect(await codeOfAsync(openRecord(sealedForged.bytes, keys))).toBe('record-author');
 		// Expectations about whose record it is.
-		expect(await codeOf(openRecord(u.bytes, keys, { patient: bob.publicKey }))).toBe('envelope-patient');
-		expect(await codeOf(openRecord(u.bytes, keys, { holder: B.institution.id }))).toBe('envelope-holder');
+		expect(await codeOfAsync(openRecord(u.bytes, keys, { patient: bob.publicKey }))).toBe('envelope-patient');
+		expect(await codeOfAsync(openRecord(u.bytes, keys, { holder: B.institution.id }))).toBe(
+			'envelope-holder'
+		);
 	});
 
 	it('the inner layer binds its header too (a holder cannot move E_P between records)', async () => {
@@ -152,7 +145,7 @@ describe('record envelope E_M(E_P(EMR))', () => {
 		const other = await upload(u.master);
 		const inner = await openOuter(u.sealed, deriveOuterKey(u.storageKey, u.header));
 		// Opening A's inner ciphertext as if it were the other record fails even with that record's key.
-		expect(await codeOf(openInner(other.header, inner, other.key))).toBe('envelope-inner');
+		expect(await codeOfAsync(openInner(other.header, inner, other.key))).toBe('envelope-inner');
 	});
 
 	it('a corrected record carries its target and reason under the author signature', async () => {
@@ -224,7 +217,7 @@ describe('record envelope E_M(E_P(EMR))', () => {
 				record: a.header.record
 			})
 		);
-		expect(await codeOf(openInner(a.header, { iv, ciphertext: bad }, a.key))).toBe('envelope-padding');
+		expect(await codeOfAsync(openInner(a.header, { iv, ciphertext: bad }, a.key))).toBe('envelope-padding');
 	});
 
 	it('strict decoding of stored bytes', () => {

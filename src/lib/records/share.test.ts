@@ -8,16 +8,15 @@ import {
 	decodeAccessRequest,
 	encodeAccessRequest,
 	type AccessAuthority,
+	type AccessRequest,
 	type Consent
 } from '../core/consent.ts';
-import { ValidationError } from '../core/errors.ts';
 import { transactionId, type MedicalBody } from '../core/transaction.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import { openBox } from './aead.ts';
 import { verifyAccessLog, type AccessLogEntry } from './access-log.ts';
 import {
 	containsBytes,
-	deriveStorageKey,
 	generateMasterKey,
 	issueRecordKey,
 	sealRecord,
@@ -32,9 +31,9 @@ import {
 	openAccessResponse,
 	openShare,
 	sealShare,
-	shareItemAad,
-	type HolderKeys
+	shareItemAad
 } from './share.ts';
+import { codeOfAsync, holderKeys, signerOf } from './test-support.ts';
 
 const alice = patientKeys('alice');
 const bob = patientKeys('bob');
@@ -42,25 +41,6 @@ const [A, B, , D] = [clinics[0]!, clinics[1]!, clinics[2]!, clinics[3]!];
 const NOW = Date.UTC(2026, 10, 24, 12);
 const DAY = 86_400_000;
 const SECRET = 'Type 2 diabetes mellitus without complications';
-
-function holderKeys(c: typeof A): HolderKeys {
-	return {
-		id: c.institution.id,
-		secretKey: c.secrets.signingKey,
-		storageKey: deriveStorageKey(c.secrets.signingKey)
-	};
-}
-const keysOf = (c: typeof A) => ({ id: c.institution.id, secretKey: c.secrets.signingKey });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-	try {
-		await p;
-	} catch (error) {
-		if (error instanceof ValidationError) return error.code;
-		throw error;
-	}
-	return 'no error';
-}
 
 /** Upload case 1 at `clinic`: the patient derives k_P, the clinic seals, the medical transaction points at it. */
 async function upload(master: Uint8Array, text: string, clinic = A) {
@@ -121,6 +101,26 @@ function requestFor(record: { digest: Uint8Array }, authority: AccessAuthority, 
 	return decodeAccessRequest(encodeAccessRequest(r)); // as received over the wire
 }
 
+type Uploaded = Awaited<ReturnType<typeof upload>>;
+
+/** Holder A answers `request` for `record`, with the defaults of a fresh log and no revocations. */
+function answer(
+	record: Uploaded,
+	request: AccessRequest,
+	over: Partial<Parameters<typeof answerAccessRequest>[0]> = {}
+) {
+	return answerAccessRequest({
+		request,
+		stored: record.bytes,
+		record: record.held,
+		holder: holderKeys(A),
+		revocations: [],
+		now: NOW,
+		logHead: null,
+		...over
+	});
+}
+
 describe('Share: holder → patient → clinic D', () => {
 	it('end to end: fetch, decrypt, share with D, D reads it; the log records both accesses', async () => {
 		const master = generateMasterKey();
@@ -130,15 +130,7 @@ describe('Share: holder → patient → clinic D', () => {
 
 		// The patient reads its own record.
 		const own = requestFor(record, { kind: 'patient' });
-		const first = await answerAccessRequest({
-			request: own,
-			stored: record.bytes,
-			record: record.held,
-			holder: holderKeys(A),
-			revocations: [],
-			now: NOW + 1000,
-			logHead: null
-		});
+		const first = await answer(record, own, { now: NOW + 1000 });
 		log.push(first.entry);
 		const wire = decodeAccessResponse(encodeAccessResponse(first.response));
 		const mine = await openAccessResponse(wire, {
@@ -152,15 +144,7 @@ describe('Share: holder → patient → clinic D', () => {
 		// The patient shares it with D under a consent.
 		const consent = consentForD([record.txId]);
 		const forShare = requestFor(record, { kind: 'consent', consent });
-		const second = await answerAccessRequest({
-			request: forShare,
-			stored: record.bytes,
-			record: record.held,
-			holder: holderKeys(A),
-			revocations: [],
-			now: NOW + 2000,
-			logHead: log.at(-1)!
-		});
+		const second = await answer(record, forShare, { now: NOW + 2000, logHead: log.at(-1)! });
 		log.push(second.entry);
 		expect(second.grant.authority).toEqual({
 			kind: 'consent',
@@ -182,7 +166,7 @@ describe('Share: holder → patient → clinic D', () => {
 		const bytes = encodeShareBundle(bundle);
 		expect(containsBytes(bytes, utf8ToBytes(SECRET))).toBe(false);
 		const atD = await openShare(decodeShareBundle(bytes), {
-			grantee: keysOf(D),
+			grantee: signerOf(D),
 			revocations: [],
 			now: NOW + 4000
 		});
@@ -205,32 +189,12 @@ describe('Share: holder → patient → clinic D', () => {
 			B.secrets.signingKey,
 			B.institution.id
 		);
-		expect(
-			await codeOf(
-				answerAccessRequest({
-					request: byB,
-					stored: record.bytes,
-					record: record.held,
-					holder: holderKeys(A),
-					revocations: [],
-					now: NOW,
-					logHead: null
-				})
-			)
-		).toBe('access-requester');
+		expect(await codeOfAsync(answer(record, byB))).toBe('access-requester');
 		// B intercepts A's answer to the patient.
 		const own = requestFor(record, { kind: 'patient' });
-		const { response } = await answerAccessRequest({
-			request: own,
-			stored: record.bytes,
-			record: record.held,
-			holder: holderKeys(A),
-			revocations: [],
-			now: NOW,
-			logHead: null
-		});
+		const { response } = await answer(record, own);
 		expect(
-			await codeOf(
+			await codeOfAsync(
 				openAccessResponse(response, {
 					request: own,
 					pointer: record.pointer,
@@ -241,7 +205,7 @@ describe('Share: holder → patient → clinic D', () => {
 		).toBe('box-open');
 		// Nor does the master key of another patient help with the released outer key.
 		expect(
-			await codeOf(
+			await codeOfAsync(
 				openAccessResponse(response, {
 					request: own,
 					pointer: record.pointer,
@@ -263,17 +227,17 @@ describe('Share: holder → patient → clinic D', () => {
 			now: NOW,
 			records: [{ transactionId: record.txId, header: opened.header, content: opened.content }]
 		});
-		expect(await codeOf(openShare(bundle, { grantee: keysOf(B), revocations: [], now: NOW }))).toBe(
+		expect(await codeOfAsync(openShare(bundle, { grantee: signerOf(B), revocations: [], now: NOW }))).toBe(
 			'consent-grantee'
 		);
 		const item = bundle.items[0]!;
 		const aad = shareItemAad(consentId(consent), item.transactionId, item.header);
 		for (const who of [B, A])
-			expect(await codeOf(openBox(item.box, who.secrets.signingKey, who.institution.id, 'share', aad))).toBe(
-				'box-open'
-			);
+			expect(
+				await codeOfAsync(openBox(item.box, who.secrets.signingKey, who.institution.id, 'share', aad))
+			).toBe('box-open');
 		// The same call with D's key opens it (so the refusals above are about the key alone).
-		expect(await codeOf(openBox(item.box, D.secrets.signingKey, D.institution.id, 'share', aad))).toBe(
+		expect(await codeOfAsync(openBox(item.box, D.secrets.signingKey, D.institution.id, 'share', aad))).toBe(
 			'no error'
 		);
 	});
@@ -284,30 +248,10 @@ describe('Share: holder → patient → clinic D', () => {
 		const r2 = await upload(master, 'Hypertension');
 		// A serves r2's bytes for r1's pointer: its own check refuses; a patient check would too.
 		const req = requestFor(r1, { kind: 'patient' });
+		expect(await codeOfAsync(answer(r1, req, { stored: r2.bytes }))).toBe('holder-store');
+		const { response } = await answer(r1, req);
 		expect(
-			await codeOf(
-				answerAccessRequest({
-					request: req,
-					stored: r2.bytes,
-					record: r1.held,
-					holder: holderKeys(A),
-					revocations: [],
-					now: NOW,
-					logHead: null
-				})
-			)
-		).toBe('holder-store');
-		const { response } = await answerAccessRequest({
-			request: req,
-			stored: r1.bytes,
-			record: r1.held,
-			holder: holderKeys(A),
-			revocations: [],
-			now: NOW,
-			logHead: null
-		});
-		expect(
-			await codeOf(
+			await codeOfAsync(
 				openAccessResponse(
 					{ ...response, sealed: r2.bytes },
 					{ request: req, pointer: r1.pointer, patient: alice, masterKey: master }
@@ -325,16 +269,16 @@ describe('Share: holder → patient → clinic D', () => {
 				{ transactionId: r2.txId, header: r2.header, content: r2.content }
 			]
 		});
-		const opts = { grantee: keysOf(D), revocations: [], now: NOW };
+		const opts = { grantee: signerOf(D), revocations: [], now: NOW };
 		expect(await openShare(bundle, opts)).toHaveLength(2);
 		// Relabel item 0 as record r2: the box no longer opens.
 		const moved = { ...bundle, items: [{ ...bundle.items[0]!, transactionId: r2.txId }] };
-		expect(await codeOf(openShare(moved, opts))).toBe('box-open');
+		expect(await codeOfAsync(openShare(moved, opts))).toBe('box-open');
 		const reheaded = { ...bundle, items: [{ ...bundle.items[0]!, header: r2.header }] };
-		expect(await codeOf(openShare(reheaded, opts))).toBe('box-open');
+		expect(await codeOfAsync(openShare(reheaded, opts))).toBe('box-open');
 		// Another consent for D (same patient, also 'all') substituted: bound to the consent id.
 		const other = { ...bundle, consent: consentForD('all') };
-		expect(await codeOf(openShare(other, opts))).toBe('box-open');
+		expect(await codeOfAsync(openShare(other, opts))).toBe('box-open');
 		// A consent edited to widen it: the patient's signature fails.
 		const widened = await sealShare({
 			consent: consentForD([r1.txId]),
@@ -343,10 +287,10 @@ describe('Share: holder → patient → clinic D', () => {
 			records: [{ transactionId: r1.txId, header: r1.header, content: r1.content }]
 		});
 		const forged = { ...widened, consent: { ...widened.consent, scope: 'all' as const } };
-		expect(await codeOf(openShare(forged, opts))).toBe('consent-signature');
+		expect(await codeOfAsync(openShare(forged, opts))).toBe('consent-signature');
 		// Out of scope at the patient side.
 		expect(
-			await codeOf(
+			await codeOfAsync(
 				sealShare({
 					consent: consentForD([r1.txId]),
 					revocations: [],
@@ -363,50 +307,39 @@ describe('Share: holder → patient → clinic D', () => {
 		const consent = consentForD([record.txId]);
 		const records = [{ transactionId: record.txId, header: record.header, content: record.content }];
 		const before = await sealShare({ consent, revocations: [], now: NOW, records });
-		const readBefore = await openShare(before, { grantee: keysOf(D), revocations: [], now: NOW });
+		const readBefore = await openShare(before, { grantee: signerOf(D), revocations: [], now: NOW });
 
 		const revocation = createRevocation(consent, alice.secretKey, NOW + DAY);
 		// The holder refuses requests under the revoked consent.
 		expect(
-			await codeOf(
-				answerAccessRequest({
-					request: requestFor(record, { kind: 'consent', consent }, NOW + DAY),
-					stored: record.bytes,
-					record: record.held,
-					holder: holderKeys(A),
+			await codeOfAsync(
+				answer(record, requestFor(record, { kind: 'consent', consent }, NOW + DAY), {
 					revocations: [revocation],
-					now: NOW + DAY,
-					logHead: null
+					now: NOW + DAY
 				})
 			)
 		).toBe('consent-revoked');
 		// The patient's app refuses to share under it; D refuses a bundle under it once it knows.
-		expect(await codeOf(sealShare({ consent, revocations: [revocation], now: NOW + DAY, records }))).toBe(
-			'consent-inactive'
-		);
 		expect(
-			await codeOf(openShare(before, { grantee: keysOf(D), revocations: [revocation], now: NOW + DAY }))
+			await codeOfAsync(sealShare({ consent, revocations: [revocation], now: NOW + DAY, records }))
+		).toBe('consent-inactive');
+		expect(
+			await codeOfAsync(
+				openShare(before, { grantee: signerOf(D), revocations: [revocation], now: NOW + DAY })
+			)
 		).toBe('consent-revoked');
 		// Expired.
-		expect(await codeOf(openShare(before, { grantee: keysOf(D), revocations: [], now: NOW + 8 * DAY }))).toBe(
-			'consent-expired'
-		);
-		expect(await codeOf(sealShare({ consent, revocations: [], now: NOW + 8 * DAY, records }))).toBe(
+		expect(
+			await codeOfAsync(openShare(before, { grantee: signerOf(D), revocations: [], now: NOW + 8 * DAY }))
+		).toBe('consent-expired');
+		expect(await codeOfAsync(sealShare({ consent, revocations: [], now: NOW + 8 * DAY, records }))).toBe(
 			'consent-inactive'
 		);
 		// Already-shared plaintext cannot be recalled.
 		expect(JSON.parse(readBefore[0]!.content.resource).code.text).toBe(SECRET);
 		// The patient itself keeps access.
 		const own = requestFor(record, { kind: 'patient' }, NOW + DAY);
-		const { response } = await answerAccessRequest({
-			request: own,
-			stored: record.bytes,
-			record: record.held,
-			holder: holderKeys(A),
-			revocations: [revocation],
-			now: NOW + DAY,
-			logHead: null
-		});
+		const { response } = await answer(record, own, { revocations: [revocation], now: NOW + DAY });
 		await expect(
 			openAccessResponse(response, {
 				request: own,
@@ -428,19 +361,9 @@ describe('Share: holder → patient → clinic D', () => {
 			return had;
 		};
 		const req = requestFor(record, { kind: 'patient' });
-		const answer = () =>
-			answerAccessRequest({
-				request: req,
-				stored: record.bytes,
-				record: record.held,
-				holder: holderKeys(A),
-				revocations: [],
-				now: NOW,
-				seen: remember,
-				logHead: null
-			});
-		expect(await codeOf(answer())).toBe('no error');
-		expect(await codeOf(answer())).toBe('access-replay');
+		const again = () => answer(record, req, { seen: remember });
+		expect(await codeOfAsync(again())).toBe('no error');
+		expect(await codeOfAsync(again())).toBe('access-replay');
 	});
 
 	it('strict decoding of bundles and responses', () => {

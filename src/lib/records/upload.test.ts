@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { messageFromDigest } from '../core/chameleon.ts';
-import { ValidationError } from '../core/errors.ts';
 import { signTransaction, checkTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import { openBox } from './aead.ts';
-import { containsBytes, deriveStorageKey, encodeHeader, generateMasterKey } from './envelope.ts';
+import { containsBytes, encodeHeader, generateMasterKey } from './envelope.ts';
 import { recordFromForm } from './fhir.ts';
-import type { HolderKeys } from './share.ts';
+import { codeOfAsync, holderKeys, signerOf } from './test-support.ts';
 import {
 	acceptRecordKey,
 	decodeRecordKeyGrant,
@@ -25,22 +24,6 @@ const bob = patientKeys('bob');
 const A = clinics[0]!;
 const B = clinics[1]!;
 const NOW = Date.UTC(2026, 10, 24, 12);
-const holder = (c: typeof A): HolderKeys => ({
-	id: c.institution.id,
-	secretKey: c.secrets.signingKey,
-	storageKey: deriveStorageKey(c.secrets.signingKey)
-});
-const keysOf = (c: typeof A) => ({ id: c.institution.id, secretKey: c.secrets.signingKey });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-	try {
-		await p;
-	} catch (error) {
-		if (error instanceof ValidationError) return error.code;
-		throw error;
-	}
-	return 'no error';
-}
 
 describe('Upload between the patient device and the clinic', () => {
 	it('grant → seal → review → the patient signs a medical transaction pointing at the ciphertext', async () => {
@@ -48,16 +31,16 @@ describe('Upload between the patient device and the clinic', () => {
 		const grant = decodeRecordKeyGrant(
 			encodeRecordKeyGrant(await grantRecordKey(master, alice, A.institution.id))
 		);
-		const { header, key } = await acceptRecordKey(grant, keysOf(A));
+		const { header, key } = await acceptRecordKey(grant, signerOf(A));
 		const resource = recordFromForm(
 			'Condition',
 			{ patient: 'spp1alice', code: 'Seasonal influenza' },
 			new Date(NOW)
 		);
-		const sealed = await sealResource({ resource, header, recordKey: key, holder: holder(A), now: NOW });
+		const sealed = await sealResource({ resource, header, recordKey: key, holder: holderKeys(A), now: NOW });
 		expect(containsBytes(sealed.bytes, utf8ToBytes('Seasonal influenza'))).toBe(false);
 
-		const review = decodeUploadReview(encodeUploadReview(await reviewUpload(sealed.bytes, holder(A))));
+		const review = decodeUploadReview(encodeUploadReview(await reviewUpload(sealed.bytes, holderKeys(A))));
 		const seen = await openUploadReview(review, {
 			patient: alice,
 			masterKey: master,
@@ -88,7 +71,7 @@ describe('Upload between the patient device and the clinic', () => {
 		const master = generateMasterKey();
 		const { header, key } = await acceptRecordKey(
 			await grantRecordKey(master, alice, A.institution.id),
-			keysOf(A)
+			signerOf(A)
 		);
 		const corrected = recordFromForm(
 			'Condition',
@@ -100,11 +83,11 @@ describe('Upload between the patient device and the clinic', () => {
 			resource: corrected,
 			header,
 			recordKey: key,
-			holder: holder(A),
+			holder: holderKeys(A),
 			now: NOW,
 			correction: { target, reason: 'Influenza test was a false positive' }
 		});
-		const seen = await openUploadReview(await reviewUpload(sealed.bytes, holder(A)), {
+		const seen = await openUploadReview(await reviewUpload(sealed.bytes, holderKeys(A)), {
 			patient: alice,
 			masterKey: master,
 			holder: A.institution.id
@@ -116,17 +99,17 @@ describe('Upload between the patient device and the clinic', () => {
 	it('a grant is for one clinic, from the patient it names', async () => {
 		const master = generateMasterKey();
 		const grant = await grantRecordKey(master, alice, A.institution.id);
-		expect(await codeOf(acceptRecordKey(grant, keysOf(B)))).toBe('grant-holder');
+		expect(await codeOfAsync(acceptRecordKey(grant, signerOf(B)))).toBe('grant-holder');
 		// B rewrites the grant to itself: the patient's signature no longer holds.
 		const stolen = { ...grant, header: { ...grant.header, holder: B.institution.id } };
-		expect(await codeOf(acceptRecordKey(stolen, keysOf(B)))).toBe('grant-signature');
+		expect(await codeOfAsync(acceptRecordKey(stolen, signerOf(B)))).toBe('grant-signature');
 		// A grant claiming to come from Alice but signed by Bob.
 		const forged = { ...(await grantRecordKey(master, bob, A.institution.id)) };
 		forged.header = { ...forged.header, patient: alice.publicKey };
-		expect(await codeOf(acceptRecordKey(forged, keysOf(A)))).toBe('grant-signature');
+		expect(await codeOfAsync(acceptRecordKey(forged, signerOf(A)))).toBe('grant-signature');
 		// B cannot open A's key box even with the right associated data.
 		expect(
-			await codeOf(
+			await codeOfAsync(
 				openBox(grant.key, B.secrets.signingKey, B.institution.id, 'record-key', encodeHeader(grant.header))
 			)
 		).toBe('box-open');
@@ -136,14 +119,18 @@ describe('Upload between the patient device and the clinic', () => {
 		const master = generateMasterKey();
 		const { header, key } = await acceptRecordKey(
 			await grantRecordKey(master, alice, A.institution.id),
-			keysOf(A)
+			signerOf(A)
 		);
 		const bad = { resourceType: 'Observation', status: 'final' } as never;
 		expect(
-			await codeOf(sealResource({ resource: bad, header, recordKey: key, holder: holder(A), now: NOW }))
+			await codeOfAsync(
+				sealResource({ resource: bad, header, recordKey: key, holder: holderKeys(A), now: NOW })
+			)
 		).toBe('fhir');
 		expect(
-			await codeOf(sealResource({ resource: bad, header, recordKey: key, holder: holder(B), now: NOW }))
+			await codeOfAsync(
+				sealResource({ resource: bad, header, recordKey: key, holder: holderKeys(B), now: NOW })
+			)
 		).toBe('grant-holder');
 		const resource = recordFromForm('Observation', {
 			patient: 'spp1alice',
@@ -151,19 +138,23 @@ describe('Upload between the patient device and the clinic', () => {
 			value: 70,
 			unit: 'kg'
 		});
-		const sealed = await sealResource({ resource, header, recordKey: key, holder: holder(A), now: NOW });
-		const review = await reviewUpload(sealed.bytes, holder(A));
+		const sealed = await sealResource({ resource, header, recordKey: key, holder: holderKeys(A), now: NOW });
+		const review = await reviewUpload(sealed.bytes, holderKeys(A));
 		expect(
-			await codeOf(openUploadReview(review, { patient: bob, masterKey: master, holder: A.institution.id }))
+			await codeOfAsync(
+				openUploadReview(review, { patient: bob, masterKey: master, holder: A.institution.id })
+			)
 		).toBe('box-open');
 		expect(
-			await codeOf(openUploadReview(review, { patient: alice, masterKey: master, holder: B.institution.id }))
+			await codeOfAsync(
+				openUploadReview(review, { patient: alice, masterKey: master, holder: B.institution.id })
+			)
 		).toBe('envelope-holder');
 		expect(
-			await codeOf(
+			await codeOfAsync(
 				openUploadReview(review, { patient: alice, masterKey: generateMasterKey(), holder: A.institution.id })
 			)
 		).toBe('envelope-inner');
-		expect(await codeOf(reviewUpload(sealed.bytes, holder(B)))).toBe('grant-holder');
+		expect(await codeOfAsync(reviewUpload(sealed.bytes, holderKeys(B)))).toBe('grant-holder');
 	});
 });
