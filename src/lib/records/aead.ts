@@ -45,6 +45,12 @@ function buf(bytes: Bytes): Uint8Array<ArrayBuffer> {
 
 async function importKey(key: Bytes, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
 	if (key.length !== KEY_LENGTH) throw new ValidationError('aead-key', `expected a ${KEY_LENGTH}-byte key`);
+	// Browsers withhold WebCrypto outside secure contexts (a plain-http page on a LAN address).
+	if (!globalThis.crypto?.subtle)
+		throw new ValidationError(
+			'aead-unavailable',
+			'this page cannot encrypt: open SPChain over https (or on localhost) so the browser enables its encryption'
+		);
 	return crypto.subtle.importKey('raw', buf(key), { name: 'AES-GCM' }, false, [usage]);
 }
 

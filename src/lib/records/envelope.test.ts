@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { ValidationError } from '../core/errors.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
@@ -237,5 +238,34 @@ describe('record envelope E_M(E_P(EMR))', () => {
 				})
 			)
 		).toThrow(expect.objectContaining({ code: 'schema' }));
+	});
+
+	it('property: any content round-trips; any single-byte change of the stored bytes is refused', async () => {
+		const master = generateMasterKey();
+		const storageKey = deriveStorageKey(A.secrets.signingKey);
+		await fc.assert(
+			fc.asyncProperty(
+				fc.string({ maxLength: 2000 }),
+				fc.nat(),
+				fc.integer({ min: 1, max: 255 }),
+				async (text, at, flip) => {
+					const { header, key } = issueRecordKey(master, alice.publicKey, A.institution.id);
+					const content = signRecordContent(
+						header,
+						{ resource: text, authoredAt: NOW },
+						A.secrets.signingKey
+					);
+					const { bytes, digest } = await sealRecord(header, key, storageKey, content);
+					const keys = { outerKey: deriveOuterKey(storageKey, header), recordKey: key };
+					expect((await openRecord(bytes, keys, { digest })).content).toEqual(content);
+					const changed = bytes.slice();
+					changed[at % bytes.length]! ^= flip;
+					// Without the pointer check, decoding or decryption must still refuse (never other content).
+					expect(await codeOfAsync(openRecord(changed, keys))).not.toBe('no error');
+					expect(await codeOfAsync(openRecord(changed, keys, { digest }))).toBe('envelope-digest');
+				}
+			),
+			{ numRuns: 60 }
+		);
 	});
 });
