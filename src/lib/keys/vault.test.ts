@@ -116,4 +116,25 @@ describe('KeyVault', () => {
 			await rm(dir, { recursive: true, force: true });
 		}
 	});
+
+	it('restores a backup over a vault whose passphrase is lost, replacing it whole', async () => {
+		const from = await KeyVault.create(new MemoryStore(), passphrase());
+		await from.putAll({ a: secret(1), b: secret(2) });
+		const file = await from.exportBackup('backup passphrase', { cost });
+		const store = new MemoryStore();
+		const lost = await KeyVault.create(store, passphrase('forgotten passphrase'));
+		await lost.putAll({ stale: secret(9) });
+		const before = await store.list('keys');
+		const device = { kind: 'device' as const, key: await newDeviceKey() };
+		await expect(KeyVault.restore(store, file, 'not it at all', device)).rejects.toBeInstanceOf(
+			WrongPassphraseError
+		);
+		expect(await store.list('keys')).toEqual(before);
+		const restored = await KeyVault.restore(store, file, 'backup passphrase', device);
+		expect(await restored.names()).toEqual(['a', 'b']);
+		expect(await (await KeyVault.unlock(store, device)).get('b')).toEqual(secret(2));
+		await expect(KeyVault.unlock(store, passphrase('forgotten passphrase'))).rejects.toMatchObject({
+			code: 'vault-locked'
+		});
+	});
 });

@@ -113,6 +113,36 @@ export class KeyVault {
 		}
 	}
 
+	/**
+	 * Restores a profile from a backup file: on a new device, or over a vault whose passphrase is
+	 * lost. The file is decrypted first (WrongPassphraseError, BackupFormatError, BackupTamperedError
+	 * leave the store untouched); then, in one batch, any existing vault and its secrets are replaced
+	 * by a new vault under `protector` holding exactly the backup's secrets.
+	 */
+	static async restore(
+		store: Store,
+		file: Uint8Array,
+		backupPassphrase: string,
+		protector: VaultProtector,
+		onProgress?: (fraction: number) => void
+	): Promise<KeyVault> {
+		const { secrets } = await decodeBackup(file, backupPassphrase, onProgress);
+		const extractable = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, [
+			'encrypt',
+			'decrypt'
+		]);
+		const { record, dataKey } = await protect(extractable, protector);
+		const writes: StoreWrite[] = (await store.list('keys')).map(([key]) => ({
+			table: 'keys',
+			key,
+			value: null
+		}));
+		writes.push({ table: 'keys', key: VAULT_ROW, value: encodeRecord(record) });
+		writes.push(...(await sealAll(dataKey, secrets)));
+		await store.write(writes);
+		return new KeyVault(store, dataKey, protector.kind);
+	}
+
 	get unlocked(): boolean {
 		return this.dataKey !== undefined;
 	}
@@ -128,14 +158,7 @@ export class KeyVault {
 
 	/** Stores several secrets in one atomic batch. */
 	async putAll(secrets: Secrets): Promise<void> {
-		const writes: StoreWrite[] = [];
-		for (const [name, secret] of Object.entries(secrets)) {
-			checkName(name);
-			if (!(secret instanceof Uint8Array)) throw new TypeError(`secret "${name}" must be a Uint8Array`);
-			const sealed = await seal(this.key(), secret, secretAad(name));
-			writes.push({ table: 'keys', key: SECRET_PREFIX + name, value: encodeCanonical({ ...sealed }) });
-		}
-		await this.store.write(writes);
+		await this.store.write(await sealAll(this.key(), secrets));
 	}
 
 	/** The secret's bytes; KeyNotFoundError when absent. */
@@ -183,12 +206,11 @@ export class KeyVault {
 			'decrypt'
 		]);
 		const { record, dataKey } = await protect(extractable, protector);
-		const writes: StoreWrite[] = [{ table: 'keys', key: VAULT_ROW, value: encodeRecord(record) }];
-		for (const [name, secret] of Object.entries(secrets)) {
-			const sealed = await seal(dataKey, secret, secretAad(name));
-			writes.push({ table: 'keys', key: SECRET_PREFIX + name, value: encodeCanonical({ ...sealed }) });
-			secret.fill(0);
-		}
+		const writes: StoreWrite[] = [
+			{ table: 'keys', key: VAULT_ROW, value: encodeRecord(record) },
+			...(await sealAll(dataKey, secrets))
+		];
+		for (const secret of Object.values(secrets)) secret.fill(0);
 		await this.store.write(writes);
 		this.dataKey = dataKey;
 		this.protection = protector.kind;
@@ -225,6 +247,18 @@ export class KeyVault {
 		if (!this.dataKey) throw new VaultStateError('vault-locked', 'The key store is locked: unlock it first.');
 		return this.dataKey;
 	}
+}
+
+/** The store rows holding `secrets` sealed under the data key. */
+async function sealAll(dataKey: CryptoKey, secrets: Secrets): Promise<StoreWrite[]> {
+	const writes: StoreWrite[] = [];
+	for (const [name, secret] of Object.entries(secrets)) {
+		checkName(name);
+		if (!(secret instanceof Uint8Array)) throw new TypeError(`secret "${name}" must be a Uint8Array`);
+		const sealed = await seal(dataKey, secret, secretAad(name));
+		writes.push({ table: 'keys', key: SECRET_PREFIX + name, value: encodeCanonical({ ...sealed }) });
+	}
+	return writes;
 }
 
 /** Wraps a fresh extractable data key under the protector; returns the record and a usable copy. */
