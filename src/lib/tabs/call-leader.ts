@@ -46,7 +46,12 @@ class GroupClient {
 				reject(new LeaderTimeoutError(method, timeoutMs));
 			}, timeoutMs);
 			this.pending.set(callId, { method, args, resolve, reject, timer });
-			this.send(callId);
+			try {
+				this.send(callId);
+			} catch (error) {
+				// Arguments the structured clone cannot copy (functions, DOM nodes) fail here, at once.
+				this.settle(callId, { error: error as Error });
+			}
 		});
 	}
 
