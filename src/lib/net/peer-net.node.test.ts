@@ -19,6 +19,8 @@ const nets: PeerNet[] = [];
 /** What each net's subscribers saw: `${topic}:${text}` from whom. */
 const inbox = new Map<PeerNet, { topic: Topic; body: string; from: string }[]>();
 
+const trio = () => nets as [PeerNet, PeerNet, PeerNet];
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 	const out: T[] = [];
 	for await (const item of iterable) out.push(item);
@@ -69,7 +71,7 @@ describe('PeerNet over libp2p in Node', () => {
 	});
 
 	it('gossip reaches every peer, and a re-send after 2 s is delivered again', async () => {
-		const [a, b, c] = nets;
+		const [a, b, c] = trio();
 		// meshes form on the heartbeat after subscriptions are exchanged
 		await expect
 			.poll(
@@ -96,7 +98,7 @@ describe('PeerNet over libp2p in Node', () => {
 	});
 
 	it('streams a response frame by frame and reports remote errors', async () => {
-		const [a, b] = nets;
+		const [a, b] = trio();
 		const frames = await collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('5')));
 		expect(frames.map(text)).toEqual(['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4']);
 		await expect(collect(a.request(b.peerId, '/spchain/test/count/1.0.0', bytes('-1')))).rejects.toThrow(
@@ -109,7 +111,7 @@ describe('PeerNet over libp2p in Node', () => {
 	});
 
 	it('refuses oversize messages and frames', async () => {
-		const [a, b] = nets;
+		const [a, b] = trio();
 		await expect(a.publish('transactions', new Uint8Array(MAX + 1))).rejects.toBeInstanceOf(
 			MessageTooLargeError
 		);
@@ -125,7 +127,7 @@ describe('PeerNet over libp2p in Node', () => {
 	});
 
 	it('penalises a peer that sends invalid messages, then disconnects and bans it', async () => {
-		const [a, b, c] = nets;
+		const [a, b, c] = trio();
 		expect(b.peers()).toContain(a.peerId);
 		for (let i = 0; i < 12 && b.peers().includes(a.peerId); i++) {
 			await a.publish('consensus', bytes(`bad ${i} ${Date.now()}`));
