@@ -5,6 +5,7 @@
 import '../src/lib/node/polyfills.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { servePeerDirectory } from '../src/lib/net/directory.ts';
 import { loadOrCreateRelayKey, startRelay, DEFAULT_RELAY_OPTIONS } from './relay.ts';
 
 const keyFile = process.env.RELAY_KEY_FILE ?? '.data/relay.key';
@@ -20,6 +21,8 @@ const relay = await startRelay({
 	port: Number(process.env.RELAY_PORT ?? DEFAULT_RELAY_OPTIONS.port),
 	privateKey
 });
+// Pages find each other through the relay's list of connected SPChain peers (peer ids and addresses only).
+await servePeerDirectory(relay.node);
 for (const address of relay.addresses) console.log(`relay listening on ${address}`);
 // Where the PWA and the clinic nodes find the relay (served as /network.json by scripts/serve.mjs).
 const networkFile = process.env.RELAY_ADDRESS_FILE ?? '.data/network.json';

@@ -1,0 +1,173 @@
+/**
+ * A live consortium in one process, every part real: a relay, three consensus-group members (of the
+ * four in genesis) and a patient's observer node, each a FullNode on its own libp2p (WebSockets on
+ * loopback, gossipsub), a WASM miner in a worker thread, BLS-certified pins, Groth16 proofs.
+ * A patient registers; a record is pinned and attached by its institution; a node that joins late syncs
+ * the whole chain; a peer that gossips a forged keyblock is rejected and penalised.
+ */
+import '../node/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { messageFromDigest } from '../core/chameleon.ts';
+import type { DevInstitution } from '../core/genesis-dev.ts';
+import { encodeKeyblock } from '../core/keyblock.ts';
+import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
+import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import { proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { createNodeProver } from '../crypto/prover.node.ts';
+import { MinerPool } from '../mining/pool.ts';
+import { spawnMiner } from '../mining/spawn.node.ts';
+import { servePeerDirectory } from '../net/directory.ts';
+import { createPeerNet } from '../net/peer-net.node.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { openMemoryStore } from '../store/memory-store.ts';
+import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { FullNode } from './full-node.ts';
+import { clinics, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
+
+const genesis = testGenesis({ timestamp: Date.now() - 60_000 });
+const [aster, birch, cedar] = clinics as [DevInstitution, DevInstitution, DevInstitution];
+const alice = patientKeys('consortium alice');
+const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
+
+let relay: Relay;
+let prover: ChameleonProver;
+let verifier: Groth16BatchVerifier;
+const nets: PeerNet[] = [];
+const nodes: FullNode[] = [];
+const pools: MinerPool[] = [];
+
+async function startNode(clinic?: DevInstitution, mine = false): Promise<FullNode> {
+	const net = await createPeerNet({ bootstrap: relay.addresses });
+	nets.push(net);
+	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
+	if (pool) pools.push(pool);
+	const node = await FullNode.start({
+		genesis,
+		store: openMemoryStore(),
+		net,
+		verifier,
+		timeouts: FAST,
+		institution: clinic && {
+			id: clinic.institution.id,
+			signingKey: clinic.secrets.signingKey,
+			blsKey: clinic.secrets.blsKey,
+			chameleonKey: clinic.institution.chameleonKey,
+			trapdoor: clinic.secrets.trapdoor,
+			prover,
+			pool
+		}
+	});
+	nodes.push(node);
+	return node;
+}
+
+beforeAll(async () => {
+	relay = await startRelay({ port: 0 });
+	await servePeerDirectory(relay.node);
+	prover = await createNodeProver();
+	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+}, 120_000);
+
+afterAll(async () => {
+	for (const node of nodes) await node.stop();
+	for (const pool of pools) pool.terminate();
+	await Promise.allSettled(nets.map((net) => net.stop()));
+	await relay.stop();
+	await prover.close();
+}, 60_000);
+
+describe('a consortium of full nodes over libp2p', () => {
+	let members: FullNode[];
+	let patient: FullNode;
+
+	it('pins mined keyblocks with the consensus group and every node follows', async () => {
+		members = [await startNode(aster, true), await startNode(birch), await startNode(cedar)];
+		patient = await startNode();
+		await expect.poll(() => members.every((m) => m.net.peers().length >= 3), { timeout: 30_000 }).toBe(true);
+		members[0]!.startMining();
+		await expect
+			.poll(() => Math.min(...nodes.map((n) => n.chain.height)), { timeout: 90_000, interval: 500 })
+			.toBeGreaterThanOrEqual(2);
+		// The same chain everywhere.
+		const tip = members[0]!.chain.ledger.keyblock(2)!.hash;
+		for (const node of nodes) expect(node.chain.ledger.keyblock(2)!.hash).toEqual(tip);
+	}, 180_000);
+
+	it('registers a patient and pins, attaches and verifies a medical record', async () => {
+		await patient.submit(registerTx(genesis, alice, aster, patient.chain.height));
+		await expect
+			.poll(() => nodes.every((n) => n.chain.ledger.patientBlock(alice.publicKey) !== undefined), {
+				timeout: 90_000,
+				interval: 500
+			})
+			.toBe(true);
+
+		const digest = sha256(new TextEncoder().encode('E_A(E_P(first visit))'));
+		const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
+		const tx = signTransaction<MedicalBody>(
+			{
+				kind: 'medical',
+				patient: alice.publicKey,
+				institution: aster.institution.id,
+				round: patient.chain.height,
+				fees: genesis.fees.medical,
+				record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
+			},
+			alice.secretKey
+		);
+		const blockHash = patient.chain.ledger.patientBlockHash(alice.publicKey);
+		await patient.submit(tx);
+		const id = transactionId(tx.body);
+		await expect
+			.poll(() => nodes.every((n) => n.chain.ledger.recordLocation(id) !== undefined), {
+				timeout: 90_000,
+				interval: 500
+			})
+			.toBe(true);
+		for (const node of nodes) {
+			expect(node.chain.isPinned(id)).toBe(true);
+			expect(node.chain.ledger.patientBlockHash(alice.publicKey)).toEqual(blockHash);
+		}
+	}, 200_000);
+
+	it('lets a node that joins late sync and verify the whole chain', async () => {
+		const late = await startNode();
+		await expect.poll(() => late.net.peers().length, { timeout: 30_000 }).toBeGreaterThan(0);
+		await late.syncNow();
+		await expect
+			.poll(() => late.chain.height >= members[0]!.chain.height - 1 && late.chain.batchCount >= 1, {
+				timeout: 60_000
+			})
+			.toBe(true);
+		expect(late.chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
+	}, 120_000);
+
+	it('rejects a forged keyblock from a peer and penalises that peer', async () => {
+		const forger = await createPeerNet({ bootstrap: relay.addresses });
+		nets.push(forger);
+		forger.subscribe('keyblocks', async () => 'ignore');
+		await expect.poll(() => forger.peers().length, { timeout: 30_000 }).toBeGreaterThan(0);
+		members[0]!.stopMining();
+		await new Promise((resolve) => setTimeout(resolve, 3000));
+		const height = members[0]!.chain.height;
+		const real = members[0]!.chain.ledger.keyblock(height)!.block;
+		// A pinned keyblock whose certificate is garbage: structurally fine, cryptographically not.
+		const forged = {
+			...real,
+			header: { ...real.header, height: height + 1 },
+			pin: new Uint8Array(200).fill(7)
+		};
+		const before = members.map((m) => m.net.stats().rejected);
+		for (let i = 0; i < 8; i++)
+			await forger.publish(
+				'keyblocks',
+				encodeKeyblock({ ...forged, header: { ...forged.header, nonce: BigInt(i) } })
+			);
+		await expect
+			.poll(() => members.some((m, i) => m.net.stats().rejected > before[i]!), { timeout: 30_000 })
+			.toBe(true);
+		for (const node of nodes) expect(node.chain.height).toBeLessThanOrEqual(height + 1);
+	}, 60_000);
+});
