@@ -5,7 +5,7 @@
  *
  * Configuration (environment): RELAY_ADDRESS_FILE (default .data/network.json, written by the relay),
  * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health"), CLINIC_PORT_BASE (9101), DATA_DIR
- * (.data), MINERS per clinic (1).
+ * (.data), MINERS per clinic (1), MINING_DUTY (0.25: share of time each clinic's miners hash).
  */
 import './polyfills.ts';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ const names = (process.env.CLINICS ?? 'Aster Clinic,Birch Hospital,Cedar Health'
 	.map((s) => s.trim());
 const portBase = Number(process.env.CLINIC_PORT_BASE ?? 9101);
 const miners = Number(process.env.MINERS ?? 1);
+// Several nodes share this machine with the visitor's browser: each mines a quarter of the time.
+const miningDuty = Number(process.env.MINING_DUTY ?? 0.25);
 
 async function relayAddresses(): Promise<string[]> {
 	for (let attempt = 0; attempt < 100; attempt++) {
@@ -46,7 +48,8 @@ for (const [index, name] of names.entries()) {
 		dataDir: dir,
 		bootstrap,
 		listen: [`/ip4/127.0.0.1/tcp/${portBase + index}/ws`],
-		miners
+		miners,
+		miningDuty
 	});
 	clinic.node.on((event) => {
 		if (event.type === 'error') console.log(`${name}: ${event.message}`);

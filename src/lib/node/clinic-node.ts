@@ -26,6 +26,8 @@ export interface ClinicNodeOptions {
 	listen: string[];
 	/** Mining workers (0: this node does not mine). */
 	miners: number;
+	/** Share of time they hash (default 1). */
+	miningDuty?: number;
 	timeouts?: TimeoutConfig;
 }
 
@@ -55,7 +57,8 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 			chameleonKey: clinic.institution.chameleonKey,
 			trapdoor: clinic.secrets.trapdoor,
 			prover,
-			pool
+			pool,
+			miningDuty: options.miningDuty
 		}
 	});
 	return {

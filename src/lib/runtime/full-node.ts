@@ -56,6 +56,8 @@ export interface InstitutionRole {
 	prover: ChameleonProver;
 	/** Mining workers; absent for an institution node that does not mine. */
 	pool?: MinerPool;
+	/** Share of time the miners hash (default 1). */
+	miningDuty?: number;
 }
 
 export interface FullNodeOptions {
@@ -194,6 +196,7 @@ export class FullNode {
 						minerId: role.id,
 						signingKey: role.signingKey,
 						found: (block) => this.minedCandidate(block),
+						duty: role.miningDuty,
 						error: (error) => this.fail(error),
 						clock
 					})

@@ -22,11 +22,19 @@ export interface KeyblockMinerOptions {
 	found(block: Keyblock): Promise<void>;
 	error(error: unknown): void;
 	clock?: () => number;
+	/**
+	 * Share of time the workers hash (0 < duty ≤ 1): a clinic desktop or a demo machine running several
+	 * nodes gives mining a part of the CPU (hash power is then proportionally lower, nothing else changes).
+	 */
+	duty?: number;
 }
+
+const DUTY_PERIOD_MS = 1000;
 
 export class KeyblockMiner {
 	private running = false;
 	private jobHeight = 0;
+	private dutyTimer: ReturnType<typeof setTimeout> | undefined;
 	private readonly clock: () => number;
 
 	constructor(private readonly options: KeyblockMinerOptions) {
@@ -41,12 +49,24 @@ export class KeyblockMiner {
 		if (this.running) return;
 		this.running = true;
 		this.next();
+		this.cycle(true);
 	}
 
 	stop(): void {
 		this.running = false;
 		this.jobHeight = 0;
+		clearTimeout(this.dutyTimer);
 		this.options.pool.stop();
+	}
+
+	/** Alternates hashing and resting according to `duty`. */
+	private cycle(hashing: boolean): void {
+		const duty = this.options.duty ?? 1;
+		if (duty >= 1 || !this.running) return;
+		if (hashing) this.options.pool.resume();
+		else this.options.pool.pause();
+		const span = (hashing ? duty : 1 - duty) * DUTY_PERIOD_MS;
+		this.dutyTimer = setTimeout(() => this.cycle(!hashing), span);
 	}
 
 	pause(): void {
