@@ -18,12 +18,7 @@ import { taggedHash } from '../core/hash.ts';
 import { verifySignature, type PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 import type { Ledger } from '../core/chain.ts';
-import {
-	appendAccessLog,
-	decodeAccessLog,
-	encodeAccessLog,
-	type AccessLogEntry
-} from '../records/access-log.ts';
+import { decodeAccessLog, encodeAccessLog, type AccessLogEntry } from '../records/access-log.ts';
 import { deriveStorageKey } from '../records/envelope.ts';
 import {
 	answerAccessRequest,

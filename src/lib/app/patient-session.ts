@@ -9,7 +9,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, fromHex } from '../core/bytes.ts';
 import {
 	consentId,
 	createAccessRequest,
