@@ -4,7 +4,7 @@
  * chain. The visitor's clinic tab is the fourth institution (Dogwood Medical) of the group of four.
  *
  * Configuration (environment): RELAY_ADDRESS_FILE (default .data/network.json, written by the relay),
- * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health"), CLINIC_PORT_BASE (9101), DATA_DIR
+ * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health"), CLINIC_PORT_BASE (9101; 0 for any free ports), DATA_DIR
  * (.data), MINERS per clinic (1), MINING_DUTY (0.25: share of time each clinic's miners hash).
  */
 import './polyfills.ts';
@@ -47,7 +47,7 @@ for (const [index, name] of names.entries()) {
 		clinic: devInstitution(name),
 		dataDir: dir,
 		bootstrap,
-		listen: [`/ip4/127.0.0.1/tcp/${portBase + index}/ws`],
+		listen: [`/ip4/127.0.0.1/tcp/${portBase === 0 ? 0 : portBase + index}/ws`],
 		miners,
 		miningDuty
 	});
