@@ -13,6 +13,9 @@ declare global {
 			| 'readMarker'
 			| 'storageStatus'
 			| 'writeSpeed'
+			| 'crashWriter'
+			| 'crashSurvivors'
+			| 'crashProgress'
 		> &
 			Pick<VaultChecks, 'runVaultChecks' | 'vaultBeforeReload' | 'vaultAfterReload'>;
 		tabsDiagnostics: {
@@ -91,6 +94,28 @@ test('a page reload keeps what the store committed and the device-protected keys
 	expect(await page.evaluate(() => window.storeDiagnostics.vaultAfterReload('reload-vault'))).toBe(
 		'ab'.repeat(32)
 	);
+});
+
+test('a tab that crashes mid-write leaves every committed batch whole and no partial one', async ({
+	context
+}) => {
+	const page = await context.newPage();
+	await openChecks(page);
+	const profile = `crash-${Date.now()}`;
+	void page.evaluate((p) => window.storeDiagnostics.crashWriter(p), profile).catch(() => undefined);
+	await page.waitForFunction(() => window.storeDiagnostics.crashProgress.committed >= 30);
+	const reported = await page.evaluate(() => window.storeDiagnostics.crashProgress.committed);
+	const cdp = await context.newCDPSession(page);
+	const crashed = page.waitForEvent('crash');
+	void cdp.send('Page.crash').catch(() => undefined); // the renderer dies mid-loop; no reply comes
+	await crashed;
+	const after = await context.newPage();
+	await openChecks(after);
+	const survivors = await after.evaluate((p) => window.storeDiagnostics.crashSurvivors(p), profile);
+	console.log(`crash: ${reported + 1} batches reported committed, ${survivors.batches} in the store`);
+	expect(survivors.whole).toBe(true);
+	expect(survivors.batches).toBeGreaterThanOrEqual(reported + 1);
+	expect(survivors.tip).toBe(survivors.batches - 1);
 });
 
 async function tab(context: BrowserContext, query: string) {

@@ -149,3 +149,44 @@ export async function writeSpeed(count: number, durability: 'strict' | 'relaxed'
 		await deleteStore(profile);
 	}
 }
+
+const CRASH_ROWS = 20;
+/** Batches the crash writer reported committed (read by the test before it crashes the page). */
+export const crashProgress = { committed: -1 };
+
+/** Writes numbered 20-row batches until the page dies; each batch also moves `meta/tip`. */
+export async function crashWriter(profile: string): Promise<never> {
+	const store = await openStore(profile);
+	const value = new Uint8Array(4096).fill(9);
+	for (let batch = 0; ; batch++) {
+		const writes: StoreWrite[] = Array.from({ length: CRASH_ROWS }, (_, row) => ({
+			table: 'transactions',
+			key: `${String(batch).padStart(6, '0')}/${String(row).padStart(2, '0')}`,
+			value
+		}));
+		writes.push({ table: 'meta', key: 'tip', value: new TextEncoder().encode(String(batch)) });
+		await store.write(writes);
+		crashProgress.committed = batch;
+	}
+}
+
+/** After the crash: which batches the store holds, and whether each is whole and `tip` agrees. */
+export async function crashSurvivors(
+	profile: string
+): Promise<{ batches: number; whole: boolean; tip: number }> {
+	const store = await openStore(profile);
+	try {
+		const counts = new Map<number, number>();
+		for (const [key] of await store.list('transactions')) {
+			const batch = Number(key.slice(0, 6));
+			counts.set(batch, (counts.get(batch) ?? 0) + 1);
+		}
+		const batches = counts.size;
+		const whole = [...counts].every(([batch, rows]) => batch < batches && rows === CRASH_ROWS);
+		const tip = Number(new TextDecoder().decode((await store.get('meta', 'tip')) ?? new Uint8Array()));
+		return { batches, whole, tip };
+	} finally {
+		await store.close();
+		await deleteStore(profile);
+	}
+}
