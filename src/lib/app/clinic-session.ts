@@ -408,7 +408,10 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		},
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {
-			return (await holder.sharedWithUs()).map((record) => ({
+			const withContent = (await holder.sharedWithUs()).filter(
+				(r): r is typeof r & { content: NonNullable<typeof r.content> } => r.content !== undefined
+			);
+			return withContent.map((record) => ({
 				consentId: bytesToHex(record.consentId),
 				patient: addressOf(record.header.patient, 'patient'),
 				record: {
