@@ -229,6 +229,27 @@ describe('access request', () => {
 		});
 	});
 
+	it('the grantee itself under its consent; refused once revoked or out of scope', () => {
+		const consent = consentFor();
+		const byD = createAccessRequest(
+			{ holder: clinicA.institution.id, digest: digest1, authority: { kind: 'consent', consent }, time: NOW },
+			clinicD.secrets.signingKey,
+			clinicD.institution.id
+		);
+		const decoded = decodeAccessRequest(encodeAccessRequest(byD));
+		expect(checkAccessRequest(decoded, ctx())).toEqual({
+			requester: clinicD.institution.id,
+			authority: { kind: 'consent', consentId: consentId(consent), grantee: clinicD.institution.id }
+		});
+		const revocation = createRevocation(consent, alice.secretKey, NOW);
+		expect(codeOf(() => checkAccessRequest(decoded, ctx({ revocations: [revocation] })))).toBe(
+			'consent-revoked'
+		);
+		expect(
+			codeOf(() => checkAccessRequest(decoded, ctx({ record: { ...held, transactionId: record2 } })))
+		).toBe('consent-scope');
+	});
+
 	it('under a consent: returns the consent id and grantee', () => {
 		const consent = consentFor();
 		const r = decodeAccessRequest(encodeAccessRequest(request({ kind: 'consent', consent })));
@@ -259,13 +280,21 @@ describe('access request', () => {
 			bob.publicKey
 		);
 		expect(codeOf(() => checkAccessRequest(byBob, ctx()))).toBe('access-requester');
-		const byClinicD = createAccessRequest(
+		// Another clinic, even presenting a consent made out to D.
+		const byClinicB = createAccessRequest(
 			{
 				holder: clinicA.institution.id,
 				digest: digest1,
 				authority: { kind: 'consent', consent: consentFor() },
 				time: NOW
 			},
+			clinicB.secrets.signingKey,
+			clinicB.institution.id
+		);
+		expect(codeOf(() => checkAccessRequest(byClinicB, ctx()))).toBe('access-requester');
+		// D itself without a consent.
+		const byClinicD = createAccessRequest(
+			{ holder: clinicA.institution.id, digest: digest1, authority: { kind: 'patient' }, time: NOW },
 			clinicD.secrets.signingKey,
 			clinicD.institution.id
 		);

@@ -9,11 +9,12 @@
  * seen it, that consent is no longer active. Neither is put on chain: they travel with share requests and
  * are kept by the patient, the holders and the grantee, so every party can audit them.
  *
- * An AccessRequest is what a patient signs to fetch a record's ciphertext from the institution holding it:
- * the challenge binds the holder, the record's content address, a fresh nonce, the time and the authority
- * (the patient itself, or a consent under which the fetch happens, so the holder's access log can say
- * "disclosed to G under consent C"). Only the patient can sign it, so only the patient's device, which
- * alone can derive the inner record key, ever receives a record from its holder (docs/privacy.md).
+ * An AccessRequest is what a patient, or the grantee of a consent, signs to fetch a record's ciphertext
+ * from the institution holding it: the challenge binds the holder, the record's content address, a fresh
+ * nonce, the time and the authority (the patient itself, or a consent under which the fetch happens, so the
+ * holder's access log can say "disclosed to G under consent C"). The holder only removes its own layer;
+ * the inner layer opens with the record key k_P, which only the patient's device derives and which it gives
+ * a grantee per record in a share (docs/privacy.md).
  */
 import { equalBytes, type Bytes } from './bytes.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
@@ -290,7 +291,7 @@ export function checkConsentFor(
 export type AccessAuthority = { kind: 'patient' } | { kind: 'consent'; consent: Consent };
 
 export interface AccessRequest {
-	/** Who signs: the patient. */
+	/** Who signs: the record's patient, or (with a consent authority) the consent's grantee. */
 	requester: PublicKey;
 	/** The institution holding the ciphertext (Pointer.holder). */
 	holder: PublicKey;
@@ -413,8 +414,8 @@ export interface AccessContext {
 /**
  * The holder's check of an access request. Returns who is asking and on what authority, or throws a
  * ValidationError naming the reason: wrong holder or record, stale or replayed request, bad signature,
- * a requester who is not the record's patient, or a consent that is forged, expired, not yet valid,
- * revoked, from another patient, or does not cover this record.
+ * a requester who is neither the record's patient nor the grantee of the consent it presents, or a consent
+ * that is forged, expired, not yet valid, revoked, from another patient, or does not cover this record.
  */
 export function checkAccessRequest(request: AccessRequest, ctx: AccessContext): AccessGrant {
 	ensure(
@@ -441,14 +442,14 @@ export function checkAccessRequest(request: AccessRequest, ctx: AccessContext): 
 		'access-signature',
 		'the request signature is not valid'
 	);
+	const byPatient = equalBytes(request.requester, ctx.record.patient);
+	const consent = request.authority.kind === 'consent' ? request.authority.consent : undefined;
 	ensure(
-		equalBytes(request.requester, ctx.record.patient),
+		byPatient || (consent !== undefined && equalBytes(request.requester, consent.grantee)),
 		'access-requester',
-		"only the record's patient can fetch it from its holder"
+		"only the record's patient, or an institution the patient consented to, can fetch it"
 	);
-	if (request.authority.kind === 'patient')
-		return { requester: request.requester, authority: { kind: 'patient' } };
-	const consent = request.authority.consent;
+	if (!consent) return { requester: request.requester, authority: { kind: 'patient' } };
 	ensure(
 		equalBytes(consent.patient, ctx.record.patient),
 		'access-consent',

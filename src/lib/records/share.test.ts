@@ -17,6 +17,7 @@ import { openBox } from './aead.ts';
 import { verifyAccessLog, type AccessLogEntry } from './access-log.ts';
 import {
 	containsBytes,
+	deriveRecordKey,
 	generateMasterKey,
 	issueRecordKey,
 	sealRecord,
@@ -29,6 +30,7 @@ import {
 	encodeAccessResponse,
 	encodeShareBundle,
 	openAccessResponse,
+	openGranteeResponse,
 	openShare,
 	sealShare,
 	shareItemAad
@@ -171,7 +173,7 @@ describe('Share: holder → patient → clinic D', () => {
 			now: NOW + 4000
 		});
 		expect(atD).toHaveLength(1);
-		expect(JSON.parse(atD[0]!.content.resource).code.text).toBe(SECRET);
+		expect(JSON.parse(atD[0]!.content!.resource).code.text).toBe(SECRET);
 		expect(atD[0]!.consentId).toEqual(consentId(consent));
 
 		// The patient verifies A's access log.
@@ -336,7 +338,7 @@ describe('Share: holder → patient → clinic D', () => {
 			'consent-inactive'
 		);
 		// Already-shared plaintext cannot be recalled.
-		expect(JSON.parse(readBefore[0]!.content.resource).code.text).toBe(SECRET);
+		expect(JSON.parse(readBefore[0]!.content!.resource).code.text).toBe(SECRET);
 		// The patient itself keeps access.
 		const own = requestFor(record, { kind: 'patient' }, NOW + DAY);
 		const { response } = await answer(record, own, { revocations: [revocation], now: NOW + DAY });
@@ -348,6 +350,104 @@ describe('Share: holder → patient → clinic D', () => {
 				masterKey: master
 			})
 		).resolves.toBeDefined();
+	});
+
+	it('key share: D fetches from A under the consent and checks the bytes against the chain', async () => {
+		const master = generateMasterKey();
+		const r1 = await upload(master, SECRET);
+		const r2 = await upload(master, 'Hypertension');
+		const consent = consentForD([r1.txId]);
+		// The patient sends D only k_P and the pointer digest of r1.
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW,
+			records: [
+				{
+					transactionId: r1.txId,
+					header: r1.header,
+					recordKey: deriveRecordKey(master, r1.header),
+					digest: r1.digest
+				}
+			]
+		});
+		const bytes = encodeShareBundle(bundle);
+		const [shared] = await openShare(decodeShareBundle(bytes), {
+			grantee: signerOf(D),
+			revocations: [],
+			now: NOW
+		});
+		expect(shared!.content).toBeUndefined();
+		expect(shared!.key!.digest).toEqual(r1.digest);
+		// D asks A itself.
+		const dRequest = (record: Uploaded, time = NOW) =>
+			createAccessRequest(
+				{ holder: A.institution.id, digest: record.digest, authority: { kind: 'consent', consent }, time },
+				D.secrets.signingKey,
+				D.institution.id
+			);
+		const request = dRequest(r1);
+		const { response, entry } = await answer(r1, request);
+		expect(entry.requester).toEqual(D.institution.id);
+		expect(entry.authority).toEqual({
+			kind: 'consent',
+			consentId: consentId(consent),
+			grantee: D.institution.id
+		});
+		const got = await openGranteeResponse(response, {
+			request,
+			pointer: r1.pointer,
+			grantee: signerOf(D),
+			shared: { recordKey: shared!.key!.recordKey, patient: alice.publicKey }
+		});
+		expect(JSON.parse(got.content.resource).code.text).toBe(SECRET);
+		// Not r2 (outside the consent), and nothing once revoked.
+		expect(await codeOfAsync(answer(r2, dRequest(r2)))).toBe('consent-scope');
+		const revocation = createRevocation(consent, alice.secretKey, NOW + 1);
+		expect(
+			await codeOfAsync(answer(r1, dRequest(r1, NOW + 2), { revocations: [revocation], now: NOW + 2 }))
+		).toBe('consent-revoked');
+		// A response addressed to the patient is of no use to D.
+		const own2 = requestFor(r2, { kind: 'patient' });
+		const toPatient = await answer(r2, own2);
+		const sharedKey = { recordKey: shared!.key!.recordKey, patient: alice.publicKey };
+		expect(
+			await codeOfAsync(
+				openGranteeResponse(toPatient.response, {
+					request: own2,
+					pointer: r2.pointer,
+					grantee: signerOf(D),
+					shared: sharedKey
+				})
+			)
+		).toBe('box-open');
+		// With a wider consent D may fetch r2, but r1's key does not open it.
+		const wide = consentForD('all');
+		const r2Request = createAccessRequest(
+			{
+				holder: A.institution.id,
+				digest: r2.digest,
+				authority: { kind: 'consent', consent: wide },
+				time: NOW
+			},
+			D.secrets.signingKey,
+			D.institution.id
+		);
+		const forD = await answer(r2, r2Request);
+		expect(
+			await codeOfAsync(
+				openGranteeResponse(forD.response, {
+					request: r2Request,
+					pointer: r2.pointer,
+					grantee: signerOf(D),
+					shared: sharedKey
+				})
+			)
+		).toBe('envelope-inner');
+		// B cannot use the key share: the box is D's.
+		expect(await codeOfAsync(openShare(bundle, { grantee: signerOf(B), revocations: [], now: NOW }))).toBe(
+			'consent-grantee'
+		);
 	});
 
 	it('a replayed request is refused when the holder remembers nonces', async () => {

@@ -4,15 +4,21 @@
  *   1. patient → holder A   AccessRequest signed by the patient (consent.ts), authority 'patient' or the
  *                           consent for D (so A's log says "disclosed to D under consent C").
  *   2. A                    checkAccessRequest (refuses a revoked, expired, foreign or out-of-scope consent),
- *                           appends a signed access-log entry, and "removes its layer" for the patient:
+ *                           appends a signed access-log entry, and "removes its layer" for the requester:
  *                           it returns the stored ciphertext and that record's outer key k_M sealed to the
- *                           patient's key (aead.sealTo), nothing more.
+ *                           requester's key (aead.sealTo), nothing more.
  *   3. patient              checks the ciphertext against the on-chain Pointer.digest, opens both layers
  *                           (k_P re-derived from the master key), checks A's author signature.
- *   4. patient → D          a ShareBundle: the consent and each record's content sealed to D's key, the
- *                           box's associated data binding consent id, record transaction id and header.
+ *   4. patient → D          a ShareBundle: the consent and, per record, its content sealed to D's key (the
+ *                           paper's flow: the patient decrypts and re-encrypts end to end), the box's
+ *                           associated data binding consent id, record transaction id and header.
  *   5. D                    checks the consent (signed by the patient, granted to D, covering the record,
  *                           not expired, not revoked), opens the boxes, checks A's author signature.
+ *
+ * Variant "key share": in step 4 the patient sends D only the record key k_P (and the pointer digest) of
+ * each record; D then fetches the ciphertext from A itself under the consent (steps 1-2 with D as the
+ * requester: `openGranteeResponse`), so D checks the bytes against the chain, and a revocation stops D's
+ * fetches of records it has not fetched yet.
  *
  * Nobody but D can open a bundle (not the relay, not A, not another clinic); D learns only the records in
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
@@ -39,7 +45,7 @@ import { HASH_LENGTH } from '../core/hash.ts';
 import type { PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 import type { Pointer } from '../core/transaction.ts';
-import { boxToCanonical, openBox, readBox, sealTo, type Box } from './aead.ts';
+import { boxToCanonical, KEY_LENGTH, openBox, readBox, sealTo, type Box } from './aead.ts';
 import { appendAccessLog, type AccessLogEntry } from './access-log.ts';
 import {
 	contentAddress,
@@ -140,21 +146,14 @@ export async function answerAccessRequest(options: {
 	return { response: { sealed: stored, key }, grant, entry };
 }
 
-/**
- * Patient device: opens the holder's answer to its own request. Checks the ciphertext against the
- * on-chain pointer, unwraps the outer key, re-derives k_P from the master key, opens both layers and
- * checks the author's signature.
- */
-export async function openAccessResponse(
+async function openReleased(
 	response: AccessResponse,
-	options: {
-		request: AccessRequest;
-		pointer: Pointer;
-		patient: { publicKey: PublicKey; secretKey: Bytes };
-		masterKey: Bytes;
-	}
+	request: AccessRequest,
+	pointer: Pointer,
+	recipient: { publicKey: PublicKey; secretKey: Bytes },
+	recordKeyOf: (header: RecordHeader) => Bytes,
+	patient: PublicKey
 ): Promise<{ header: RecordHeader; content: RecordContent }> {
-	const { request, pointer, patient } = options;
 	ensure(equalBytes(request.digest, pointer.digest), 'share-request', 'the request was for another record');
 	ensure(
 		equalBytes(contentAddress(response.sealed), pointer.digest),
@@ -164,15 +163,65 @@ export async function openAccessResponse(
 	const header = headerOf(decodeSealedRecord(response.sealed));
 	const outerKey = await openBox(
 		response.key,
-		patient.secretKey,
-		patient.publicKey,
+		recipient.secretKey,
+		recipient.publicKey,
 		'access',
 		responseAad(request)
 	);
 	return openRecord(
 		response.sealed,
-		{ outerKey, recordKey: deriveRecordKey(options.masterKey, header) },
-		{ digest: pointer.digest, patient: patient.publicKey, holder: pointer.holder }
+		{ outerKey, recordKey: recordKeyOf(header) },
+		{ digest: pointer.digest, patient, holder: pointer.holder }
+	);
+}
+
+/**
+ * Patient device: opens the holder's answer to its own request. Checks the ciphertext against the
+ * on-chain pointer, unwraps the outer key, re-derives k_P from the master key, opens both layers and
+ * checks the author's signature.
+ */
+export function openAccessResponse(
+	response: AccessResponse,
+	options: {
+		request: AccessRequest;
+		pointer: Pointer;
+		patient: { publicKey: PublicKey; secretKey: Bytes };
+		masterKey: Bytes;
+	}
+): Promise<{ header: RecordHeader; content: RecordContent }> {
+	const { patient } = options;
+	return openReleased(
+		response,
+		options.request,
+		options.pointer,
+		patient,
+		(header) => deriveRecordKey(options.masterKey, header),
+		patient.publicKey
+	);
+}
+
+/**
+ * Grantee D (key share): opens the holder's answer to D's own request under the consent, with the record
+ * key the patient shared. Checks the ciphertext against the chain's pointer and the author's signature.
+ */
+export function openGranteeResponse(
+	response: AccessResponse,
+	options: {
+		request: AccessRequest;
+		pointer: Pointer;
+		grantee: { id: PublicKey; secretKey: Bytes };
+		/** From openShare: the shared record key and the record's patient. */
+		shared: { recordKey: Bytes; patient: PublicKey };
+	}
+): Promise<{ header: RecordHeader; content: RecordContent }> {
+	const { grantee, shared } = options;
+	return openReleased(
+		response,
+		options.request,
+		options.pointer,
+		{ publicKey: grantee.id, secretKey: grantee.secretKey },
+		() => shared.recordKey,
+		shared.patient
 	);
 }
 
@@ -182,7 +231,7 @@ export interface ShareItem {
 	/** Id of the medical or label transaction whose record this is. */
 	transactionId: Bytes;
 	header: RecordHeader;
-	/** encodeRecordContent(content), sealed to the grantee. */
+	/** The share payload (sharePayload), sealed to the grantee. */
 	box: Box;
 }
 
@@ -196,15 +245,50 @@ export function shareItemAad(consent: Bytes, transactionId: Bytes, header: Recor
 	return encodeCanonical({ consent, transactionId, header: encodeHeader(header) });
 }
 
+/** What one share item gives the grantee: the record itself, or its key to fetch it from the holder. */
+export type SharePayload =
+	{ kind: 'content'; content: RecordContent } | { kind: 'key'; recordKey: Bytes; digest: Bytes };
+
+function encodePayload(p: SharePayload): Bytes {
+	return p.kind === 'content'
+		? encodeCanonical({ content: encodeRecordContent(p.content) })
+		: encodeCanonical({ recordKey: p.recordKey, digest: p.digest });
+}
+
+function decodePayload(bytes: Bytes): SharePayload {
+	const o = read.object(
+		decodeCanonical(bytes, MAX_CONTENT_BYTES + 64),
+		'payload',
+		[],
+		['content', 'recordKey', 'digest']
+	);
+	if (o.content !== undefined) {
+		read.object(o, 'payload', ['content']);
+		const content = read.bytes(o.content, 'payload.content', { max: MAX_CONTENT_BYTES });
+		return { kind: 'content', content: decodeRecordContent(content) };
+	}
+	read.object(o, 'payload', ['recordKey', 'digest']);
+	return {
+		kind: 'key',
+		recordKey: read.bytes(o.recordKey, 'payload.recordKey', KEY_LENGTH),
+		digest: read.bytes(o.digest, 'payload.digest', HASH_LENGTH)
+	};
+}
+
+export type ShareInput = { transactionId: Bytes; header: RecordHeader } & (
+	{ content: RecordContent } | { recordKey: Bytes; digest: Bytes }
+);
+
 /**
- * Patient device: seals decrypted records for the consent's grantee. Refuses an inactive (expired,
+ * Patient device: seals records for the consent's grantee, each as its content (opened by the patient)
+ * or as its record key and pointer digest (the grantee fetches it). Refuses an inactive (expired,
  * revoked, forged) consent, a record it does not cover, or a record of another patient.
  */
 export async function sealShare(options: {
 	consent: Consent;
 	revocations: readonly Revocation[];
 	now: number;
-	records: readonly { transactionId: Bytes; header: RecordHeader; content: RecordContent }[];
+	records: readonly ShareInput[];
 }): Promise<ShareBundle> {
 	const { consent } = options;
 	ensure(
@@ -227,9 +311,13 @@ export async function sealShare(options: {
 			'the record belongs to another patient'
 		);
 		const header = headerOf(r.header);
+		const payload: SharePayload =
+			'content' in r
+				? { kind: 'content', content: r.content }
+				: { kind: 'key', recordKey: r.recordKey, digest: r.digest };
 		const box = await sealTo(
 			consent.grantee,
-			encodeRecordContent(r.content),
+			encodePayload(payload),
 			'share',
 			shareItemAad(id, r.transactionId, header)
 		);
@@ -268,7 +356,10 @@ export interface SharedRecord {
 	consentId: Bytes;
 	transactionId: Bytes;
 	header: RecordHeader;
-	content: RecordContent;
+	/** The record, when the patient shared its content (author signature checked). */
+	content?: RecordContent;
+	/** Its key and content address, when the patient shared the key (fetch it with openGranteeResponse). */
+	key?: { recordKey: Bytes; digest: Bytes };
 }
 
 /**
@@ -307,9 +398,15 @@ export async function openShare(
 			'share',
 			shareItemAad(id, item.transactionId, item.header)
 		);
-		const content = decodeRecordContent(plain);
-		checkRecordContent(item.header, content);
-		out.push({ consentId: id, transactionId: item.transactionId, header: item.header, content });
+		const payload = decodePayload(plain);
+		const shared: SharedRecord = { consentId: id, transactionId: item.transactionId, header: item.header };
+		if (payload.kind === 'content') {
+			checkRecordContent(item.header, payload.content);
+			shared.content = payload.content;
+		} else {
+			shared.key = { recordKey: payload.recordKey, digest: payload.digest };
+		}
+		out.push(shared);
 	}
 	return out;
 }
