@@ -9,7 +9,7 @@
  * before they resolve: a lost key cannot be re-fetched); others use 'relaxed' by default, which
  * survives a tab or browser crash but may lose the last moments before a power cut, data a node
  * resyncs from its peers anyway. openStore asks for persistent storage, so the browser does not
- * evict the chain and keys under storage pressure, and reports whether it was granted.
+ * evict the chain and keys under storage pressure, and reports whether it was granted (`persistence`).
  */
 import { deleteDB, openDB, type IDBPDatabase } from 'idb';
 import {
@@ -42,12 +42,20 @@ export class BrowserStore implements Store {
 	private closed = false;
 	private closedBecause = 'The store';
 
+	/** Whether the browser has granted persistent storage, as far as known yet (see `persistence`). */
+	persisted = false;
+	/**
+	 * The answer to navigator.storage.persist(), asked on open. Not awaited by open(): some browsers
+	 * ask the user, and the node must not wait on a prompt to start.
+	 */
+	readonly persistence: Promise<boolean>;
+
 	private constructor(
 		private readonly db: IDBPDatabase,
-		/** Whether the browser granted persistent storage (navigator.storage.persist()). */
-		readonly persisted: boolean,
 		private readonly durability: 'strict' | 'relaxed'
-	) {}
+	) {
+		this.persistence = requestPersistence().then((granted) => (this.persisted = granted));
+	}
 
 	static async open(profile: string, options: BrowserStoreOptions = {}): Promise<BrowserStore> {
 		if (typeof profile !== 'string' || profile === '')
@@ -69,7 +77,7 @@ export class BrowserStore implements Store {
 		}).catch((error: unknown) => {
 			throw mapError(error);
 		});
-		opened.store = new BrowserStore(db, await requestPersistence(), options.durability ?? 'relaxed');
+		opened.store = new BrowserStore(db, options.durability ?? 'relaxed');
 		return opened.store;
 	}
 

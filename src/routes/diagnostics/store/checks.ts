@@ -129,9 +129,10 @@ export async function readMarker(profile: string): Promise<string | null> {
 
 export async function storageStatus(): Promise<{ persisted: boolean; usage: number; quota: number }> {
 	const store: BrowserStore = await openStore('diagnostics-status');
+	const persisted = await store.persistence;
 	const estimate = await store.estimate();
 	await store.close();
-	return { persisted: store.persisted, ...estimate };
+	return { persisted, ...estimate };
 }
 
 /** Single-row batches per second (500-byte values) with the given durability, on a throwaway profile. */
