@@ -177,6 +177,11 @@ describe('FHIR subset: validation', () => {
 		expect(checkResource({ ...observation, category: { text: 'not a list' } }).map((i) => i.message)).toEqual(
 			['expected a list, got an object']
 		);
+		const report = { resourceType: 'DiagnosticReport', status: 'final', code: { text: 'CBC' } };
+		expect(checkResource({ ...report, effectiveDateTime: '2026-11-24' })).toEqual([]);
+		expect(checkResource({ ...report, effectiveInstant: '2026-11-24T09:30:00Z' }).map((i) => i.path)).toEqual(
+			['effectiveInstant']
+		);
 		expect(checkResource({ resourceType: 'Patient' }).map((i) => i.path)).toEqual(['resourceType']);
 		expect(checkResource([]).map((i) => i.path)).toEqual(['(resource)']);
 	});

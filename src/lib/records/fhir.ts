@@ -363,6 +363,22 @@ const obsValue = choice(
 const onset = choice('onset', { DateTime: dateTime, Period: period, String: str }, false);
 const abatement = choice('abatement', { DateTime: dateTime, Period: period, String: str }, false);
 const medication = choice('medication', { CodeableConcept: codeableConcept, Reference: reference }, true);
+const reportEffective = choice('effective', { DateTime: dateTime, Period: period }, false);
+
+/** The elements Observation and DiagnosticReport share (both are FHIR "event" resources about a code). */
+function eventSpec(statuses: readonly string[], when: { spec: Spec }): Spec {
+	return {
+		...DOMAIN,
+		status: [code(statuses), '1'],
+		category: [codeableConcept, '0..*'],
+		code: [codeableConcept, '1'],
+		subject: [reference, '0..1'],
+		encounter: [reference, '0..1'],
+		...when.spec,
+		issued: [instant, '0..1'],
+		performer: [reference, '0..*']
+	};
+}
 
 const RESOURCES: Record<RecordKind, Check> = {
 	Encounter: object({
@@ -382,15 +398,7 @@ const RESOURCES: Record<RecordKind, Check> = {
 	}),
 	Observation: object(
 		{
-			...DOMAIN,
-			status: [code(OBSERVATION_STATUS), '1'],
-			category: [codeableConcept, '0..*'],
-			code: [codeableConcept, '1'],
-			subject: [reference, '0..1'],
-			encounter: [reference, '0..1'],
-			...effective.spec,
-			issued: [instant, '0..1'],
-			performer: [reference, '0..*'],
+			...eventSpec(OBSERVATION_STATUS, effective),
 			...obsValue.spec,
 			dataAbsentReason: [codeableConcept, '0..1'],
 			interpretation: [codeableConcept, '0..*'],
@@ -452,24 +460,12 @@ const RESOURCES: Record<RecordKind, Check> = {
 	),
 	DiagnosticReport: object(
 		{
-			...DOMAIN,
-			status: [code(REPORT_STATUS), '1'],
-			category: [codeableConcept, '0..*'],
-			code: [codeableConcept, '1'],
-			subject: [reference, '0..1'],
-			encounter: [reference, '0..1'],
-			...effective.spec,
-			issued: [instant, '0..1'],
-			performer: [reference, '0..*'],
+			...eventSpec(REPORT_STATUS, reportEffective),
 			result: [reference, '0..*'],
 			conclusion: [str, '0..1'],
 			conclusionCode: [codeableConcept, '0..*']
 		},
-		(o, p, is) => {
-			effective.check(o, p, is);
-			if (o.effectiveInstant !== undefined)
-				issue(is, join(p, 'effectiveInstant'), 'not allowed on a DiagnosticReport');
-		}
+		(o, p, is) => reportEffective.check(o, p, is)
 	),
 	MedicationRequest: object(
 		{
