@@ -142,6 +142,8 @@ test('one tab per profile leads, the others call it, and closing it promotes the
 
 	// Every tab's calls, the leader's own included, are answered by the leader, which holds the state.
 	for (const page of [a, b, c]) expect(await call(page, 'whoami')).toEqual({ ok: true, value: aId });
+	await c.getByRole('button', { name: 'Ask the leader who it is' }).click(); // the typed leaderClient
+	await expect(c.getByTestId('answered-by')).toHaveText(`Answered by ${aId!.slice(0, 8)}`);
 	expect(await call(b, 'increment')).toEqual({ ok: true, value: 1 });
 	expect(await call(c, 'increment')).toEqual({ ok: true, value: 2 });
 	expect(await call(c, 'add', [2, 3])).toEqual({ ok: true, value: 5 });

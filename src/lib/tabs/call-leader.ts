@@ -9,6 +9,7 @@
  * Also works in the leader tab itself (its own serving channel is another BroadcastChannel object).
  */
 import { LeaderLostError, LeaderTimeoutError, RemoteCallError } from './errors.ts';
+import type { LeaderHandlers } from './leader.ts';
 import { channelName, type TabMessage } from './protocol.ts';
 
 export interface CallOptions {
@@ -143,4 +144,22 @@ export function onLeaderEvent(group: string, listener: EventListener): () => voi
 	const c = client(group);
 	c.listeners.add(listener);
 	return () => c.listeners.delete(listener);
+}
+
+/** The leader's handlers as seen from another tab: every method returns a promise of its result. */
+export type LeaderClient<H extends LeaderHandlers> = {
+	[K in keyof H & string]: (...args: Parameters<H[K]>) => Promise<Awaited<ReturnType<H[K]>>>;
+};
+
+/** A typed client for the leader's handlers: `leaderClient<typeof handlers>(group).add(2, 3)`. */
+export function leaderClient<H extends LeaderHandlers>(
+	group: string,
+	options: CallOptions = {}
+): LeaderClient<H> {
+	return new Proxy({} as LeaderClient<H>, {
+		get: (_, method) =>
+			typeof method === 'string'
+				? (...args: unknown[]) => callLeader(group, method, args, options)
+				: undefined
+	});
 }
