@@ -23,6 +23,7 @@ declare global {
 			role(): string;
 			call(method: string, args?: unknown[], timeoutMs?: number): Promise<Record<string, unknown>>;
 			events(): string[];
+			leaderExists(): Promise<boolean>;
 		};
 	}
 }
@@ -190,6 +191,7 @@ test('a call made while no tab leads waits for one to be elected', async ({ cont
 	const group = `group=tabs-wait-${Date.now()}`;
 	const observer = await tab(context, `${group}&lead=0`);
 	expect(await role(observer)).toBe('observer');
+	expect(await observer.evaluate(() => window.tabsDiagnostics.leaderExists())).toBe(false);
 	const pending = call(observer, 'whoami');
 	await observer.waitForTimeout(500);
 	const leader = await tab(context, group);
@@ -198,4 +200,5 @@ test('a call made while no tab leads waits for one to be elected', async ({ cont
 		ok: true,
 		value: await leader.evaluate(() => window.tabsDiagnostics.tabId())
 	});
+	expect(await observer.evaluate(() => window.tabsDiagnostics.leaderExists())).toBe(true);
 });
