@@ -99,7 +99,9 @@ const TOPIC_PREFIX = '/spchain/1/';
 const DISCOVERY_TICK_MS = 1000;
 const DISCOVERY_EVERY = 5;
 /** A peer with the larger id waits this long for the smaller one to dial before dialling itself. */
-const DIAL_TIE_BREAK_MS = 12_000;
+const DIAL_TIE_BREAK_MS = 6000;
+/** A WebRTC dial through the relay takes ~0.3 s on loopback; a stuck one is retried on the next round. */
+const DISCOVERY_DIAL_TIMEOUT_MS = 6000;
 const REQUEST_READ_TIMEOUT_MS = 15_000;
 const BOOTSTRAP_MAX_BACKOFF_MS = 30_000;
 
@@ -165,7 +167,13 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			denyInboundEncryptedConnection: isBanned,
 			denyOutboundEncryptedConnection: isBanned
 		},
-		connectionManager: { maxConnections: 200 },
+		// pages and clinic nodes of one demo network share an IP (loopback or one LAN): allow bursts from one host
+		connectionManager: {
+			maxConnections: 200,
+			dialTimeout: 20_000,
+			addressDialTimeout: 15_000,
+			inboundConnectionThreshold: 100
+		},
 		services: {
 			identify: identify(),
 			identifyPush: identifyPush(),
@@ -323,9 +331,14 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		return addr.includes(`/p2p/${id}`) ? addr : `${addr}/p2p/${id}`;
 	}
 
+	/** Failed discovery dials per peer: the next try waits 1 s · 2^failures (at most a minute). */
+	const dialFailures = new Map<string, { count: number; next: number }>();
+
 	async function dialEntry(entry: DirectoryEntry, relay: string | undefined): Promise<void> {
-		if (dialing.has(entry.id)) return;
+		const failures = dialFailures.get(entry.id);
+		if (dialing.has(entry.id) || (failures && failures.next > Date.now())) return;
 		dialing.add(entry.id);
+		let connected = false;
 		try {
 			const direct = entry.addrs.filter((a) => !a.includes('/p2p-circuit') && !a.includes('/webrtc'));
 			const viaRelay = entry.addrs.filter((a) => a.includes('/p2p-circuit/webrtc'));
@@ -343,15 +356,23 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				}
 				try {
 					await node.dial(target, {
-						signal: AbortSignal.any([stopController.signal, AbortSignal.timeout(15_000)])
+						signal: AbortSignal.any([stopController.signal, AbortSignal.timeout(DISCOVERY_DIAL_TIMEOUT_MS)])
 					});
-					if (directConnections(entry.id).length > 0) return;
-				} catch {
-					// next candidate
+					if (directConnections(entry.id).length > 0) {
+						connected = true;
+						return;
+					}
+				} catch (error) {
+					console.debug(`[net] dial ${candidate} failed: ${describe(error)}`);
 				}
 			}
 		} finally {
 			dialing.delete(entry.id);
+			if (connected || directConnections(entry.id).length > 0) dialFailures.delete(entry.id);
+			else {
+				const count = (failures?.count ?? 0) + 1;
+				dialFailures.set(entry.id, { count, next: Date.now() + Math.min(60_000, 1000 * 2 ** count) });
+			}
 		}
 	}
 
@@ -376,6 +397,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		const now = Date.now();
 		for (const entry of entries) {
 			if (entry.id === selfId || members.has(entry.id) || scores.isBanned(entry.id)) continue;
+			unreached++;
 			if (members.size + dialing.size >= limits.maxPeers) break;
 			if (directConnections(entry.id).length > 0) continue;
 			const seen = firstSeen.get(entry.id) ?? now;
@@ -386,7 +408,11 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		}
 	}
 
+	/** Listed peers not connected in the last round: while there are any, ask again every tick. */
+	let unreached = 0;
+
 	async function discover(): Promise<void> {
+		unreached = 0;
 		const asked = new Set<string>();
 		for (const connection of node.getConnections()) {
 			const peer = connection.remotePeer.toString();
@@ -420,7 +446,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	};
 	let ticks = 0;
 	const discoveryTimer = setInterval(() => {
-		if (members.size === 0 || ++ticks % DISCOVERY_EVERY === 0) discoverSoon();
+		if (members.size === 0 || unreached > 0 || ++ticks % DISCOVERY_EVERY === 0) discoverSoon();
 	}, DISCOVERY_TICK_MS);
 	node.addEventListener('peer:identify', (event) => {
 		const { protocols } = event.detail;

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { Scoreboard, TokenBuckets } from './limits.ts';
+
+describe('TokenBuckets', () => {
+	it('allows a burst, then the refill rate, per key', () => {
+		let now = 0;
+		const buckets = new TokenBuckets(10, 5, () => now);
+		const taken = Array.from({ length: 7 }, () => buckets.take('a'));
+		expect(taken).toEqual([true, true, true, true, true, false, false]);
+		expect(buckets.take('b')).toBe(true);
+		now += 100; // one token back at 10/s
+		expect(buckets.take('a')).toBe(true);
+		expect(buckets.take('a')).toBe(false);
+		now += 60_000; // refills to the burst, not beyond
+		expect(Array.from({ length: 6 }, () => buckets.take('a')).filter(Boolean)).toHaveLength(5);
+	});
+});
+
+describe('Scoreboard', () => {
+	it('bans at the threshold, decays points and lifts the ban after banMs', () => {
+		let now = 0;
+		const board = new Scoreboard(100, 1000, 10_000, () => now);
+		expect(board.add('p', 60, 'first')).toBe(false);
+		now += 1000; // half-life: 60 → 30
+		expect(board.points('p')).toBeCloseTo(30);
+		expect(board.add('p', 60, 'second')).toBe(false);
+		expect(board.add('p', 20, 'third')).toBe(true);
+		expect(board.isBanned('p')).toBe(true);
+		expect(board.banned()).toEqual(['p']);
+		expect(board.add('p', 20, 'again')).toBe(false); // already banned: not banned "again"
+		now += 10_001;
+		expect(board.isBanned('p')).toBe(false);
+		expect(board.points('p')).toBe(0);
+		expect(board.log.map((e) => e.reason)).toEqual(['first', 'second', 'third', 'again']);
+	});
+});
