@@ -3,11 +3,12 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STORE_CONTRACT, type StoreHarness } from './contract.ts';
-import { LOG_FILE, NodeStore, openStore, StoreLockedError } from './store.node.ts';
+import { LOG_FILE, openStore, StoreLockedError } from './store.node.ts';
 import { StoreCorruptError } from './store.ts';
-import { encodeFrame } from './write-log.ts';
+import { encodeFrame, LOG_MAGIC } from './write-log.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -145,17 +146,18 @@ describe('NodeStore on disk', () => {
 
 	it('compacts a log that is mostly overwritten rows when it opens', async () => {
 		const dir = await tempDir();
-		let store: NodeStore = await openStore(dir, { sync: false });
-		const value = new Uint8Array(1000);
+		// A log as an older build (or a crash before a compaction) could leave it: 3 MB, 3 live rows.
+		const frames: Uint8Array[] = [LOG_MAGIC];
 		for (let i = 0; i < 3000; i++) {
+			const value = new Uint8Array(1000);
 			value[0] = i % 256;
-			await store.write([{ table: 'voting', key: `state${i % 3}`, value }]);
+			frames.push(encodeFrame([{ table: 'voting', key: `state${i % 3}`, value }]));
 		}
-		await store.write([{ table: 'voting', key: 'state2', value: null }]);
-		const before = store.logBytes;
-		await store.close();
-		store = await openStore(dir);
-		expect(before).toBeGreaterThan(3_000_000);
+		frames.push(encodeFrame([{ table: 'voting', key: 'state2', value: null }]));
+		const log = concatBytes(...frames);
+		expect(log.length).toBeGreaterThan(3_000_000);
+		await writeFile(join(dir, LOG_FILE), log);
+		let store = await openStore(dir);
 		expect(store.logBytes).toBeLessThan(5_000);
 		expect((await stat(join(dir, LOG_FILE))).size).toBe(store.logBytes);
 		expect((await store.get('voting', 'state0'))?.[0]).toBe(2997 % 256);
@@ -165,5 +167,23 @@ describe('NodeStore on disk', () => {
 		store = await openStore(dir);
 		expect((await store.list('voting')).map(([k]) => k)).toEqual(['state0', 'state1', 'state2']);
 		await store.close();
+	});
+
+	it('compacts while running, without a reopen, once the log doubles past 1 MiB', async () => {
+		const dir = await tempDir();
+		const store = await openStore(dir, { sync: false });
+		const value = new Uint8Array(1000);
+		for (let i = 0; i < 5000; i++) {
+			value[0] = i % 256;
+			await store.write([{ table: 'voting', key: `state${i % 2}`, value }]);
+			expect(store.logBytes).toBeLessThan(1.1 * 2 ** 20);
+		}
+		expect((await stat(join(dir, LOG_FILE))).size).toBe(store.logBytes);
+		await store.write([{ table: 'voting', key: 'after', value: new Uint8Array([1]) }]);
+		await store.close();
+		const again = await openStore(dir);
+		expect((await again.get('voting', 'state1'))?.[0]).toBe(4999 % 256);
+		expect((await again.list('voting')).map(([k]) => k)).toEqual(['after', 'state0', 'state1']);
+		await again.close();
 	});
 });

@@ -3,8 +3,10 @@
  * open. Every batch is one frame appended and fsynced before write() resolves and before memory
  * changes, so a crash at any point keeps every committed batch and none of an uncommitted one; a torn
  * tail is cut off on the next open. A lock file keeps a second process off the same directory, and a
- * log that has grown to more than twice its live data is rewritten (to a temp file, fsynced, renamed)
- * when it is opened. Disk-full errors become StorageFullError with the partial frame removed.
+ * log that has grown to more than twice its live data (overwritten voting state, deleted mempool
+ * entries) is rewritten as the live rows only (temp file, fsynced, renamed over the log) on open and
+ * while running, checked each time the log doubles. Disk-full errors become StorageFullError with
+ * the partial frame removed.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
@@ -33,9 +35,11 @@ export class NodeStore extends MemoryStore {
 	/** Bytes of torn tail cut off when this store was opened (0 after a clean shutdown). */
 	readonly recoveredTornBytes: number;
 	private queue: Promise<void> = Promise.resolve();
+	/** Log length at which to look again at how much of it is live. */
+	private nextCompactCheck = COMPACT_MIN_BYTES;
 	/** close() was called: no new writes; those already queued still commit. */
 	private closing = false;
-	/** An fsync failed: the file's state is unknown, so nothing more is written. */
+	/** An fsync or a compaction's rename failed: the file's state is unknown, so nothing more is written. */
 	private failed = false;
 
 	private constructor(
@@ -65,7 +69,7 @@ export class NodeStore extends MemoryStore {
 			const replay = replayLog(file, path);
 			const data = new MemoryTables();
 			for (const batch of replay.batches) data.apply(batch);
-			let handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
+			const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
 			let length = replay.validLength;
 			if (replay.tornBytes > 0) {
 				await handle.truncate(length);
@@ -77,12 +81,9 @@ export class NodeStore extends MemoryStore {
 				await syncDir(dir);
 				length = LOG_MAGIC.length;
 			}
-			if (length > COMPACT_MIN_BYTES && length > 2 * liveBytes(data)) {
-				await handle.close();
-				length = await compact(dir, data);
-				handle = await open(path, constants.O_RDWR | constants.O_APPEND);
-			}
-			return new NodeStore(data, handle, length, dir, options.sync ?? true, replay.tornBytes);
+			const store = new NodeStore(data, handle, length, dir, options.sync ?? true, replay.tornBytes);
+			await store.maybeCompact();
+			return store;
 		} catch (error) {
 			await rm(join(dir, LOCK_FILE), { force: true });
 			throw error;
@@ -109,7 +110,7 @@ export class NodeStore extends MemoryStore {
 
 	protected override ensureOpen(): void {
 		if (this.closing) throw new StorageClosedError();
-		if (this.failed) throw new StorageClosedError('The store (after a failed disk sync)');
+		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 	}
 
 	/** Size of the log file in bytes. */
@@ -118,7 +119,7 @@ export class NodeStore extends MemoryStore {
 	}
 
 	private async append(frame: Uint8Array, writes: readonly StoreWrite[]): Promise<void> {
-		if (this.failed) throw new StorageClosedError('The store (after a failed disk sync)');
+		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 		try {
 			let written = 0;
 			while (written < frame.length) {
@@ -142,6 +143,43 @@ export class NodeStore extends MemoryStore {
 		}
 		this.length += frame.length;
 		this.data.apply(writes);
+		// This batch is committed whatever happens to the compaction (a failure closes the store).
+		if (this.length >= this.nextCompactCheck) await this.maybeCompact().catch(() => undefined);
+	}
+
+	/**
+	 * Rewrites the log as its live rows when more than half of it is dead. Runs inside the write queue
+	 * (or before the store is returned), so no append interleaves; the old log stays in place, and
+	 * open, until the new one is complete and renamed over it. A failed compaction changes nothing.
+	 */
+	private async maybeCompact(): Promise<void> {
+		const live = liveBytes(this.data);
+		if (this.length >= COMPACT_MIN_BYTES && this.length > 2 * live) {
+			const path = join(this.dir, LOG_FILE);
+			let compacted: { temp: string; length: number } | undefined;
+			try {
+				compacted = await writeCompacted(this.dir, this.data);
+			} catch {
+				// Out of space for the copy, say: keep appending to the old log and try again later.
+			}
+			if (compacted) {
+				try {
+					await rename(compacted.temp, path);
+					await syncDir(this.dir);
+					const handle = await open(path, constants.O_RDWR | constants.O_APPEND);
+					await this.handle.close();
+					this.handle = handle;
+					this.length = compacted.length;
+				} catch (error) {
+					// The log on disk may now be the new file while our handle writes the old one:
+					// stop; reopening replays whichever log the rename left, both hold every batch.
+					this.failed = true;
+					await this.handle.close().catch(() => undefined);
+					throw diskError(error);
+				}
+			}
+		}
+		this.nextCompactCheck = Math.max(COMPACT_MIN_BYTES, 2 * Math.max(this.length, live));
 	}
 }
 
@@ -198,20 +236,20 @@ function liveBytes(data: MemoryTables): number {
 	return total;
 }
 
-/** Rewrites the log as the live rows only: temp file, fsync, rename, fsync the directory. */
-async function compact(dir: string, data: MemoryTables): Promise<number> {
+/** Writes the live rows as a complete new log in a temp file, fsynced; the caller renames it. */
+async function writeCompacted(dir: string, data: MemoryTables): Promise<{ temp: string; length: number }> {
 	const temp = join(dir, `${LOG_FILE}.compact`);
 	const handle = await open(temp, 'w', 0o600);
 	let length = 0;
 	try {
-		await handle.write(LOG_MAGIC);
+		await handle.writeFile(LOG_MAGIC);
 		length += LOG_MAGIC.length;
 		for (const table of TABLES) {
 			let batch: StoreWrite[] = [];
 			const flush = async () => {
 				if (batch.length === 0) return;
 				const frame = encodeFrame(batch);
-				await handle.write(frame);
+				await handle.writeFile(frame);
 				length += frame.length;
 				batch = [];
 			};
@@ -228,7 +266,5 @@ async function compact(dir: string, data: MemoryTables): Promise<number> {
 		throw diskError(error);
 	}
 	await handle.close();
-	await rename(temp, join(dir, LOG_FILE));
-	await syncDir(dir);
-	return length;
+	return { temp, length };
 }
