@@ -151,6 +151,13 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			appSpecificWeight: 1,
 			// every demo peer shares 127.0.0.1 or one LAN: co-location is normal here
 			IPColocationFactorWeight: 0
+		},
+		// Our penalty points are the score: stop gossiping to a peer at 40 % of the ban threshold, stop
+		// publishing to it at 60 %, ignore it at the ban itself (so a flood is still counted up to the ban).
+		scoreThresholds: {
+			gossipThreshold: -0.4 * limits.banThreshold,
+			publishThreshold: -0.6 * limits.banThreshold,
+			graylistThreshold: -limits.banThreshold
 		}
 	};
 
@@ -474,9 +481,14 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		void pRetry(
 			async () => {
 				if (stopped) throw new NetStoppedError();
-				await node.dial(target, {
-					signal: AbortSignal.any([stopController.signal, AbortSignal.timeout(10_000)])
-				});
+				// (the WebSocket transport can reject with an ErrorEvent, which p-retry would not retry)
+				await node
+					.dial(target, {
+						signal: AbortSignal.any([stopController.signal, AbortSignal.timeout(10_000)])
+					})
+					.catch((error: unknown) => {
+						throw error instanceof Error ? error : new Error(`dial failed: ${String(error)}`);
+					});
 			},
 			{
 				retries: Number.POSITIVE_INFINITY,
@@ -485,7 +497,13 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				factor: 2,
 				randomize: true,
 				signal: stopController.signal,
-				shouldRetry: () => !stopped
+				shouldRetry: () => !stopped,
+				onFailedAttempt: ({ error, attemptNumber }) => {
+					if (attemptNumber === 1 || attemptNumber % 10 === 0)
+						console.debug(
+							`[net] bootstrap ${key.slice(-8)} unreachable (try ${attemptNumber}): ${describe(error)}`
+						);
+				}
 			}
 		)
 			.catch(() => undefined)

@@ -143,3 +143,31 @@ describe('PeerNet over libp2p in Node', () => {
 		expect(b.peers()).toContain(c.peerId);
 	});
 });
+
+describe('bootstrap', () => {
+	it('reconnects to the relay with backoff when it comes back on the same address', async () => {
+		const { generateKeyPair } = await import('@libp2p/crypto/keys');
+		const privateKey = await generateKeyPair('Ed25519');
+		let second: Relay | undefined;
+		const first = await startRelay({ port: 0, privateKey });
+		const port = Number(first.addresses[0]!.split('/tcp/')[1]!.split('/')[0]);
+		const relayId = first.node.peerId.toString();
+		const net = await createPeerNet({ bootstrap: first.addresses });
+		try {
+			const toRelay = () => net.connections().filter((c) => c.peer === relayId).length;
+			await expect.poll(toRelay, { timeout: 10_000 }).toBeGreaterThan(0);
+			await first.stop();
+			await expect.poll(toRelay, { timeout: 10_000 }).toBe(0);
+			await sleep(1500);
+			second = await startRelay({ port, privateKey });
+			await expect.poll(toRelay, { timeout: 20_000 }).toBeGreaterThan(0);
+			// and the reservation is made again: the node is reachable through the relay
+			await expect
+				.poll(() => net.addresses().some((a) => a.includes(`${relayId}/p2p-circuit`)), { timeout: 15_000 })
+				.toBe(true);
+		} finally {
+			await net.stop();
+			await second?.stop();
+		}
+	});
+});
