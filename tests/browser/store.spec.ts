@@ -127,8 +127,10 @@ test('a tab that crashes mid-write leaves every committed batch whole and no par
 	expect(survivors.tip).toBe(survivors.batches - 1);
 });
 
+const tabErrors: string[] = [];
 async function tab(context: BrowserContext, query: string) {
 	const page = await context.newPage();
+	page.on('pageerror', (error) => tabErrors.push(error.message));
 	await page.goto(`/diagnostics/store/tabs?${query}`);
 	await page.waitForFunction(() => 'tabsDiagnostics' in window);
 	return page;
@@ -181,6 +183,7 @@ test('one tab per profile leads, the others call it, and closing it promotes the
 	expect(await role(c)).toBe('waiting');
 	await b.close();
 	await expect(c.getByTestId('role')).toHaveText(/^This tab: leader/);
+	expect(tabErrors).toEqual([]);
 	expect(await call(c, 'whoami')).toEqual({
 		ok: true,
 		value: await c.evaluate(() => window.tabsDiagnostics.tabId())

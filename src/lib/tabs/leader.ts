@@ -49,7 +49,14 @@ export function serveAsLeader(
 	});
 	elected.catch(() => undefined);
 
-	const post = (message: TabMessage) => channel?.postMessage(message);
+	let resigned = false;
+	const post = (message: TabMessage) => {
+		try {
+			channel?.postMessage(message);
+		} catch {
+			// The channel closed when this tab resigned; a late result has nobody left to answer.
+		}
+	};
 
 	async function serve(handlers: LeaderHandlers, message: TabMessage): Promise<void> {
 		if (message.type === 'who') return post({ type: 'leader', leaderId });
@@ -83,6 +90,11 @@ export function serveAsLeader(
 				rejectElected(error);
 				return; // releases the lock: the next tab in line tries
 			}
+			if (resigned) {
+				// resign() came while the node was starting: stop it and pass the lock on.
+				await options.stop?.();
+				return;
+			}
 			channel = new BroadcastChannel(channelName(group));
 			channel.onmessage = (event: MessageEvent<TabMessage>) => void serve(handlers, event.data);
 			leading = true;
@@ -96,6 +108,7 @@ export function serveAsLeader(
 	let resigning: Promise<void> | undefined;
 	function resign(): Promise<void> {
 		return (resigning ??= (async () => {
+			resigned = true;
 			abort.abort(); // if still queued, leave the queue
 			if (!leading) {
 				rejectElected(new Error('resigned before being elected'));
