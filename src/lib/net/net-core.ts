@@ -24,7 +24,7 @@ import { webSockets } from '@libp2p/websockets';
 import { webRTC } from '@libp2p/webrtc';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { yamux } from '@libp2p/yamux';
-import { identify, identifyPush } from '@libp2p/identify';
+import { identify, identifyPush, type Identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import {
 	gossipsub,
@@ -101,7 +101,7 @@ const DISCOVERY_EVERY = 5;
 /** A peer with the larger id waits this long for the smaller one to dial before dialling itself. */
 const DIAL_TIE_BREAK_MS = 6000;
 /** A WebRTC dial through the relay takes ~0.3 s on loopback; a stuck one is retried on the next round. */
-const DISCOVERY_DIAL_TIMEOUT_MS = 6000;
+const DISCOVERY_DIAL_TIMEOUT_MS = 5000;
 const REQUEST_READ_TIMEOUT_MS = 15_000;
 const BOOTSTRAP_MAX_BACKOFF_MS = 30_000;
 
@@ -113,7 +113,7 @@ const VERDICTS: Record<Verdict, TopicValidatorResult> = {
 	ignore: TopicValidatorResult.Ignore
 };
 
-type Services = { identify: unknown; identifyPush: unknown; ping: unknown; pubsub: GossipSub };
+type Services = { identify: Identify; identifyPush: unknown; ping: unknown; pubsub: GossipSub };
 
 function transportOf(addr: string): ConnectionInfo['transport'] {
 	if (addr.includes('/webrtc')) return 'webrtc';
@@ -280,9 +280,19 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		};
 	}
 
+	/** Newest direct connection first (an older one may be a WebRTC connection whose dialer gave up). */
 	async function openStream(peer: string, protocol: string, signal?: AbortSignal): Promise<Stream> {
-		const connection = directConnections(peer)[0];
-		if (connection) return connection.newStream(protocol, { signal });
+		const connections = directConnections(peer).sort((a, b) => b.timeline.open - a.timeline.open);
+		let lastError: unknown;
+		for (const connection of connections) {
+			try {
+				return await connection.newStream(protocol, { signal });
+			} catch (error) {
+				lastError = error;
+				signal?.throwIfAborted();
+			}
+		}
+		if (lastError) throw lastError;
 		return node.dialProtocol(peerIdFromString(peer), protocol, { signal });
 	}
 
@@ -451,8 +461,31 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				discovering = false;
 			});
 	};
+	/**
+	 * A direct connection whose identify exchange failed (it happens on a WebRTC connection that came up
+	 * while the dialer gave up) would never count as a peer: identify it once more, then re-check.
+	 */
+	const identified = new WeakSet<Connection>();
+	node.addEventListener('peer:identify', (event) => identified.add(event.detail.connection));
+	const reidentified = new WeakSet<Connection>();
+	function checkUnidentified(): void {
+		for (const connection of node.getConnections()) {
+			if (identified.has(connection) || connection.limits != null || connection.status !== 'open') continue;
+			if (reidentified.has(connection) || Date.now() - connection.timeline.open < 5000) continue;
+			reidentified.add(connection);
+			void node.services.identify
+				.identify(connection, { signal: AbortSignal.timeout(5000) })
+				.catch(async () => {
+					// no answer on a direct connection: it is dead (the peer redials if it wants us)
+					await connection.close().catch(() => undefined);
+				})
+				.finally(() => void refreshMember(connection.remotePeer));
+		}
+	}
+
 	let ticks = 0;
 	const discoveryTimer = setInterval(() => {
+		checkUnidentified();
 		if (members.size === 0 || unreached > 0 || ++ticks % DISCOVERY_EVERY === 0) discoverSoon();
 	}, DISCOVERY_TICK_MS);
 	node.addEventListener('peer:identify', (event) => {
