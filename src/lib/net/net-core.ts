@@ -495,13 +495,14 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 
 	// ------------------------------------------------------------------ bootstrap with backoff
 
-	const bootstrapPeers = new Map<string, Multiaddr>();
+	/** Bootstrap addresses by peer id (a clinic node may be listed with several addresses). */
+	const bootstrapPeers = new Map<string, Multiaddr[]>();
 	const reconnecting = new Set<string>();
 	for (const address of options.bootstrap) {
 		try {
 			const ma = multiaddr(address);
-			const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
-			bootstrapPeers.set(id ?? address, ma);
+			const id = ma.getComponents().findLast((c) => c.name === 'p2p')?.value ?? address;
+			bootstrapPeers.set(id, [...(bootstrapPeers.get(id) ?? []), ma]);
 		} catch (error) {
 			console.warn(`[net] bad bootstrap address ${address}: ${describe(error)}`);
 		}
