@@ -171,3 +171,26 @@ describe('bootstrap', () => {
 		}
 	});
 });
+
+describe('discovery without the relay directory', () => {
+	it('finds peers through a node it bootstraps from (every PeerNet answers the member list)', async () => {
+		const plainRelay = await startRelay({ port: 0 }); // no servePeerDirectory
+		const started: PeerNet[] = [];
+		try {
+			const hub = await createPeerNet({ bootstrap: plainRelay.addresses });
+			started.push(hub);
+			await expect
+				.poll(() => hub.addresses().some((a) => a.includes('/ws/')), { timeout: 10_000 })
+				.toBe(true);
+			const hubAddresses = hub.addresses().filter((a) => !a.includes('/p2p-circuit'));
+			for (let i = 0; i < 2; i++)
+				started.push(await createPeerNet({ bootstrap: [...plainRelay.addresses, ...hubAddresses] }));
+			await expect
+				.poll(() => started.map((n) => n.peers().length), { timeout: 30_000, interval: 250 })
+				.toEqual([2, 2, 2]);
+		} finally {
+			await Promise.all(started.map((n) => n.stop()));
+			await plainRelay.stop();
+		}
+	});
+});
