@@ -257,7 +257,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			try {
 				if (!requestBuckets.take(from)) {
 					stats.rateLimited++;
-					penalise(from, 1, `request rate above ${limits.requestsPerSecond}/s`);
+					penalise(from, limits.rateLimitPoints, `request rate above ${limits.requestsPerSecond}/s`);
 					await fail('rate limited');
 					return;
 				}
@@ -577,7 +577,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				if (scores.isBanned(from)) return TopicValidatorResult.Ignore;
 				if (!gossipBuckets.take(from)) {
 					stats.rateLimited++;
-					penalise(from, 1, `gossip rate above ${limits.gossipPerSecond}/s`);
+					penalise(from, limits.rateLimitPoints, `gossip rate above ${limits.gossipPerSecond}/s`);
 					return TopicValidatorResult.Ignore;
 				}
 				if (message.data.length > maxBytes) {

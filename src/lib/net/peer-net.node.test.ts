@@ -194,3 +194,46 @@ describe('discovery without the relay directory', () => {
 		}
 	});
 });
+
+describe('rate limits', () => {
+	it('drops gossip above a peer’s rate and counts it', async () => {
+		const ownRelay = await startRelay({ port: 0 });
+		await servePeerDirectory(ownRelay.node);
+		const sender = await createPeerNet({ bootstrap: ownRelay.addresses });
+		const receiver = await createPeerNet({
+			bootstrap: ownRelay.addresses,
+			limits: { gossipPerSecond: 2, gossipBurst: 5 }
+		});
+		try {
+			const got: string[] = [];
+			receiver.subscribe('transactions', async (data) => {
+				got.push(text(data));
+				return 'accept';
+			});
+			sender.subscribe('transactions', async () => 'accept');
+			await expect.poll(() => receiver.peers(), { timeout: 20_000 }).toContain(sender.peerId);
+			// wait for the mesh, then send a burst of 40 distinct messages
+			await expect
+				.poll(
+					async () => {
+						await sender.publish('transactions', bytes(`probe ${Date.now()}`));
+						return got.length > 0;
+					},
+					{ timeout: 15_000, interval: 500 }
+				)
+				.toBe(true);
+			await sleep(3000); // refill the bucket
+			const before = got.length;
+			for (let i = 0; i < 40; i++) await sender.publish('transactions', bytes(`burst ${i}`));
+			await expect.poll(() => receiver.stats().rateLimited, { timeout: 5000 }).toBeGreaterThan(0);
+			await sleep(500);
+			const delivered = got.length - before;
+			expect(delivered).toBeGreaterThanOrEqual(5);
+			expect(delivered).toBeLessThan(12);
+			expect(receiver.peers()).toContain(sender.peerId); // a burst costs little: no ban
+		} finally {
+			await Promise.all([sender.stop(), receiver.stop()]);
+			await ownRelay.stop();
+		}
+	});
+});

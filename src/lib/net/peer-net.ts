@@ -75,9 +75,10 @@ export interface NetLimits {
 	banThreshold: number;
 	scoreHalfLifeMs: number;
 	banMs: number;
-	/** Points for a 'reject' verdict; penalise() adds `penaltyPoints`. */
+	/** Points for a 'reject' verdict; penalise() adds `penaltyPoints`; each message or request over the rate limit adds `rateLimitPoints` (a sustained flood ends in a ban, a burst does not). */
 	rejectPoints: number;
 	penaltyPoints: number;
+	rateLimitPoints: number;
 	/** Most peers discovery dials on its own. */
 	maxPeers: number;
 }
@@ -96,15 +97,16 @@ export interface PeerNetOptions {
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export const DEFAULT_LIMITS: NetLimits = {
-	gossipPerSecond: 100,
-	gossipBurst: 400,
-	requestsPerSecond: 10,
-	requestBurst: 40,
+	gossipPerSecond: 300,
+	gossipBurst: 1500,
+	requestsPerSecond: 20,
+	requestBurst: 100,
 	banThreshold: 100,
 	scoreHalfLifeMs: 5 * 60_000,
 	banMs: 10 * 60_000,
 	rejectPoints: 20,
 	penaltyPoints: 20,
+	rateLimitPoints: 0.1,
 	maxPeers: 24
 };
 
