@@ -168,6 +168,20 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		return { body, signature: reply.signature } as Transaction;
 	}
 
+	/** Resolves true once `ready()` holds, re-checked on every chain change, or false after a while. */
+	function chainCatchesUp(ready: () => boolean, ms = 20_000): Promise<boolean> {
+		if (ready()) return Promise.resolve(true);
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => (stop(), resolve(false)), ms);
+			const stop = node.on(() => {
+				if (!ready()) return;
+				clearTimeout(timer);
+				stop();
+				resolve(true);
+			});
+		});
+	}
+
 	function track(view: PendingTransactionView): PendingTransactionView {
 		pending.set(view.id, view);
 		notify();
@@ -181,7 +195,8 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		label?: { target: HeldRow; reason: string }
 	): Promise<PendingTransactionView> {
 		const patient = patientKey(patientText);
-		if (!ledger.patientBlock(patient))
+		// The patient's node may have seen the registering keyblock a moment before ours did.
+		if (!(await chainCatchesUp(() => ledger.patientBlock(patient) !== undefined)))
 			throw new AppError('not-registered', 'This patient has not registered on the chain yet.');
 		const summary = summarize(resource);
 		onProgress({ step: 'Waiting for the patient to accept on their device', fraction: 0.05 });

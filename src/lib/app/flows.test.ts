@@ -1,0 +1,306 @@
+/**
+ * The five flows of the paper (Setup, Register, Upload cases 1-3, Label, Share) end to end, every part
+ * real: full nodes on libp2p over loopback with a relay, a consensus group of three of the four genesis
+ * members pinning with BLS certificates, a WASM miner, Groth16 chameleon proofs, double AES-GCM
+ * encryption, patient-signed transactions and consents. The patient's device and the clinics are the
+ * same session objects the pages use, wired to Node adapters.
+ */
+import '../node/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, fromHex } from '../core/bytes.ts';
+import { createAccessRequest, encodeAccessRequest } from '../core/consent.ts';
+import { devGenesis, devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
+import { targetForExpectedHashes } from '../core/genesis-dev.ts';
+import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
+import { createPresence, type Presence } from '../core/presence.ts';
+import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { createNodeProver } from '../crypto/prover.node.ts';
+import { KeyVault } from '../keys/vault.ts';
+import { MinerPool } from '../mining/pool.ts';
+import { spawnMiner } from '../mining/spawn.node.ts';
+import { servePeerDirectory } from '../net/directory.ts';
+import { createPeerNet } from '../net/peer-net.node.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { containsBytes, generateMasterKey } from '../records/envelope.ts';
+import { recordFromForm } from '../records/fhir.ts';
+import { FullNode } from '../runtime/full-node.ts';
+import { openMemoryStore } from '../store/memory-store.ts';
+import type { Store } from '../store/store.ts';
+import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { createClinicSession } from './clinic-session.ts';
+import { Directory } from './directory.ts';
+import { Holder } from './holder.ts';
+import { createPatientSession } from './patient-session.ts';
+import type { ClinicSession, PatientSession } from './types.ts';
+import { PROTOCOLS } from './wire.ts';
+
+const genesis = devGenesis({ initialTarget: targetForExpectedHashes(16n), timestamp: Date.now() - 60_000 });
+const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
+
+let relay: Relay;
+let prover: ChameleonProver;
+let verifier: Groth16BatchVerifier;
+const stops: (() => Promise<void> | void)[] = [];
+
+interface Party {
+	node: FullNode;
+	net: PeerNet;
+	store: Store;
+	directory: Directory;
+	presences: Presence[];
+}
+
+async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
+	const net = await createPeerNet({ bootstrap: relay.addresses });
+	const store = openMemoryStore();
+	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
+	const node = await FullNode.start({
+		genesis,
+		store,
+		net,
+		verifier,
+		timeouts: FAST,
+		institution: clinic && {
+			id: clinic.institution.id,
+			signingKey: clinic.secrets.signingKey,
+			blsKey: clinic.secrets.blsKey,
+			chameleonKey: clinic.institution.chameleonKey,
+			trapdoor: clinic.secrets.trapdoor,
+			prover,
+			pool
+		}
+	});
+	const presences: Presence[] = [];
+	const directory = new Directory(net, () => presences);
+	stops.push(async () => {
+		await node.stop();
+		pool?.terminate();
+		await net.stop();
+	});
+	return { node, net, store, directory, presences };
+}
+
+async function clinicSession(
+	name: string,
+	mine = false
+): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
+	const dev = devInstitution(name);
+	const p = await party(dev, mine);
+	p.presences.push(
+		createPresence('institution', dev.secrets.signingKey, dev.institution.id, p.net.peerId, Date.now())
+	);
+	const holder = new Holder({
+		store: p.store,
+		net: p.net,
+		ledger: p.node.chain.ledger,
+		institution: { id: dev.institution.id, secretKey: dev.secrets.signingKey }
+	});
+	const session = await createClinicSession({
+		node: p.node,
+		net: p.net,
+		store: p.store,
+		holder,
+		directory: p.directory,
+		prover: () => prover,
+		institution: {
+			id: dev.institution.id,
+			name,
+			chameleonKey: dev.institution.chameleonKey,
+			secrets: dev.secrets
+		}
+	});
+	return { session, party: p, holder };
+}
+
+/** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
+function autoApprove(patient: PatientSession): () => void {
+	const timer = setInterval(() => {
+		for (const request of patient.signingRequests()) void patient.approve(request.id).catch(() => undefined);
+	}, 100);
+	return () => clearInterval(timer);
+}
+
+beforeAll(async () => {
+	relay = await startRelay({ port: 0 });
+	await servePeerDirectory(relay.node);
+	prover = await createNodeProver();
+	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+}, 120_000);
+
+afterAll(async () => {
+	for (const stop of stops.reverse()) await stop();
+	await relay.stop();
+	await prover.close();
+}, 60_000);
+
+describe('Setup, Register, Upload, Label and Share', () => {
+	let patient: PatientSession;
+	let patientParty: Party;
+	let aster: Awaited<ReturnType<typeof clinicSession>>;
+	let birch: Awaited<ReturnType<typeof clinicSession>>;
+	let elm: Awaited<ReturnType<typeof clinicSession>>;
+	let stopApproving: () => void;
+
+	it('sets up a patient and registers once at one clinic', async () => {
+		aster = await clinicSession('Aster Clinic', true);
+		birch = await clinicSession('Birch Hospital');
+		const cedar = await party(devInstitution('Cedar Health'));
+		elm = await clinicSession('Elm Family Practice');
+		patientParty = await party();
+		// Setup: keys made on the device, kept in a vault.
+		const signingKey = generateSigningKey().secretKey;
+		const publicKey = publicKeyOf(signingKey);
+		const vault = await KeyVault.create(patientParty.store, {
+			kind: 'passphrase',
+			passphrase: 'correct horse battery staple',
+			cost: { N: 2 ** 10 }
+		});
+		patientParty.presences.push(
+			createPresence('patient', signingKey, publicKey, patientParty.net.peerId, Date.now())
+		);
+		patient = await createPatientSession({
+			node: patientParty.node,
+			net: patientParty.net,
+			store: patientParty.store,
+			vault,
+			directory: patientParty.directory,
+			secrets: { signingKey, masterKey: generateMasterKey() },
+			publicKey
+		});
+		stopApproving = autoApprove(patient);
+		await expect.poll(() => aster.party.net.peers().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+		aster.party.node.startMining();
+		await expect.poll(() => cedar.node.chain.height, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+
+		await patient.register({ name: 'Alice Example', birthDate: '1980-04-02', institution: 'Aster Clinic' });
+		expect(patient.registered()).toBe(true);
+		await expect(
+			patient.register({ name: 'Alice Example', birthDate: '1980-04-02', institution: 'Birch Hospital' })
+		).rejects.toMatchObject({ code: 'registered' });
+	}, 200_000);
+
+	let first: string;
+
+	it('uploads at A (cases 1 and 2) and at B (case 3): pinned, attached, readable by the patient only', async () => {
+		const visit = recordFromForm('Encounter', {
+			patient: patient.address,
+			status: 'finished',
+			class: 'AMB',
+			reason: 'Fever and cough',
+			date: '2026-11-20'
+		});
+		const v1 = await aster.session.writeRecord(patient.address, visit);
+		first = v1.id;
+		const v2 = await aster.session.writeRecord(
+			patient.address,
+			recordFromForm('Condition', {
+				patient: patient.address,
+				code: 'Influenza',
+				clinicalStatus: 'active',
+				verificationStatus: 'confirmed'
+			})
+		);
+		const v3 = await birch.session.writeRecord(
+			patient.address,
+			recordFromForm('Observation', {
+				patient: patient.address,
+				code: 'Body temperature',
+				status: 'final',
+				value: 38.5,
+				unit: 'Cel'
+			})
+		);
+		for (const id of [v1.id, v2.id, v3.id])
+			await expect
+				.poll(() => patientParty.node.chain.ledger.recordLocation(fromHex(id, 32)) !== undefined, {
+					timeout: 90_000
+				})
+				.toBe(true);
+		const history = await patient.history();
+		expect(history).toHaveLength(3);
+		expect(history.every((r) => r.resource && r.status.pinned && r.status.attached)).toBe(true);
+		expect(new Set(history.map((r) => r.institution.name))).toEqual(
+			new Set(['Aster Clinic', 'Birch Hospital'])
+		);
+		// Ciphertext at rest never contains the plaintext.
+		for (const row of await aster.holder.all())
+			expect(containsBytes(row.sealed, new TextEncoder().encode('Fever and cough'))).toBe(false);
+	}, 300_000);
+
+	it('refuses the ciphertext to anyone without the patient or a consent', async () => {
+		const row = (await aster.holder.all())[0]!;
+		const intruder = devInstitution('Elm Family Practice');
+		const request = createAccessRequest(
+			{ holder: aster.holder.keys.id, digest: row.digest, authority: { kind: 'patient' }, time: Date.now() },
+			intruder.secrets.signingKey,
+			intruder.institution.id
+		);
+		const attempt = async () => {
+			for await (const frame of elm.party.net.request(
+				aster.party.net.peerId,
+				PROTOCOLS.ciphertext,
+				encodeAccessRequest(request)
+			))
+				return frame;
+		};
+		await expect(attempt()).rejects.toThrow();
+		// And B cannot read A's record before a share: nothing shared with it yet.
+		expect(await elm.session.shared()).toHaveLength(0);
+	}, 60_000);
+
+	it('labels a record at A with the patient consent; the block hash is unchanged; B cannot label it', async () => {
+		const patientKey = fromHex(patient.publicKey, 32);
+		const blockHash = patientParty.node.chain.ledger.patientBlockHash(patientKey);
+		await expect(
+			birch.session.label(
+				first,
+				recordFromForm('Encounter', {
+					patient: patient.address,
+					status: 'finished',
+					class: 'AMB',
+					reason: 'x'
+				}),
+				'wrong'
+			)
+		).rejects.toMatchObject({ code: 'label-author' });
+		const corrected = recordFromForm('Encounter', {
+			patient: patient.address,
+			status: 'finished',
+			class: 'AMB',
+			reason: 'COVID-19, not influenza',
+			date: '2026-11-20'
+		});
+		const label = await aster.session.label(first, corrected, 'PCR test came back positive for SARS-CoV-2');
+		await expect
+			.poll(() => patientParty.node.chain.ledger.recordLocation(fromHex(label.id, 32)) !== undefined, {
+				timeout: 90_000
+			})
+			.toBe(true);
+		expect(bytesToHex(patientParty.node.chain.ledger.patientBlockHash(patientKey)!)).toBe(
+			bytesToHex(blockHash!)
+		);
+		const record = (await patient.history()).find((r) => r.id === first)!;
+		expect(record.label?.reason).toContain('SARS-CoV-2');
+		expect(JSON.stringify(record.label?.corrected)).toContain('COVID-19');
+		expect(JSON.stringify(record.resource)).toContain('Fever and cough');
+	}, 200_000);
+
+	it('shares the history with D under a consent, logs the access, and a revocation stops further shares', async () => {
+		const consent = await patient.share({
+			institution: 'Elm Family Practice',
+			scope: 'all',
+			purpose: 'second opinion',
+			days: 30
+		});
+		const shared = await elm.session.shared();
+		expect(shared.length).toBeGreaterThanOrEqual(3);
+		expect(JSON.stringify(shared.map((s) => s.record.resource))).toContain('Body temperature');
+		const log = await patient.accessLog();
+		expect(log.some((entry) => entry.authority === consent.id)).toBe(true);
+		await patient.revoke(consent.id);
+		expect((await patient.consents()).find((c) => c.id === consent.id)?.revoked).toBe(true);
+		stopApproving();
+	}, 200_000);
+});
