@@ -330,6 +330,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 
 	const session: ClinicSession = {
 		institution: self,
+		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
 		node(): ClinicNodeView {
 			const base = nodeView(node, errors, meter.sample(options.hashes?.() ?? 0));
 			const reputation = chainReputations(node.chain).find((r) => r.institution === self.id)?.r ?? 0;

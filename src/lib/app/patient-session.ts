@@ -40,6 +40,7 @@ import {
 } from '../records/envelope.ts';
 import { exportBundle, parseResource } from '../records/fhir.ts';
 import { decodeAccessResponse, encodeShareBundle, openAccessResponse, sealShare } from '../records/share.ts';
+import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
 import type { PeerNet } from '../net/peer-net.ts';
@@ -347,6 +348,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		address: addressOf(publicKey, 'patient'),
 		publicKey: bytesToHex(publicKey),
 		invitation: () => `spchain:invite?patient=${addressOf(publicKey, 'patient')}&peer=${net.peerId}`,
+		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
 		node: () => nodeView(node, errors),
 		registered: () => ledger.patientBlock(publicKey) !== undefined,
 
@@ -541,7 +543,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 		async backup(passphrase) {
 			const bytes = await options.vault.exportBackup(passphrase);
-			return new Blob([bytes.slice().buffer as ArrayBuffer], { type: 'application/vnd.spchain.key-backup' });
+			return new Blob([bytes.slice().buffer as ArrayBuffer], { type: BACKUP_MIME });
 		},
 
 		subscribe(listener) {

@@ -64,6 +64,28 @@ export async function hasPatientProfile(profile = PATIENT_PROFILE): Promise<bool
 	}
 }
 
+/**
+ * Restores the patient profile from a backup file (a new phone, or a lost device key): the file is
+ * decrypted first, so a wrong passphrase or a damaged file leaves the profile as it was.
+ */
+export async function restorePatientProfile(
+	file: Blob,
+	passphrase: string,
+	profile = PATIENT_PROFILE
+): Promise<void> {
+	if (sessions.has(profile))
+		throw new AppError('session-open', 'Close the open patient session before restoring a backup.');
+	const store = await openStore(profile);
+	try {
+		const protector = { kind: 'device' as const, key: await deviceKey(profile) };
+		await KeyVault.restore(store, new Uint8Array(await file.arrayBuffer()), passphrase, protector);
+	} catch (error) {
+		throw new AppError('restore', `The backup could not be restored: ${(error as Error).message}`);
+	} finally {
+		await store.close();
+	}
+}
+
 /** The patient's session; creates the identity (Setup) on first use. */
 export function openPatientSession(profile = PATIENT_PROFILE): Promise<PatientSession> {
 	return once(profile, () => patientSession(profile));

@@ -121,6 +121,8 @@ export interface PatientSession {
 	readonly publicKey: string; // hex
 	/** Text for a QR code a clinic scans to reach this patient (address and current peer id). */
 	invitation(): string;
+	/** Institutions of the consortium (to register at, or share with). */
+	institutions(): InstitutionView[];
 	node(): NodeView;
 	registered(): boolean;
 	register(
@@ -179,6 +181,8 @@ export interface ClinicNodeView extends NodeView {
 
 export interface ClinicSession {
 	readonly institution: InstitutionView;
+	/** Institutions of the consortium. */
+	institutions(): InstitutionView[];
 	node(): ClinicNodeView;
 	startMining(): void;
 	stopMining(): void;
