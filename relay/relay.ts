@@ -52,7 +52,9 @@ export async function startRelay(options: Partial<RelayOptions> = {}): Promise<R
 		transports: [webSockets()],
 		connectionEncrypters: [noise()],
 		streamMuxers: [yamux()],
-		connectionManager: { maxConnections: 4096 },
+		// The demo runs every peer on one host: a high inbound threshold keeps the relay from refusing
+		// a burst of dials from one address.
+		connectionManager: { maxConnections: 4096, inboundConnectionThreshold: 1000 },
 		services: {
 			identify: identify(),
 			ping: ping(),

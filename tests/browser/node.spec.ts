@@ -5,6 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { startDemoNetwork, type DemoNetwork } from './demo-network.ts';
+import { startNetFixture } from './relay-fixture.ts';
 
 let network: DemoNetwork;
 
@@ -44,4 +45,87 @@ test('a page joins the consortium, syncs the chain and keeps it across a reload'
 	await expect
 		.poll(async () => Number((await page.getByTestId('height').textContent()) ?? 0), { timeout: 60_000 })
 		.toBeGreaterThanOrEqual(height);
+});
+
+test('a page rejects forged keyblocks from a peer and bans that peer', async ({ page }) => {
+	test.setTimeout(180_000);
+	await page.goto(`/diagnostics/node?relay=${encodeURIComponent(network.relay[0]!)}`);
+	await expect(page.getByTestId('peers')).not.toHaveText('0', { timeout: 60_000 });
+	const forger = await startNetFixture({ bootstrap: network.relay });
+	try {
+		// Wait until the forger has a real keyblock to forge from and the page is one of its peers.
+		const pageId = await page.evaluate(
+			() =>
+				(window as unknown as { nodeDiagnostics: { view(): { peerId: string } } }).nodeDiagnostics.view()
+					.peerId
+		);
+		// A direct connection: a relayed (limited) one carries no gossip.
+		await expect
+			.poll(
+				async () =>
+					(await forger.call<{ peer: string; direct: boolean }[]>('connections')).some(
+						(c) => c.peer === pageId && c.direct
+					),
+				{ timeout: 90_000 }
+			)
+			.toBe(true);
+		await expect.poll(() => forger.call<boolean>('forgeKeyblocks', 0), { timeout: 60_000 }).toBe(true);
+		const heightBefore = Number(await page.getByTestId('height').textContent());
+		await forger.call('forgeKeyblocks', 8);
+		await expect
+			.poll(async () => Number(await page.getByTestId('rejected').textContent()), { timeout: 30_000 })
+			.toBeGreaterThan(0);
+		await expect
+			.poll(async () => Number(await page.getByTestId('banned').textContent()), { timeout: 30_000 })
+			.toBeGreaterThan(0);
+		// The chain only moved by real, pinned keyblocks.
+		const kept = await page.evaluate(() =>
+			(
+				window as unknown as {
+					nodeDiagnostics: { keyblocks(limit: number): { pinned: boolean; pinSigners: number }[] };
+				}
+			).nodeDiagnostics
+				.keyblocks(1000)
+				.every((k) => k.pinned && k.pinSigners >= 3)
+		);
+		expect(kept).toBe(true);
+		expect(Number(await page.getByTestId('height').textContent())).toBeGreaterThanOrEqual(heightBefore);
+	} finally {
+		await forger.close();
+	}
+});
+
+test('a page that joins later syncs the whole chain, the same chain as an earlier page', async ({
+	page,
+	browser
+}) => {
+	test.setTimeout(240_000);
+	const url = `/diagnostics/node?relay=${encodeURIComponent(network.relay[0]!)}`;
+	await page.goto(url);
+	await expect
+		.poll(async () => Number(await page.getByTestId('height').textContent()), { timeout: 120_000 })
+		.toBeGreaterThanOrEqual(3);
+	const later = await browser.newContext();
+	try {
+		const second = await later.newPage();
+		await second.goto(url);
+		const target = Number(await page.getByTestId('height').textContent());
+		await expect
+			.poll(async () => Number(await second.getByTestId('height').textContent()), { timeout: 120_000 })
+			.toBeGreaterThanOrEqual(target);
+		type Diagnostics = { nodeDiagnostics: { keyblocks(limit: number): { height: number; hash: string }[] } };
+		const chainOf = (p: typeof page) =>
+			p.evaluate(() =>
+				(window as unknown as Diagnostics).nodeDiagnostics
+					.keyblocks(1000)
+					.map((k) => `${k.height}:${k.hash}`)
+					.reverse()
+			);
+		const [a, b] = [await chainOf(page), await chainOf(second)];
+		const common = Math.min(a.length, b.length);
+		expect(common).toBeGreaterThanOrEqual(target);
+		expect(b.slice(0, common)).toEqual(a.slice(0, common));
+	} finally {
+		await later.close();
+	}
 });

@@ -21,11 +21,24 @@ export interface NetFixture {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export function startNetFixture(options: { nodePeer?: boolean } = {}): Promise<NetFixture> {
+export interface NetFixtureOptions {
+	nodePeer?: boolean;
+	/** Join an existing network through these addresses instead of starting a relay. */
+	bootstrap?: string[];
+}
+
+export function startNetFixture(options: NetFixtureOptions = {}): Promise<NetFixture> {
 	const child: ChildProcessWithoutNullStreams = spawn(
 		process.execPath,
 		['--experimental-websocket', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve'],
-		{ cwd: root, env: { ...process.env, NET_FIXTURE_NODE_PEER: options.nodePeer === false ? '0' : '1' } }
+		{
+			cwd: root,
+			env: {
+				...process.env,
+				NET_FIXTURE_NODE_PEER: options.nodePeer === false ? '0' : '1',
+				NET_FIXTURE_BOOTSTRAP: JSON.stringify(options.bootstrap ?? [])
+			}
+		}
 	);
 	const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 	let nextId = 0;
@@ -80,16 +93,29 @@ async function serve(): Promise<void> {
 	const { servePeerDirectory } = await import('../../src/lib/net/directory.ts');
 	const { createPeerNet } = await import('../../src/lib/net/peer-net.node.ts');
 	const { TOPICS } = await import('../../src/lib/net/peer-net.ts');
+	const { decodeKeyblock, encodeKeyblock, keyblockHash } = await import('../../src/lib/core/keyblock.ts');
 
-	let relay: Awaited<ReturnType<typeof startRelay>> | undefined = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
+	const bootstrap = JSON.parse(process.env.NET_FIXTURE_BOOTSTRAP ?? '[]') as string[];
+	let relay: Awaited<ReturnType<typeof startRelay>> | undefined =
+		bootstrap.length > 0 ? undefined : await startRelay({ port: 0 });
+	if (relay) await servePeerDirectory(relay.node);
 	const net =
 		process.env.NET_FIXTURE_NODE_PEER === '0'
 			? undefined
-			: await createPeerNet({ bootstrap: relay.addresses });
+			: await createPeerNet({ bootstrap: relay?.addresses ?? bootstrap });
 	const received: { topic: string; body: string; from: string; at: number }[] = [];
+	let lastKeyblock: ReturnType<typeof decodeKeyblock> | undefined;
 	for (const topic of TOPICS)
 		net?.subscribe(topic, async (data, from) => {
+			// Candidates travel on the same topic: keep the newest pinned keyblock.
+			if (topic === 'keyblocks') {
+				try {
+					const block = decodeKeyblock(data, 10_000);
+					if (block.pin && block.header.height >= (lastKeyblock?.header.height ?? 0)) lastKeyblock = block;
+				} catch {
+					// not a keyblock (the net tests publish text here)
+				}
+			}
 			received.push({ topic, body: new TextDecoder().decode(data), from, at: Date.now() });
 			return 'accept';
 		});
@@ -97,6 +123,30 @@ async function serve(): Promise<void> {
 	const commands: Record<string, (...args: never[]) => unknown> = {
 		publish: (topic: (typeof TOPICS)[number], text: string) =>
 			net?.publish(topic, new TextEncoder().encode(text)),
+		/**
+		 * Gossips `count` forged successors of the newest pinned keyblock this peer received: structurally
+		 * valid, but with a garbage pin certificate, as a Byzantine peer would. Returns false while no
+		 * keyblock has arrived yet.
+		 */
+		forgeKeyblocks: async (count: number) => {
+			if (!lastKeyblock) return false;
+			const real = lastKeyblock;
+			for (let i = 0; i < count; i++)
+				await net?.publish(
+					'keyblocks',
+					encodeKeyblock({
+						...real,
+						header: {
+							...real.header,
+							height: real.header.height + 1,
+							prev: keyblockHash(real.header),
+							nonce: BigInt(i)
+						},
+						pin: new Uint8Array(200).fill(7)
+					})
+				);
+			return true;
+		},
 		messages: () => received,
 		peers: () => net?.peers() ?? [],
 		connections: () => net?.connections() ?? [],
@@ -124,7 +174,9 @@ async function serve(): Promise<void> {
 			);
 	});
 	process.stdin.on('end', () => void commands.exit!());
-	process.stdout.write(`READY ${JSON.stringify({ relay: relay.addresses, nodePeer: net?.peerId ?? '' })}\n`);
+	process.stdout.write(
+		`READY ${JSON.stringify({ relay: relay?.addresses ?? bootstrap, nodePeer: net?.peerId ?? '' })}\n`
+	);
 }
 
 if (process.argv.includes('--serve')) void serve();

@@ -65,7 +65,15 @@ export function createExplorerSession(node: FullNode, errors: string[] = []): Ex
 				});
 			return out;
 		},
-		peers: () => node.net.peers().map((id) => ({ id, direct: true })),
+		peers: () => {
+			// A peer counts as direct when any of its connections is (WebRTC or WebSockets, not a circuit).
+			const connections = node.net.connections();
+			return node.net.peers().map((id) => ({
+				id,
+				direct: connections.some((c) => c.peer === id && c.direct),
+				label: connections.find((c) => c.peer === id)?.transport
+			}));
+		},
 		subscribe(listener) {
 			listeners.add(listener);
 			return () => listeners.delete(listener);

@@ -9,7 +9,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { bytesToHex, fromHex } from '../core/bytes.ts';
+import { bytesToHex, concatBytes, fromHex } from '../core/bytes.ts';
 import {
 	consentId,
 	createAccessRequest,
@@ -25,15 +25,21 @@ import {
 	type Consent,
 	type Revocation
 } from '../core/consent.ts';
-import { encodeCanonical } from '../core/encoding.ts';
+import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import { addressOf, parseAddress, sign, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
 import { signTransaction, transactionId, type RegisterBody, type Transaction } from '../core/transaction.ts';
 import { decodeAccessLog, verifyAccessLog } from '../records/access-log.ts';
+import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, IV_LENGTH, randomIv } from '../records/aead.ts';
 import {
+	checkRecordContent,
 	contentAddress,
+	decodeRecordContent,
 	decodeSealedRecord,
+	encodeRecordContent,
+	headerToCanonical,
+	readHeader,
 	issueRecordKey,
 	type RecordContent,
 	type RecordHeader
@@ -226,8 +232,15 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		authority: AccessAuthority = { kind: 'patient' }
 	): Promise<{ header: RecordHeader; content: RecordContent }> {
 		const { pointer } = entry.tx.body.record;
-		const key = bytesToHex(transactionId(entry.tx.body));
-		if (authority.kind === 'patient' && contents.has(key)) return contents.get(key)!;
+		const id = transactionId(entry.tx.body);
+		const key = bytesToHex(id);
+		if (authority.kind === 'patient') {
+			const known = contents.get(key) ?? (await readCached(id));
+			if (known) {
+				contents.set(key, known);
+				return known;
+			}
+		}
 		const peer = await directory.locate(pointer.holder, 8000);
 		if (!peer)
 			throw new AppError(
@@ -248,8 +261,55 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			patient: { publicKey, secretKey: secrets.signingKey },
 			masterKey: secrets.masterKey
 		});
-		if (authority.kind === 'patient') contents.set(key, opened);
+		if (authority.kind === 'patient') {
+			contents.set(key, opened);
+			await writeCached(id, opened);
+		}
 		return opened;
+	}
+
+	/*
+	 * The patient's offline copy of a record they read: the opened content re-encrypted on this device
+	 * under a key derived from the master key (never the plaintext at rest), and checked again (the
+	 * holder's signature over the content) when read back.
+	 */
+	const cacheKey = (id: Uint8Array) => deriveKey(secrets.masterKey, id, 'spchain/patient-cache/v1');
+
+	async function writeCached(
+		id: Uint8Array,
+		opened: { header: RecordHeader; content: RecordContent }
+	): Promise<void> {
+		const iv = randomIv();
+		const plain = encodeCanonical({
+			header: headerToCanonical(opened.header),
+			content: encodeRecordContent(opened.content)
+		});
+		const sealed = await aesGcmEncrypt(cacheKey(id), iv, plain, id);
+		await store.write([{ table: 'meta', key: `cache:${bytesToHex(id)}`, value: concatBytes(iv, sealed) }]);
+	}
+
+	async function readCached(
+		id: Uint8Array
+	): Promise<{ header: RecordHeader; content: RecordContent } | undefined> {
+		const bytes = await store.get('meta', `cache:${bytesToHex(id)}`);
+		if (!bytes) return undefined;
+		try {
+			const plain = await aesGcmDecrypt(
+				cacheKey(id),
+				bytes.subarray(0, IV_LENGTH),
+				bytes.subarray(IV_LENGTH),
+				id,
+				'cache',
+				'the cached copy does not open'
+			);
+			const value = decodeCanonical(plain) as { header: unknown; content: unknown };
+			const header = readHeader(value.header, 'cache.header');
+			const content = decodeRecordContent(value.content as Uint8Array);
+			checkRecordContent(header, content);
+			return { header, content };
+		} catch {
+			return undefined; // a damaged copy is fetched again from the holder
+		}
 	}
 
 	async function history(): Promise<RecordView[]> {

@@ -42,6 +42,9 @@ export interface NodeView {
 	/** Hashes per second over the last few seconds (0 when not mining). */
 	hashRate: number;
 	sync: { received: number; applied: number; height: number } | null;
+	/** Gossip messages this node rejected as invalid, and peers it banned for sending them. */
+	rejected: number;
+	banned: number;
 	/** Last error sentences, newest first. */
 	errors: string[];
 }

@@ -64,6 +64,7 @@ export class RateMeter {
 
 export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeView {
 	const status = node.status();
+	const net = node.net.stats();
 	return {
 		peerId: status.peerId,
 		peers: status.peers,
@@ -75,6 +76,8 @@ export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeVi
 		mining: status.mining,
 		hashRate,
 		sync: status.syncing,
+		rejected: net.rejected,
+		banned: net.banned.length,
 		errors: [...errors]
 	};
 }
