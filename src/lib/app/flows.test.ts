@@ -36,7 +36,13 @@ import { createPatientSession } from './patient-session.ts';
 import type { ClinicSession, PatientSession } from './types.ts';
 import { PROTOCOLS } from './wire.ts';
 
-const genesis = devGenesis({ initialTarget: targetForExpectedHashes(16n), timestamp: Date.now() - 60_000 });
+// A wide round window: at this test difficulty keyblocks come every second or so (a group of one
+// institution pins alone once only Aster has mined), far faster than the demo's.
+const genesis = devGenesis({
+	initialTarget: targetForExpectedHashes(16n),
+	timestamp: Date.now() - 60_000,
+	roundWindow: 400
+});
 const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
 
 let relay: Relay;

@@ -14,6 +14,7 @@
 import type { Bytes } from './bytes.ts';
 import { CONSENSUS_KINDS, type ConsensusKind } from './certificate.ts';
 import { MAX_CONSENSUS_MESSAGE_BYTES } from './consensus/messages.ts';
+import { decodeHandover, encodeHandover, type Handover } from './consensus/membership.ts';
 import { decodeCanonical, encodeCanonical } from './encoding.ts';
 import { ensure } from './errors.ts';
 import { HASH_LENGTH } from './hash.ts';
@@ -171,23 +172,40 @@ export function decodeConsensusEnvelope(bytes: Bytes): ConsensusEnvelope {
 
 // --- The batches topic ------------------------------------------------------------------------------
 
-/** The batches topic carries proposals (full transactions) and pinned batches (ids and certificate). */
+/**
+ * The batches topic carries what the group agrees on besides keyblocks: batch proposals (full
+ * transactions), pinned batches (ids and certificate) and consensus-group hand-overs (membership.ts).
+ */
 export type BatchMessage =
-	{ type: 'proposal'; proposal: BatchProposal } | { type: 'pinned'; pinned: PinnedBatch };
+	| { type: 'proposal'; proposal: BatchProposal }
+	| { type: 'pinned'; pinned: PinnedBatch }
+	| { type: 'handover'; handover: Handover };
+
+function batchMessageBody(message: BatchMessage): Bytes {
+	switch (message.type) {
+		case 'proposal':
+			return encodeBatchProposal(message.proposal);
+		case 'pinned':
+			return encodePinnedBatch(message.pinned);
+		case 'handover':
+			return encodeHandover(message.handover);
+	}
+}
 
 export function encodeBatchMessage(message: BatchMessage): Bytes {
-	return encodeCanonical({
-		type: message.type,
-		body:
-			message.type === 'proposal' ? encodeBatchProposal(message.proposal) : encodePinnedBatch(message.pinned)
-	});
+	return encodeCanonical({ type: message.type, body: batchMessageBody(message) });
 }
 
 export function decodeBatchMessage(bytes: Bytes): BatchMessage {
 	const o = read.object(decodeCanonical(bytes, MAX_PROPOSAL_BYTES + 64), 'batchMessage', ['type', 'body']);
-	const type = read.oneOf(o.type, 'batchMessage.type', ['proposal', 'pinned'] as const);
+	const type = read.oneOf(o.type, 'batchMessage.type', ['proposal', 'pinned', 'handover'] as const);
 	const body = read.bytes(o.body, 'batchMessage.body', { max: MAX_PROPOSAL_BYTES });
-	return type === 'proposal'
-		? { type, proposal: decodeBatchProposal(body) }
-		: { type, pinned: decodePinnedBatch(body) };
+	switch (type) {
+		case 'proposal':
+			return { type, proposal: decodeBatchProposal(body) };
+		case 'pinned':
+			return { type, pinned: decodePinnedBatch(body) };
+		case 'handover':
+			return { type, handover: decodeHandover(body) };
+	}
 }

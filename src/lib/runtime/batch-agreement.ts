@@ -21,6 +21,7 @@ import { checkFairSelection, selectTransactions, type InstitutionQueue } from '.
 import { transactionId, type RecordBody, type Transaction } from '../core/transaction.ts';
 import type { ChameleonStatement, ChameleonVerifier } from '../core/chameleon.ts';
 import type { ChainState } from './chain-state.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import type { Mempool } from './mempool.ts';
 import { waitFor } from './wait.ts';
@@ -36,7 +37,8 @@ export interface BatchAgreementOptions {
 	mempool: Mempool;
 	verifier: ChameleonVerifier;
 	/** Null on nodes outside the consensus group. */
-	driver: ConsensusDriver | null;
+	/** The transactions driver when this node is a member of `group`, else null. */
+	driverFor(group: ConsensusGroup): ConsensusDriver | null;
 	/** This node's institution id (proposer field), when it is an institution. */
 	self: Bytes | null;
 	/** T_m: transactions per batch. */
@@ -57,17 +59,20 @@ export class BatchAgreement {
 	}
 
 	private reputationOf = (institution: Bytes): number => {
-		const { group } = this.options.chain;
+		const { chain } = this.options;
+		const group = chain.groupForBatch(chain.batchCount + 1) ?? chain.group;
 		const index = group.indexOf(institution);
 		return index >= 0 ? group.members[index]!.reputation : 0;
 	};
 
 	/** Members start the next height when transactions wait and they are not already agreeing on it. */
 	async maybeStart(): Promise<void> {
-		const { driver, chain, mempool } = this.options;
-		if (!driver || mempool.recordCount() === 0) return;
+		const { chain, mempool } = this.options;
+		if (mempool.recordCount() === 0) return;
 		const next = chain.batchCount + 1;
-		if (driver.height < next) await driver.start(next, chain.group);
+		const group = chain.groupForBatch(next);
+		const driver = group && this.options.driverFor(group);
+		if (driver && driver.height < next) await driver.start(next, group);
 	}
 
 	/** A proposal from the network (or ours). Structurally decoded already. */

@@ -12,7 +12,16 @@ import type { ChainState } from './chain-state.ts';
 /** Creators' part of a batch's reward and fees (basis points); the verifying members share the rest. */
 export const CREATOR_SHARE_BPS = 2000;
 
-export function chainReputations(chain: ChainState, length = chain.height): Reputation[] {
+/**
+ * R of every institution over keyblocks 1..length. Record transactions count by their round; with
+ * `recordsUpTo` only those of rounds up to it (the hand-over leaves out the newest epoch's records, which
+ * may still be travelling, so that every member ranks from the same facts).
+ */
+export function chainReputations(
+	chain: ChainState,
+	length = chain.height,
+	recordsUpTo = length
+): Reputation[] {
 	const { ledger } = chain;
 	const { genesis } = ledger;
 	const chunks = Math.max(1, chunkCount(length, genesis.reputation.chunkSize));
@@ -45,7 +54,8 @@ export function chainReputations(chain: ChainState, length = chain.height): Repu
 			for (const entry of leaf.entries) {
 				const round = Math.max(1, Math.min(length, entry.tx.body.round));
 				const receiver = activity.get(bytesToHex(entry.tx.body.institution));
-				if (receiver && entry.tx.body.round <= length) receiver.medicalTxs[chunkOf(round)]!++;
+				if (receiver && entry.tx.body.round <= Math.min(length, recordsUpTo))
+					receiver.medicalTxs[chunkOf(round)]!++;
 			}
 	if (length === 0)
 		return [...activity.values()].map((a) => ({ institution: a.institution, r1: 0, r2: 0, r: 0 }));

@@ -1,18 +1,32 @@
 /**
  * A node's chain: the core Ledger plus what the consensus group made final, persisted as a journal.
  *
- * Three kinds of facts change the chain, each verified before it is applied and written in one atomic
+ * Four kinds of facts change the chain, each verified before it is applied and written in one atomic
  * store write with its journal position:
  *   - a pinned keyblock (the keyblock with the group's certificate over its hash at its height);
  *   - a pinned batch of record transaction ids (the group's certificate over the batch hash);
- *   - an attachment (an institution appends pinned records behind its leaf of a patient block).
- * Each table keys its rows by the journal position (zero-padded), so a restart replays the three in the
+ *   - an attachment (an institution appends pinned records behind its leaf of a patient block);
+ *   - a hand-over (the outgoing group's certificate over the next epoch's group, membership.ts).
+ * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
+ *
+ * Which group certifies what, so that every node picks the same group without a clock: keyblock h is
+ * pinned by the group of epochOf(h) (the keyblocks of a new epoch wait for its hand-over); batch n is
+ * pinned by the group of the epoch of batch n−1's keyblock round (batch 1 by the genesis group), a fact
+ * every node holds before it can start batch n.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
+import {
+	decodeHandover,
+	encodeHandover,
+	epochOf,
+	verifyHandover,
+	type Handover,
+	type MembershipParams
+} from '../core/consensus/membership.ts';
 import { encodeCertificate } from '../core/certificate.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
@@ -34,12 +48,14 @@ import type { Store, StoreWrite, TableName } from '../store/store.ts';
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
 	| { type: 'batch'; pinned: PinnedBatch }
-	| { type: 'attachment'; attachment: Attachment };
+	| { type: 'attachment'; attachment: Attachment }
+	| { type: 'handover'; handover: Handover };
 
 const TABLE_OF: Record<ChainFact['type'], TableName> = {
 	keyblock: 'keyblocks',
 	batch: 'certificates',
-	attachment: 'patientBlocks'
+	attachment: 'patientBlocks',
+	handover: 'handovers'
 };
 
 const POSITION_DIGITS = 12;
@@ -53,6 +69,8 @@ export function encodeFact(fact: ChainFact): Bytes {
 			return encodePinnedBatch(fact.pinned);
 		case 'attachment':
 			return encodeAttachment(fact.attachment);
+		case 'handover':
+			return encodeHandover(fact.handover);
 	}
 }
 
@@ -64,6 +82,8 @@ export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: Genes
 			return { type, pinned: decodePinnedBatch(bytes) };
 		case 'attachment':
 			return { type, attachment: decodeAttachment(bytes) };
+		case 'handover':
+			return { type, handover: decodeHandover(bytes) };
 	}
 }
 
@@ -75,7 +95,7 @@ export function pinId(pinned: PinnedBatch): Bytes {
 export interface ChainStateOptions {
 	genesis: GenesisConfig;
 	store: Store;
-	/** The group that certifies pins (see group.ts). */
+	/** The genesis epoch's group (see genesis-group.ts); later groups come from hand-overs. */
 	group: ConsensusGroup;
 	verifier: ChameleonVerifier;
 	clock?: () => number;
@@ -85,7 +105,9 @@ export type FactOutcome = 'applied' | 'known';
 
 export class ChainState {
 	readonly ledger: Ledger;
-	readonly group: ConsensusGroup;
+	/** Group of each epoch so far, by epoch number (epoch 0: genesis). */
+	private readonly groups: ConsensusGroup[];
+	private readonly membership: MembershipParams;
 	private readonly store: Store;
 	private readonly verifier: ChameleonVerifier;
 	private readonly clock: () => number;
@@ -99,7 +121,11 @@ export class ChainState {
 
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis);
-		this.group = options.group;
+		this.groups = [options.group];
+		this.membership = {
+			groupSize: options.genesis.consensusGroupSize,
+			epochLength: options.genesis.epochLength
+		};
 		this.store = options.store;
 		this.verifier = options.verifier;
 		this.clock = options.clock ?? Date.now;
@@ -121,6 +147,35 @@ export class ChainState {
 
 	get height(): number {
 		return this.ledger.height;
+	}
+
+	/** The newest group: the one in office (or about to be, once the chain reaches its epoch). */
+	get group(): ConsensusGroup {
+		return this.groups[this.groups.length - 1]!;
+	}
+
+	get epochs(): number {
+		return this.groups.length;
+	}
+
+	/** The group that pins keyblock `height`, or undefined while its epoch's hand-over is missing. */
+	groupFor(height: number): ConsensusGroup | undefined {
+		return this.groups[epochOf(height, this.membership)];
+	}
+
+	/** The group that pins batch `sequence` (see the header); undefined until batch sequence−1 is known. */
+	groupForBatch(sequence: number): ConsensusGroup | undefined {
+		if (sequence <= 1) return this.groups[0];
+		const previous = this.batches[sequence - 2];
+		return previous && this.groupFor(Math.max(1, previous.batch.round));
+	}
+
+	groupOfEpoch(epoch: number): ConsensusGroup | undefined {
+		return this.groups[epoch];
+	}
+
+	get membershipParams(): MembershipParams {
+		return this.membership;
 	}
 
 	get batchCount(): number {
@@ -182,11 +237,25 @@ export class ChainState {
 			}
 			case 'batch': {
 				const known = this.batch(fact.pinned.sequence);
-				return known !== undefined && equalBytes(pinValue(known), pinValue(fact.pinned));
+				return known !== undefined && equalBytes(pinValueOf(known), pinValueOf(fact.pinned));
 			}
 			case 'attachment':
 				return this.attachments.has(attachmentKey(fact.attachment));
+			case 'handover': {
+				const known = this.groups[fact.handover.epoch];
+				return known !== undefined && equalBytes(known.hash, fact.handover.certificate.value);
+			}
 		}
+	}
+
+	private verifyBatchPin(pinned: PinnedBatch): void {
+		const group = this.groupForBatch(pinned.sequence);
+		ensure(
+			group !== undefined,
+			'handover-missing',
+			`batch ${pinned.sequence} belongs to an epoch whose group has not been handed over yet`
+		);
+		verifyPinnedBatch(pinned, group);
 	}
 
 	/** Every rule for `fact` on top of the current state; applies it to the in-memory state if it holds. */
@@ -196,11 +265,13 @@ export class ChainState {
 				const { block } = fact;
 				ensure(block.pin !== undefined, 'keyblock-unpinned', 'only pinned keyblocks extend the chain');
 				const hash = keyblockHash(block.header);
-				verifyKeyblockPin(
-					decodePin(block.pin),
-					{ height: block.header.height, keyblockHash: hash },
-					this.group
+				const group = this.groupFor(block.header.height);
+				ensure(
+					group !== undefined,
+					'handover-missing',
+					`keyblock ${block.header.height} belongs to an epoch whose group has not been handed over yet`
 				);
+				verifyKeyblockPin(decodePin(block.pin), { height: block.header.height, keyblockHash: hash }, group);
 				this.ledger.appendKeyblock(block, this.clock());
 				return;
 			}
@@ -211,10 +282,40 @@ export class ChainState {
 					'batch-sequence',
 					`expected pinned batch ${this.batches.length + 1}, got ${pinned.sequence}`
 				);
-				verifyPinnedBatch(pinned, this.group);
+				this.verifyBatchPin(pinned);
 				this.pinned.admit(pinned);
 				this.ledger.recordPinnedBatch(pinId(pinned), pinned.batch.transactions);
 				this.batches.push(pinned);
+				return;
+			}
+			case 'handover': {
+				const { handover } = fact;
+				ensure(
+					handover.epoch === this.groups.length,
+					'handover-epoch',
+					`expected the hand-over to epoch ${this.groups.length}, got epoch ${handover.epoch}`
+				);
+				// The outgoing group hands over once its last keyblock is pinned, not before.
+				ensure(
+					this.height >= handover.epoch * this.membership.epochLength,
+					'handover-early',
+					`the hand-over to epoch ${handover.epoch} comes before the end of epoch ${handover.epoch - 1}`
+				);
+				ensure(
+					handover.members.length <= this.membership.groupSize,
+					'handover-size',
+					`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
+				);
+				ensure(
+					handover.members.every((m) =>
+						this.ledger.genesis.institutions.some(
+							(i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey)
+						)
+					),
+					'handover-member',
+					'the hand-over names a member that is not a consortium institution with its BLS key'
+				);
+				this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
 				return;
 			}
 			case 'attachment': {
@@ -241,7 +342,7 @@ export class ChainState {
 	}
 }
 
-function pinValue(pinned: PinnedBatch): Bytes {
+function pinValueOf(pinned: PinnedBatch): Bytes {
 	return pinned.certificate.value;
 }
 

@@ -12,7 +12,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import { decodeFact, type ChainFact, type ChainState } from './chain-state.ts';
 
 export const SYNC_PROTOCOL = '/spchain/sync/1.0.0';
-const FACT_TYPES = ['keyblock', 'batch', 'attachment'] as const;
+const FACT_TYPES = ['keyblock', 'batch', 'attachment', 'handover'] as const;
 const MAX_FACT_BYTES = 8 * 1024 * 1024;
 
 export interface SyncProgress {

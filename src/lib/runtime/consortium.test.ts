@@ -3,11 +3,13 @@
  * four in genesis) and a patient's observer node, each a FullNode on its own libp2p (WebSockets on
  * loopback, gossipsub), a WASM miner in a worker thread, BLS-certified pins, Groth16 proofs.
  * A patient registers; a record is pinned and attached by its institution; a node that joins late syncs
- * the whole chain; a peer that gossips a forged keyblock is rejected and penalised.
+ * the whole chain; a peer that gossips a forged keyblock is rejected and penalised; the group is
+ * handed over at each epoch boundary by certificate, and the new group pins keyblocks and batches.
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '../core/bytes.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
 import type { DevInstitution } from '../core/genesis-dev.ts';
 import { encodeKeyblock } from '../core/keyblock.ts';
@@ -26,7 +28,8 @@ import { startRelay, type Relay } from '../../../relay/relay.ts';
 import { FullNode } from './full-node.ts';
 import { clinics, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
 
-const genesis = testGenesis({ timestamp: Date.now() - 60_000 });
+// Short epochs, so the consensus group is handed over several times during the test.
+const genesis = testGenesis({ timestamp: Date.now() - 60_000, epochLength: 4 });
 const [aster, birch, cedar] = clinics as [DevInstitution, DevInstitution, DevInstitution];
 const alice = patientKeys('consortium alice');
 const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
@@ -83,9 +86,10 @@ describe('a consortium of full nodes over libp2p', () => {
 	let patient: FullNode;
 
 	it('pins mined keyblocks with the consensus group and every node follows', async () => {
-		members = [await startNode(aster, true), await startNode(birch), await startNode(cedar)];
+		members = [await startNode(aster, true), await startNode(birch, true), await startNode(cedar, true)];
 		patient = await startNode();
 		await expect.poll(() => members.every((m) => m.net.peers().length >= 3), { timeout: 30_000 }).toBe(true);
+		// One miner for now: at this test difficulty more would outrun the records' round window.
 		members[0]!.startMining();
 		await expect
 			.poll(() => Math.min(...nodes.map((n) => n.chain.height)), { timeout: 90_000, interval: 500 })
@@ -143,6 +147,63 @@ describe('a consortium of full nodes over libp2p', () => {
 			.toBe(true);
 		expect(late.chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
 	}, 120_000);
+
+	it('hands the consensus group over at epoch boundaries, and the new groups pin keyblocks and batches', async () => {
+		// Every online member mines now, so the next groups seat all three (candidates are the epoch's miners).
+		for (const member of members) member.startMining();
+		const epochsBefore = members[0]!.chain.epochs;
+		await expect
+			.poll(() => Math.min(...nodes.map((n) => n.chain.epochs)), { timeout: 150_000, interval: 500 })
+			.toBeGreaterThanOrEqual(epochsBefore + 2);
+		const reference = members[0]!.chain;
+		const epochs = reference.epochs;
+		for (const node of nodes)
+			for (let epoch = 0; epoch < epochs; epoch++)
+				expect(node.chain.groupOfEpoch(epoch)!.hash).toEqual(reference.groupOfEpoch(epoch)!.hash);
+		// Later groups are the institutions that mined in the epoch before, weighted by reputation R.
+		for (let epoch = 1; epoch < epochs; epoch++) {
+			const group = reference.groupOfEpoch(epoch)!;
+			expect(group.epoch).toBe(epoch);
+			expect(group.hash).not.toEqual(reference.groupOfEpoch(0)!.hash);
+			expect(group.size).toBeLessThanOrEqual(genesis.consensusGroupSize);
+			const miners = new Set<string>();
+			for (let h = (epoch - 1) * genesis.epochLength + 1; h <= epoch * genesis.epochLength; h++)
+				miners.add(bytesToHex(reference.ledger.keyblock(h)!.block.header.miner));
+			for (const member of group.members) expect(miners.has(bytesToHex(member.id))).toBe(true);
+		}
+		// With three miners the group grew beyond Aster alone; each epoch's keyblocks were pinned under
+		// that epoch's group (chain-state checks every pin against groupFor(height) on apply).
+		const later = Array.from({ length: epochs - epochsBefore }, (_, i) =>
+			reference.groupOfEpoch(epochsBefore + i)!
+		);
+		expect(Math.max(...later.map((g) => g.size))).toBeGreaterThanOrEqual(2);
+		expect(reference.groupFor((epochs - 1) * genesis.epochLength + 1)).toBe(
+			reference.groupOfEpoch(epochs - 1)
+		);
+
+		// A record submitted now is pinned by the group in office and attached.
+		const digest = sha256(new TextEncoder().encode('E_A(E_P(visit in a later epoch))'));
+		const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
+		const tx = signTransaction<MedicalBody>(
+			{
+				kind: 'medical',
+				patient: alice.publicKey,
+				institution: aster.institution.id,
+				round: patient.chain.height,
+				fees: genesis.fees.medical,
+				record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
+			},
+			alice.secretKey
+		);
+		await patient.submit(tx);
+		await expect
+			.poll(() => nodes.every((n) => n.chain.ledger.recordLocation(transactionId(tx.body)) !== undefined), {
+				timeout: 90_000,
+				interval: 500
+			})
+			.toBe(true);
+		for (const member of members) member.stopMining();
+	}, 300_000);
 
 	it('rejects a forged keyblock from a peer and penalises that peer', async () => {
 		const forger = await createPeerNet({ bootstrap: relay.addresses });

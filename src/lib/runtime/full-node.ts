@@ -7,7 +7,9 @@
  * browser or of Node).
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import type { Certificate, ConsensusKind } from '../core/certificate.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
 import {
 	ConsensusMachine,
 	type ConsensusApplication,
@@ -42,6 +44,7 @@ import { ConsensusDriver } from './consensus-driver.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
 import { KeyblockMiner } from './keyblock-miner.ts';
+import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { StoredVotingState } from './voting-store.ts';
@@ -106,7 +109,10 @@ const STATE_DEPENDENT = new Set([
 	'register-again',
 	'register-identity',
 	'label-target',
-	'mempool-full'
+	'mempool-full',
+	'handover-missing',
+	'handover-epoch',
+	'handover-early'
 ]);
 
 export class FullNode {
@@ -116,6 +122,8 @@ export class FullNode {
 	private readonly options: FullNodeOptions;
 	private readonly keyblocks: KeyblockAgreement;
 	private readonly batches: BatchAgreement;
+	private readonly handovers: HandoverAgreement;
+	private readonly driverFor: (kind: ConsensusKind) => (group: ConsensusGroup) => ConsensusDriver | null;
 	private readonly drivers = new Map<string, ConsensusDriver>();
 	private readonly miner: KeyblockMiner | null;
 	private readonly attacher: RecordAttacher | null;
@@ -134,52 +142,73 @@ export class FullNode {
 		const clock = options.clock ?? Date.now;
 		this.mempool = new Mempool(chain.ledger, options.verifier, clock);
 		const role = options.institution;
-		const member = role !== undefined && chain.group.indexOf(role.id) >= 0;
 		const voting = new StoredVotingState(options.store);
-		const driver = (kind: 'keyblock' | 'transactions', application: ConsensusApplication) => {
-			const machine = new ConsensusMachine({
-				kind,
-				signer: { id: role!.id, sign: (message) => blsSign(role!.blsKey, message) },
-				application,
-				store: voting,
-				timeouts: options.timeouts
-			});
-			const d = new ConsensusDriver(machine, {
-				publish: (bytes) => this.publish('consensus', bytes),
-				decided: (height, value, certificate) =>
-					void (
-						kind === 'keyblock'
-							? this.keyblocks.decided(height, value, certificate)
-							: this.batches.decided(height, value, certificate)
-					).catch((error) => this.fail(error)),
-				evidence: () =>
-					this.emit({ type: 'error', message: 'a consensus member equivocated; evidence kept' }),
-				error: (error) => this.fail(error)
-			});
-			this.drivers.set(kind, d);
-			return d;
+		const applications: Record<ConsensusKind, ConsensusApplication> = {
+			keyblock: {
+				propose: (height) => this.keyblocks.propose(height),
+				validate: (value, height) => this.keyblocks.validate(value, height)
+			},
+			transactions: {
+				propose: (sequence) => this.batches.propose(sequence),
+				validate: (value, sequence) => this.batches.validate(value, sequence)
+			},
+			membership: {
+				propose: (epoch) => this.handovers.propose(epoch),
+				validate: (value, epoch) => this.handovers.validate(value, epoch)
+			}
 		};
+		const decided = (kind: ConsensusKind, height: number, value: Bytes, certificate: Certificate) =>
+			kind === 'keyblock'
+				? this.keyblocks.decided(height, value, certificate)
+				: kind === 'transactions'
+					? this.batches.decided(height, value, certificate)
+					: this.handovers.decided(height, value, certificate);
+		/**
+		 * The driver of `kind` when this institution is a member of `group` (created the first time it is):
+		 * membership changes at hand-overs, so a node joins the voting when a group names it.
+		 */
+		const driverFor = (this.driverFor =
+			(kind: ConsensusKind) =>
+			(group: ConsensusGroup): ConsensusDriver | null => {
+				if (!role || group.indexOf(role.id) < 0) return null;
+				let existing = this.drivers.get(kind);
+				if (!existing) {
+					const machine = new ConsensusMachine({
+						kind,
+						signer: { id: role.id, sign: (message) => blsSign(role.blsKey, message) },
+						application: applications[kind],
+						store: voting,
+						timeouts: options.timeouts
+					});
+					existing = new ConsensusDriver(machine, {
+						publish: (bytes) => this.publish('consensus', bytes),
+						decided: (height, value, certificate) =>
+							void decided(kind, height, value, certificate).catch((error) => this.fail(error)),
+						evidence: () =>
+							this.emit({ type: 'error', message: 'a consensus member equivocated; evidence kept' }),
+						error: (error) => this.fail(error)
+					});
+					if (this.stopped) existing.stop();
+					this.drivers.set(kind, existing);
+				}
+				return existing;
+			});
 		this.keyblocks = new KeyblockAgreement({
 			chain,
-			driver: member
-				? driver('keyblock', {
-						propose: (height) => this.keyblocks.propose(height),
-						validate: (value, height) => this.keyblocks.validate(value, height)
-					})
-				: null,
+			driverFor: driverFor('keyblock'),
 			publishPinned: (block) => this.publish('keyblocks', encodeKeyblock(block)),
 			clock
+		});
+		this.handovers = new HandoverAgreement({
+			chain,
+			driverFor: driverFor('membership'),
+			publish: (handover) => this.publish('batches', encodeBatchMessage({ type: 'handover', handover }))
 		});
 		this.batches = new BatchAgreement({
 			chain,
 			mempool: this.mempool,
 			verifier: options.verifier,
-			driver: member
-				? driver('transactions', {
-						propose: (sequence) => this.batches.propose(sequence),
-						validate: (value, sequence) => this.batches.validate(value, sequence)
-					})
-				: null,
+			driverFor: driverFor('transactions'),
 			self: role?.id ?? null,
 			capacity: options.batchCapacity ?? 512,
 			publishProposal: (proposal) =>
@@ -227,8 +256,11 @@ export class FullNode {
 		return node;
 	}
 
+	/** A member of the group that pins the next keyblock (or of the newest group, while it is unknown). */
 	get isMember(): boolean {
-		return this.drivers.size > 0;
+		const role = this.options.institution;
+		const group = this.chain.groupFor(this.chain.height + 1) ?? this.chain.group;
+		return role !== undefined && group.indexOf(role.id) >= 0;
 	}
 
 	status(): NodeStatus {
@@ -350,7 +382,8 @@ export class FullNode {
 
 	private async onConsensus(data: Uint8Array): Promise<Verdict> {
 		const envelope = decodeConsensusEnvelope(data);
-		const driver = this.drivers.get(envelope.kind);
+		// A member of the newest group listens from the first message on, so early votes are buffered.
+		const driver = this.drivers.get(envelope.kind) ?? this.driverFor(envelope.kind)(this.chain.group);
 		if (driver) await driver.receive(envelope.message);
 		return 'accept';
 	}
@@ -360,6 +393,14 @@ export class FullNode {
 		if (message.type === 'proposal') {
 			this.batches.receiveProposal(message.proposal);
 			return 'accept';
+		}
+		if (message.type === 'handover') {
+			if (message.handover.epoch > this.chain.epochs) {
+				void syncFrom(this.net, this.chain, from).catch(() => undefined);
+				return 'ignore';
+			}
+			const outcome = await this.chain.apply({ type: 'handover', handover: message.handover });
+			return outcome === 'applied' ? 'accept' : 'ignore';
 		}
 		if (message.pinned.sequence > this.chain.batchCount + 1) {
 			void syncFrom(this.net, this.chain, from).catch(() => undefined);
@@ -402,6 +443,11 @@ export class FullNode {
 			this.mempool.remove(fact.block.registers.map((tx) => transactionId(tx.body)));
 			this.mempool.prune((id) => this.chain.isPinned(id));
 			this.miner?.tipChanged();
+			void this.handovers.maybeStart().catch((error) => this.fail(error));
+		} else if (fact.type === 'handover') {
+			// The new epoch's group is known: its first keyblock and the next batch can be agreed.
+			void this.keyblocks.maybeStart().catch((error) => this.fail(error));
+			void this.batches.maybeStart().catch((error) => this.fail(error));
 		} else if (fact.type === 'batch') {
 			const { pinned } = fact;
 			const proposal = this.batches.proposal(pinned.certificate.value);

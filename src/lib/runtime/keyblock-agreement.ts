@@ -9,6 +9,7 @@ import type { Certificate } from '../core/certificate.ts';
 import { keyblockHash, type Keyblock } from '../core/keyblock.ts';
 import { encodePin } from '../core/pinning.ts';
 import type { ChainState } from './chain-state.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import { waitFor } from './wait.ts';
 
@@ -19,8 +20,11 @@ const MAX_CANDIDATES = 16;
 
 export interface KeyblockAgreementOptions {
 	chain: ChainState;
-	/** Null on nodes that are not consensus-group members: they follow pinned keyblocks only. */
-	driver: ConsensusDriver | null;
+	/**
+	 * The keyblock driver when this node is a member of `group`, else null: non-members follow pinned
+	 * keyblocks only.
+	 */
+	driverFor(group: ConsensusGroup): ConsensusDriver | null;
 	publishPinned(block: Keyblock): Promise<void>;
 	clock?: () => number;
 }
@@ -29,14 +33,12 @@ export class KeyblockAgreement {
 	private readonly candidates = new Map<string, Keyblock>();
 	private readonly arrivals = new EventTarget();
 	private readonly chain: ChainState;
-	private readonly driver: ConsensusDriver | null;
 	private readonly options: KeyblockAgreementOptions;
 	private readonly clock: () => number;
 
 	constructor(options: KeyblockAgreementOptions) {
 		this.options = options;
 		this.chain = options.chain;
-		this.driver = options.driver;
 		this.clock = options.clock ?? Date.now;
 	}
 
@@ -58,8 +60,20 @@ export class KeyblockAgreement {
 		this.chain.ledger.checkNextKeyblock(block, this.clock());
 		this.candidates.set(key, { ...block, pin: undefined });
 		this.arrivals.dispatchEvent(new Event('candidate'));
-		if (this.driver && this.driver.height < height) await this.driver.start(height, this.chain.group);
+		await this.maybeStart();
 		return true;
+	}
+
+	/**
+	 * Members start agreeing on the next height once they hold a candidate and know the height's group
+	 * (the first keyblock of an epoch waits for the hand-over).
+	 */
+	async maybeStart(): Promise<void> {
+		const height = this.chain.height + 1;
+		if (this.validCandidates(height).length === 0) return;
+		const group = this.chain.groupFor(height);
+		const driver = group && this.options.driverFor(group);
+		if (driver && driver.height < height) await driver.start(height, group);
 	}
 
 	/** ConsensusApplication.propose: our first valid candidate (members only start once they hold one). */

@@ -26,7 +26,8 @@ import {
 	type TableName
 } from './store.ts';
 
-const DB_VERSION = 1;
+// 2: the 'handovers' table (consensus-group hand-overs); upgrade() adds any table a profile lacks.
+const DB_VERSION = 2;
 const STRICT_TABLES: ReadonlySet<TableName> = new Set<TableName>(['keys']);
 
 export interface BrowserStoreOptions {

@@ -16,7 +16,8 @@ export const TABLES = [
 	'accessLog',
 	'keys',
 	'meta',
-	'pending'
+	'pending',
+	'handovers'
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
