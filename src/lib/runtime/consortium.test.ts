@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
-import type { DevInstitution } from '../core/genesis-dev.ts';
+import { targetForExpectedHashes, type DevInstitution } from '../core/genesis-dev.ts';
 import { encodeKeyblock } from '../core/keyblock.ts';
 import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
@@ -28,8 +28,13 @@ import { startRelay, type Relay } from '../../../relay/relay.ts';
 import { FullNode } from './full-node.ts';
 import { clinics, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
 
-// Short epochs, so the consensus group is handed over several times during the test.
-const genesis = testGenesis({ timestamp: Date.now() - 60_000, epochLength: 4 });
+// Short epochs, so the consensus group is handed over several times during the test; real work per
+// keyblock (~2^20 hashes), so that a group of one institution cannot outrun the records' round window.
+const genesis = testGenesis({
+	timestamp: Date.now() - 60_000,
+	epochLength: 4,
+	initialTarget: targetForExpectedHashes(1n << 20n)
+});
 const [aster, birch, cedar] = clinics as [DevInstitution, DevInstitution, DevInstitution];
 const alice = patientKeys('consortium alice');
 const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
@@ -64,6 +69,23 @@ async function startNode(clinic?: DevInstitution, mine = false): Promise<FullNod
 	});
 	nodes.push(node);
 	return node;
+}
+
+/** Alice's medical transaction for a record Aster holds (a real chameleon hash and proof). */
+async function medicalAtAster(ciphertext: string, round: number) {
+	const digest = sha256(new TextEncoder().encode(ciphertext));
+	const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
+	return signTransaction<MedicalBody>(
+		{
+			kind: 'medical',
+			patient: alice.publicKey,
+			institution: aster.institution.id,
+			round,
+			fees: genesis.fees.medical,
+			record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
+		},
+		alice.secretKey
+	);
 }
 
 beforeAll(async () => {
@@ -108,19 +130,7 @@ describe('a consortium of full nodes over libp2p', () => {
 			})
 			.toBe(true);
 
-		const digest = sha256(new TextEncoder().encode('E_A(E_P(first visit))'));
-		const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
-		const tx = signTransaction<MedicalBody>(
-			{
-				kind: 'medical',
-				patient: alice.publicKey,
-				institution: aster.institution.id,
-				round: patient.chain.height,
-				fees: genesis.fees.medical,
-				record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
-			},
-			alice.secretKey
-		);
+		const tx = await medicalAtAster('E_A(E_P(first visit))', patient.chain.height);
 		const blockHash = patient.chain.ledger.patientBlockHash(alice.publicKey);
 		await patient.submit(tx);
 		const id = transactionId(tx.body);
@@ -182,19 +192,7 @@ describe('a consortium of full nodes over libp2p', () => {
 		);
 
 		// A record submitted now is pinned by the group in office and attached.
-		const digest = sha256(new TextEncoder().encode('E_A(E_P(visit in a later epoch))'));
-		const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
-		const tx = signTransaction<MedicalBody>(
-			{
-				kind: 'medical',
-				patient: alice.publicKey,
-				institution: aster.institution.id,
-				round: patient.chain.height,
-				fees: genesis.fees.medical,
-				record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
-			},
-			alice.secretKey
-		);
+		const tx = await medicalAtAster('E_A(E_P(visit in a later epoch))', patient.chain.height);
 		await patient.submit(tx);
 		await expect
 			.poll(() => nodes.every((n) => n.chain.ledger.recordLocation(transactionId(tx.body)) !== undefined), {
