@@ -1,0 +1,118 @@
+/**
+ * A consensus member's work on one batch, as the live node does it (runtime/batch-agreement.ts): decode
+ * the proposal, check every transaction (fees, holder, the patient's BIP-340 signature), batch-verify
+ * every chameleon-hash Groth16 proof, then sign the prevote; verify the others' prevotes and sign the
+ * precommit; verify the others' precommits; verify the certificate. One process per core runs the tasks
+ * of every member in turn; no result is shared between members (each verifies everything itself).
+ * (Processes, not worker threads: snarkjs's own worker shim misreads a worker thread as one of its own.)
+ */
+import '../../src/lib/node/polyfills.ts';
+import { decodeCertificate, statementBytes, verifyCertificate } from '../../src/lib/core/certificate.ts';
+import { messageFromDigest } from '../../src/lib/core/chameleon.ts';
+import { blsSign, blsVerify } from '../../src/lib/core/consensus/bls.ts';
+import { devMembers } from '../../src/lib/core/consensus/dev-members.ts';
+import { ConsensusGroup } from '../../src/lib/core/consensus/group.ts';
+import { devGenesis, devInstitution } from '../../src/lib/core/genesis-dev.ts';
+import { decodeBatchProposal, proposalHash } from '../../src/lib/core/gossip.ts';
+import { chameleonStatement, checkTransaction, isRecordTransaction } from '../../src/lib/core/transaction.ts';
+import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';
+import type { MemberResult, MemberTask } from './protocol.ts';
+
+const send = (message: MemberResult) => process.send!(message);
+const genesis = devGenesis();
+const author = devInstitution('Aster Clinic').institution;
+const verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+const groups = new Map<number, ConsensusGroup>();
+const groupOf = (size: number) => {
+	let group = groups.get(size);
+	if (!group) {
+		group = new ConsensusGroup(devMembers(Array.from({ length: size }, () => 1)).map((d) => d.member));
+		groups.set(size, group);
+	}
+	return group;
+};
+const secretOf = (member: number) =>
+	devMembers(Array.from({ length: member + 1 }, () => 1))[member]!.secretKey;
+
+async function prevote(task: Extract<MemberTask, { type: 'prevote' }>): Promise<MemberResult> {
+	const proposal = decodeBatchProposal(task.proposal);
+	if (task.verify) {
+		const statements = proposal.transactions.map((tx) => {
+			checkTransaction(tx, genesis.fees);
+			if (!isRecordTransaction(tx)) throw new Error('a register transaction in a record batch');
+			return chameleonStatement(tx.body, author.chameleonKey, messageFromDigest);
+		});
+		const results = await verifier.verifyAll(statements);
+		if (results.some((ok) => !ok)) throw new Error('a chameleon proof did not verify');
+	}
+	const value = proposalHash(proposal);
+	const group = groupOf(task.groupSize);
+	const message = statementBytes(group, {
+		kind: 'transactions',
+		height: task.sequence,
+		round: 0,
+		step: 'prevote',
+		value
+	});
+	return {
+		type: 'done',
+		id: task.id,
+		value,
+		signature: blsSign(secretOf(task.member), message),
+		transactions: proposal.transactions.length
+	};
+}
+
+function nextVote(task: Extract<MemberTask, { type: 'precommit' | 'commit' }>): MemberResult {
+	const group = groupOf(task.groupSize);
+	const step = task.type === 'precommit' ? 'prevote' : 'precommit';
+	const received = statementBytes(group, {
+		kind: 'transactions',
+		height: task.sequence,
+		round: 0,
+		step,
+		value: task.value
+	});
+	for (const [index, signature] of task.votes.entries()) {
+		if (index === task.member || !signature) continue;
+		if (!blsVerify(group.members[index]!.blsPublicKey, received, signature))
+			throw new Error(`member ${index}'s ${step} does not verify`);
+	}
+	if (task.type === 'commit') return { type: 'done', id: task.id };
+	const message = statementBytes(group, {
+		kind: 'transactions',
+		height: task.sequence,
+		round: 0,
+		step: 'precommit',
+		value: task.value
+	});
+	return { type: 'done', id: task.id, signature: blsSign(secretOf(task.member), message) };
+}
+
+process.on('message', (task: MemberTask) => {
+	const run = async (): Promise<MemberResult> => {
+		switch (task.type) {
+			case 'prevote':
+				return prevote(task);
+			case 'precommit':
+			case 'commit':
+				return nextVote(task);
+			case 'certificate':
+				verifyCertificate(decodeCertificate(task.certificate), groupOf(task.groupSize), {
+					kind: 'transactions'
+				});
+				return { type: 'done', id: task.id };
+		}
+	};
+	run().then(
+		(result) => send(result),
+		(error: unknown) =>
+			port.postMessage({
+				type: 'failed',
+				id: task.id,
+				message: error instanceof Error ? error.message : String(error)
+			})
+	);
+});
+send({ type: 'ready' });

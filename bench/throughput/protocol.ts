@@ -1,0 +1,36 @@
+/** Messages between the throughput bench and its member worker threads (one thread per core). */
+export type MemberTask =
+	| {
+			/** Member `member` checks the proposal (unless `verify` is off) and signs its prevote. */
+			type: 'prevote';
+			id: number;
+			member: number;
+			groupSize: number;
+			sequence: number;
+			proposal: Uint8Array;
+			verify: boolean;
+	  }
+	| {
+			/** Member `member` checks the others' votes of the previous step and signs its next vote. */
+			type: 'precommit' | 'commit';
+			id: number;
+			member: number;
+			groupSize: number;
+			sequence: number;
+			value: Uint8Array;
+			/** Signatures of the previous step by member index (the member's own included). */
+			votes: (Uint8Array | null)[];
+	  }
+	| {
+			/** Member `member` verifies the assembled certificate (one aggregate check). */
+			type: 'certificate';
+			id: number;
+			member: number;
+			groupSize: number;
+			certificate: Uint8Array;
+	  };
+
+export type MemberResult =
+	| { type: 'ready' }
+	| { type: 'done'; id: number; signature?: Uint8Array; value?: Uint8Array; transactions?: number }
+	| { type: 'failed'; id: number; message: string };
