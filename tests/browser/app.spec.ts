@@ -23,6 +23,17 @@ test.beforeAll(async () => {
 	network = await startDemoNetwork();
 });
 
+test.afterEach(async ({ browserName: _browser }, testInfo) => {
+	if (testInfo.status === testInfo.expectedStatus) return;
+	// What the screens and the headless clinics said when the story broke.
+	for (const [i, context] of contexts.entries())
+		for (const [j, page] of context.pages().entries())
+			await page
+				.screenshot({ path: `test-results/app/failure-${i}-${j}.png`, fullPage: true })
+				.catch(() => {});
+	console.log(network?.log().slice(-6000));
+});
+
 test.afterAll(async () => {
 	for (const context of contexts) await context.close();
 	await network?.stop();
@@ -44,8 +55,9 @@ async function openClinic(context: BrowserContext, name: string): Promise<Page> 
 	return page;
 }
 
-async function selectPatient(clinic: Page, address: string): Promise<void> {
-	await clinic.getByLabel('Patient address or invitation').fill(address);
+/** The clinic scans the patient's QR invitation (its text: address and current peer id). */
+async function selectPatient(clinic: Page, address: string, invitation: string): Promise<void> {
+	await clinic.getByLabel('Patient address or invitation').fill(invitation);
 	await clinic.getByRole('button', { name: 'Add patient' }).click();
 	await clinic.locator(`button[title="${address}"]`).click();
 }
@@ -136,13 +148,15 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await patient.getByRole('button', { name: 'Create my identity' }).click();
 	const address = (await patient.getByTestId('patient-address').textContent({ timeout: 60_000 }))!.trim();
 	expect(address).toMatch(/^spp1[0-9a-z]+$/);
+	const invitation = (await patient.getByTestId('patient-invitation').textContent())!.trim();
+	expect(invitation).toContain(address);
 	await expect(patient.getByRole('img', { name: 'QR code of your invitation' })).toBeVisible();
 	await expect(patient.getByTestId('peers')).not.toHaveText('0', { timeout: 90_000 });
 
 	// ---- Register once, at a headless clinic of the demo network.
 	await patient.getByLabel('Full name').fill('Ada Lovelace');
 	await patient.getByLabel('Date of birth').fill('1985-12-10');
-	await patient.getByLabel('Clinic').selectOption('Aster Clinic');
+	await patient.getByLabel('Clinic', { exact: true }).selectOption('Aster Clinic');
 	await shot(patient, '02-patient-register');
 	await patient.getByRole('button', { name: 'Register' }).click();
 	await expect(patient.getByTestId('registration')).toContainText('Registered', { timeout: 240_000 });
@@ -152,7 +166,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	const clinicA = await openClinic(desktopA, CLINIC_A);
 	// Membership follows mining and reputation epoch by epoch (runtime/membership-handover.ts).
 	await expect(clinicA.getByTestId('member')).toHaveText(/^(Consensus member|Not a member)$/);
-	await selectPatient(clinicA, address);
+	await selectPatient(clinicA, address, invitation);
 	await writeAndApprove(clinicA, patient, 'Condition', { Diagnosis: DIAGNOSIS }, DIAGNOSIS);
 	await shot(clinicA, '04-clinic-a-first-record');
 	await writeAndApprove(
@@ -166,7 +180,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 
 	// ---- Upload case 3: a first visit at clinic B, which cannot read A's records.
 	const clinicB = await openClinic(desktopB, CLINIC_B);
-	await selectPatient(clinicB, address);
+	await selectPatient(clinicB, address, invitation);
 	await expect(clinicB.getByText('Nothing shared yet')).toBeVisible();
 	await writeAndApprove(clinicB, patient, 'Encounter', { Reason: VISIT_B }, VISIT_B);
 	await expect(clinicB.getByTestId('clinic-record')).toHaveCount(1);

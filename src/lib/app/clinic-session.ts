@@ -123,8 +123,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		}
 	}
 
+	/** Peer ids from the patients' QR invitations: a first dial target before the mesh reaches them. */
+	const peerHints = new Map<string, string>();
+
 	async function reach(patient: PublicKey): Promise<string> {
-		const peer = await directory.locate(patient, 15_000);
+		const hint = peerHints.get(bytesToHex(patient));
+		if (hint && !directory.isOnline(patient)) await directory.ask(hint);
+		const peer = await directory.locate(patient, 30_000);
 		if (!peer)
 			throw new AppError(
 				'patient-offline',
@@ -369,8 +374,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		},
 		async addPatient(invitation: string): Promise<PatientSeenView> {
 			const text = invitation.trim();
-			const address = text.startsWith('spchain:') ? (new URL(text).searchParams.get('patient') ?? '') : text;
-			const key = patientKey(address);
+			const url = text.startsWith('spchain:') ? new URL(text) : undefined;
+			const key = patientKey(url ? (url.searchParams.get('patient') ?? '') : text);
+			const peer = url?.searchParams.get('peer');
+			if (peer) {
+				peerHints.set(bytesToHex(key), peer);
+				void directory.ask(peer).then(notify);
+			}
 			knownPatients.add(bytesToHex(key));
 			await store.write([{ table: 'meta', key: `patient:${bytesToHex(key)}`, value: key }]);
 			void directory.locate(key, 5000).then(notify);

@@ -130,9 +130,16 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 	// ------------------------------------------------------------ clinics ask (Upload (4), Label (7))
 
+	/** The institution speaking from `peer`; a clinic that just dialled us is asked who it is first. */
+	async function institutionAt(peer: string) {
+		const find = () => genesis.institutions.find((i) => directory.peerOf(i.id) === peer);
+		if (!find()) await directory.ask(peer);
+		return find();
+	}
+
 	net.handle(PROTOCOLS.record, async function* (bytes, from) {
 		const request = decodeRecordRequest(bytes);
-		const holder = [...genesis.institutions].find((i) => directory.peerOf(i.id) === from);
+		const holder = await institutionAt(from);
 		if (!holder)
 			throw new ValidationError('record-requester', 'only consortium institutions may write records');
 		const id = bytesToHex(randomBytes(8));

@@ -53,8 +53,17 @@ for (const [index, name] of names.entries()) {
 	});
 	clinic.node.on((event) => {
 		if (event.type === 'error') console.log(`${name}: ${event.message}`);
-		if (event.type === 'fact' && event.fact.type === 'keyblock')
-			console.log(`${name}: keyblock ${event.fact.block.header.height} pinned`);
+		if (event.type !== 'fact') return;
+		const { fact } = event;
+		if (fact.type === 'keyblock') console.log(`${name}: keyblock ${fact.block.header.height} pinned`);
+		else if (fact.type === 'batch')
+			console.log(
+				`${name}: batch ${fact.pinned.sequence} pinned (${fact.pinned.batch.transactions.length} records)`
+			);
+		else if (fact.type === 'handover')
+			console.log(
+				`${name}: consensus group of epoch ${fact.handover.epoch}: ${fact.handover.members.length} members`
+			);
 	});
 	clinics.push(clinic);
 	console.log(`${name} listening on ${clinic.addresses().join(' ')}`);
