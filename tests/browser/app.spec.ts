@@ -239,8 +239,8 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	expect(await patientBlockHash(explorer, shortAddress)).toBe(hashBefore);
 
 	// ---- Share the whole history with B: B reads A's records, end-to-end encrypted to B.
-	await patient.getByLabel('Share with').selectOption(CLINIC_B);
-	await patient.getByLabel('Records').selectOption({ label: 'Whole history' });
+	await patient.getByLabel('Share with', { exact: true }).selectOption(CLINIC_B);
+	await patient.getByLabel('Records', { exact: true }).selectOption({ label: 'Whole history' });
 	await patient.getByLabel('Purpose').fill('Second opinion');
 	await patient.getByLabel('Days').fill('7');
 	await patient.getByRole('button', { name: 'Share' }).click();

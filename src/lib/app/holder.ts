@@ -4,7 +4,7 @@
  * gave it for that record), the access log it keeps for each patient, the revocations it knows, and
  * the records patients shared with it. It answers the patient (or a consent holder) and nobody else.
  */
-import { bigIntToBytes, bytesToBigInt, bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
 import {
 	checkRevocation,
 	decodeAccessRequest,
@@ -19,6 +19,7 @@ import { verifySignature, type PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 import type { Ledger } from '../core/chain.ts';
 import { decodeAccessLog, encodeAccessLog, type AccessLogEntry } from '../records/access-log.ts';
+import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, IV_LENGTH, randomIv } from '../records/aead.ts';
 import { deriveStorageKey } from '../records/envelope.ts';
 import {
 	answerAccessRequest,
@@ -50,44 +51,73 @@ export interface HeldRow {
 	createdAt: number;
 }
 
-function encodeRow(row: HeldRow): Bytes {
+/*
+ * At rest, a row keeps in clear only what locates it (content address, patient, kind, transaction ids) and
+ * the ciphertext, which is encrypted already. What would reveal or endanger the record — the record key
+ * k_P, the chameleon randomness r, the clinician's summary and the reason of a correction — is sealed with
+ * AES-GCM under a key derived from the institution's storage key, bound to the row's content address.
+ */
+const rowKey = (storageKey: Bytes) => deriveKey(storageKey, new Uint8Array(32), 'spchain/holder-row/v1');
+
+async function encodeRow(row: HeldRow, storageKey: Bytes): Promise<Bytes> {
+	const secret: Record<string, Bytes | string> = {
+		recordKey: row.recordKey,
+		r: bigIntToBytes(row.r, 32),
+		summary: row.summary
+	};
+	if (row.reason !== undefined) secret.reason = row.reason;
+	const iv = randomIv();
+	const sealed = await aesGcmEncrypt(rowKey(storageKey), iv, encodeCanonical(secret), row.digest);
 	const out: Record<string, Bytes | string | number> = {
 		digest: row.digest,
 		patient: row.patient,
 		sealed: row.sealed,
-		recordKey: row.recordKey,
-		r: bigIntToBytes(row.r, 32),
 		kind: row.kind,
-		summary: row.summary,
-		createdAt: row.createdAt
+		createdAt: row.createdAt,
+		secret: concatBytes(iv, sealed)
 	};
 	if (row.transactionId) out.transactionId = row.transactionId;
 	if (row.target) out.target = row.target;
-	if (row.reason !== undefined) out.reason = row.reason;
 	return encodeCanonical(out);
 }
 
-function decodeRow(bytes: Bytes): HeldRow {
+async function decodeRow(bytes: Bytes, storageKey: Bytes): Promise<HeldRow> {
 	const o = read.object(
 		decodeCanonical(bytes, 8 * 1024 * 1024),
 		'held',
-		['digest', 'patient', 'sealed', 'recordKey', 'r', 'kind', 'summary', 'createdAt'],
-		['transactionId', 'target', 'reason']
+		['digest', 'patient', 'sealed', 'kind', 'createdAt', 'secret'],
+		['transactionId', 'target']
+	);
+	const digest = read.bytes(o.digest, 'held.digest', 32);
+	const box = read.bytes(o.secret, 'held.secret', { min: IV_LENGTH + 16, max: 4096 });
+	const plain = await aesGcmDecrypt(
+		rowKey(storageKey),
+		box.subarray(0, IV_LENGTH),
+		box.subarray(IV_LENGTH),
+		digest,
+		'held-secret',
+		'a held record does not open with this institution key (damaged, or another institution wrote it)'
+	);
+	const secret = read.object(
+		decodeCanonical(plain),
+		'held.secret',
+		['recordKey', 'r', 'summary'],
+		['reason']
 	);
 	const row: HeldRow = {
-		digest: read.bytes(o.digest, 'held.digest', 32),
+		digest,
 		patient: read.bytes(o.patient, 'held.patient', 32),
 		sealed: read.bytes(o.sealed, 'held.sealed', { max: 8 * 1024 * 1024 }),
-		recordKey: read.bytes(o.recordKey, 'held.recordKey', 32),
-		r: bytesToBigInt(read.bytes(o.r, 'held.r', 32)),
+		recordKey: read.bytes(secret.recordKey, 'held.recordKey', 32),
+		r: bytesToBigInt(read.bytes(secret.r, 'held.r', 32)),
 		kind: read.oneOf(o.kind, 'held.kind', ['medical', 'label'] as const),
-		summary: read.string(o.summary, 'held.summary', 300),
+		summary: read.string(secret.summary, 'held.summary', 300),
 		createdAt: read.uint(o.createdAt, 'held.createdAt')
 	};
 	if (o.transactionId !== undefined)
 		row.transactionId = read.bytes(o.transactionId, 'held.transactionId', 32);
 	if (o.target !== undefined) row.target = read.bytes(o.target, 'held.target', 32);
-	if (o.reason !== undefined) row.reason = read.string(o.reason, 'held.reason', 500);
+	if (secret.reason !== undefined) row.reason = read.string(secret.reason, 'held.reason', 500);
 	return row;
 }
 
@@ -140,17 +170,19 @@ export class Holder {
 	}
 
 	async put(row: HeldRow): Promise<void> {
-		await this.store.write([{ table: 'ciphertexts', key: bytesToHex(row.digest), value: encodeRow(row) }]);
+		const value = await encodeRow(row, this.keys.storageKey);
+		await this.store.write([{ table: 'ciphertexts', key: bytesToHex(row.digest), value }]);
 		this.changed();
 	}
 
 	async get(digest: Bytes): Promise<HeldRow | undefined> {
 		const bytes = await this.store.get('ciphertexts', bytesToHex(digest));
-		return bytes && decodeRow(bytes);
+		return bytes && decodeRow(bytes, this.keys.storageKey);
 	}
 
 	async all(): Promise<HeldRow[]> {
-		return (await this.store.list('ciphertexts')).map(([, bytes]) => decodeRow(bytes));
+		const rows = await this.store.list('ciphertexts');
+		return Promise.all(rows.map(([, bytes]) => decodeRow(bytes, this.keys.storageKey)));
 	}
 
 	async byTransaction(id: Bytes): Promise<HeldRow | undefined> {
