@@ -225,12 +225,14 @@ async function agreeBatch(
 			})
 		)
 	);
-	const group = new ConsensusGroup(devMembers(members.map(() => 1)).map((d) => d.member));
+	const dev = devMembers(members.map(() => 1));
+	const group = new ConsensusGroup(dev.map((d) => d.member));
 	const certificate = encodeCertificate(
 		assembleCertificate(
 			group,
 			{ kind: 'transactions', height: sequence, round: 0, value },
-			new Map(precommits.map((p, i) => [i, p.signature!]))
+			// The certificate's bitmap follows the group's order (by member id).
+			new Map(precommits.map((p, i) => [group.indexOf(dev[i]!.member.id), p.signature!]))
 		)
 	);
 	await Promise.all(
@@ -340,8 +342,10 @@ export default async function throughput(): Promise<void> {
 	const full = process.env.BENCH_FULL === '1';
 	const quick = process.env.BENCH_QUICK === '1';
 	const pool = await proofPool();
-	const sizes = quick ? [0.125] : [1, 2, 4];
-	const groupSizes = quick ? [4] : [4, 7, 10, 13];
+	// BENCH_SIZES=1,2 and BENCH_MEMBERS=4,7 pick configurations.
+	const list = (name: string) => process.env[name]?.split(',').map(Number);
+	const sizes = list('BENCH_SIZES') ?? (quick ? [0.125] : [1, 2, 4]);
+	const groupSizes = list('BENCH_MEMBERS') ?? (quick ? [4] : [4, 7, 10, 13]);
 	const largest = Math.max(...sizes);
 	const txs = transactions(pool, Math.ceil((largest * MB) / 400));
 	const threads = Math.max(1, availableParallelism());

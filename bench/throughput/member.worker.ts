@@ -32,6 +32,8 @@ const groupOf = (size: number) => {
 	}
 	return group;
 };
+const devMemberId = (member: number) =>
+	devMembers(Array.from({ length: member + 1 }, () => 1))[member]!.member.id;
 const secretOf = (member: number) =>
 	devMembers(Array.from({ length: member + 1 }, () => 1))[member]!.secretKey;
 
@@ -76,8 +78,9 @@ function nextVote(task: Extract<MemberTask, { type: 'precommit' | 'commit' }>): 
 	});
 	for (const [index, signature] of task.votes.entries()) {
 		if (index === task.member || !signature) continue;
-		if (!blsVerify(group.members[index]!.blsPublicKey, received, signature))
-			throw new Error(`member ${index}'s ${step} does not verify`);
+		// Votes are indexed by member number; the group orders members by id.
+		const key = group.members[group.indexOf(devMemberId(index))]!.blsPublicKey;
+		if (!blsVerify(key, received, signature)) throw new Error(`member ${index}'s ${step} does not verify`);
 	}
 	if (task.type === 'commit') return { type: 'done', id: task.id };
 	const message = statementBytes(group, {
@@ -108,7 +111,7 @@ process.on('message', (task: MemberTask) => {
 	run().then(
 		(result) => send(result),
 		(error: unknown) =>
-			port.postMessage({
+			send({
 				type: 'failed',
 				id: task.id,
 				message: error instanceof Error ? error.message : String(error)

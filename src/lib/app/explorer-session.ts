@@ -68,11 +68,11 @@ export function createExplorerSession(node: FullNode, errors: string[] = []): Ex
 		peers: () => {
 			// A peer counts as direct when any of its connections is (WebRTC or WebSockets, not a circuit).
 			const connections = node.net.connections();
-			return node.net.peers().map((id) => ({
-				id,
-				direct: connections.some((c) => c.peer === id && c.direct),
-				label: connections.find((c) => c.peer === id)?.transport
-			}));
+			return node.net.peers().map((id) => {
+				const mine = connections.filter((c) => c.peer === id);
+				const best = mine.find((c) => c.direct) ?? mine[0];
+				return { id, direct: best?.direct ?? false, label: best?.transport };
+			});
 		},
 		subscribe(listener) {
 			listeners.add(listener);
