@@ -47,7 +47,7 @@ import {
 } from '../src/lib/core/transaction.ts';
 import { proveHash } from '../src/lib/crypto/chameleon-prover.ts';
 import { createNodeProver } from '../src/lib/crypto/prover.node.ts';
-import type { MemberResult, MemberTask } from './throughput/protocol.ts';
+import type { MemberResult, MemberTask, MemberTaskBody } from './throughput/protocol.ts';
 
 const POOL_SIZE = 48;
 const POOL_FILE = fileURLToPath(new URL('../.cache/bench-proofs/pool.json', import.meta.url));
@@ -163,7 +163,7 @@ class MemberPool {
 		return pool;
 	}
 
-	run(task: Omit<MemberTask, 'id'>): Promise<MemberResult & { type: 'done' }> {
+	run(task: MemberTaskBody): Promise<MemberResult & { type: 'done' }> {
 		return new Promise((resolve, reject) => {
 			this.queue.push({
 				task: { ...task, id: this.nextId++ } as MemberTask,

@@ -34,3 +34,10 @@ export type MemberResult =
 	| { type: 'ready' }
 	| { type: 'done'; id: number; signature?: Uint8Array; value?: Uint8Array; transactions?: number }
 	| { type: 'failed'; id: number; message: string };
+
+/** A task as the bench writes it; the pool numbers it. */
+export type MemberTaskBody = MemberTask extends infer T
+	? T extends MemberTask
+		? Omit<T, 'id'>
+		: never
+	: never;
