@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bigIntToBytes } from '../core/bytes.ts';
 import { meetsTarget, powHash } from '../core/pow.ts';
-import { MiningKernel, simdSupported } from './kernel.ts';
+import { MiningKernel, simdSupported, type SearchResult } from './kernel.ts';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const header = fc.record({
@@ -18,6 +18,34 @@ const kernels = [true, false].map((simd) => ({ simd, load: () => MiningKernel.lo
 /** The first nonce from 0 whose reference SHA-256d meets `target`. */
 function referenceFirst(prev: Uint8Array, penu: Uint8Array, key: Uint8Array, target: Uint8Array): bigint {
 	for (let nonce = 0n; ; nonce++) if (meetsTarget(powHash(prev, penu, nonce, key), target)) return nonce;
+}
+
+/** What `search` must return for start .. start + count − 1, by the reference SHA-256d. */
+function referenceSearch(
+	job: { prev: Uint8Array; penu: Uint8Array; key: Uint8Array },
+	target: Uint8Array,
+	start: bigint,
+	count: number
+): SearchResult {
+	for (let i = 0; i < count; i++)
+		if (meetsTarget(powHash(job.prev, job.penu, start + BigInt(i), job.key), target))
+			return { nonce: start + BigInt(i), hashesDone: i + 1 };
+	return { nonce: null, hashesDone: count };
+}
+
+/** A winning nonce from `from` on with no other winner among the `gap` nonces before it. */
+function isolatedWinner(
+	job: { prev: Uint8Array; penu: Uint8Array; key: Uint8Array },
+	target: Uint8Array,
+	gap: number,
+	from: bigint
+): bigint {
+	let last = from - 1n;
+	for (let nonce = from; ; nonce++) {
+		if (!meetsTarget(powHash(job.prev, job.penu, nonce, job.key), target)) continue;
+		if (nonce - last > BigInt(gap)) return nonce;
+		last = nonce;
+	}
 }
 
 describe('mining kernel', () => {
@@ -106,6 +134,64 @@ describe('mining kernel', () => {
 			let expected = 0xfffffff0n;
 			while (!meetsTarget(powHash(prev, penu, expected, key), easy)) expected++;
 			expect(found.nonce).toBe(expected);
+		}
+	);
+
+	// A count of 4k + r runs 4k nonces by SIMD and r by the scalar tail. A winner in the last SIMD lane
+	// once let the tail run on and report the tail's end (or a later winner); under the top high word the
+	// old "nothing found" mark hid a winner in the last nonce of a range.
+	it.each(kernels)(
+		'search (simd=$simd) with counts 4k + 1, 4k + 2, 4k + 3 returns the winner of the SIMD part or of the tail',
+		async ({ load }) => {
+			const kernel = await load();
+			const [prev, penu, key] = [7, 8, 9].map((b) => new Uint8Array(32).fill(b)) as [
+				Uint8Array,
+				Uint8Array,
+				Uint8Array
+			];
+			const job = { prev, penu, key };
+			const target = bigIntToBytes(1n << 248n, 32); // about 1 in 256 hashes
+			kernel.setJob({ prefix64: prefixOf(prev, penu), minerKey: key, target });
+			const vector = 16;
+			// Low high word, and the top one (whose bits equal the kernel's old "nothing found" mark).
+			for (const from of [0n, 0xffffffffn << 32n]) {
+				const winner = isolatedWinner(job, target, vector + 3, from);
+				for (const tail of [1, 2, 3]) {
+					const count = vector + tail;
+					// Offsets of the winner in the range: SIMD lanes (first, middle, last), every tail slot, past the end.
+					const offsets = [0, 5, vector - 1, ...Array.from({ length: tail }, (_, i) => vector + i), count];
+					for (const offset of offsets) {
+						const start = winner - BigInt(offset);
+						const expected = referenceSearch(job, target, start, count);
+						expect(expected.nonce).toBe(offset < count ? winner : null);
+						expect(kernel.search(start, count), `count ${count}, winner at ${offset}`).toEqual(expected);
+					}
+				}
+			}
+		}
+	);
+
+	it.each(kernels)(
+		'search (simd=$simd) agrees with the reference search when winners are dense',
+		async ({ load }) => {
+			const kernel = await load();
+			const target = bigIntToBytes(1n << 253n, 32); // about 1 in 8 hashes: several winners per range
+			fc.assert(
+				fc.property(
+					bytes(32),
+					bytes(32),
+					bytes(32),
+					fc.bigInt(0n, (1n << 64n) - 64n),
+					fc.integer({ min: 1, max: 63 }),
+					(prev, penu, key, start, count) => {
+						kernel.setJob({ prefix64: prefixOf(prev, penu), minerKey: key, target });
+						expect(kernel.search(start, count)).toEqual(
+							referenceSearch({ prev, penu, key }, target, start, count)
+						);
+					}
+				),
+				{ numRuns: 300 }
+			);
 		}
 	);
 

@@ -40,7 +40,6 @@ const KEY = 64;
 const TARGET = 96;
 const FOUND = 128;
 const HASH = 256;
-const NO_NONCE = 0xffffffff;
 const LANES = 4;
 
 // The smallest module using a v128 instruction: (func (result v128) v128.const 0).
@@ -106,15 +105,15 @@ export class MiningKernel {
 			// Ranges passed to WASM never wrap the low word.
 			const chunk = Math.min(count - hashesDone, 2 ** 32 - lo);
 			const vector = this.simd ? chunk - (chunk % LANES) : 0;
-			this.words[FOUND / 4] = NO_NONCE;
+			// 'found' gets the winner's high word, so any other value marks "none yet" (a fixed mark
+			// such as 0xffffffff would be a real high word at the top of the nonce space).
+			this.words[FOUND / 4] = ~hi >>> 0;
+			const found = () => this.words[FOUND / 4] === hi;
 			let done = vector > 0 ? this.wasm.searchSimd!(hi, lo, vector) : 0;
-			if (done === vector && chunk > vector) {
-				done += this.wasm.searchScalar(hi, lo + vector, chunk - vector);
-			}
+			// A winner in the last SIMD lane also returns `vector`: only 'found' tells it from a miss.
+			if (!found() && chunk > vector) done += this.wasm.searchScalar(hi, lo + vector, chunk - vector);
 			hashesDone += done;
-			if (this.words[FOUND / 4] !== NO_NONCE || done < chunk) {
-				return { nonce: startNonce + BigInt(hashesDone - 1), hashesDone };
-			}
+			if (found()) return { nonce: startNonce + BigInt(hashesDone - 1), hashesDone };
 		}
 		return { nonce: null, hashesDone };
 	}
