@@ -17,6 +17,7 @@ import { MAX_CONSENSUS_MESSAGE_BYTES } from './consensus/messages.ts';
 import { decodeHandover, encodeHandover, type Handover } from './consensus/membership.ts';
 import { decodeCanonical, encodeCanonical } from './encoding.ts';
 import { ensure } from './errors.ts';
+import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from './evidence.ts';
 import { HASH_LENGTH } from './hash.ts';
 import { PUBLIC_KEY_LENGTH, type PublicKey } from './identity.ts';
 import { MAX_ENTRIES_PER_LEAF, type LeafEntry } from './patient-block.ts';
@@ -174,12 +175,14 @@ export function decodeConsensusEnvelope(bytes: Bytes): ConsensusEnvelope {
 
 /**
  * The batches topic carries what the group agrees on besides keyblocks: batch proposals (full
- * transactions), pinned batches (ids and certificate) and consensus-group hand-overs (membership.ts).
+ * transactions), pinned batches (ids and certificate), consensus-group hand-overs (membership.ts) and
+ * evidence of a member's equivocation (evidence.ts), which every node records to set that member's H = 0.
  */
 export type BatchMessage =
 	| { type: 'proposal'; proposal: BatchProposal }
 	| { type: 'pinned'; pinned: PinnedBatch }
-	| { type: 'handover'; handover: Handover };
+	| { type: 'handover'; handover: Handover }
+	| { type: 'evidence'; evidence: EquivocationEvidence };
 
 function batchMessageBody(message: BatchMessage): Bytes {
 	switch (message.type) {
@@ -189,6 +192,8 @@ function batchMessageBody(message: BatchMessage): Bytes {
 			return encodePinnedBatch(message.pinned);
 		case 'handover':
 			return encodeHandover(message.handover);
+		case 'evidence':
+			return encodeEvidence(message.evidence);
 	}
 }
 
@@ -198,7 +203,12 @@ export function encodeBatchMessage(message: BatchMessage): Bytes {
 
 export function decodeBatchMessage(bytes: Bytes): BatchMessage {
 	const o = read.object(decodeCanonical(bytes, MAX_PROPOSAL_BYTES + 64), 'batchMessage', ['type', 'body']);
-	const type = read.oneOf(o.type, 'batchMessage.type', ['proposal', 'pinned', 'handover'] as const);
+	const type = read.oneOf(o.type, 'batchMessage.type', [
+		'proposal',
+		'pinned',
+		'handover',
+		'evidence'
+	] as const);
 	const body = read.bytes(o.body, 'batchMessage.body', { max: MAX_PROPOSAL_BYTES });
 	switch (type) {
 		case 'proposal':
@@ -207,5 +217,7 @@ export function decodeBatchMessage(bytes: Bytes): BatchMessage {
 			return { type, pinned: decodePinnedBatch(body) };
 		case 'handover':
 			return { type, handover: decodeHandover(body) };
+		case 'evidence':
+			return { type, evidence: decodeEvidence(body) };
 	}
 }

@@ -10,6 +10,7 @@
 import './polyfills.ts';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bytesToHex } from '../core/bytes.ts';
 import { devGenesis, devInstitution } from '../core/genesis-dev.ts';
 import { startClinicNode, type ClinicNode } from './clinic-node.ts';
 
@@ -63,6 +64,10 @@ for (const [index, name] of names.entries()) {
 		else if (fact.type === 'handover')
 			console.log(
 				`${name}: consensus group of epoch ${fact.handover.epoch}: ${fact.handover.members.length} members`
+			);
+		else if (fact.type === 'evidence')
+			console.log(
+				`${name}: evidence recorded: member ${bytesToHex(fact.evidence.first.sender).slice(0, 12)} equivocated at ${fact.evidence.first.kind} height ${fact.evidence.first.height}`
 			);
 	});
 	clinics.push(clinic);

@@ -6,14 +6,21 @@
  */
 import { bytesToHex } from '../core/bytes.ts';
 import { certificateSigners, balances, type Creator, type PinnedFact } from '../core/rewards.ts';
-import { chunkCount, reputations, type InstitutionActivity, type Reputation } from '../core/reputation.ts';
+import {
+	chunkCount,
+	honestFlag,
+	reputations,
+	type InstitutionActivity,
+	type Reputation
+} from '../core/reputation.ts';
 import type { ChainState } from './chain-state.ts';
 
 /** Creators' part of a batch's reward and fees (basis points); the verifying members share the rest. */
 export const CREATOR_SHARE_BPS = 2000;
 
 /**
- * R of every institution over keyblocks 1..length. Record transactions count by their round; with
+ * R of every institution over keyblocks 1..length; H = 0 (so R = 0) for an institution whose
+ * equivocation at or below `length` is evidence on the chain. Record transactions count by their round; with
  * `recordsUpTo` only those of rounds up to it (the hand-over leaves out the newest epoch's records, which
  * may still be travelling, so that every member ranks from the same facts).
  */
@@ -31,14 +38,16 @@ export function chainReputations(
 		string,
 		InstitutionActivity & { keyblocks: number[]; registerTxs: number[]; medicalTxs: number[] }
 	>();
-	for (const institution of genesis.institutions)
-		activity.set(bytesToHex(institution.id), {
-			institution: bytesToHex(institution.id),
+	for (const institution of genesis.institutions) {
+		const id = bytesToHex(institution.id);
+		activity.set(id, {
+			institution: id,
 			keyblocks: new Array<number>(chunks).fill(0),
 			registerTxs: new Array<number>(chunks).fill(0),
 			medicalTxs: new Array<number>(chunks).fill(0),
-			honest: true
+			honest: honestFlag(id, chain.misbehaviour, length)
 		});
+	}
 	for (let height = 1; height <= length; height++) {
 		const { block } = ledger.keyblock(height)!;
 		const chunk = chunkOf(height);
@@ -90,12 +99,14 @@ export function chainBalances(chain: ChainState): Map<string, bigint> {
 			creators.set(key, creator);
 		}
 		if (creators.size === 0) continue;
+		// The members who verified are those of the group that pinned this batch, not today's group.
+		const group = chain.groupForBatch(sequence)!;
 		facts.push({
 			type: 'batch',
 			sequence,
 			creators: [...creators.values()],
 			fees,
-			verifiers: certificateSigners(pinned.certificate, chain.group)
+			verifiers: certificateSigners(pinned.certificate, group)
 		});
 	}
 	return balances(facts, {

@@ -21,6 +21,13 @@ import { ChainState, pinId } from './chain-state.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
 import { certify } from '../../../tests/fixtures/pins.ts';
+import { bytesToHex } from '../core/bytes.ts';
+import { statementBytes } from '../core/certificate.ts';
+import { blsSign } from '../core/consensus/bls.ts';
+import { statementOf, type Vote } from '../core/consensus/messages.ts';
+import type { EquivocationEvidence } from '../core/evidence.ts';
+import { chainReputations } from './chain-metrics.ts';
+import { HandoverAgreement } from './membership-handover.ts';
 
 const genesis = testGenesis();
 const group = genesisGroup(genesis);
@@ -122,5 +129,81 @@ describe('chain state', () => {
 		const journal = [];
 		for await (const fact of reopened.journal()) journal.push(fact.type);
 		expect(journal).toEqual(['keyblock', 'keyblock', 'batch', 'attachment']);
+	});
+
+	it('records evidence of equivocation and sets the offender’s reputation to 0 from the offence on', async () => {
+		const evidenceDir = mkdtempSync(join(tmpdir(), 'spchain-evidence-'));
+		try {
+			const store = await openStore(evidenceDir);
+			const chain = await ChainState.open({ genesis, store, group, verifier, clock });
+			// Epoch 0 (keyblocks 1..10) mined in turn by Aster, Birch and Cedar.
+			for (let height = 1; height <= genesis.epochLength; height++)
+				await chain.apply({
+					type: 'keyblock',
+					block: pinned(mineNext(chain.ledger, [aster, birch, cedar][height % 3]!, []))
+				});
+			const handovers = new HandoverAgreement({ chain, driverFor: () => null, publish: async () => {} });
+			expect(handovers.incomingGroup(1).indexOf(cedar.institution.id)).toBeGreaterThanOrEqual(0);
+			const cedarId = bytesToHex(cedar.institution.id);
+			const rOf = (id: string, length?: number) =>
+				chainReputations(chain, length).find((r) => r.institution === id)!.r;
+			expect(rOf(cedarId)).toBeGreaterThan(0);
+
+			// Cedar prevotes two different keyblocks at height 2, round 0.
+			const vote = (value: Uint8Array, signer = cedar): Vote => {
+				const unsigned: Vote = {
+					type: 'prevote',
+					kind: 'keyblock',
+					height: 2,
+					round: 0,
+					value,
+					sender: cedar.institution.id,
+					signature: new Uint8Array(96)
+				};
+				const signature = blsSign(signer.secrets.blsKey, statementBytes(group, statementOf(unsigned)));
+				return { ...unsigned, signature };
+			};
+			const evidence: EquivocationEvidence = {
+				first: vote(sha256(new Uint8Array([1]))),
+				second: vote(sha256(new Uint8Array([2])))
+			};
+			// A pair whose second signature is Birch's, not Cedar's, proves nothing.
+			await expect(
+				chain.apply({
+					type: 'evidence',
+					evidence: { ...evidence, second: vote(sha256(new Uint8Array([2])), birch) }
+				})
+			).rejects.toMatchObject({ code: 'evidence-signature' });
+			await expect(
+				chain.apply({ type: 'evidence', evidence: { first: evidence.first, second: evidence.first } })
+			).rejects.toMatchObject({ code: 'evidence-same-statement' });
+			// Votes about a height of an epoch whose group is not known yet cannot be checked.
+			const far = { ...evidence.first, height: genesis.epochLength + 1 };
+			await expect(
+				chain.apply({ type: 'evidence', evidence: { first: far, second: { ...far, value: null } } })
+			).rejects.toMatchObject({ code: 'evidence-group' });
+
+			expect(await chain.apply({ type: 'evidence', evidence })).toBe('applied');
+			expect(await chain.apply({ type: 'evidence', evidence })).toBe('known');
+			expect(chain.misbehaviour).toEqual([{ offender: cedarId, height: 2 }]);
+			expect(rOf(cedarId)).toBe(0);
+			// Before the offence Cedar was honest; others keep their reputation.
+			expect(rOf(cedarId, 1)).toBeGreaterThan(0);
+			expect(rOf(bytesToHex(aster.institution.id))).toBeGreaterThan(0);
+			// And a proven equivocator gets no seat in the next consensus group, whatever its work.
+			const next = handovers.incomingGroup(1);
+			expect(next.indexOf(cedar.institution.id)).toBe(-1);
+			expect(next.indexOf(aster.institution.id)).toBeGreaterThanOrEqual(0);
+			await store.close();
+
+			// The evidence is a fact of the journal: a restart re-verifies it and keeps H = 0.
+			const reopenedStore = await openStore(evidenceDir);
+			const reopened = await ChainState.open({ genesis, store: reopenedStore, group, verifier, clock });
+			expect(reopened.misbehaviour).toEqual([{ offender: cedarId, height: 2 }]);
+			expect(chainReputations(reopened).find((r) => r.institution === cedarId)!.r).toBe(0);
+			await reopenedStore.close();
+		} finally {
+			rmSync(evidenceDir, { recursive: true, force: true });
+		}
 	});
 });

@@ -1,12 +1,14 @@
 /**
  * A node's chain: the core Ledger plus what the consensus group made final, persisted as a journal.
  *
- * Four kinds of facts change the chain, each verified before it is applied and written in one atomic
+ * Five kinds of facts change the chain, each verified before it is applied and written in one atomic
  * store write with its journal position:
  *   - a pinned keyblock (the keyblock with the group's certificate over its hash at its height);
  *   - a pinned batch of record transaction ids (the group's certificate over the batch hash);
  *   - an attachment (an institution appends pinned records behind its leaf of a patient block);
- *   - a hand-over (the outgoing group's certificate over the next epoch's group, membership.ts).
+ *   - a hand-over (the outgoing group's certificate over the next epoch's group, membership.ts);
+ *   - evidence (two conflicting votes signed by one member, evidence.ts), which sets that member's
+ *     honest flag H = 0 from the keyblock height of the offence on (Algorithm 1).
  * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
  *
@@ -18,6 +20,7 @@
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
+import type { ConsensusKind } from '../core/certificate.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import {
 	decodeHandover,
@@ -29,7 +32,14 @@ import {
 } from '../core/consensus/membership.ts';
 import { encodeCertificate } from '../core/certificate.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
+import {
+	decodeEvidence,
+	encodeEvidence,
+	verifyEvidence,
+	type EquivocationEvidence
+} from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
+import type { ProvenMisbehaviour } from '../core/reputation.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
 import { sha256 } from '../core/hash.ts';
 import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
@@ -49,14 +59,18 @@ export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
 	| { type: 'batch'; pinned: PinnedBatch }
 	| { type: 'attachment'; attachment: Attachment }
-	| { type: 'handover'; handover: Handover };
+	| { type: 'handover'; handover: Handover }
+	| { type: 'evidence'; evidence: EquivocationEvidence };
 
 const TABLE_OF: Record<ChainFact['type'], TableName> = {
 	keyblock: 'keyblocks',
 	batch: 'certificates',
 	attachment: 'patientBlocks',
-	handover: 'handovers'
+	handover: 'handovers',
+	evidence: 'evidence'
 };
+
+export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
 
 const POSITION_DIGITS = 12;
 const position = (n: number) => String(n).padStart(POSITION_DIGITS, '0');
@@ -71,6 +85,8 @@ export function encodeFact(fact: ChainFact): Bytes {
 			return encodeAttachment(fact.attachment);
 		case 'handover':
 			return encodeHandover(fact.handover);
+		case 'evidence':
+			return encodeEvidence(fact.evidence);
 	}
 }
 
@@ -84,6 +100,8 @@ export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: Genes
 			return { type, attachment: decodeAttachment(bytes) };
 		case 'handover':
 			return { type, handover: decodeHandover(bytes) };
+		case 'evidence':
+			return { type, evidence: decodeEvidence(bytes) };
 	}
 }
 
@@ -114,6 +132,8 @@ export class ChainState {
 	private readonly pinned = new PinnedTransactions();
 	private readonly batches: PinnedBatch[] = [];
 	private readonly attachments = new Set<string>();
+	private readonly misbehaviours: ProvenMisbehaviour[] = [];
+	private readonly offences = new Set<string>();
 	private journalLength = 0;
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
@@ -135,7 +155,7 @@ export class ChainState {
 	static async open(options: ChainStateOptions): Promise<ChainState> {
 		const state = new ChainState(options);
 		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
-		for (const type of Object.keys(TABLE_OF) as ChainFact['type'][])
+		for (const type of FACT_TYPES)
 			for (const [at, bytes] of await options.store.list(TABLE_OF[type])) rows.push({ at, type, bytes });
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
 		for (const row of rows) {
@@ -190,6 +210,38 @@ export class ChainState {
 		return this.batches[sequence - 1];
 	}
 
+	/** Proven misbehaviour on this chain, for the honest flag H of reputation.ts. */
+	get misbehaviour(): readonly ProvenMisbehaviour[] {
+		return this.misbehaviours;
+	}
+
+	/** The group whose members vote at `height` of consensus `kind` (undefined while it is unknown). */
+	groupForVotes(kind: ConsensusKind, height: number): ConsensusGroup | undefined {
+		switch (kind) {
+			case 'keyblock':
+				return this.groupFor(height);
+			case 'transactions':
+				return this.groupForBatch(height);
+			case 'membership':
+				return this.groupOfEpoch(height - 1);
+		}
+	}
+
+	/**
+	 * The keyblock height an offence at `height` of `kind` belongs to, the same on every node however late
+	 * the evidence reaches it: the keyblock itself, the round whose group pins the batch, or the epoch's end.
+	 */
+	private offenceHeight(kind: ConsensusKind, height: number): number {
+		switch (kind) {
+			case 'keyblock':
+				return height;
+			case 'transactions':
+				return Math.max(1, this.batches[height - 2]?.batch.round ?? 1);
+			case 'membership':
+				return height * this.membership.epochLength;
+		}
+	}
+
 	isPinned(txId: Bytes): boolean {
 		return this.pinned.has(txId);
 	}
@@ -222,7 +274,7 @@ export class ChainState {
 	/** The journal from position `from`, in order (what a syncing peer receives). */
 	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
 		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
-		for (const type of Object.keys(TABLE_OF) as ChainFact['type'][])
+		for (const type of FACT_TYPES)
 			for (const [at, bytes] of await this.store.list(TABLE_OF[type], { from: position(from) }))
 				rows.push({ at, type, bytes });
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
@@ -245,6 +297,8 @@ export class ChainState {
 				const known = this.groups[fact.handover.epoch];
 				return known !== undefined && equalBytes(known.hash, fact.handover.certificate.value);
 			}
+			case 'evidence':
+				return this.offences.has(offenceKey(fact.evidence));
 		}
 	}
 
@@ -338,8 +392,27 @@ export class ChainState {
 				this.attachments.add(attachmentKey(attachment));
 				return;
 			}
+			case 'evidence': {
+				const { kind, height } = fact.evidence.first;
+				const group = this.groupForVotes(kind, height);
+				ensure(
+					group !== undefined,
+					'evidence-group',
+					`the evidence is about ${kind} height ${height}, whose group this node does not know yet`
+				);
+				const { offender } = verifyEvidence(fact.evidence, group);
+				this.misbehaviours.push({ offender, height: this.offenceHeight(kind, height) });
+				this.offences.add(offenceKey(fact.evidence));
+				return;
+			}
 		}
 	}
+}
+
+/** One record per member and consensus position: a second pair for the same offence adds nothing. */
+function offenceKey(evidence: EquivocationEvidence): string {
+	const { kind, height, sender } = evidence.first;
+	return `${kind}:${height}:${bytesToHex(sender)}`;
 }
 
 function pinValueOf(pinned: PinnedBatch): Bytes {

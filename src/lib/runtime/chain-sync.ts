@@ -9,10 +9,9 @@ import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import * as read from '../core/schema.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { decodeFact, type ChainFact, type ChainState } from './chain-state.ts';
+import { decodeFact, FACT_TYPES, type ChainFact, type ChainState } from './chain-state.ts';
 
 export const SYNC_PROTOCOL = '/spchain/sync/1.0.0';
-const FACT_TYPES = ['keyblock', 'batch', 'attachment', 'handover'] as const;
 const MAX_FACT_BYTES = 8 * 1024 * 1024;
 
 export interface SyncProgress {

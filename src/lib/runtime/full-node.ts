@@ -17,6 +17,7 @@ import {
 } from '../core/consensus/machine.ts';
 import { blsSign } from '../core/consensus/bls.ts';
 import { ValidationError } from '../core/errors.ts';
+import type { EquivocationEvidence } from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import {
 	decodeAttachment,
@@ -112,7 +113,8 @@ const STATE_DEPENDENT = new Set([
 	'mempool-full',
 	'handover-missing',
 	'handover-epoch',
-	'handover-early'
+	'handover-early',
+	'evidence-group'
 ]);
 
 export class FullNode {
@@ -184,8 +186,7 @@ export class FullNode {
 						publish: (bytes) => this.publish('consensus', bytes),
 						decided: (height, value, certificate) =>
 							void decided(kind, height, value, certificate).catch((error) => this.fail(error)),
-						evidence: () =>
-							this.emit({ type: 'error', message: 'a consensus member equivocated; evidence kept' }),
+						evidence: (evidence) => void this.recordEvidence(evidence).catch((error) => this.fail(error)),
 						error: (error) => this.fail(error)
 					});
 					if (this.stopped) existing.stop();
@@ -394,6 +395,10 @@ export class FullNode {
 			this.batches.receiveProposal(message.proposal);
 			return 'accept';
 		}
+		if (message.type === 'evidence') {
+			const outcome = await this.chain.apply({ type: 'evidence', evidence: message.evidence });
+			return outcome === 'applied' ? 'accept' : 'ignore';
+		}
 		if (message.type === 'handover') {
 			if (message.handover.epoch > this.chain.epochs) {
 				void syncFrom(this.net, this.chain, from).catch(() => undefined);
@@ -434,6 +439,12 @@ export class FullNode {
 		this.ownCandidate = block;
 		await this.keyblocks.offer(block);
 		await this.publish('keyblocks', encodeKeyblock(block));
+	}
+
+	/** Two conflicting votes of one member, seen by our machine: on the chain, and to every node. */
+	private async recordEvidence(evidence: EquivocationEvidence): Promise<void> {
+		if ((await this.chain.apply({ type: 'evidence', evidence })) === 'applied')
+			await this.publish('batches', encodeBatchMessage({ type: 'evidence', evidence }));
 	}
 
 	private factApplied(fact: ChainFact): void {

@@ -9,7 +9,8 @@
  *
  * Candidates, as in RepuCoin: the institutions that mined at least one keyblock of the epoch just
  * ended (work proves they are up; an institution that has gone away must not hold a seat, or a group
- * with more than a third of absent members could never pin again). Ranking input: keyblocks 1..end
+ * with more than a third of absent members could never pin again), less any whose equivocation is
+ * evidence on the chain (H = 0: no seat, whatever its work). Ranking input: keyblocks 1..end
  * (mining work, register counts) and the record transactions of rounds before the last epoch (pinned
  * and attached long before the boundary), so honest members compute the same group; if their views
  * still differ, the round times out and the next proposer's value is judged again until they agree.
@@ -18,6 +19,7 @@ import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Certificate } from '../core/certificate.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import { selectGroup, type Handover } from '../core/consensus/membership.ts';
+import { honestFlag } from '../core/reputation.ts';
 import type { ChainState } from './chain-state.ts';
 import { chainReputations } from './chain-metrics.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
@@ -44,7 +46,10 @@ export class HandoverAgreement {
 		for (let height = Math.max(1, end - epochLength + 1); height <= end; height++)
 			miners.add(bytesToHex(chain.ledger.keyblock(height)!.block.header.miner));
 		const candidates = chain.ledger.genesis.institutions
-			.filter((institution) => miners.has(bytesToHex(institution.id)))
+			.filter((institution) => {
+				const id = bytesToHex(institution.id);
+				return miners.has(id) && honestFlag(id, chain.misbehaviour, end);
+			})
 			.map((institution) => ({
 				id: institution.id,
 				blsPublicKey: institution.blsKey,

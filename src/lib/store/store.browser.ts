@@ -5,8 +5,9 @@
  * readwrite transaction over the tables it touches, so it commits whole or aborts whole; a
  * QuotaExceededError aborts it and becomes StorageFullError.
  *
- * Durability: batches that touch the `keys` table commit with `durability: 'strict'` (flushed to disk
- * before they resolve: a lost key cannot be re-fetched); others use 'relaxed' by default, which
+ * Durability: batches that touch the `keys` or `voting` tables commit with `durability: 'strict'`
+ * (flushed to disk before they resolve: a lost key cannot be re-fetched, and a vote is persisted
+ * before it is sent); others use 'relaxed' by default, which
  * survives a tab or browser crash but may lose the last moments before a power cut, data a node
  * resyncs from its peers anyway. openStore asks for persistent storage, so the browser does not
  * evict the chain and keys under storage pressure, and reports whether it was granted (`persistence`).
@@ -26,9 +27,12 @@ import {
 	type TableName
 } from './store.ts';
 
-// 2: the 'handovers' table (consensus-group hand-overs); upgrade() adds any table a profile lacks.
-const DB_VERSION = 2;
-const STRICT_TABLES: ReadonlySet<TableName> = new Set<TableName>(['keys']);
+// 2: the 'handovers' table (consensus-group hand-overs); 3: 'evidence' (proven equivocation).
+// upgrade() adds any table a profile lacks.
+const DB_VERSION = 3;
+// Keys cannot be re-fetched, and a vote must be on disk before it leaves (a member that lost its last
+// vote in a power cut could sign a conflicting one after restarting).
+const STRICT_TABLES: ReadonlySet<TableName> = new Set<TableName>(['keys', 'voting']);
 
 export interface BrowserStoreOptions {
 	/** Durability of batches that do not touch `keys` (default 'relaxed'). */

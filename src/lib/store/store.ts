@@ -17,7 +17,8 @@ export const TABLES = [
 	'keys',
 	'meta',
 	'pending',
-	'handovers'
+	'handovers',
+	'evidence'
 ] as const;
 export type TableName = (typeof TABLES)[number];
 

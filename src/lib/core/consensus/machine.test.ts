@@ -216,4 +216,44 @@ describe('consensus state machine', () => {
 		expect(votes).toHaveLength(1);
 		expect(votes[0]!.value).toBeNull();
 	});
+
+	it('judges a value again in a later round when it was missing (not invalid) the first time', async () => {
+		let arrived = false;
+		const proposer = group.proposer(1, 0);
+		const proposer1 = group.proposer(1, 1);
+		const me = [0, 1, 2, 3].find((i) => i !== proposer && i !== proposer1)!;
+		const m = new ConsensusMachine({
+			kind: 'keyblock',
+			signer: ordered[me]!.signer,
+			store: new MemoryVotingStateStore(),
+			application: { propose: async (height) => valueOf(me, height), validate: async () => arrived }
+		});
+		await m.start(1, group);
+		const v = valueOf(proposer, 1);
+		const prevotesOf = (outputs: ConsensusOutput[], round: number) =>
+			broadcasts(outputs)
+				.map(decodeMessage)
+				.filter((msg): msg is Vote => msg.type === 'prevote' && msg.round === round);
+		const round0 = await m.receive(
+			signed(proposer, { type: 'proposal', kind: 'keyblock', height: 1, round: 0, value: v, validRound: -1 })
+		);
+		expect(prevotesOf(round0, 0).map((vote) => vote.value)).toEqual([null]);
+
+		// The block behind v arrives late; in round 1 the same value is proposed again and now wins our vote.
+		arrived = true;
+		const round1 = [
+			...(await m.timeout({ step: 'precommit', height: 1, round: 0 })),
+			...(await m.receive(
+				signed(proposer1, {
+					type: 'proposal',
+					kind: 'keyblock',
+					height: 1,
+					round: 1,
+					value: v,
+					validRound: -1
+				})
+			))
+		];
+		expect(prevotesOf(round1, 1).map((vote) => bytesToHex(vote.value!))).toEqual([bytesToHex(v)]);
+	});
 });

@@ -358,6 +358,9 @@ export class ConsensusMachine {
 	/** StartRound (L11). */
 	private async startRound(round: number, out: ConsensusOutput[]): Promise<void> {
 		this.round = round;
+		// "Invalid" may only have meant "not arrived yet" (the application waits a while for the value
+		// behind a hash): judge such values again in the new round, or a late value could never win.
+		for (const [key, valid] of this.validity) if (!valid) this.validity.delete(key);
 		this.step = 'propose';
 		const group = this.group!;
 		if (this.selfIndex >= 0 && group.proposer(this.height, round) === this.selfIndex) {
