@@ -62,8 +62,9 @@ export function createMiner(post: (message: FromMiner) => void): (message: ToMin
 	return (message) => {
 		if (message.type === 'start') {
 			current = message.jobId;
-			paused = false;
+			paused = message.paused ?? false;
 			wake?.();
+			wake = null;
 			run(message).catch((error: unknown) =>
 				post({
 					type: 'error',

@@ -6,7 +6,16 @@
 import type { MiningJob } from './kernel.ts';
 
 export type ToMiner =
-	| { type: 'start'; jobId: number; job: MiningJob; startNonce: bigint; count: bigint; simd: boolean }
+	| {
+			type: 'start';
+			jobId: number;
+			job: MiningJob;
+			startNonce: bigint;
+			count: bigint;
+			simd: boolean;
+			/** Start held (as after 'pause'): a separate 'pause' would arrive after the first chunk ran. */
+			paused?: boolean;
+	  }
 	| { type: 'pause' }
 	| { type: 'resume' }
 	| { type: 'stop' };

@@ -33,6 +33,10 @@ const DUTY_PERIOD_MS = 1000;
 
 export class KeyblockMiner {
 	private running = false;
+	/** Paused by the user: the duty cycle must not resume it. */
+	private held = false;
+	/** In the resting part of the duty cycle. */
+	private resting = false;
 	private jobHeight = 0;
 	private dutyTimer: ReturnType<typeof setTimeout> | undefined;
 	private readonly clock: () => number;
@@ -45,6 +49,10 @@ export class KeyblockMiner {
 		return this.running;
 	}
 
+	get paused(): boolean {
+		return this.running && this.held;
+	}
+
 	start(): void {
 		if (this.running) return;
 		this.running = true;
@@ -54,6 +62,8 @@ export class KeyblockMiner {
 
 	stop(): void {
 		this.running = false;
+		this.held = false;
+		this.resting = false;
 		this.jobHeight = 0;
 		clearTimeout(this.dutyTimer);
 		this.options.pool.stop();
@@ -63,18 +73,22 @@ export class KeyblockMiner {
 	private cycle(hashing: boolean): void {
 		const duty = this.options.duty ?? 1;
 		if (duty >= 1 || !this.running) return;
-		if (hashing) this.options.pool.resume();
-		else this.options.pool.pause();
+		this.resting = !hashing;
+		if (hashing && !this.held) this.options.pool.resume();
+		else if (!hashing) this.options.pool.pause();
 		const span = (hashing ? duty : 1 - duty) * DUTY_PERIOD_MS;
 		this.dutyTimer = setTimeout(() => this.cycle(!hashing), span);
 	}
 
+	/** Holds mining (new jobs on a moved tip too, as the pool keeps the pause) until `resume`. */
 	pause(): void {
+		this.held = true;
 		this.options.pool.pause();
 	}
 
 	resume(): void {
-		this.options.pool.resume();
+		this.held = false;
+		if (!this.resting) this.options.pool.resume();
 	}
 
 	/** The tip moved: mine on the new one. */
