@@ -189,6 +189,10 @@ describe('chameleon hash with Groth16 proofs', () => {
 		expect(bytesToHex(verificationKeyHash(vkey))).toBe(CHAMELEON_VKEY_HASH);
 		const tampered = { ...vkey, vk_delta_2: vkey.vk_gamma_2 };
 		await expect(Groth16BatchVerifier.create(tampered)).rejects.toMatchObject({ code: 'vkey-hash' });
+		// A genesis that pins another key (another ceremony) refuses this one.
+		await expect(Groth16BatchVerifier.create(vkey, 'ab'.repeat(32))).rejects.toMatchObject({
+			code: 'vkey-hash'
+		});
 
 		// A forger's circuit with the same public signals and no constraint linking them: its own setup
 		// makes a valid Groth16 proof for any statement. It must not count under the consortium's key.

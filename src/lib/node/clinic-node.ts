@@ -4,6 +4,7 @@
  * in-process SNARK prover, and worker_threads miners). `npm start` runs a few of these so a lone
  * visitor finds a live consortium.
  */
+import { bytesToHex } from '../core/bytes.ts';
 import type { DevInstitution } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
@@ -41,7 +42,11 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 	const { clinic } = options;
 	const store = await openStore(options.dataDir);
 	const net = await createPeerNet({ bootstrap: options.bootstrap, listen: options.listen });
-	const verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+	// Proofs count only under the verification key the consortium's genesis pins.
+	const verifier = await Groth16BatchVerifier.create(
+		await loadVerificationKey(),
+		bytesToHex(options.genesis.chameleonVkeyHash)
+	);
 	const prover = await createNodeProver();
 	const pool = options.miners > 0 ? new MinerPool({ workers: options.miners, spawn: spawnMiner }) : undefined;
 	const node = await FullNode.start({

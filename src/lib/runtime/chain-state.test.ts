@@ -178,7 +178,7 @@ describe('chain state', () => {
 				chain.apply({ type: 'evidence', evidence: { first: evidence.first, second: evidence.first } })
 			).rejects.toMatchObject({ code: 'evidence-same-statement' });
 			// Votes about a height of an epoch whose group is not known yet cannot be checked.
-			const far = { ...evidence.first, height: genesis.epochLength + 1 };
+			const far: Vote = { ...vote(sha256(new Uint8Array([1]))), height: genesis.epochLength + 1 };
 			await expect(
 				chain.apply({ type: 'evidence', evidence: { first: far, second: { ...far, value: null } } })
 			).rejects.toMatchObject({ code: 'evidence-group' });
