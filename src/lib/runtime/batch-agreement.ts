@@ -21,6 +21,7 @@ import { checkFairSelection, selectTransactions, type InstitutionQueue } from '.
 import { transactionId, type RecordBody, type Transaction } from '../core/transaction.ts';
 import type { ChameleonStatement, ChameleonVerifier } from '../core/chameleon.ts';
 import type { ChainState } from './chain-state.ts';
+import { chainReputations } from './chain-metrics.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import type { Mempool } from './mempool.ts';
@@ -58,11 +59,26 @@ export class BatchAgreement {
 		this.clock = options.clock ?? Date.now;
 	}
 
+	/** R of the institutions outside the group, by epoch (see reputationOf). */
+	private outsiders: { epoch: number; reputation: Map<string, number> } | null = null;
+
+	/**
+	 * R_i of Algorithm 2 for every institution, not only the members: a member's is the one its group
+	 * fixed at the hand-over; another's is computed from the same chain facts the hand-over ranked (the
+	 * epoch's boundary), so proposer and verifiers derive the same quotas whatever else they hold.
+	 */
 	private reputationOf = (institution: Bytes): number => {
 		const { chain } = this.options;
 		const group = chain.groupForBatch(chain.batchCount + 1) ?? chain.group;
 		const index = group.indexOf(institution);
-		return index >= 0 ? group.members[index]!.reputation : 0;
+		if (index >= 0) return group.members[index]!.reputation;
+		if (this.outsiders?.epoch !== group.epoch) {
+			const { epochLength } = chain.membershipParams;
+			const end = Math.min(chain.height, group.epoch * epochLength);
+			const ranked = chainReputations(chain, end, Math.max(0, end - epochLength));
+			this.outsiders = { epoch: group.epoch, reputation: new Map(ranked.map((r) => [r.institution, r.r])) };
+		}
+		return this.outsiders.reputation.get(bytesToHex(institution)) ?? 0;
 	};
 
 	/** Members start the next height when transactions wait and they are not already agreeing on it. */

@@ -28,6 +28,9 @@ import { statementOf, type Vote } from '../core/consensus/messages.ts';
 import type { EquivocationEvidence } from '../core/evidence.ts';
 import { chainReputations } from './chain-metrics.ts';
 import { HandoverAgreement } from './membership-handover.ts';
+import { KeyblockAgreement } from './keyblock-agreement.ts';
+import { Ledger } from '../core/chain.ts';
+import { openMemoryStore } from '../store/memory-store.ts';
 
 const genesis = testGenesis();
 const group = genesisGroup(genesis);
@@ -205,5 +208,34 @@ describe('chain state', () => {
 		} finally {
 			rmSync(evidenceDir, { recursive: true, force: true });
 		}
+	});
+
+	it('refuses for good every keyblock that conflicts with a pinned one', async () => {
+		const chain = await ChainState.open({ genesis, store: openMemoryStore(), group, verifier, clock });
+		const k1 = pinned(mineNext(chain.ledger, aster, []));
+		await chain.apply({ type: 'keyblock', block: k1 });
+		const agreement = new KeyblockAgreement({
+			chain,
+			driverFor: () => null,
+			publishPinned: async () => {},
+			clock
+		});
+
+		// A withheld branch: Birch's own keyblock 1 and its child, mined on a ledger of its own.
+		const fork = new Ledger(genesis);
+		const rival = mineNext(fork, birch, []);
+		fork.appendKeyblock(rival, NOW);
+		const child = mineNext(fork, birch, []);
+
+		await expect(agreement.offer(rival)).rejects.toMatchObject({ code: 'keyblock-conflicts-pin' });
+		await expect(agreement.offer(child)).rejects.toMatchObject({ code: 'keyblock-conflicts-pin' });
+		// Even with a certificate (a group that signed twice), it cannot replace the pinned keyblock.
+		await expect(chain.apply({ type: 'keyblock', block: pinned(rival) })).rejects.toMatchObject({
+			code: 'keyblock-conflicts-pin'
+		});
+		// The pinned keyblock itself is simply known, and a valid child of it is a candidate.
+		expect(await agreement.offer(k1)).toBe(false);
+		expect(await agreement.offer(mineNext(chain.ledger, birch, []))).toBe(true);
+		expect(chain.height).toBe(1);
 	});
 });

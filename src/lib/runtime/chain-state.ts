@@ -44,6 +44,7 @@ import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gos
 import { sha256 } from '../core/hash.ts';
 import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
 import {
+	assertNotConflictingWithPins,
 	decodePin,
 	decodePinnedBatch,
 	encodePinnedBatch,
@@ -210,6 +211,20 @@ export class ChainState {
 		return this.batches[sequence - 1];
 	}
 
+	/**
+	 * Throws 'keyblock-conflicts-pin' for a keyblock that cannot be on this chain: another block at a
+	 * pinned height, or a child of anything but the pinned block below it. Pins are final, so such a
+	 * block is invalid for good (this is what defeats withheld, selfish-mined branches).
+	 */
+	assertNotConflictingWithPins(block: Keyblock): void {
+		const { height, prev } = block.header;
+		const pins = [height, height - 1].flatMap((h) => {
+			const pinned = h >= 1 ? this.ledger.keyblock(h) : undefined;
+			return pinned ? [{ height: h, keyblockHash: pinned.hash }] : [];
+		});
+		assertNotConflictingWithPins({ height, hash: keyblockHash(block.header), prev }, pins);
+	}
+
 	/** Proven misbehaviour on this chain, for the honest flag H of reputation.ts. */
 	get misbehaviour(): readonly ProvenMisbehaviour[] {
 		return this.misbehaviours;
@@ -326,6 +341,8 @@ export class ChainState {
 					`keyblock ${block.header.height} belongs to an epoch whose group has not been handed over yet`
 				);
 				verifyKeyblockPin(decodePin(block.pin), { height: block.header.height, keyblockHash: hash }, group);
+				// After the certificate: a forged pin is the sender's fault, a second real one the group's.
+				this.assertNotConflictingWithPins(block);
 				this.ledger.appendKeyblock(block, this.clock());
 				return;
 			}

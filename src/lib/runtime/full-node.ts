@@ -114,7 +114,9 @@ const STATE_DEPENDENT = new Set([
 	'handover-missing',
 	'handover-epoch',
 	'handover-early',
-	'evidence-group'
+	'evidence-group',
+	// An honest miner's candidate that lost the pin may still be in flight when the pin lands.
+	'keyblock-conflicts-pin'
 ]);
 
 export class FullNode {

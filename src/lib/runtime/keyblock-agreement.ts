@@ -49,10 +49,12 @@ export class KeyblockAgreement {
 
 	/**
 	 * A candidate from a miner (ours or a peer's). Throws ValidationError if it is not a valid next
-	 * keyblock; returns false if it is stale or already held.
+	 * keyblock or conflicts with a pinned one; returns false if it is the pinned one, ahead of us, or
+	 * already held.
 	 */
 	async offer(block: Keyblock): Promise<boolean> {
 		const height = this.chain.height + 1;
+		this.chain.assertNotConflictingWithPins(block);
 		if (block.header.height !== height) return false;
 		const key = bytesToHex(keyblockHash(block.header));
 		if (this.candidates.has(key)) return false;
