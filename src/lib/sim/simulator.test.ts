@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { checkFairSelection, fairShares, type InstitutionQueue } from '../core/selection.ts';
 import { reputations } from '../core/reputation.ts';
 import { ActivityLedger } from './activity-ledger.ts';
 import { fig12 } from './fig12.ts';
 import { flash, simulateFlash } from './flash-attack.ts';
+import { excludingSelection, squeezingSelection } from './inhibiting-leader.ts';
+import { inhibition, inhibitionConsortium, simulateInhibition } from './inhibition.ts';
 import { poolShares } from './mining-pools.ts';
 import { cumulative, seededRandom } from './random.ts';
 import { fraud, simulateFraud } from './reputation-fraud.ts';
@@ -15,7 +18,8 @@ const SMALL: Record<string, ParamValues> = {
 	fig12: { days: 60, chunkSize: 144 },
 	flash: { shares: [0.6, 0.99], identities: [1, 4], joinDays: 40, durationDays: 30, chunkSize: 144 },
 	selfish: { alphas: [0.2, 0.4], events: 20000 },
-	fraud: { zombies: [0, 1000, 100000], days: 60, chunkSize: 144 }
+	fraud: { zombies: [0, 1000, 100000], days: 60, chunkSize: 144 },
+	inhibition: { inhibitors: [0, 2], rounds: 80 }
 };
 
 function csvOf(scenario: Scenario, seed: number): string {
@@ -33,7 +37,8 @@ describe('every scenario is deterministic in its seed', () => {
 		});
 	}
 	it('rejects unknown scenarios and parameters', () => {
-		expect(() => scenarioByName('inhibition')).toThrow(/unknown scenario/);
+		expect(scenarioByName('inhibition')).toBe(inhibition);
+		expect(() => scenarioByName('eclipse')).toThrow(/unknown scenario/);
 		expect(() => withDefaults(fig12, { nope: 1 })).toThrow(/no parameter nope/);
 		expect(() => fig12.run(withDefaults(fig12, { days: [1, 2] }), 1)).toThrow(/must be a number/);
 	});
@@ -150,5 +155,59 @@ describe('reputation fraud', () => {
 		expect(some.netCost).toBe(1_000_000);
 		expect(some.feesToSelf).toBe(100000 * (10 + 4 * 20));
 		expect(none.netCost).toBe(0);
+	});
+});
+
+describe('inhibition (Algorithm 2)', () => {
+	const params = withDefaults(inhibition, { rounds: 150 });
+	const row = (i: number, reputation: number, count: number): InstitutionQueue => ({
+		institution: new Uint8Array([i]),
+		reputation,
+		transactions: Array.from({ length: count }, (_, k) => new Uint8Array([i, k]))
+	});
+
+	it('the excluding leader breaks the rule, the squeezing one stays exactly at the victim’s fair share', () => {
+		// Institution 0 inhibits, 2 is the victim; 1 and 3 have less waiting than their quota, so there is spare.
+		const table = [row(0, 0.4, 30), row(1, 0.2, 2), row(2, 0.3, 30), row(3, 0.1, 1)];
+		const coalition = new Set([0]);
+		const excluded = excludingSelection(table, 20, coalition, 2);
+		expect(excluded.some((s) => s.institution[0] === 2)).toBe(false);
+		expect(() => checkFairSelection(table, 20, excluded)).toThrow(/fair share/);
+		const squeezed = squeezingSelection(table, 20, coalition, 2);
+		expect(() => checkFairSelection(table, 20, squeezed)).not.toThrow();
+		expect(squeezed.filter((s) => s.institution[0] === 2)).toHaveLength(fairShares(table, 20)[2]!);
+	});
+
+	it('a coalition under 1/3 keeps the victim at or above its fair share under SPChain, not in the plain chain', () => {
+		for (const seed of [1, 2, 3]) {
+			const consortium = inhibitionConsortium(params, seed);
+			for (const f of [1, 3]) {
+				const plain = simulateInhibition(params, seed, 'plain', f, consortium);
+				const exclude = simulateInhibition(params, seed, 'spchain-exclude', f, consortium);
+				const squeeze = simulateInhibition(params, seed, 'spchain-squeeze', f, consortium);
+				expect(plain.coalitionSeats).toBeLessThan(1 / 3);
+				expect(plain.victimShare).toBeLessThan(plain.fairShare);
+				expect(plain.victimPinned).toBeLessThan(plain.victimEntitled);
+				for (const run of [exclude, squeeze]) {
+					expect(run.victimPinned).toBeGreaterThanOrEqual(run.victimEntitled);
+					expect(run.victimShare).toBeGreaterThanOrEqual(run.fairShare);
+					// Under load the victim always has a backlog, so its fair share is its quota t_v/T_m.
+					expect(run.fairShare).toBeCloseTo(run.quotaShare, 2);
+					expect(run.coalitionShare).toBeLessThan(run.coalitionQuotaShare + 0.01);
+				}
+				// Honest members turn the exclusion down; the squeeze is allowed and gains nothing.
+				expect(exclude.rejected).toBeGreaterThan(0);
+				expect(squeeze.rejected).toBe(0);
+				expect(plain.victimWaitMean).toBeGreaterThan(squeeze.victimWaitMean);
+				expect(plain.coalitionShare).toBeGreaterThan(plain.coalitionQuotaShare + 0.015);
+			}
+		}
+	});
+
+	it('a coalition above 2/3 of seats and reputation decides alone, so the bound needs honest members', () => {
+		const run = simulateInhibition(params, 1, 'spchain-exclude', 8);
+		expect(run.coalitionReputation).toBeGreaterThan(2 / 3);
+		expect(run.rejected).toBe(0);
+		expect(run.victimShare).toBeLessThan(run.fairShare);
 	});
 });
