@@ -181,10 +181,18 @@ async function simulate(scenario: Scenario): Promise<Outcome> {
 		});
 	}
 
-	/** A Byzantine twin of one of its own signed messages: same position, another value. */
+	/**
+	 * A Byzantine twin of one of its own signed messages: same position, another value: an invalid one,
+	 * nil, or another member's valid value (the split vote that locking must survive).
+	 */
 	function twin(i: number, message: SignedMessage): Bytes {
-		const x = random.int(0, 1);
-		const value = message.type === 'proposal' || x === 0 ? invalidValue(message.height, x) : null;
+		const x = random.int(0, 2);
+		const value =
+			x === 2
+				? proposalValue(random.int(0, behaviours.length - 1), message.height)
+				: message.type === 'proposal' || x === 0
+					? invalidValue(message.height, x)
+					: null;
 		const forged = { ...message, value } as SignedMessage;
 		const signature = memoSigner(i).sign(statementBytes(group, statementOf(forged))) as Bytes;
 		return encodeMessage({ ...forged, signature } as SignedMessage);
