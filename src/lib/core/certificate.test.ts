@@ -55,7 +55,9 @@ describe('certificates', () => {
 		const two = new Map(
 			[0, 1].map((i) => [group.indexOf(dev[i]!.member.id), blsSign(dev[i]!.secretKey, statement)] as const)
 		);
-		expect(() => assembleCertificate(group, decision, two)).toThrow(ValidationError);
+		expect(() => assembleCertificate(group, decision, two)).toThrow(
+			expect.objectContaining({ code: 'certificate-quorum' })
+		);
 		const forged = { ...good, signers: bitmap([0, 1]) };
 		expect(code(() => verifyCertificate(forged, group))).toBe('certificate-signers');
 	});
@@ -63,7 +65,9 @@ describe('certificates', () => {
 	it('rejects three of four members that hold too little reputation', () => {
 		// Members 1, 2, 3 are 3 of 4 but hold 1.0 of 1.9 reputation (< 2/3).
 		const sigs = signers([1, 2, 3]);
-		expect(() => assembleCertificate(group, decision, sigs)).toThrow(ValidationError);
+		expect(() => assembleCertificate(group, decision, sigs)).toThrow(
+			expect.objectContaining({ code: 'certificate-quorum' })
+		);
 		const certificate: Certificate = { ...good, signers: bitmap([1, 2, 3]) };
 		expect(code(() => verifyCertificate(certificate, group))).toBe('certificate-reputation');
 	});

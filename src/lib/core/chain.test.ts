@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { Ledger } from './chain.ts';
 import { keyblockHash, sealKeyblock } from './keyblock.ts';
-import { patientBlockHash } from './patient-block.ts';
+import { patientBlockHash, type LeafEntry } from './patient-block.ts';
 import { targetForExpectedHashes } from './genesis-dev.ts';
+import { sha256 } from './hash.ts';
+import { signTransaction, transactionId, type RecordBody, type Transaction } from './transaction.ts';
 import {
 	clinics,
+	labelTx,
+	leafProof,
+	medicalTx,
 	mineNext,
+	outsider,
 	patientKeys,
+	pinRecords,
 	registerTx,
+	soundVerifier,
 	testGenesis,
 	timeOf
 } from '../../../tests/fixtures/chain.ts';
@@ -16,6 +24,7 @@ import { generateSigningKey } from './identity.ts';
 const genesis = testGenesis();
 const [aster, birch] = clinics as [(typeof clinics)[0], (typeof clinics)[0]];
 const NOW = Date.UTC(2030, 0, 1);
+const code = (code: string) => expect.objectContaining({ code });
 
 describe('ledger: keyblocks and patient blocks', () => {
 	it('links keyblocks, mines each over the microblock tip of round h − 2, and creates patient blocks in register order', () => {
@@ -106,5 +115,162 @@ describe('ledger: keyblocks and patient blocks', () => {
 		const early = mineNext(ledger, aster, [registerTx(g, patientKeys('erin'), aster, 9)]);
 		expect(() => ledger.checkNextKeyblock(early, NOW)).toThrow(expect.objectContaining({ code: 'tx-round' }));
 		expect(timeOf(ledger, 3)).toBeGreaterThan(g.timestamp);
+	});
+});
+
+describe('ledger: register transactions in context', () => {
+	it('refuses a register naming an institution outside the consortium', () => {
+		const ledger = new Ledger(genesis);
+		const block = mineNext(ledger, aster, [registerTx(genesis, patientKeys('alice'), outsider, 1)]);
+		expect(() => ledger.checkNextKeyblock(block, NOW)).toThrow(code('tx-institution'));
+	});
+
+	it('refuses an identity commitment registered before, or twice in one keyblock', () => {
+		const ledger = new Ledger(genesis);
+		const first = registerTx(genesis, patientKeys('alice'), aster, 1);
+		const bob = patientKeys('bob');
+		// Another patient key reusing alice's commitment: the same person registering twice.
+		const reuse = (round: number) =>
+			signTransaction(
+				{ ...registerTx(genesis, bob, birch, round).body, identity: first.body.identity },
+				bob.secretKey
+			);
+		expect(() => ledger.checkNextKeyblock(mineNext(ledger, aster, [first, reuse(1)]), NOW)).toThrow(
+			code('register-identity')
+		);
+		ledger.appendKeyblock(mineNext(ledger, aster, [first]), NOW);
+		expect(() => ledger.checkNextKeyblock(mineNext(ledger, aster, [reuse(2)]), NOW)).toThrow(
+			code('register-identity')
+		);
+		expect(() =>
+			ledger.checkNextKeyblock(mineNext(ledger, aster, [registerTx(genesis, bob, birch, 2)]), NOW)
+		).not.toThrow();
+	});
+});
+
+describe('ledger: record transactions', () => {
+	const alice = patientKeys('alice');
+	const bob = patientKeys('bob');
+
+	/** Alice and bob registered in round 1; the chain is at height 2. */
+	function registered(): Ledger {
+		const ledger = new Ledger(genesis);
+		ledger.appendKeyblock(
+			mineNext(ledger, aster, [registerTx(genesis, alice, aster, 1), registerTx(genesis, bob, birch, 1)]),
+			NOW
+		);
+		ledger.appendKeyblock(mineNext(ledger, birch), NOW);
+		return ledger;
+	}
+
+	it('accepts a valid record and names each contextual violation', async () => {
+		const ledger = registered();
+		const record = medicalTx(genesis, alice, aster, 2);
+		expect(await soundVerifier.verifyAll([ledger.checkRecordTransaction(record)])).toEqual([true]);
+		const check =
+			(tx: Transaction<RecordBody>, pending: LeafEntry[] = []) =>
+			() =>
+				ledger.checkRecordTransaction(tx, pending);
+
+		expect(check(medicalTx(genesis, patientKeys('carol'), aster, 2))).toThrow(code('tx-unregistered'));
+		expect(check(medicalTx(genesis, alice, outsider, 2))).toThrow(code('unknown-institution'));
+		expect(check(labelTx(genesis, alice, aster, 2, record))).toThrow(code('label-target'));
+
+		const pending = [{ tx: record, pin: new Uint8Array(32) }];
+		expect(check(labelTx(genesis, alice, aster, 2, record), pending)).not.toThrow();
+		const label = labelTx(genesis, alice, aster, 2, record);
+		const otherHash = medicalTx(genesis, alice, aster, 2, 'another ciphertext').body.record.chameleon;
+		const rehashed = signTransaction(
+			{ ...label.body, record: { ...label.body.record, chameleon: otherHash } },
+			alice.secretKey
+		);
+		expect(check(rehashed, pending)).toThrow(code('label-hash'));
+		// Leaves are kept in round order, so an older transaction behind a newer one could never be attached.
+		expect(check(medicalTx(genesis, alice, aster, 1, 'older'), pending)).toThrow(code('leaf-order'));
+	});
+
+	it('pins a transaction in one batch only', () => {
+		const ledger = registered();
+		const id = transactionId(medicalTx(genesis, alice, aster, 2).body);
+		ledger.recordPinnedBatch(sha256(Uint8Array.of(1)), [id]);
+		// Replaying the same pin is harmless; another batch pinning it again is not.
+		expect(() => ledger.recordPinnedBatch(sha256(Uint8Array.of(1)), [id])).not.toThrow();
+		expect(() => ledger.recordPinnedBatch(sha256(Uint8Array.of(2)), [id])).toThrow(code('tx-pinned-twice'));
+	});
+
+	it('attaches only pinned, valid entries with valid proofs, and changes nothing when it refuses', async () => {
+		const ledger = registered();
+		const record = medicalTx(genesis, alice, aster, 2);
+		const [entry] = pinRecords(ledger, [record]);
+		const attach = (
+			entries: LeafEntry[],
+			{ patient = alice.publicKey, clinic = aster, proof = leafProof(alice.publicKey, aster, entries) } = {}
+		) => ledger.attachRecords(patient, clinic.institution.id, entries, proof, soundVerifier);
+
+		await expect(attach([entry!], { patient: patientKeys('carol').publicKey })).rejects.toMatchObject({
+			code: 'tx-unregistered'
+		});
+		await expect(attach([entry!], { clinic: outsider })).rejects.toMatchObject({
+			code: 'unknown-institution'
+		});
+		const atBirch = pinRecords(ledger, [medicalTx(genesis, alice, birch, 2)]);
+		await expect(attach(atBirch)).rejects.toMatchObject({ code: 'leaf-institution' });
+		await expect(attach([{ ...entry!, pin: atBirch[0]!.pin }])).rejects.toMatchObject({ code: 'tx-pin' });
+		const unproven = medicalTx(genesis, alice, aster, 2, 'unproven');
+		const forged = signTransaction(
+			{
+				...unproven.body,
+				record: {
+					...unproven.body.record,
+					chameleon: { ...unproven.body.record.chameleon, proof: new Uint8Array(256) }
+				}
+			},
+			alice.secretKey
+		);
+		await expect(attach(pinRecords(ledger, [forged]))).rejects.toMatchObject({ code: 'record-proof' });
+		await expect(attach([entry!], { proof: leafProof(alice.publicKey, aster, []) })).rejects.toMatchObject({
+			code: 'leaf-proof'
+		});
+		expect(ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toEqual([]);
+
+		await attach([entry!]);
+		expect(ledger.recordLocation(transactionId(record.body))).toEqual({
+			patient: alice.publicKey,
+			leaf: 0,
+			index: 0
+		});
+		const older = pinRecords(ledger, [medicalTx(genesis, alice, aster, 1, 'older')]);
+		await expect(
+			attach(older, { proof: leafProof(alice.publicKey, aster, [entry!, ...older]) })
+		).rejects.toMatchObject({ code: 'leaf-order' });
+	});
+
+	it("refuses a label of another patient's record, or of a record another clinic wrote", async () => {
+		const ledger = registered();
+		const bobs = pinRecords(ledger, [medicalTx(genesis, bob, aster, 2)]);
+		await ledger.attachRecords(
+			bob.publicKey,
+			aster.institution.id,
+			bobs,
+			leafProof(bob.publicKey, aster, bobs),
+			soundVerifier
+		);
+		const alices = pinRecords(ledger, [medicalTx(genesis, alice, aster, 2)]);
+		await ledger.attachRecords(
+			alice.publicKey,
+			aster.institution.id,
+			alices,
+			leafProof(alice.publicKey, aster, alices),
+			soundVerifier
+		);
+		expect(() => ledger.checkRecordTransaction(labelTx(genesis, alice, aster, 2, bobs[0]!.tx))).toThrow(
+			code('label-target')
+		);
+		expect(() => ledger.checkRecordTransaction(labelTx(genesis, alice, birch, 2, alices[0]!.tx))).toThrow(
+			code('label-author')
+		);
+		expect(() =>
+			ledger.checkRecordTransaction(labelTx(genesis, alice, aster, 2, alices[0]!.tx))
+		).not.toThrow();
 	});
 });

@@ -23,7 +23,8 @@ import {
 	initialLeafValue,
 	patientBlockHash,
 	type LeafEntry,
-	type PatientBlock
+	type PatientBlock,
+	type PatientBlockHeader
 } from './patient-block.ts';
 import {
 	checkTransaction,
@@ -156,6 +157,8 @@ export class Ledger {
 			g.maxFutureDriftMs
 		);
 		checkKeyblock(block, g.fees, g.maxRegistersPerKeyblock);
+		// Commitments registered by this keyblock itself count too, not only those of earlier keyblocks.
+		const identities = new Set<string>();
 		for (const tx of block.registers) {
 			const body = tx.body;
 			ensure(
@@ -170,10 +173,12 @@ export class Ledger {
 				'this patient is already registered; one registration serves every institution'
 			);
 			ensure(
-				!this.#registeredIdentities.has(bytesToHex(body.identity)),
+				!this.#registeredIdentities.has(bytesToHex(body.identity)) &&
+					!identities.has(bytesToHex(body.identity)),
 				'register-identity',
 				'this identity commitment is already registered'
 			);
+			identities.add(bytesToHex(body.identity));
 		}
 	}
 
@@ -244,6 +249,12 @@ export class Ledger {
 		ensure(body.round >= block.header.round, 'tx-round', 'the transaction predates the patient registration');
 		const leaf = block.leaves.find((l) => equalBytes(l.institution, body.institution))!;
 		const entries = [...leaf.entries, ...pending];
+		// checkPatientBlock keeps a leaf in round order: a transaction that could never be attached is not pinned.
+		ensure(
+			body.round >= (entries.at(-1)?.tx.body.round ?? 0),
+			'leaf-order',
+			'the transaction is for an earlier round than the last one attached behind this leaf'
+		);
 		const find = (id: Bytes) => entries.find((e) => equalBytes(transactionId(e.tx.body), id));
 		const id = transactionId(body);
 		ensure(
@@ -336,6 +347,40 @@ export class Ledger {
 		staged.forEach((entry, index) => {
 			this.#records.set(bytesToHex(transactionId(entry.tx.body)), { patient, leaf: leafIndex, index });
 		});
+	}
+
+	/**
+	 * Checks a patient block received from elsewhere (a peer, a patient's device) against this ledger. Its
+	 * header is a function of the chain, so every field must equal the one this ledger derived: a forged
+	 * round, keyblock, register or prev is refused here, not merely hashed differently. Then the structural
+	 * rules, each entry's signature, fees and recorded pin (its record proof was verified before the group
+	 * pinned it), and the leaf proofs, batched.
+	 */
+	async verifyPatientBlock(block: PatientBlock, verifier: ChameleonVerifier): Promise<void> {
+		const own = this.patientBlock(block.header.patient);
+		ensure(own !== undefined, 'tx-unregistered', 'the patient has not registered yet');
+		for (const [field, value] of Object.entries(own.header) as [keyof PatientBlockHeader, Bytes | number][]) {
+			const theirs = block.header[field];
+			ensure(
+				typeof value === 'number' ? theirs === value : equalBytes(theirs as Bytes, value),
+				'patient-header',
+				`the patient block's ${field} is not the one the chain derived`
+			);
+		}
+		const statements = checkPatientBlock(block, this.genesis.institutions);
+		for (const leaf of block.leaves)
+			for (const entry of leaf.entries) {
+				checkTransaction(entry.tx, this.genesis.fees);
+				const pin = this.pinOf(transactionId(entry.tx.body));
+				ensure(pin !== undefined, 'tx-unpinned', 'the block holds a transaction the group never pinned');
+				ensure(equalBytes(pin, entry.pin), 'tx-pin', 'an entry names the wrong pin certificate');
+			}
+		const results = await verifier.verifyAll(statements);
+		ensure(
+			results.every((ok) => ok),
+			'leaf-proof',
+			"an institution's proof for the patient block leaf is not valid"
+		);
 	}
 
 	/** Hash of a patient's block: fixed from creation, whatever is attached later. */

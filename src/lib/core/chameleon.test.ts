@@ -1,6 +1,7 @@
 import { bn254 } from '@noble/curves/bn254.js';
 import { babyjubjub } from '@noble/curves/misc.js';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { bigIntToBytes, bytesToBigInt, concatBytes } from './bytes.ts';
 import {
 	PROOF_LENGTH,
@@ -19,6 +20,7 @@ import {
 	type Groth16Proof
 } from './chameleon.ts';
 import { ValidationError } from './errors.ts';
+import { expectOnlyValidationErrors } from '../../../tests/fixtures/chain.ts';
 
 const Point = babyjubjub.Point;
 const code = (fn: () => unknown) => {
@@ -167,5 +169,62 @@ describe('Groth16 proof bytes', () => {
 		// The identity has no affine form: (0, 0) is off the curve.
 		expect(code(() => decodeProof(new Uint8Array(PROOF_LENGTH)))).toBe('chameleon-proof');
 		expect(code(() => encodeProof({ ...proof, c: [p, 0n] }))).toBe('chameleon-proof');
+	});
+});
+
+describe('decoders on untrusted bytes (property)', () => {
+	const anyLength = fc.uint8Array({ maxLength: 300 });
+	const point = fc.uint8Array({ minLength: 32, maxLength: 32 });
+	const proof = fc.uint8Array({ minLength: PROOF_LENGTH, maxLength: PROOF_LENGTH });
+
+	it('decodePoint and decodeHashKey throw only ValidationErrors, and what they accept is canonical', () => {
+		fc.assert(
+			fc.property(point, anyLength, (bytes, noise) => {
+				for (const subgroup of [true, false])
+					expectOnlyValidationErrors((b) => decodePoint(b, 'point', subgroup), [bytes, noise]);
+				expectOnlyValidationErrors(decodeHashKey, [bytes, noise]);
+				try {
+					const X = decodeHashKey(bytes);
+					expect(X.toBytes()).toEqual(bytes);
+					expect(X.isTorsionFree() && !X.is0()).toBe(true);
+				} catch (error) {
+					expect(error).toBeInstanceOf(ValidationError);
+				}
+			}),
+			{ numRuns: 1000 }
+		);
+	});
+
+	it('decodeProof throws only ValidationErrors on random bytes and round-trips what it accepts', () => {
+		const G1 = bn254.G1.Point;
+		const G2 = bn254.G2.Point;
+		const scalar = fc.bigInt({ min: 1n, max: bn254.fields.Fr.ORDER - 1n });
+		fc.assert(
+			fc.property(proof, anyLength, (bytes, noise) => {
+				expectOnlyValidationErrors(decodeProof, [bytes, noise]);
+			}),
+			{ numRuns: 1000 }
+		);
+		fc.assert(
+			fc.property(scalar, scalar, scalar, (i, j, k) => {
+				const [a, b, c] = [G1.BASE.multiply(i), G2.BASE.multiply(j), G1.BASE.multiply(k)].map((P) =>
+					P.toAffine()
+				) as [
+					{ x: bigint; y: bigint },
+					{ x: { c0: bigint; c1: bigint }; y: { c0: bigint; c1: bigint } },
+					{ x: bigint; y: bigint }
+				];
+				const built: Groth16Proof = {
+					a: [a.x, a.y],
+					b: [
+						[b.x.c0, b.x.c1],
+						[b.y.c0, b.y.c1]
+					],
+					c: [c.x, c.y]
+				};
+				expect(decodeProof(encodeProof(built))).toEqual(built);
+			}),
+			{ numRuns: 20 }
+		);
 	});
 });

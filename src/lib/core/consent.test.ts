@@ -182,6 +182,9 @@ describe('revocation', () => {
 		expect(decoded).toEqual(revocation);
 		expect(codeOf(() => checkRevocation(decoded, consent))).toBe('no error');
 		expect(codeOf(() => checkRevocation(decoded, other))).toBe('revocation-consent');
+		// Bob's own valid signature does not revoke alice's consent.
+		const bobs = createRevocation({ ...consent, patient: bob.publicKey }, bob.secretKey, NOW + DAY);
+		expect(codeOf(() => checkRevocation(bobs, consent))).toBe('revocation-patient');
 		const byBob = { ...createRevocation(consent, bob.secretKey, NOW + DAY), patient: alice.publicKey };
 		expect(codeOf(() => checkRevocation(byBob))).toBe('revocation-signature');
 		const tampered = { ...revocation, revokedAt: revocation.revokedAt + 1 };

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeCanonical, encodeCanonical, MAX_MESSAGE_BYTES, type Canonical } from './encoding.ts';
+import {
+	decodeCanonical,
+	encodeCanonical,
+	MAX_MESSAGE_BYTES,
+	MAX_NESTING,
+	type Canonical
+} from './encoding.ts';
 import { ValidationError } from './errors.ts';
 
 const canonical: fc.Arbitrary<Canonical> = fc.letrec<{ value: Canonical }>((tie) => ({
@@ -74,5 +80,29 @@ describe('canonical encoding', () => {
 		expect(() =>
 			decodeCanonical(Uint8Array.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
 		).toThrow(ValidationError);
+	});
+
+	it('refuses deep nesting with a ValidationError, never a stack overflow', () => {
+		/** `depth` one-element arrays (or maps) around null. */
+		const nested = (depth: number, map = false) => {
+			const open = map ? [0xa1, 0x60] : [0x81];
+			return Uint8Array.from([...Array.from({ length: depth }, () => open).flat(), 0xf6]);
+		};
+		for (const map of [false, true]) {
+			expect(() => decodeCanonical(nested(MAX_NESTING, map))).not.toThrow();
+			for (const depth of [MAX_NESTING + 1, 10_000, 100_000]) {
+				let thrown: unknown;
+				try {
+					decodeCanonical(nested(depth, map));
+				} catch (error) {
+					thrown = error;
+				}
+				expect(thrown, `depth ${depth}`).toBeInstanceOf(ValidationError);
+				expect((thrown as Error).message).toMatch(/nesting deeper than/);
+			}
+		}
+		// Nesting is depth, not size: many siblings at one level are fine.
+		const wide = encodeCanonical(Array.from({ length: 1000 }, () => [[1]]));
+		expect(() => decodeCanonical(wide)).not.toThrow();
 	});
 });

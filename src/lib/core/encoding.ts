@@ -3,11 +3,13 @@
  * everything that is hashed, signed or sent. Decoding untrusted bytes is strict and bounded:
  * - a size limit is checked before parsing, so no input can make the decoder allocate unboundedly;
  * - no indefinite lengths, undefined, NaN/Infinity, tags, or duplicate map keys;
+ * - arrays and maps nest at most MAX_NESTING deep, refused while tokenizing, so a small hostile input
+ *   cannot drive the recursive decoder (or the checks after it) into a stack overflow;
  * - the decoded value must re-encode to exactly the input bytes, so every value has one encoding
  *   (a peer cannot vary a block's bytes, and hence its hash, without changing its meaning).
  * Any failure is a ValidationError with code 'encoding'.
  */
-import { decode, encode } from 'cborg';
+import { decode, encode, Tokenizer, Type, type Token } from 'cborg';
 import { equalBytes, type Bytes } from './bytes.ts';
 import { ValidationError } from './errors.ts';
 
@@ -17,6 +19,12 @@ export type Canonical =
 
 /** Default bound on one decoded message; structures set tighter limits per field. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Deepest nesting of arrays and maps a message may have. The deepest structure today (a patient block's
+ * record proof) sits 9 levels down; the bound leaves room for envelopes around it.
+ */
+export const MAX_NESTING = 64;
 
 const DECODE_OPTIONS = {
 	strict: true,
@@ -44,7 +52,8 @@ export function decodeCanonical(bytes: Bytes, maxBytes = MAX_MESSAGE_BYTES): unk
 		throw new ValidationError('encoding', `input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
 	let value: unknown;
 	try {
-		value = decode(bytes, DECODE_OPTIONS);
+		const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		value = decode(data, { ...DECODE_OPTIONS, tokenizer: new BoundedTokenizer(data, DECODE_OPTIONS) });
 	} catch (error) {
 		throw new ValidationError('encoding', `malformed CBOR: ${(error as Error).message}`);
 	}
@@ -59,6 +68,31 @@ export function decodeCanonical(bytes: Bytes, maxBytes = MAX_MESSAGE_BYTES): unk
 	return value;
 }
 
+/** cborg's tokenizer, counting open containers so nesting beyond MAX_NESTING fails before any recursion. */
+class BoundedTokenizer extends Tokenizer {
+	/** Items still expected by each open array or map, innermost last. */
+	readonly #open: number[] = [];
+
+	override next(): Token {
+		const token = super.next();
+		const open = this.#open;
+		if (open.length > 0) open[open.length - 1]! -= 1;
+		const items = Type.equals(token.type, Type.array)
+			? token.value
+			: Type.equals(token.type, Type.map)
+				? 2 * token.value
+				: 0;
+		if (items > 0) {
+			if (open.length >= MAX_NESTING) throw new Error(`nesting deeper than ${MAX_NESTING} levels`);
+			open.push(items);
+		} else {
+			while (open.length > 0 && open.at(-1) === 0) open.pop();
+		}
+		return token;
+	}
+}
+
+/** Bounded by MAX_NESTING, so this recursion cannot overflow. */
 function hasFloat(value: unknown): boolean {
 	if (typeof value === 'number') return !Number.isSafeInteger(value);
 	if (Array.isArray(value)) return value.some(hasFloat);

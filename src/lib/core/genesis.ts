@@ -5,8 +5,9 @@
  */
 import { equalBytes, type Bytes } from './bytes.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
+import { decodeHashKey } from './chameleon.ts';
 import { blsVerifyPossession } from './consensus/bls.ts';
-import { asValidation, ensure } from './errors.ts';
+import { ensure } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { readInstitution, type Institution } from './identity.ts';
 import * as read from './schema.ts';
@@ -139,14 +140,16 @@ export function checkGenesis(g: GenesisConfig): void {
 	ensure(g.institutions.length >= 1, 'genesis', 'genesis needs at least one institution');
 	const ids = new Set(g.institutions.map((i) => i.id.join(',')));
 	ensure(ids.size === g.institutions.length, 'genesis', 'two institutions share a signing key');
-	for (const institution of g.institutions)
-		ensure(
-			asValidation('genesis-bls', 'invalid BLS key', () =>
-				blsVerifyPossession(institution.blsKey, institution.blsPossession)
-			),
-			'genesis-bls',
-			`${institution.name}: the BLS key comes without a valid proof of possession`
+	for (const institution of g.institutions) {
+		checkKey(institution, 'genesis-bls', 'the BLS key comes without a valid proof of possession', () =>
+			blsVerifyPossession(institution.blsKey, institution.blsPossession)
 		);
+		// Every leaf and record proof is checked under this key: a bad one would otherwise surface only then.
+		checkKey(institution, 'genesis-chameleon', 'the chameleon hash key is not a valid hash key', () => {
+			decodeHashKey(institution.chameleonKey);
+			return true;
+		});
+	}
 	ensure(
 		g.consensusGroupSize >= 1 && g.consensusGroupSize <= g.institutions.length,
 		'genesis',
@@ -174,6 +177,19 @@ export function checkGenesis(g: GenesisConfig): void {
 		'genesis',
 		'the initial target cannot be zero'
 	);
+}
+
+/** One code per key kind whatever the decoder threw, so a bad genesis says which institution and key. */
+function checkKey(institution: Institution, code: string, message: string, valid: () => boolean): void {
+	let detail = '';
+	let ok: boolean;
+	try {
+		ok = valid();
+	} catch (error) {
+		ok = false;
+		detail = ` (${error instanceof Error ? error.message : String(error)})`;
+	}
+	ensure(ok, code, `${institution.name}: ${message}${detail}`);
 }
 
 export function institutionById(g: GenesisConfig, id: Bytes): Institution | undefined {

@@ -8,7 +8,6 @@ import {
 	sign,
 	verifySignature
 } from './identity.ts';
-import { ValidationError } from './errors.ts';
 import { fromHex } from './bytes.ts';
 
 describe('identities', () => {
@@ -43,7 +42,10 @@ describe('identities', () => {
 		expect(address.startsWith('spp1')).toBe(true);
 		expect(parseAddress(address, 'patient')).toEqual(publicKey);
 		expect(parseAddress(address.toUpperCase(), 'patient')).toEqual(publicKey);
-		expect(() => parseAddress(address, 'institution')).toThrow(ValidationError);
+		expect(() => parseAddress(address, 'institution')).toThrow(expect.objectContaining({ code: 'address' }));
+		expect(() => parseAddress('not an address', 'patient')).toThrow(
+			expect.objectContaining({ code: 'address' })
+		);
 		const typo = address.slice(0, 10) + (address[10] === 'q' ? 'p' : 'q') + address.slice(11);
 		expect(() => parseAddress(typo, 'patient')).toThrow(/checksum/);
 		// x = 5 is not the x-coordinate of a point on secp256k1.

@@ -197,9 +197,10 @@ export function decodePatientBlock(
 
 /**
  * Structural rules of a patient block against the consortium: one leaf per institution in genesis order,
- * entries that belong here (this patient, this institution, chronological rounds, labels pointing at an
- * earlier entry of the same leaf, no entry twice), a proof exactly when a leaf has entries, and the header's
- * institution root. Returns the chameleon statements to verify (batched by the caller).
+ * entries that belong here (this patient, this institution, chronological rounds from the block's own on,
+ * labels pointing at an earlier entry of the same leaf, no entry twice), a proof exactly when a leaf has
+ * entries, and the header's institution root. Returns the chameleon statements to verify (batched by the
+ * caller). Whether the header is the one the chain derived is the ledger's check (`verifyPatientBlock`).
  */
 export function checkPatientBlock(
 	block: PatientBlock,
@@ -225,7 +226,7 @@ export function checkPatientBlock(
 			'patient-leaves',
 			`${where} names the wrong institution`
 		);
-		const ids = checkLeafEntries(leaf, header.patient, where);
+		const ids = checkLeafEntries(leaf, header, where);
 		if (leaf.entries.length === 0) {
 			ensure(leaf.proof === undefined, 'patient-proof', `${where} is empty but carries a proof`);
 			return;
@@ -240,10 +241,12 @@ export function checkPatientBlock(
 	return statements;
 }
 
-function checkLeafEntries(leaf: LeafRecord, patient: PublicKey, where: string): Bytes[] {
+function checkLeafEntries(leaf: LeafRecord, header: PatientBlockHeader, where: string): Bytes[] {
+	const { patient } = header;
 	const seen = new Map<string, RecordBody>();
 	const labelled = new Set<string>();
-	let round = 0;
+	// Nothing is attached before the patient registered (the ledger's tx-round rule, kept by the block too).
+	let round = header.round;
 	return leaf.entries.map(({ tx }, k) => {
 		const body = tx.body;
 		const id = transactionId(body);

@@ -4,7 +4,9 @@ import { sha256 } from './hash.ts';
 import { ValidationError } from './errors.ts';
 import { encodeCanonical, type Canonical } from './encoding.ts';
 import {
+	assertKind,
 	checkTransaction,
+	MAX_PROOF_LENGTH,
 	decodeTransaction,
 	encodeTransaction,
 	signTransaction,
@@ -12,7 +14,8 @@ import {
 	transactionToCanonical,
 	type LabelBody,
 	type MedicalBody,
-	type Transaction
+	type Transaction,
+	type TransactionBody
 } from './transaction.ts';
 import {
 	clinics,
@@ -148,5 +151,46 @@ describe('transaction rules', () => {
 		const record = raw.body.record as Record<string, Canonical>;
 		const big = { ...record, chameleon: { h: new Uint8Array(32), proof: new Uint8Array(257) } };
 		expect(() => decodeTransaction(withBody({ ...raw.body, record: big }))).toThrow(/proof/);
+	});
+
+	it('asserts the kind a caller expects', () => {
+		expect(() => assertKind(label(), 'label')).not.toThrow();
+		expect(() => assertKind(medical(), 'register')).toThrow(expect.objectContaining({ code: 'tx-kind' }));
+	});
+});
+
+describe('transaction encoding (property)', () => {
+	const bytes = (length: number) => fc.uint8Array({ minLength: length, maxLength: length });
+	const common = {
+		patient: bytes(32),
+		institution: bytes(32),
+		round: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+		fees: fc.record({ service: fc.maxSafeNat(), transaction: fc.maxSafeNat() })
+	};
+	const record = fc.record({
+		chameleon: fc.record({
+			h: bytes(32),
+			proof: fc.uint8Array({ minLength: 1, maxLength: MAX_PROOF_LENGTH })
+		}),
+		pointer: fc.record({ digest: bytes(32), holder: bytes(32) })
+	});
+	const body: fc.Arbitrary<TransactionBody> = fc.oneof(
+		fc.record({ kind: fc.constant('register' as const), ...common, identity: bytes(32) }),
+		fc.record({ kind: fc.constant('medical' as const), ...common, record }),
+		fc.record({ kind: fc.constant('label' as const), ...common, target: bytes(32), record })
+	);
+
+	it('round-trips every transaction built from valid fields, with a stable id', () => {
+		fc.assert(
+			fc.property(body, bytes(64), (b, signature) => {
+				const tx: Transaction = { body: b, signature };
+				const encoded = encodeTransaction(tx);
+				const decoded = decodeTransaction(encoded);
+				expect(decoded).toEqual(tx);
+				expect(encodeTransaction(decoded)).toEqual(encoded);
+				expect(transactionId(decoded.body)).toEqual(transactionId(b));
+			}),
+			{ numRuns: 300 }
+		);
 	});
 });
