@@ -188,7 +188,17 @@ describe('patient block records with real proofs', () => {
 		]);
 		expect(() =>
 			ledger.checkRecordTransaction(
-				signTransaction({ ...label.body, round: ledger.height - 1 }, alice.secretKey)
+				// A second correction of the same record (another ciphertext), in the same round.
+				signTransaction(
+					{
+						...label.body,
+						record: {
+							...label.body.record,
+							pointer: { ...label.body.record.pointer, digest: new Uint8Array(32).fill(9) }
+						}
+					},
+					alice.secretKey
+				)
 			)
 		).toThrow(expect.objectContaining({ code: 'label-twice' }));
 	});
