@@ -151,6 +151,8 @@ describe('transaction rules', () => {
 		const record = raw.body.record as Record<string, Canonical>;
 		const big = { ...record, chameleon: { h: new Uint8Array(32), proof: new Uint8Array(257) } };
 		expect(() => decodeTransaction(withBody({ ...raw.body, record: big }))).toThrow(/proof/);
+		const short = { ...record, chameleon: { h: new Uint8Array(32), proof: new Uint8Array(255) } };
+		expect(() => decodeTransaction(withBody({ ...raw.body, record: short }))).toThrow(/proof/);
 	});
 
 	it('asserts the kind a caller expects', () => {
@@ -170,7 +172,7 @@ describe('transaction encoding (property)', () => {
 	const record = fc.record({
 		chameleon: fc.record({
 			h: bytes(32),
-			proof: fc.uint8Array({ minLength: 1, maxLength: MAX_PROOF_LENGTH })
+			proof: fc.uint8Array({ minLength: MAX_PROOF_LENGTH, maxLength: MAX_PROOF_LENGTH })
 		}),
 		pointer: fc.record({ digest: bytes(32), holder: bytes(32) })
 	});

@@ -128,7 +128,11 @@ function readRecord(value: unknown, where: string): RecordCommitment {
 	return {
 		chameleon: {
 			h: read.bytes(ch.h, `${where}.chameleon.h`, CHAMELEON_HASH_LENGTH),
-			proof: read.bytes(ch.proof, `${where}.chameleon.proof`, { min: 1, max: MAX_PROOF_LENGTH })
+			// Exactly a Groth16 proof's size (chameleon.ts decodes it); a shorter one is malformed on the wire.
+			proof: read.bytes(ch.proof, `${where}.chameleon.proof`, {
+				min: MAX_PROOF_LENGTH,
+				max: MAX_PROOF_LENGTH
+			})
 		},
 		pointer: {
 			digest: read.bytes(pointer.digest, `${where}.pointer.digest`, HASH_LENGTH),
