@@ -5,10 +5,12 @@
  * `relay` query parameter.
  */
 import { base } from '$app/paths';
+import { bytesToHex } from '../core/bytes.ts';
 import { devGenesis } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import { provideMiningControl } from '../mining/control.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.browser.ts';
 import { createPeerNet } from '../net/peer-net.browser.ts';
@@ -53,7 +55,17 @@ export interface BrowserNodeOptions {
 	profile: string;
 	/** Secrets of the institution this tab runs (absent for a patient or a visitor). */
 	institution?: Omit<InstitutionRole, 'prover' | 'pool'>;
+	/** Mining workers (0: none); by default the count last chosen in this profile, else 1. */
 	miners?: number;
+}
+
+/** The user's worker count, a plain preference (no secret) kept with the profile's node data. */
+const WORKERS_KEY = 'mining-workers';
+
+async function savedWorkers(store: Store): Promise<number | undefined> {
+	const bytes = await store.get('meta', WORKERS_KEY);
+	const workers = bytes && Number(new TextDecoder().decode(bytes));
+	return workers && Number.isInteger(workers) && workers > 0 ? workers : undefined;
 }
 
 export async function openBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
@@ -71,10 +83,11 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	} catch (error) {
 		throw new AppError('verifier', `The proof verifier could not start: ${(error as Error).message}`);
 	}
-	const pool =
-		options.institution && (options.miners ?? 1) > 0
-			? new MinerPool({ workers: options.miners ?? 1, spawn: spawnMiner })
-			: undefined;
+	const maxWorkers = Math.max(1, navigator.hardwareConcurrency || 1);
+	const miners = options.institution
+		? (options.miners ?? Math.min((await savedWorkers(store)) ?? 1, maxWorkers))
+		: 0;
+	const pool = miners > 0 ? new MinerPool({ workers: miners, spawn: spawnMiner }) : undefined;
 	const lazyProver = {
 		prove: (...args: Parameters<WorkerProver['prove']>) => getProver().prove(...args),
 		close: async () => prover?.close()
@@ -86,6 +99,28 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		verifier,
 		institution: options.institution ? { ...options.institution, prover: lazyProver, pool } : undefined
 	});
+	// The node panel's worker count and pause (the page gets start/stop from the session).
+	const withdrawControl =
+		pool && options.institution
+			? provideMiningControl(bytesToHex(options.institution.id), {
+					maxWorkers,
+					get workers() {
+						return pool.workers;
+					},
+					get paused() {
+						return pool.paused;
+					},
+					async setWorkers(workers) {
+						if (!Number.isInteger(workers) || workers < 1 || workers > maxWorkers)
+							throw new AppError('mining-workers', `Choose between 1 and ${maxWorkers} mining workers.`);
+						pool.resize(workers);
+						const value = new TextEncoder().encode(String(workers));
+						await store.write([{ table: 'meta', key: WORKERS_KEY, value }]);
+					},
+					pause: () => pool.pause(),
+					resume: () => pool.resume()
+				})
+			: () => {};
 	return {
 		node,
 		net,
@@ -93,8 +128,9 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		genesis,
 		snarkBase,
 		prover: getProver,
-		hashes: () => pool?.stats.reduce((sum, s) => sum + s.hashes, 0) ?? 0,
+		hashes: () => pool?.hashes ?? 0,
 		close: async () => {
+			withdrawControl();
 			await node.stop();
 			pool?.terminate();
 			await prover?.close();
