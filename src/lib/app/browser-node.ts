@@ -10,7 +10,7 @@ import { devGenesis } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import { provideMiningControl } from '../mining/control.ts';
+import type { MiningControl } from '../mining/control.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.browser.ts';
 import { createPeerNet } from '../net/peer-net.browser.ts';
@@ -48,6 +48,8 @@ export interface BrowserNode {
 	prover(): WorkerProver;
 	/** Hashes tried by this tab's miners so far (for the rate display). */
 	hashes(): number;
+	/** Worker count and pause of this tab's miners (institution tabs that mine). */
+	mining?: MiningControl;
 	close(): Promise<void>;
 }
 
@@ -79,7 +81,11 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	const net = await createPeerNet({ bootstrap });
 	let verifier: Groth16BatchVerifier;
 	try {
-		verifier = await Groth16BatchVerifier.create(await loadVerificationKey(snarkBase));
+		// Proofs count only under the verification key the consortium's genesis pins.
+		verifier = await Groth16BatchVerifier.create(
+			await loadVerificationKey(snarkBase),
+			bytesToHex(genesis.chameleonVkeyHash)
+		);
 	} catch (error) {
 		throw new AppError('verifier', `The proof verifier could not start: ${(error as Error).message}`);
 	}
@@ -100,27 +106,26 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		institution: options.institution ? { ...options.institution, prover: lazyProver, pool } : undefined
 	});
 	// The node panel's worker count and pause (the page gets start/stop from the session).
-	const withdrawControl =
-		pool && options.institution
-			? provideMiningControl(bytesToHex(options.institution.id), {
-					maxWorkers,
-					get workers() {
-						return pool.workers;
-					},
-					get paused() {
-						return pool.paused;
-					},
-					async setWorkers(workers) {
-						if (!Number.isInteger(workers) || workers < 1 || workers > maxWorkers)
-							throw new AppError('mining-workers', `Choose between 1 and ${maxWorkers} mining workers.`);
-						pool.resize(workers);
-						const value = new TextEncoder().encode(String(workers));
-						await store.write([{ table: 'meta', key: WORKERS_KEY, value }]);
-					},
-					pause: () => pool.pause(),
-					resume: () => pool.resume()
-				})
-			: () => {};
+	const mining: MiningControl | undefined = pool
+		? {
+				maxWorkers,
+				get workers() {
+					return pool.workers;
+				},
+				get paused() {
+					return pool.paused;
+				},
+				async setWorkers(workers) {
+					if (!Number.isInteger(workers) || workers < 1 || workers > maxWorkers)
+						throw new AppError('mining-workers', `Choose between 1 and ${maxWorkers} mining workers.`);
+					pool.resize(workers);
+					const value = new TextEncoder().encode(String(workers));
+					await store.write([{ table: 'meta', key: WORKERS_KEY, value }]);
+				},
+				pause: () => pool.pause(),
+				resume: () => pool.resume()
+			}
+		: undefined;
 	return {
 		node,
 		net,
@@ -129,8 +134,8 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		snarkBase,
 		prover: getProver,
 		hashes: () => pool?.hashes ?? 0,
+		mining,
 		close: async () => {
-			withdrawControl();
 			await node.stop();
 			pool?.terminate();
 			await prover?.close();

@@ -48,6 +48,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import type { Store } from '../store/store.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import type { InstitutionSecrets } from '../core/genesis-dev.ts';
+import type { MiningControl } from '../mining/control.ts';
 
 /** How long a clinic waits for the patient to answer on their device. */
 const PATIENT_ANSWER_MS = 5 * 60_000;
@@ -61,6 +62,7 @@ export interface ClinicSessionOptions {
 	prover: () => ChameleonProver;
 	institution: { id: PublicKey; name: string; chameleonKey: Bytes; secrets: InstitutionSecrets };
 	hashes?: () => number;
+	mining?: MiningControl;
 	clock?: () => number;
 }
 
@@ -350,6 +352,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		},
 		startMining: () => node.startMining(),
 		stopMining: () => node.stopMining(),
+		mining: options.mining,
 		patients(): PatientSeenView[] {
 			const seen = new Map<string, PatientSeenView>();
 			const add = (key: PublicKey) => {

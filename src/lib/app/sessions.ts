@@ -167,7 +167,8 @@ async function clinicSession(institutionName: string): Promise<ClinicSession> {
 			chameleonKey: dev.institution.chameleonKey,
 			secrets
 		},
-		hashes: () => browser.hashes()
+		hashes: () => browser.hashes(),
+		mining: browser.mining
 	});
 }
 

@@ -7,6 +7,7 @@
  * message is a sentence a patient or clinician can act on.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { MiningControl } from '../mining/control.ts';
 
 /** Kinds of FHIR resources a clinic writes (see records/fhir.ts). */
 export type RecordKind = 'Encounter' | 'Observation' | 'Condition' | 'DiagnosticReport' | 'MedicationRequest';
@@ -41,7 +42,8 @@ export interface NodeView {
 	mining: boolean;
 	/** Hashes per second over the last few seconds (0 when not mining). */
 	hashRate: number;
-	sync: { received: number; applied: number; height: number } | null;
+	/** A sync in progress: facts the peer announced (total), received so far, new ones applied. */
+	sync: { total: number; received: number; applied: number; height: number } | null;
 	/** Gossip messages this node rejected as invalid, and peers it banned for sending them. */
 	rejected: number;
 	banned: number;
@@ -189,6 +191,8 @@ export interface ClinicSession {
 	node(): ClinicNodeView;
 	startMining(): void;
 	stopMining(): void;
+	/** Worker count and pause of this tab's miners. */
+	readonly mining?: MiningControl;
 	patients(): PatientSeenView[];
 	/** Adds a patient by the text of their QR invitation or their spp1… address. */
 	addPatient(invitation: string): Promise<PatientSeenView>;

@@ -1,8 +1,7 @@
 /**
  * What the user of a clinic tab controls about its miners besides start and stop: how many Web Workers
- * (cores) mine, and pausing. The browser node provides one per institution it runs; the node panel finds
- * it by the institution it shows. This module imports nothing, so the panel reaches the control without
- * loading the node (which the clinic page imports lazily).
+ * (cores) mine, and pausing. The browser node provides it, the clinic session passes it on, and the node
+ * panel shows it. A type-only module, so the panel can name it without loading the node.
  */
 
 export interface MiningControl {
@@ -14,18 +13,4 @@ export interface MiningControl {
 	setWorkers(workers: number): Promise<void>;
 	pause(): void;
 	resume(): void;
-}
-
-const controls = new Map<string, MiningControl>();
-
-/** Registers the control of the institution `id` (hex) until the returned function is called. */
-export function provideMiningControl(id: string, control: MiningControl): () => void {
-	controls.set(id, control);
-	return () => {
-		if (controls.get(id) === control) controls.delete(id);
-	};
-}
-
-export function miningControl(id: string): MiningControl | undefined {
-	return controls.get(id);
 }
