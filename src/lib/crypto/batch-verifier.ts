@@ -10,13 +10,17 @@
  * is bisected to find exactly which proofs are bad.
  *
  * Each proof is first checked on its own, cheaply: canonical bytes and points on their curves (core
- * decodeProof), B in G2's prime-order subgroup (g2-subgroup.ts; snarkjs skips this, but pairing equations are
- * only meaningful for points of order r), and public signals from canonical points and a hash key in the
+ * decodeProof), B in G2's prime-order subgroup (snarkjs skips this, but pairing equations are only
+ * meaningful for points of order r), and public signals from canonical points and a hash key in the
  * subgroup. The verification key must hash to the consortium's CHAMELEON_VKEY_HASH.
+ *
+ * The pairing arithmetic is a Groth16Backend (groth16-backend.ts): herumi's mcl by default
+ * (groth16-mcl.ts, loaded with the verifier, about twice as fast per proof), or snarkjs's ffjavascript
+ * (groth16-ffjavascript.ts, the former path) with `{ library: 'ffjavascript' }`. `verifySingle` is
+ * snarkjs's own groth16.verify, the reference both are tested against.
  */
 import * as snarkjs from 'snarkjs';
-import type { Bn128 } from 'snarkjs';
-import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes } from '../core/bytes.ts';
+import { bytesToHex } from '../core/bytes.ts';
 import { ValidationError, ensure } from '../core/errors.ts';
 import {
 	SUBGROUP_ORDER,
@@ -27,56 +31,50 @@ import {
 } from '../core/chameleon.ts';
 import { CHAMELEON_VKEY_HASH } from '../core/chameleon-params.ts';
 import { checkVerificationKey, type VerificationKey } from './verification-key.ts';
-import { createPointDecoder } from './babyjubjub-wasm.ts';
-import { createG2SubgroupCheck } from './g2-subgroup.ts';
+import type { Groth16Backend, PairingLibrary, PreparedProof } from './groth16-backend.ts';
+import { createFfjavascriptGroth16 } from './groth16-ffjavascript.ts';
+import { createMclGroth16 } from './groth16-mcl.ts';
 import { proofToSnarkjs } from './groth16.ts';
-import { MultiPairing } from './multi-pairing.ts';
 
-/** A statement whose inputs are well formed, ready for the pairing check. */
-interface Prepared {
-	a: Uint8Array;
-	b: Uint8Array;
-	c: Uint8Array;
-	signals: bigint[];
+export type { PairingLibrary } from './groth16-backend.ts';
+
+export interface VerifierOptions {
+	/** The pairing library: 'mcl' (default) or 'ffjavascript' (the former path, for comparison). */
+	library?: PairingLibrary;
+	/** mcl only: whether batches may use worker threads (default true; false keeps all on this thread). */
+	workers?: boolean;
 }
 
-const RHO_BYTES = 16;
+type Prepared = PreparedProof<unknown>;
+
 /** Hash keys are per institution: a consortium has few, so a small cache holds them all. */
 const MAX_CACHED_KEYS = 1024;
 
-function le(value: bigint, length: number): Uint8Array {
-	return bigIntToBytes(value, length).reverse();
-}
-
 export class Groth16BatchVerifier implements ChameleonVerifier {
-	private readonly fixed: FixedPoints;
 	private readonly keys = new Map<string, bigint[]>();
-	private readonly inG2: (point: Uint8Array) => boolean;
-	private readonly decodeH: (bytes: Uint8Array, what: string) => [bigint, bigint];
 
 	private constructor(
-		private readonly curve: Bn128,
+		private readonly backend: Groth16Backend<unknown>,
 		readonly vkey: VerificationKey
-	) {
-		const g2 = (p: VerificationKey['vk_beta_2']) => curve.G2.fromObject(p.map((c) => c.map(BigInt)));
-		this.fixed = {
-			alpha: curve.G1.fromObject(vkey.vk_alpha_1.map(BigInt)),
-			beta: g2(vkey.vk_beta_2),
-			gamma: g2(vkey.vk_gamma_2),
-			delta: g2(vkey.vk_delta_2),
-			ic: vkey.IC.map((p) => curve.G1.fromObject(p.map(BigInt)))
-		};
-		this.inG2 = createG2SubgroupCheck(curve);
-		this.decodeH = createPointDecoder(curve);
-	}
+	) {}
 
-	/** Refuses any verification key but the consortium's (`expectedHashHex`, by default the genesis one). */
+	/**
+	 * Refuses any verification key but the consortium's (`expectedHashHex`, by default the genesis one).
+	 * `options.library` picks the pairing library (mcl unless told otherwise).
+	 */
 	static async create(
 		vkey: VerificationKey,
-		expectedHashHex = CHAMELEON_VKEY_HASH
+		expectedHashHex = CHAMELEON_VKEY_HASH,
+		{ library = 'mcl', workers = true }: VerifierOptions = {}
 	): Promise<Groth16BatchVerifier> {
 		checkVerificationKey(vkey, expectedHashHex);
-		return new Groth16BatchVerifier(await snarkjs.curves.getCurveFromName('bn128'), vkey);
+		const backend =
+			library === 'mcl' ? await createMclGroth16(vkey, workers) : await createFfjavascriptGroth16(vkey);
+		return new Groth16BatchVerifier(backend, vkey);
+	}
+
+	get library(): PairingLibrary {
+		return this.backend.library;
 	}
 
 	/** One proof through snarkjs's own verifier (the reference the batch is measured against). */
@@ -84,7 +82,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 		try {
 			const proof = decodeProof(statement.hash.proof);
 			const signals = this.signals(statement).map(String);
-			if (!this.inG2(this.curve.G2.fromObject([...proof.b, [1n, 0n]]))) return false;
+			if (!this.backend.toPoints(proof)) return false;
 			return await snarkjs.groth16.verify(this.vkey, signals, proofToSnarkjs(proof));
 		} catch (error) {
 			if (error instanceof ValidationError) return false;
@@ -93,9 +91,9 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	}
 
 	async verifyAll(statements: readonly ChameleonStatement[]): Promise<boolean[]> {
-		// The first batch's Miller loops start in the thread pool while later statements are still being
-		// decoded and checked here.
-		const first = new BatchCheck(this.curve, this.fixed, statements.length);
+		// The first batch's Miller loops start (in ffjavascript's thread pool, or chunk by chunk here with
+		// mcl) while later statements are still being decoded and checked.
+		const first = this.backend.batch(statements.length);
 		const prepared: (Prepared | undefined)[] = [];
 		for (const statement of statements) {
 			const item = this.prepare(statement);
@@ -125,7 +123,7 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 			return;
 		}
 		if (!failed) {
-			const batch = new BatchCheck(this.curve, this.fixed, indices.length);
+			const batch = this.backend.batch(indices.length);
 			for (const i of indices) batch.add(prepared[i]!);
 			if (await batch.isValid()) return;
 		}
@@ -144,21 +142,14 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 			this.keys.set(hex, key);
 		}
 		ensure(statement.m >= 0n && statement.m < SUBGROUP_ORDER, 'chameleon-scalar', 'm must be in [0, L)');
-		return [...this.decodeH(statement.hash.h, 'chameleon hash'), ...key, statement.m];
+		return [...this.backend.decodePoint(statement.hash.h, 'chameleon hash'), ...key, statement.m];
 	}
 
 	private prepare(statement: ChameleonStatement): Prepared | undefined {
 		try {
 			const signals = this.signals(statement);
-			const { a, b, c } = decodeProof(statement.hash.proof);
-			const { G1, G2 } = this.curve;
-			const prepared = {
-				a: G1.fromObject([...a, 1n]),
-				b: G2.fromObject([...b, [1n, 0n]]),
-				c: G1.fromObject([...c, 1n]),
-				signals
-			};
-			return this.inG2(prepared.b) ? prepared : undefined;
+			const points = this.backend.toPoints(decodeProof(statement.hash.proof));
+			return points === undefined ? undefined : { points, signals };
 		} catch (error) {
 			if (error instanceof ValidationError) return undefined;
 			throw error;
@@ -166,74 +157,24 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	}
 
 	/** One proof needs no random combination: the plain Groth16 equation, 4 Miller loops. */
-	private single({ a, b, c, signals }: Prepared): Promise<boolean> {
-		const { G1 } = this.curve;
-		const { alpha, beta, gamma, delta, ic } = this.fixed;
-		const lx = G1.add(publicInput(this.curve, ic, signals), ic[0]!);
-		return this.curve.pairingEq(G1.neg(a), b, alpha, beta, lx, gamma, c, delta);
+	private single(item: Prepared): Promise<boolean> {
+		return this.backend.single(item);
 	}
-}
-
-/** Lets queued thread-pool messages be handled (they arrive as events on this thread). */
-function yieldToEventLoop(): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** The verification key's points in ffjavascript's form. */
-interface FixedPoints {
-	alpha: Uint8Array;
-	beta: Uint8Array;
-	gamma: Uint8Array;
-	delta: Uint8Array;
-	ic: Uint8Array[];
-}
-
-/** Σⱼ sⱼ·ICⱼ₊₁ for the five public signals, on this thread (a thread-pool MSM costs more for five points). */
-function publicInput(curve: Bn128, ic: Uint8Array[], scalars: bigint[]): Uint8Array {
-	const { G1 } = curve;
-	return scalars.reduce((sum, s, j) => G1.add(sum, G1.timesScalar(ic[j + 1]!, le(s, 32))), G1.zero);
 }
 
 /**
- * One random-linear-combination check, filled proof by proof:
- * Πᵢ e(−ρᵢ·Aᵢ, Bᵢ) · e((Σρᵢ)·α, β) · e(Σρᵢ·Lᵢ, γ) · e(Σρᵢ·Cᵢ, δ) = 1.
+ * Lets queued events be handled: the thread pool's messages (ffjavascript), a page's input (mcl, which
+ * computes on this thread). setImmediate where it exists (Node), else a MessageChannel message, which
+ * browsers do not clamp to 4 ms as they do nested setTimeout(0).
  */
-class BatchCheck {
-	private readonly pairing: MultiPairing;
-	private readonly icScalars: bigint[];
-	private readonly cs: Uint8Array[] = [];
-	private readonly rhos: Uint8Array[] = [];
-
-	constructor(
-		private readonly curve: Bn128,
-		private readonly fixed: FixedPoints,
-		expected: number
-	) {
-		this.pairing = new MultiPairing(curve, expected + 3);
-		this.icScalars = fixed.ic.map(() => 0n);
-	}
-
-	/** Returns true when the caller should yield so the thread pool can pick up the work sent. */
-	add(item: Prepared): boolean {
-		const { G1, r } = this.curve;
-		const rho = bytesToBigInt(crypto.getRandomValues(new Uint8Array(RHO_BYTES))) | 1n;
-		const sent = this.pairing.add(G1.neg(G1.timesScalar(item.a, le(rho, RHO_BYTES))), item.b);
-		this.icScalars[0] = (this.icScalars[0]! + rho) % r;
-		item.signals.forEach((s, j) => (this.icScalars[j + 1] = (this.icScalars[j + 1]! + rho * s) % r));
-		this.cs.push(G1.toAffine(item.c));
-		this.rhos.push(le(rho, 32));
-		return sent;
-	}
-
-	async isValid(): Promise<boolean> {
-		const { G1 } = this.curve;
-		const { alpha, beta, gamma, delta, ic } = this.fixed;
-		const sumRho = le(this.icScalars[0]!, 32);
-		const lSum = G1.add(publicInput(this.curve, ic, this.icScalars.slice(1)), G1.timesScalar(ic[0]!, sumRho));
-		const cSum = await G1.multiExpAffine(concatBytes(...this.cs), concatBytes(...this.rhos));
-		this.pairing.add(G1.timesScalar(alpha, sumRho), beta);
-		this.pairing.add(lSum, gamma);
-		this.pairing.add(cSum, delta);
-		return this.pairing.isOne();
-	}
+function yieldToEventLoop(): Promise<void> {
+	if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+	return new Promise((resolve) => {
+		const channel = new MessageChannel();
+		channel.port1.onmessage = () => {
+			channel.port1.close();
+			resolve();
+		};
+		channel.port2.postMessage(null);
+	});
 }

@@ -17,6 +17,7 @@ import {
 	initialLeafHash,
 	messageFromDigest,
 	pointSignals,
+	publicSignals,
 	decodePoint,
 	type ChameleonStatement,
 	type Trapdoor
@@ -27,7 +28,8 @@ import { sha256 } from '../core/hash.ts';
 import { loadVerificationKey } from './artifacts.node.ts';
 import { Groth16BatchVerifier } from './batch-verifier.ts';
 import { proveCollision, proveHash, type ChameleonProver } from './chameleon-prover.ts';
-import { proofFromSnarkjs } from './groth16.ts';
+import { proofFromSnarkjs, proofToSnarkjs } from './groth16.ts';
+import { sharedMclPool } from './mcl-pool.ts';
 import { createNodeProver } from './prover.node.ts';
 import { verificationKeyHash, type VerificationKey } from './verification-key.ts';
 
@@ -184,6 +186,57 @@ describe('chameleon hash with Groth16 proofs', () => {
 		expect(again.flatMap((ok, i) => (ok ? [] : [i]))).toEqual([5, bad, 63]);
 		expect(await verifier.verifyAll([])).toEqual([]);
 	});
+
+	it('the mcl path agrees with snarkjs groth16.verify (the reference) and the ffjavascript path, good and bad', async () => {
+		expect(verifier.library).toBe('mcl');
+		const ffjs = await Groth16BatchVerifier.create(vkey, undefined, { library: 'ffjavascript' });
+		const inThread = await Groth16BatchVerifier.create(vkey, undefined, { workers: false });
+		const proof = hashed.hash.proof;
+		const withProof = (statement: ChameleonStatement, bytes: Uint8Array) => ({
+			...statement,
+			hash: { ...statement.hash, proof: bytes }
+		});
+		// −A: a valid point, a wrong proof. Another proof's B: in G2, wrong. B outside G2.
+		const negA = proof.slice();
+		negA.set(bigIntToBytes(bn254.fields.Fp.ORDER - bytesToBigInt(proof.subarray(32, 64)), 32), 32);
+		const swappedB = proof.slice();
+		swappedB.set(collided.hash.proof.subarray(64, 192), 64);
+		const cases: [ChameleonStatement, boolean][] = [
+			[hashed, true],
+			[collided, true],
+			[zero, true],
+			[reduced, true],
+			[{ ...hashed, m: collided.m }, false],
+			[{ ...hashed, hk: other.X }, false],
+			[{ ...hashed, hash: { ...hashed.hash, h: zero.hash.h } }, false],
+			[withProof(hashed, negA), false],
+			[withProof(hashed, swappedB), false],
+			[withProof(hashed, outsideG2(proof)), false],
+			[withProof(hashed, zero.hash.proof), false]
+		];
+		for (const [statement, expected] of cases) {
+			const reference = await snarkjs.groth16.verify(
+				vkey,
+				publicSignals(statement).map(String),
+				proofToSnarkjs(decodeProof(statement.hash.proof))
+			);
+			expect(reference).toBe(expected);
+			expect(await verify(statement)).toBe(expected);
+			expect(await verifier.verifySingle(statement)).toBe(expected);
+			expect((await ffjs.verifyAll([statement]))[0]).toBe(expected);
+		}
+		// All cases in one batch of 44, through the worker pool (once up), this thread, and ffjavascript.
+		const pool = sharedMclPool()!;
+		for (let wait = 0; pool.ready < pool.size && wait < 3000; wait++)
+			await new Promise((r) => setTimeout(r, 20));
+		expect(pool.ready).toBeGreaterThan(0);
+		const batch = Array.from({ length: 44 }, (_, i) => cases[(i * 5) % cases.length]!);
+		const expected = batch.map(([, ok]) => ok);
+		const statements = batch.map(([statement]) => statement);
+		expect(await verifier.verifyAll(statements)).toEqual(expected);
+		expect(await inThread.verifyAll(statements)).toEqual(expected);
+		expect(await ffjs.verifyAll(statements)).toEqual(expected);
+	}, 120_000);
 
 	it("refuses a verification key other than the consortium's, and proofs of another circuit", async () => {
 		expect(bytesToHex(verificationKeyHash(vkey))).toBe(CHAMELEON_VKEY_HASH);
