@@ -23,19 +23,23 @@ import { createClinicSession } from './clinic-session.ts';
 import { Directory } from './directory.ts';
 import { createExplorerSession } from './explorer-session.ts';
 import { Holder } from './holder.ts';
+import { openAsProfileHolder, withProfileIdle, type OpenedProfile } from './profile-tabs.ts';
 import { createPatientSession } from './patient-session.ts';
 import { AppError, type ClinicSession, type ExplorerSession, type PatientSession } from './types.ts';
 
 const PATIENT_PROFILE = 'patient';
 const clinicProfile = (name: string) => `clinic-${name.replace(/\W+/g, '-').toLowerCase()}`;
 
-/** One session per profile and page: a second open returns the first (its node, handlers, timers). */
+/**
+ * One session per profile and page (a second open returns the first: its node, handlers, timers), and
+ * one page per profile across tabs (profile-tabs.ts: the newest tab takes the profile over).
+ */
 const sessions = new Map<string, Promise<unknown>>();
 
-function once<T>(profile: string, open: () => Promise<T>): Promise<T> {
+function once<T>(profile: string, open: () => Promise<OpenedProfile<T>>): Promise<T> {
 	let entry = sessions.get(profile) as Promise<T> | undefined;
 	if (!entry) {
-		entry = open();
+		entry = openAsProfileHolder(profile, open, () => sessions.delete(profile));
 		sessions.set(profile, entry);
 		entry.catch(() => sessions.delete(profile));
 	}
@@ -75,6 +79,10 @@ export async function restorePatientProfile(
 ): Promise<void> {
 	if (sessions.has(profile))
 		throw new AppError('session-open', 'Close the open patient session before restoring a backup.');
+	await withProfileIdle(profile, () => restoreInto(profile, file, passphrase));
+}
+
+async function restoreInto(profile: string, file: Blob, passphrase: string): Promise<void> {
 	const store = await openStore(profile);
 	try {
 		const protector = { kind: 'device' as const, key: await deviceKey(profile) };
@@ -91,7 +99,7 @@ export function openPatientSession(profile = PATIENT_PROFILE): Promise<PatientSe
 	return once(profile, () => patientSession(profile));
 }
 
-async function patientSession(profile: string): Promise<PatientSession> {
+async function patientSession(profile: string): Promise<OpenedProfile<PatientSession>> {
 	const presences: Presence[] = [];
 	const browser = await openBrowserNode({ profile });
 	const directory = new Directory(browser.net, () => presences);
@@ -104,7 +112,7 @@ async function patientSession(profile: string): Promise<PatientSession> {
 	const publicKey = publicKeyOf(secrets.signingKey);
 	presences.push(createPresence('patient', secrets.signingKey, publicKey, browser.net.peerId, Date.now()));
 	void directory.refresh();
-	return createPatientSession({
+	const session = await createPatientSession({
 		node: browser.node,
 		net: browser.net,
 		store: browser.store,
@@ -113,6 +121,7 @@ async function patientSession(profile: string): Promise<PatientSession> {
 		secrets,
 		publicKey
 	});
+	return { session, close: () => browser.close() };
 }
 
 /**
@@ -123,7 +132,7 @@ export function openClinicSession(institutionName: string): Promise<ClinicSessio
 	return once(clinicProfile(institutionName), () => clinicSession(institutionName));
 }
 
-async function clinicSession(institutionName: string): Promise<ClinicSession> {
+async function clinicSession(institutionName: string): Promise<OpenedProfile<ClinicSession>> {
 	if (!(DEV_INSTITUTION_NAMES as readonly string[]).includes(institutionName))
 		throw new AppError('institution', `${institutionName} is not an institution of this consortium.`);
 	const dev = devInstitution(institutionName);
@@ -154,7 +163,7 @@ async function clinicSession(institutionName: string): Promise<ClinicSession> {
 		ledger: browser.node.chain.ledger,
 		institution: { id: dev.institution.id, secretKey: secrets.signingKey }
 	});
-	return createClinicSession({
+	const session = await createClinicSession({
 		node: browser.node,
 		net: browser.net,
 		store: browser.store,
@@ -170,12 +179,13 @@ async function clinicSession(institutionName: string): Promise<ClinicSession> {
 		hashes: () => browser.hashes(),
 		mining: browser.mining
 	});
+	return { session, close: async () => (await browser.close(), await store.close()) };
 }
 
 /** The explorer joins the network as a plain observer node (no identity). */
 export function openExplorerSession(): Promise<ExplorerSession> {
 	return once('explorer', async () => {
 		const browser = await openBrowserNode({ profile: 'explorer' });
-		return createExplorerSession(browser.node);
+		return { session: createExplorerSession(browser.node), close: () => browser.close() };
 	});
 }
