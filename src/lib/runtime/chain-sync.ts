@@ -3,21 +3,38 @@
  * as it arrives, verifying it like any other (pins against the group, PoW, signatures, proofs), so a
  * peer can only slow a sync down, never corrupt it. Keyblocks come in journal order, so headers are
  * checked before the patient blocks and records that depend on them. Facts already held are skipped.
+ *
+ * The stream: one header frame `{ total }` (how many facts follow: the serving peer's journal from the
+ * requested position, as it stood when the request came), then exactly `total` fact frames. The total
+ * is what a progress bar needs; a peer that sends more facts than it announced, or fewer before its end
+ * marker, is refused like one that sends an invalid fact.
  */
 import type { Bytes } from '../core/bytes.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ensure, ValidationError } from '../core/errors.ts';
 import * as read from '../core/schema.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import { decodeFact, FACT_TYPES, type ChainFact, type ChainState } from './chain-state.ts';
 
-export const SYNC_PROTOCOL = '/spchain/sync/1.0.0';
+/** 2.0.0: the header frame with the fact count (1.0.0 streams had none). */
+export const SYNC_PROTOCOL = '/spchain/sync/2.0.0';
 const MAX_FACT_BYTES = 8 * 1024 * 1024;
+/** Bound on an announced journal length (far above any chain; it only sizes a progress bar). */
+const MAX_SYNC_FACTS = 2 ** 40;
 
 export interface SyncProgress {
+	/** Facts the peer announced (0 until its header arrives). */
+	total: number;
+	/** Facts received and checked so far: applied, or already held. */
 	received: number;
+	/** Facts new to this node, verified and applied. */
 	applied: number;
 	height: number;
+}
+
+/** What a node serves to syncing peers: its journal in order (a ChainState, or a bench's fixture). */
+export interface SyncSource {
+	journal(from?: number): AsyncIterable<{ type: ChainFact['type']; bytes: Bytes }>;
 }
 
 function encodeFrame(type: ChainFact['type'], bytes: Bytes): Bytes {
@@ -32,12 +49,21 @@ function decodeFrame(frame: Bytes): { type: ChainFact['type']; bytes: Bytes } {
 	};
 }
 
-/** Serves our journal to peers. */
-export function serveSync(net: PeerNet, chain: ChainState): void {
+function decodeHeader(frame: Bytes): number {
+	const o = read.object(decodeCanonical(frame, 64), 'syncHeader', ['total']);
+	return read.uint(o.total, 'syncHeader.total', MAX_SYNC_FACTS);
+}
+
+/** Serves our journal to peers: the header with its length, then its facts. */
+export function serveSync(net: PeerNet, source: SyncSource): void {
 	net.handle(SYNC_PROTOCOL, async function* (request) {
 		const o = read.object(decodeCanonical(request, 64), 'syncRequest', ['from']);
-		for await (const { type, bytes } of chain.journal(read.uint(o.from, 'syncRequest.from')))
-			yield encodeFrame(type, bytes);
+		// The journal as it stands now (later facts reach the peer by gossip or its next sync), so the
+		// announced total is exact.
+		const facts: { type: ChainFact['type']; bytes: Bytes }[] = [];
+		for await (const fact of source.journal(read.uint(o.from, 'syncRequest.from'))) facts.push(fact);
+		yield encodeCanonical({ total: facts.length });
+		for (const { type, bytes } of facts) yield encodeFrame(type, bytes);
 	});
 }
 
@@ -52,9 +78,21 @@ export async function syncFrom(
 	onProgress: (progress: SyncProgress) => void = () => {},
 	signal?: AbortSignal
 ): Promise<SyncProgress> {
-	const progress: SyncProgress = { received: 0, applied: 0, height: chain.height };
+	const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: chain.height };
+	let header = false;
 	try {
 		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from: 0 }), { signal })) {
+			if (!header) {
+				progress.total = decodeHeader(frame);
+				header = true;
+				onProgress(progress);
+				continue;
+			}
+			ensure(
+				progress.received < progress.total,
+				'sync-length',
+				`the peer announced ${progress.total} facts and sent more`
+			);
 			const { type, bytes } = decodeFrame(frame);
 			const fact = decodeFact(type, bytes, chain.ledger.genesis);
 			progress.received++;
@@ -62,6 +100,12 @@ export async function syncFrom(
 			progress.height = chain.height;
 			onProgress(progress);
 		}
+		ensure(header, 'sync-header', 'the peer ended the sync without saying how many facts it holds');
+		ensure(
+			progress.received === progress.total,
+			'sync-length',
+			`the peer announced ${progress.total} facts and sent ${progress.received}`
+		);
 	} catch (error) {
 		if (error instanceof ValidationError) net.penalise(peer, `sync: ${error.message}`);
 		throw error;

@@ -134,7 +134,8 @@ export class FullNode {
 	/** Attachments that arrived before the batch that pins their records. */
 	private readonly heldAttachments: Attachment[] = [];
 	private readonly listeners = new Set<(event: NodeEvent) => void>();
-	private syncing: SyncProgress | null = null;
+	/** Syncs running now (one per request), shown in status(). */
+	private readonly syncs = new Set<SyncProgress>();
 	private ownCandidate: Keyblock | null = null;
 	private announceTimer: ReturnType<typeof setInterval> | undefined;
 	private stopped = false;
@@ -276,7 +277,7 @@ export class FullNode {
 			mempool: this.mempool.size,
 			member: this.isMember,
 			mining: this.miner?.mining ?? false,
-			syncing: this.syncing
+			syncing: this.syncProgress()
 		};
 	}
 
@@ -310,17 +311,9 @@ export class FullNode {
 	async syncNow(onProgress?: (progress: SyncProgress) => void): Promise<void> {
 		for (const peer of this.net.peers()) {
 			try {
-				this.syncing = { received: 0, applied: 0, height: this.chain.height };
-				await syncFrom(this.net, this.chain, peer, (progress) => {
-					this.syncing = { ...progress };
-					onProgress?.(progress);
-					this.emit({ type: 'status' });
-				});
+				await this.syncWith(peer, onProgress);
 			} catch (error) {
 				this.emit({ type: 'error', message: `sync from ${peer.slice(-8)} stopped: ${describe(error)}` });
-			} finally {
-				this.syncing = null;
-				this.emit({ type: 'status' });
 			}
 		}
 	}
@@ -343,8 +336,11 @@ export class FullNode {
 		net.subscribe('batches', (data, from) => this.guard(() => this.onBatch(data, from)));
 		net.subscribe('patient-blocks', (data) => this.guard(() => this.onAttachment(data)));
 		net.addEventListener('peer:connect', (event) => {
-			void syncFrom(net, this.chain, event.detail).catch(() => undefined);
+			void this.syncWith(event.detail).catch(() => undefined);
 		});
+		// Peers that connected while the chain was opening (a bootstrap peer dialled directly) came before
+		// the listener: sync from them now, or a quiet network would leave this node behind.
+		for (const peer of net.peers()) void this.syncWith(peer).catch(() => undefined);
 		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned.
 		this.announceTimer = setInterval(() => {
 			if (this.ownCandidate && this.ownCandidate.header.height === this.chain.height + 1)
@@ -375,7 +371,7 @@ export class FullNode {
 		const block = decodeKeyblock(data, this.chain.ledger.genesis.maxRegistersPerKeyblock);
 		if (block.pin) {
 			if (block.header.height > this.chain.height + 1) {
-				void syncFrom(this.net, this.chain, from).catch(() => undefined);
+				void this.syncWith(from).catch(() => undefined);
 				return 'ignore';
 			}
 			return (await this.chain.apply({ type: 'keyblock', block })) === 'applied' ? 'accept' : 'ignore';
@@ -403,14 +399,14 @@ export class FullNode {
 		}
 		if (message.type === 'handover') {
 			if (message.handover.epoch > this.chain.epochs) {
-				void syncFrom(this.net, this.chain, from).catch(() => undefined);
+				void this.syncWith(from).catch(() => undefined);
 				return 'ignore';
 			}
 			const outcome = await this.chain.apply({ type: 'handover', handover: message.handover });
 			return outcome === 'applied' ? 'accept' : 'ignore';
 		}
 		if (message.pinned.sequence > this.chain.batchCount + 1) {
-			void syncFrom(this.net, this.chain, from).catch(() => undefined);
+			void this.syncWith(from).catch(() => undefined);
 			return 'ignore';
 		}
 		return (await this.chain.apply({ type: 'batch', pinned: message.pinned })) === 'applied'
@@ -433,6 +429,32 @@ export class FullNode {
 			}
 			throw error;
 		}
+	}
+
+	// ------------------------------------------------------------------------------ sync
+
+	/** Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. */
+	private async syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
+		const entry: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
+		this.syncs.add(entry);
+		try {
+			await syncFrom(this.net, this.chain, peer, (progress) => {
+				Object.assign(entry, progress);
+				onProgress?.(progress);
+				this.emit({ type: 'status' });
+			});
+		} finally {
+			this.syncs.delete(entry);
+			this.emit({ type: 'status' });
+		}
+	}
+
+	/** The running sync with the most facts still to come, so a short catch-up does not hide a long one. */
+	private syncProgress(): SyncProgress | null {
+		let longest: SyncProgress | null = null;
+		for (const sync of this.syncs)
+			if (!longest || sync.total - sync.received > longest.total - longest.received) longest = sync;
+		return longest && { ...longest };
 	}
 
 	// ------------------------------------------------------------------------------ reactions
