@@ -2,8 +2,10 @@ import { expect, test } from '@playwright/test';
 
 test('the built PWA loads, registers its service worker and serves an installable manifest', async ({
 	page,
-	request
+	request,
+	baseURL
 }) => {
+	const origin = new URL('/', baseURL).toString();
 	await page.goto('/');
 	await expect(page.getByRole('heading', { level: 1 })).toContainText('medical records');
 
@@ -11,11 +13,11 @@ test('the built PWA loads, registers its service worker and serves an installabl
 		const registration = await navigator.serviceWorker.ready;
 		return registration.scope;
 	});
-	expect(scope).toBe('http://127.0.0.1:4173/');
+	expect(scope).toBe(origin);
 
 	const href = await page.locator('link[rel="manifest"]').getAttribute('href');
 	expect(href).toBeTruthy();
-	const response = await request.get(new URL(href!, 'http://127.0.0.1:4173/').toString());
+	const response = await request.get(new URL(href!, origin).toString());
 	expect(response.ok()).toBe(true);
 	const manifest = await response.json();
 	expect(manifest.name).toBeTruthy();
@@ -26,7 +28,7 @@ test('the built PWA loads, registers its service worker and serves an installabl
 	expect(sizes).toContain('192x192');
 	expect(sizes).toContain('512x512');
 	for (const icon of manifest.icons) {
-		const image = await request.get(new URL(icon.src, 'http://127.0.0.1:4173/').toString());
+		const image = await request.get(new URL(icon.src, origin).toString());
 		expect(image.ok()).toBe(true);
 		expect(image.headers()['content-type']).toBe('image/png');
 	}
