@@ -24,7 +24,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type CDPSession, type Page } from 'playwright-core';
 import sirv from 'sirv';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import type { NodeView } from '../src/lib/app/types.ts';
@@ -121,6 +121,7 @@ function report(who: string, seconds: number, streamSeconds: number | null, chai
 interface NodeResult {
 	seconds: number;
 	streamSeconds: number | null;
+	cpuSeconds: number;
 	facts: number;
 	height: number;
 	batches: number;
@@ -158,6 +159,7 @@ async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
 			r.records === counts.transactions;
 		if (!complete) throw new Error(`the Node full node ended with an incomplete chain: ${JSON.stringify(r)}`);
 		report('Node full node', r.seconds, r.streamSeconds, chain);
+		line('  CPU time of the node (all its threads)', `${r.cpuSeconds.toFixed(1)} s`);
 		line(
 			'  every fact applied',
 			`${int(r.facts)} facts, ${int(r.records)} records, ${int(r.proofs)} proofs verified`
@@ -181,6 +183,14 @@ async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
 	} finally {
 		await child.close();
 	}
+}
+
+/** CPU seconds the renderer processes (the page, its Web Workers) have used so far. */
+async function rendererCpu(cdp: CDPSession): Promise<number> {
+	const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
+		processInfo: { type: string; cpuTime: number }[];
+	};
+	return processInfo.filter((p) => p.type === 'renderer').reduce((sum, p) => sum + p.cpuTime, 0);
 }
 
 type Diagnostics = { nodeDiagnostics?: { view(): NodeView } };
@@ -221,6 +231,8 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 		const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 		try {
 			const page = await (await browser.newContext()).newPage();
+			const cdp = await browser.newBrowserCDPSession();
+			const cpu0 = await rendererCpu(cdp);
 			const t0 = performance.now();
 			await page.goto(`${base}/diagnostics/node?${query}`);
 			let firstFact: number | undefined;
@@ -251,6 +263,7 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 				await new Promise((resolve) => setTimeout(resolve, 200));
 			}
 			const end = performance.now();
+			const cpu = (await rendererCpu(cdp)) - cpu0;
 			const view = (await pageView(page))!;
 			if (view.batches !== counts.batches || view.patients !== counts.patients)
 				throw new Error(`the page ended with an incomplete chain: ${JSON.stringify(view)}`);
@@ -260,6 +273,7 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 				firstFact === undefined ? null : (end - firstFact) / 1000,
 				chain
 			);
+			line('  CPU time of the renderer (page and its workers)', `${cpu.toFixed(1)} s`);
 			line(
 				'  (from page.goto; polled every 0.2 s)',
 				`height ${view.height}, ${int(view.batches)} batches, ${int(view.patients)} patients`

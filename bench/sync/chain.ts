@@ -340,7 +340,8 @@ async function generate(
 		const patients: SigningKeyPair[] = [];
 		const registeredAt: number[] = [];
 		let attachmentIndex = 0;
-		let lastLog = performance.now();
+		const loopStarted = performance.now();
+		let lastLog = loopStarted;
 		for (let height = 1; height <= params.keyblocks; height++) {
 			// ---- keyblock: new patients' registers, real PoW, pinned by the epoch's group
 			const registers: Transaction<RegisterBody>[] = [];
@@ -487,9 +488,10 @@ async function generate(
 			if (performance.now() - lastLog > 30_000 || height === params.keyblocks) {
 				lastLog = performance.now();
 				const elapsed = (performance.now() - started) / 1000;
+				const perKeyblock = (performance.now() - loopStarted) / 1000 / height;
 				log(
 					`  keyblock ${height}/${params.keyblocks}, ${counts.transactions.toLocaleString('en')} transactions, ` +
-						`${elapsed.toFixed(0)} s, about ${((elapsed / height) * (params.keyblocks - height)).toFixed(0)} s to go`
+						`${elapsed.toFixed(0)} s, about ${(perKeyblock * (params.keyblocks - height)).toFixed(0)} s to go`
 				);
 			}
 		}
