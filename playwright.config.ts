@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from './scripts/chromium.mjs';
 
-// Tests run against the built static PWA and a real relay, both started by tests/browser/global-setup.ts.
+// Tests run against the last `vite build` of the static PWA, served by scripts/serve.mjs (webServer below).
+// Each spec starts the real network it needs: a relay (tests/browser/relay-fixture.ts) or the live demo
+// network of relay and headless clinic nodes (tests/browser/demo-network.ts).
 export default defineConfig({
 	testDir: 'tests/browser',
 	timeout: 120_000,

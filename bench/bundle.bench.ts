@@ -58,6 +58,9 @@ export default async function bundle(): Promise<void> {
 	console.log('page        initial JS (gzip)   files   budget');
 	for (const page of ['patient', 'clinic', 'explorer']) {
 		const files = initialFiles(readFileSync(join(BUILD, `${page}.html`), 'utf8'), manifest);
+		// No files would print 0 KB, within the budget: the page's markup or the manifest changed shape.
+		if (files.size === 0)
+			throw new Error(`${page}.html: no initial JS found (no modulepreload links or entry imports matched)`);
 		const kb = [...files].reduce((sum, file) => sum + gzipKb(file), 0);
 		const verdict =
 			page === 'patient' ? (kb <= BUDGET_KB ? `≤ ${BUDGET_KB} KB ✓` : `> ${BUDGET_KB} KB ✗`) : '';

@@ -8,7 +8,7 @@
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
-import { createAccessRequest, encodeAccessRequest } from '../core/consent.ts';
+import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/consent.ts';
 import { devGenesis, devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
 import { targetForExpectedHashes } from '../core/genesis-dev.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
@@ -251,7 +251,25 @@ describe('Setup, Register, Upload, Label and Share', () => {
 			))
 				return frame;
 		};
-		await expect(attempt()).rejects.toThrow();
+		// The holder's rule that refuses it: 'access-requester' (neither the patient nor a consent grantee).
+		let refusal: unknown;
+		try {
+			checkAccessRequest(request, {
+				holder: aster.holder.keys.id,
+				record: { digest: row.digest, patient: row.patient, transactionId: row.transactionId! },
+				revocations: [],
+				now: Date.now()
+			});
+		} catch (error) {
+			refusal = error;
+		}
+		expect(refusal).toMatchObject({ name: 'ValidationError', code: 'access-requester' });
+		// Over the network the refusal arrives as an error frame carrying that rule's message.
+		await expect(attempt()).rejects.toMatchObject({
+			name: 'RequestError',
+			protocol: PROTOCOLS.ciphertext,
+			message: (refusal as Error).message
+		});
 		// And B cannot read A's record before a share: nothing shared with it yet.
 		expect(await elm.session.shared()).toHaveLength(0);
 	}, 60_000);
