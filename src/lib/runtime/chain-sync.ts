@@ -69,19 +69,22 @@ export function serveSync(net: PeerNet, source: SyncSource): void {
 
 /**
  * Pulls `peer`'s journal and applies it. Invalid data penalises the peer and ends the sync with the
- * ValidationError; what was applied before it stays (each fact was verified on its own).
+ * ValidationError; what was applied before it stays (each fact was verified on its own). With `tail`,
+ * only the peer's journal from that position (a cheap catch-up for facts gossip may have dropped).
  */
 export async function syncFrom(
 	net: PeerNet,
 	chain: ChainState,
 	peer: string,
 	onProgress: (progress: SyncProgress) => void = () => {},
-	signal?: AbortSignal
+	signal?: AbortSignal,
+	tail?: { from: number }
 ): Promise<SyncProgress> {
 	const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: chain.height };
 	let header = false;
+	const from = tail?.from ?? 0;
 	try {
-		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from: 0 }), { signal })) {
+		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from }), { signal })) {
 			if (!header) {
 				progress.total = decodeHeader(frame);
 				header = true;
@@ -107,7 +110,8 @@ export async function syncFrom(
 			`the peer announced ${progress.total} facts and sent ${progress.received}`
 		);
 	} catch (error) {
-		if (error instanceof ValidationError) net.penalise(peer, `sync: ${error.message}`);
+		// A tail of the peer's journal may lack what its facts depend on: that is not the peer's fault.
+		if (error instanceof ValidationError && !tail) net.penalise(peer, `sync: ${error.message}`);
 		throw error;
 	}
 	return progress;

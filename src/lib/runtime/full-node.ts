@@ -94,6 +94,10 @@ export type NodeEvent =
 	| { type: 'error'; message: string }
 	| { type: 'penalised'; peer: string; reason: string };
 
+/** How often a node asks a peer for the newest part of its journal, and how much of it. */
+const CATCH_UP_INTERVAL_MS = 15_000;
+const CATCH_UP_WINDOW = 512;
+
 /** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
 const STATE_DEPENDENT = new Set([
 	'keyblock-height',
@@ -138,6 +142,9 @@ export class FullNode {
 	private readonly syncs = new Set<SyncProgress>();
 	private ownCandidate: Keyblock | null = null;
 	private announceTimer: ReturnType<typeof setInterval> | undefined;
+	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
+	private catchingUp = false;
+	private catchUpTurn = 0;
 	private stopped = false;
 
 	private constructor(options: FullNodeOptions, chain: ChainState) {
@@ -321,6 +328,7 @@ export class FullNode {
 	async stop(): Promise<void> {
 		this.stopped = true;
 		clearInterval(this.announceTimer);
+		clearInterval(this.catchUpTimer);
 		this.miner?.stop();
 		for (const driver of this.drivers.values()) driver.stop();
 	}
@@ -346,6 +354,25 @@ export class FullNode {
 			if (this.ownCandidate && this.ownCandidate.header.height === this.chain.height + 1)
 				void this.publish('keyblocks', encodeKeyblock(this.ownCandidate));
 		}, 5000);
+		// Gossip is best effort (an attachment or a pin is published once): ask a peer for the tail of its
+		// journal now and then, and its whole journal if the tail does not apply here.
+		this.catchUpTimer = setInterval(() => void this.catchUp(), CATCH_UP_INTERVAL_MS);
+	}
+
+	private async catchUp(): Promise<void> {
+		const peers = this.net.peers();
+		if (this.stopped || this.catchingUp || this.syncs.size > 0 || peers.length === 0) return;
+		const peer = peers[this.catchUpTurn++ % peers.length]!;
+		this.catchingUp = true;
+		try {
+			await syncFrom(this.net, this.chain, peer, undefined, undefined, {
+				from: Math.max(0, this.chain.length - CATCH_UP_WINDOW)
+			});
+		} catch (error) {
+			if (error instanceof ValidationError) await this.syncWith(peer).catch(() => undefined);
+		} finally {
+			this.catchingUp = false;
+		}
 	}
 
 	/** Maps a handler's outcome to a gossip verdict: peers are blamed only for what is wrong in itself. */
