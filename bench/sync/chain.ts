@@ -59,7 +59,7 @@ import {
 	type KeyblockHeader
 } from '../../src/lib/core/keyblock.ts';
 import { initialLeafValue, leafMessage, type LeafEntry } from '../../src/lib/core/patient-block.ts';
-import { batchHash, encodePin, type PinnedBatch } from '../../src/lib/core/pinning.ts';
+import { batchHash, encodePin, pinnedBatchId, type PinnedBatch } from '../../src/lib/core/pinning.ts';
 import { meetsTarget, powHash } from '../../src/lib/core/pow.ts';
 import {
 	signTransaction,
@@ -74,7 +74,7 @@ import { proveCollision, proveHash, type ChameleonProver } from '../../src/lib/c
 import { createNodeProver } from '../../src/lib/crypto/prover.node.ts';
 import type { VerificationKey } from '../../src/lib/crypto/verification-key.ts';
 import { MiningKernel } from '../../src/lib/mining/kernel.ts';
-import { ChainState, encodeFact, pinId, type ChainFact } from '../../src/lib/runtime/chain-state.ts';
+import { ChainState, encodeFact, type ChainFact } from '../../src/lib/runtime/chain-state.ts';
 import { genesisGroup } from '../../src/lib/runtime/genesis-group.ts';
 import { HandoverAgreement } from '../../src/lib/runtime/membership-handover.ts';
 import { MemoryStore } from '../../src/lib/store/memory-store.ts';
@@ -82,7 +82,7 @@ import { certify } from '../../tests/fixtures/pins.ts';
 import { encodeJournal, readJournal, type JournalFact } from './journal.ts';
 
 /** Bump when the generator changes what it builds: the cache key holds it (and the genesis hash). */
-export const CHAIN_VERSION = 'sync-bench-1';
+export const CHAIN_VERSION = 'sync-bench-2';
 
 export interface ChainParams {
 	keyblocks: number;
@@ -448,7 +448,7 @@ async function generate(
 				await apply({ type: 'batch', pinned });
 				counts.batches++;
 				counts.certificates++;
-				const pin = pinId(pinned);
+				const pin = pinnedBatchId(pinned);
 				for (const { patient, author, txs } of leaves) {
 					const { id, chameleonKey } = author.institution;
 					const entries: LeafEntry[] = txs.map((tx) => ({ tx, pin }));

@@ -34,6 +34,8 @@ const REVOKED = 'the patient revoked this consent'; // consent-revoked
 
 let network: DemoNetwork;
 const contexts: BrowserContext[] = [];
+/** The pages' console errors and warnings, printed if the story breaks. */
+const pageLog: string[] = [];
 
 test.beforeAll(async () => {
 	network = await startDemoNetwork();
@@ -48,6 +50,7 @@ test.afterEach(async ({ browserName: _browser }, testInfo) => {
 				.screenshot({ path: `test-results/app/failure-${i}-${j}.png`, fullPage: true })
 				.catch(() => {});
 	console.log(network?.log().slice(-6000));
+	console.log(pageLog.slice(-80).join('\n'));
 });
 
 test.afterAll(async () => {
@@ -186,6 +189,13 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	const desktopA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 	const desktopB = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 	contexts.push(phone, desktopA, desktopB);
+	for (const [name, context] of Object.entries({ phone, desktopA, desktopB }))
+		context.on('console', (message) => {
+			if (message.type() === 'error' || message.type() === 'warning')
+				pageLog.push(
+					`${name} ${new URL(message.page()?.url() ?? 'about:blank').pathname}: ${message.text()}`
+				);
+		});
 
 	// ---- Setup: the patient creates an identity with nothing but the browser.
 	const patient = await phone.newPage();
@@ -259,7 +269,8 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 			timeout: 180_000,
 			intervals: [2000]
 		})
-		.toMatchObject({ records: 2 });
+		// objectContaining prints the whole object on failure, the last sync's outcome included.
+		.toEqual(expect.objectContaining({ records: 2 }));
 	for (const record of await recordsOfA()) {
 		const answer = await nodeB.evaluate((o) => window.nodeDiagnostics.fetchCiphertext(o), {
 			requester: CLINIC_B,

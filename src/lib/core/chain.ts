@@ -55,7 +55,7 @@ export class Ledger {
 	readonly #patients = new Map<string, PatientBlock>();
 	readonly #registeredIdentities = new Set<string>();
 	readonly #records = new Map<string, RecordLocation>();
-	/** Record transaction id → hash of the pin certificate that pinned it (fed by the consensus layer). */
+	/** Record transaction id → id of the batch that pinned it (pinning.ts pinnedBatchId; fed by the consensus layer). */
 	readonly #pins = new Map<string, Bytes>();
 
 	constructor(genesis: GenesisConfig) {
@@ -317,7 +317,11 @@ export class Ledger {
 				'tx-unpinned',
 				'only transactions pinned by the consensus group can be attached'
 			);
-			ensure(equalBytes(pin, entry.pin), 'tx-pin', 'the entry names the wrong pin certificate');
+			ensure(
+				equalBytes(pin, entry.pin),
+				'tx-pin',
+				'the entry names another pinned batch than the one that pinned it'
+			);
 			statements.push(this.checkRecordTransaction(entry.tx, staged.slice(leaf.entries.length)));
 			staged.push(entry);
 		}
@@ -373,7 +377,11 @@ export class Ledger {
 				checkTransaction(entry.tx, this.genesis.fees);
 				const pin = this.pinOf(transactionId(entry.tx.body));
 				ensure(pin !== undefined, 'tx-unpinned', 'the block holds a transaction the group never pinned');
-				ensure(equalBytes(pin, entry.pin), 'tx-pin', 'an entry names the wrong pin certificate');
+				ensure(
+					equalBytes(pin, entry.pin),
+					'tx-pin',
+					'an entry names another pinned batch than the one that pinned it'
+				);
 			}
 		const results = await verifier.verifyAll(statements);
 		ensure(

@@ -48,7 +48,7 @@ export interface PatientBlockHeader {
 	institutionRoot: Bytes;
 }
 
-/** A pinned record transaction attached behind a leaf, with the hash of the certificate that pinned it. */
+/** A pinned record transaction attached behind a leaf, with the id of the batch that pinned it (pinning.ts). */
 export interface LeafEntry {
 	tx: Transaction<RecordBody>;
 	pin: Bytes;

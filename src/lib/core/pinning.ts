@@ -129,6 +129,18 @@ export interface PinnedBatch {
 	certificate: Certificate;
 }
 
+/**
+ * What a leaf entry names as the pin of its transaction: the decided batch (sequence and batch hash),
+ * not a certificate. Nodes hold different certificates of one decided batch (another quorum of signers,
+ * another round, so another aggregate), and an entry must mean the same on all of them.
+ */
+export function pinnedBatchId(pinned: Pick<PinnedBatch, 'sequence' | 'batch'>): Bytes {
+	return taggedHash(
+		'spchain/pinned-batch',
+		encodeCanonical({ sequence: pinned.sequence, batch: batchHash(pinned.batch) })
+	);
+}
+
 export function verifyPinnedBatch(pinned: PinnedBatch, group: ConsensusGroup): void {
 	verifyCertificate(pinned.certificate, group, {
 		kind: 'transactions',

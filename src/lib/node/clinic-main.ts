@@ -37,6 +37,7 @@ async function relayAddresses(): Promise<string[]> {
 	throw new Error(`no relay address in ${networkFile}: start the relay first (npm run relay)`);
 }
 
+const QUIET_TOPICS = new Set(['keyblocks', 'consensus']);
 const genesis = devGenesis();
 const bootstrap = await relayAddresses();
 const clinics: ClinicNode[] = [];
@@ -52,8 +53,15 @@ for (const [index, name] of names.entries()) {
 		miners,
 		miningDuty
 	});
+	if (clinic.node.chain.discardedFacts > 0)
+		console.log(
+			`${name}: dropped ${clinic.node.chain.discardedFacts} stored facts written by an older version; syncing the chain again`
+		);
 	clinic.node.on((event) => {
 		if (event.type === 'error') console.log(`${name}: ${event.message}`);
+		// Keyblock and vote races are routine; a refused record, pin or attachment is worth a line.
+		if (event.type === 'refused' && (event.blamed || !QUIET_TOPICS.has(event.topic)))
+			console.log(`${name}: refused from ${event.topic}: ${event.code}: ${event.message}`);
 		if (event.type !== 'fact') return;
 		const { fact } = event;
 		if (fact.type === 'keyblock') console.log(`${name}: keyblock ${fact.block.header.height} pinned`);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { messageFromDigest } from '../core/chameleon.ts';
-import { keyblockHash, type Keyblock } from '../core/keyblock.ts';
-import { encodePin, batchHash, type PinnedBatch } from '../core/pinning.ts';
+import { decodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import { encodePin, batchHash, pinnedBatchId, type PinnedBatch } from '../core/pinning.ts';
 import { initialLeafValue, leafMessage } from '../core/patient-block.ts';
 import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
@@ -17,7 +17,7 @@ import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import { proveCollision, proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { openStore } from '../store/store.node.ts';
-import { ChainState, pinId } from './chain-state.ts';
+import { ChainState } from './chain-state.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
 import { certify } from '../../../tests/fixtures/pins.ts';
@@ -34,7 +34,12 @@ import { openMemoryStore } from '../store/memory-store.ts';
 
 const genesis = testGenesis();
 const group = genesisGroup(genesis);
-const [aster, birch, cedar] = clinics as [(typeof clinics)[0], (typeof clinics)[0], (typeof clinics)[0]];
+const [aster, birch, cedar, dogwood] = clinics as [
+	(typeof clinics)[0],
+	(typeof clinics)[0],
+	(typeof clinics)[0],
+	(typeof clinics)[0]
+];
 const alice = patientKeys('alice');
 const NOW = Date.UTC(2030, 0, 1);
 const clock = () => NOW;
@@ -116,22 +121,40 @@ describe('chain state', () => {
 		const attachment = {
 			patient: alice.publicKey,
 			institution: aster.institution.id,
-			entries: [{ tx, pin: pinId(batchPin) }],
+			entries: [{ tx, pin: pinnedBatchId(batchPin) }],
 			leafProof: leaf.proof
 		};
 		const blockHash = chain.ledger.patientBlockHash(alice.publicKey);
 		expect(await chain.apply({ type: 'attachment', attachment })).toBe('applied');
 		expect(chain.ledger.patientBlockHash(alice.publicKey)).toEqual(blockHash);
+
+		// Another node holds another quorum's certificate of the same batch (its own votes came from other
+		// members): the attachment names the batch, not a certificate, so it applies there too.
+		const other = await ChainState.open({ genesis, store: await openMemoryStore(), group, verifier, clock });
+		for await (const fact of chain.journal())
+			if (fact.type === 'keyblock')
+				await other.apply({
+					type: 'keyblock',
+					block: decodeKeyblock(fact.bytes, genesis.maxRegistersPerKeyblock)
+				});
+		const otherCertificate = certify(group, [birch, cedar, dogwood], 'transactions', 1, batchHash(batch));
+		expect(otherCertificate.signature).not.toEqual(batchPin.certificate.signature);
+		expect(await other.apply({ type: 'batch', pinned: { ...batchPin, certificate: otherCertificate } })).toBe(
+			'applied'
+		);
+		expect(await other.apply({ type: 'attachment', attachment })).toBe('applied');
 		await store.close();
 
 		// Restart: the journal replays (re-verifying every fact) to the same state.
-		const reopened = await ChainState.open({ genesis, store: await openStore(dir), group, verifier, clock });
+		const reopenedStore = await openStore(dir);
+		const reopened = await ChainState.open({ genesis, store: reopenedStore, group, verifier, clock });
 		expect(reopened.height).toBe(2);
 		expect(reopened.batchCount).toBe(1);
 		expect(reopened.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
 		const journal = [];
 		for await (const fact of reopened.journal()) journal.push(fact.type);
 		expect(journal).toEqual(['keyblock', 'keyblock', 'batch', 'attachment']);
+		await reopenedStore.close();
 	});
 
 	it('records evidence of equivocation and sets the offender’s reputation to 0 from the offence on', async () => {
@@ -237,5 +260,21 @@ describe('chain state', () => {
 		expect(await agreement.offer(k1)).toBe(false);
 		expect(await agreement.offer(mineNext(chain.ledger, birch, []))).toBe(true);
 		expect(chain.height).toBe(1);
+	});
+
+	it('discards a journal stored in an older format and keeps the current one', async () => {
+		const store = openMemoryStore();
+		const chain = await ChainState.open({ genesis, store, group, verifier, clock });
+		await chain.apply({ type: 'keyblock', block: pinned(mineNext(chain.ledger, aster, [])) });
+		expect((await ChainState.open({ genesis, store, group, verifier, clock })).height).toBe(1);
+
+		// A journal of format 1 had no marker.
+		await store.write([{ table: 'meta', key: 'journal-format', value: null }]);
+		const reopened = await ChainState.open({ genesis, store, group, verifier, clock });
+		expect(reopened.discardedFacts).toBe(1);
+		expect(reopened.height).toBe(0);
+		expect(await store.list('keyblocks')).toEqual([]);
+		const again = await ChainState.open({ genesis, store, group, verifier, clock });
+		expect(again.discardedFacts).toBe(0);
 	});
 });

@@ -30,7 +30,6 @@ import {
 	type Handover,
 	type MembershipParams
 } from '../core/consensus/membership.ts';
-import { encodeCertificate } from '../core/certificate.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
 import {
 	decodeEvidence,
@@ -41,13 +40,13 @@ import {
 import type { GenesisConfig } from '../core/genesis.ts';
 import type { ProvenMisbehaviour } from '../core/reputation.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
-import { sha256 } from '../core/hash.ts';
 import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
 import {
 	assertNotConflictingWithPins,
 	decodePin,
 	decodePinnedBatch,
 	encodePinnedBatch,
+	pinnedBatchId,
 	PinnedTransactions,
 	verifyKeyblockPin,
 	verifyPinnedBatch,
@@ -72,6 +71,13 @@ const TABLE_OF: Record<ChainFact['type'], TableName> = {
 };
 
 export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
+
+/**
+ * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
+ * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
+ */
+const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/2');
+const JOURNAL_FORMAT_KEY = 'journal-format';
 
 const POSITION_DIGITS = 12;
 const position = (n: number) => String(n).padStart(POSITION_DIGITS, '0');
@@ -106,11 +112,6 @@ export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: Genes
 	}
 }
 
-/** The id a leaf entry uses for the certificate that pinned it. */
-export function pinId(pinned: PinnedBatch): Bytes {
-	return sha256(encodeCertificate(pinned.certificate));
-}
-
 export interface ChainStateOptions {
 	genesis: GenesisConfig;
 	store: Store;
@@ -136,6 +137,8 @@ export class ChainState {
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
 	private readonly offences = new Set<string>();
 	private journalLength = 0;
+	/** Facts of a journal in an older format that open() dropped (0 when the journal was current). */
+	discardedFacts = 0;
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
@@ -152,12 +155,27 @@ export class ChainState {
 		this.clock = options.clock ?? Date.now;
 	}
 
-	/** Opens the chain kept in `store`, re-verifying every fact of the journal as it replays it. */
+	/**
+	 * Opens the chain kept in `store`, re-verifying every fact of the journal as it replays it. A journal
+	 * written in another format is discarded (see JOURNAL_FORMAT; `discardedFacts` says how many facts):
+	 * it is a replica of the public chain, which the node syncs again from its peers.
+	 */
 	static async open(options: ChainStateOptions): Promise<ChainState> {
 		const state = new ChainState(options);
-		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
+		const { store } = options;
+		let rows: { at: string; table: TableName; type: ChainFact['type']; bytes: Bytes }[] = [];
 		for (const type of FACT_TYPES)
-			for (const [at, bytes] of await options.store.list(TABLE_OF[type])) rows.push({ at, type, bytes });
+			for (const [at, bytes] of await store.list(TABLE_OF[type]))
+				rows.push({ at, table: TABLE_OF[type], type, bytes });
+		const format = await store.get('meta', JOURNAL_FORMAT_KEY);
+		if (!format || !equalBytes(format, JOURNAL_FORMAT)) {
+			await store.write([
+				...rows.map(({ table, at }) => ({ table, key: at, value: null })),
+				{ table: 'meta', key: JOURNAL_FORMAT_KEY, value: JOURNAL_FORMAT }
+			]);
+			state.discardedFacts = rows.length;
+			rows = [];
+		}
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
 		for (const row of rows) {
 			await state.check(decodeFact(row.type, row.bytes, options.genesis));
@@ -355,7 +373,7 @@ export class ChainState {
 				);
 				this.verifyBatchPin(pinned);
 				this.pinned.admit(pinned);
-				this.ledger.recordPinnedBatch(pinId(pinned), pinned.batch.transactions);
+				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
 				this.batches.push(pinned);
 				return;
 			}

@@ -92,10 +92,16 @@ export type NodeEvent =
 	| { type: 'fact'; fact: ChainFact }
 	| { type: 'status' }
 	| { type: 'error'; message: string }
-	| { type: 'penalised'; peer: string; reason: string };
+	| { type: 'penalised'; peer: string; reason: string }
+	/** A gossip message this node did not take, and why (a log's view of what the network sends). */
+	| { type: 'refused'; topic: Topic; code: string; message: string; blamed: boolean };
 
 /** How often a node asks a peer for the newest part of its journal, and how much of it. */
 const CATCH_UP_INTERVAL_MS = 15_000;
+/** How often a node re-announces its keyblock candidate and the transactions it submitted. */
+const ANNOUNCE_INTERVAL_MS = 5000;
+/** Bound on the transactions one node re-announces (a clinic's own queue, not a relay's). */
+const MAX_REANNOUNCED = 4096;
 const CATCH_UP_WINDOW = 512;
 
 /** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
@@ -145,6 +151,8 @@ export class FullNode {
 	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
 	private catchingUp = false;
 	private catchUpTurn = 0;
+	/** Transactions submitted through this node, re-announced until they leave its mempool. */
+	private readonly submitted = new Map<string, { id: Bytes; encoded: Bytes }>();
 	private stopped = false;
 
 	private constructor(options: FullNodeOptions, chain: ChainState) {
@@ -309,7 +317,10 @@ export class FullNode {
 	 */
 	async submit(tx: Transaction): Promise<Bytes> {
 		await this.mempool.admit(tx, (id) => this.chain.isPinned(id));
-		await this.publish('transactions', encodeTransaction(tx));
+		const encoded = encodeTransaction(tx);
+		const id = transactionId(tx.body);
+		if (this.submitted.size < MAX_REANNOUNCED) this.submitted.set(bytesToHex(id), { id, encoded });
+		await this.publish('transactions', encoded);
 		void this.batches.maybeStart().catch((error) => this.fail(error));
 		return transactionId(tx.body);
 	}
@@ -338,25 +349,36 @@ export class FullNode {
 	private wire(): void {
 		const { net } = this;
 		serveSync(net, this.chain);
-		net.subscribe('transactions', (data) => this.guard(() => this.onTransaction(data)));
-		net.subscribe('keyblocks', (data, from) => this.guard(() => this.onKeyblock(data, from)));
-		net.subscribe('consensus', (data) => this.guard(() => this.onConsensus(data)));
-		net.subscribe('batches', (data, from) => this.guard(() => this.onBatch(data, from)));
-		net.subscribe('patient-blocks', (data) => this.guard(() => this.onAttachment(data)));
+		net.subscribe('transactions', (data) => this.guard('transactions', () => this.onTransaction(data)));
+		net.subscribe('keyblocks', (data, from) => this.guard('keyblocks', () => this.onKeyblock(data, from)));
+		net.subscribe('consensus', (data) => this.guard('consensus', () => this.onConsensus(data)));
+		net.subscribe('batches', (data, from) => this.guard('batches', () => this.onBatch(data, from)));
+		net.subscribe('patient-blocks', (data) => this.guard('patient-blocks', () => this.onAttachment(data)));
 		net.addEventListener('peer:connect', (event) => {
 			void this.syncWith(event.detail).catch(() => undefined);
 		});
 		// Peers that connected while the chain was opening (a bootstrap peer dialled directly) came before
 		// the listener: sync from them now, or a quiet network would leave this node behind.
 		for (const peer of net.peers()) void this.syncWith(peer).catch(() => undefined);
-		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned.
+		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned. So with
+		// the transactions submitted here: one lost, or ignored by a peer that was behind (a label whose
+		// record it had not attached yet), would otherwise wait until its round expires.
 		this.announceTimer = setInterval(() => {
 			if (this.ownCandidate && this.ownCandidate.header.height === this.chain.height + 1)
 				void this.publish('keyblocks', encodeKeyblock(this.ownCandidate));
-		}, 5000);
+			this.reannounceSubmitted();
+		}, ANNOUNCE_INTERVAL_MS);
 		// Gossip is best effort (an attachment or a pin is published once): ask a peer for the tail of its
 		// journal now and then, and its whole journal if the tail does not apply here.
 		this.catchUpTimer = setInterval(() => void this.catchUp(), CATCH_UP_INTERVAL_MS);
+	}
+
+	/** Publishes again what this node submitted and is still waiting here (neither pinned nor dropped). */
+	private reannounceSubmitted(): void {
+		for (const [key, { id, encoded }] of this.submitted) {
+			if (this.chain.isPinned(id) || !this.mempool.has(id)) this.submitted.delete(key);
+			else void this.publish('transactions', encoded).catch(() => undefined);
+		}
 	}
 
 	private async catchUp(): Promise<void> {
@@ -376,12 +398,16 @@ export class FullNode {
 	}
 
 	/** Maps a handler's outcome to a gossip verdict: peers are blamed only for what is wrong in itself. */
-	private async guard(handler: () => Promise<Verdict>): Promise<Verdict> {
+	private async guard(topic: Topic, handler: () => Promise<Verdict>): Promise<Verdict> {
 		if (this.stopped) return 'ignore';
 		try {
 			return await handler();
 		} catch (error) {
-			if (error instanceof ValidationError) return STATE_DEPENDENT.has(error.code) ? 'ignore' : 'reject';
+			if (error instanceof ValidationError) {
+				const blamed = !STATE_DEPENDENT.has(error.code);
+				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed });
+				return blamed ? 'reject' : 'ignore';
+			}
 			this.fail(error);
 			return 'ignore';
 		}

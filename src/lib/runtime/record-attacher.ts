@@ -7,10 +7,10 @@
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { initialLeafValue, leafMessage, type LeafEntry } from '../core/patient-block.ts';
 import type { Attachment } from '../core/gossip.ts';
-import type { PinnedBatch } from '../core/pinning.ts';
+import { pinnedBatchId, type PinnedBatch } from '../core/pinning.ts';
 import { transactionId, type RecordBody, type Transaction } from '../core/transaction.ts';
 import { proveCollision, type ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { pinId, type ChainState } from './chain-state.ts';
+import type { ChainState } from './chain-state.ts';
 
 export interface RecordAttacherOptions {
 	chain: ChainState;
@@ -32,7 +32,7 @@ export class RecordAttacher {
 		bodies: (id: Bytes) => Transaction<RecordBody> | undefined
 	): Promise<void> {
 		const { institution } = this.options;
-		const pin = pinId(pinned);
+		const pin = pinnedBatchId(pinned);
 		const byPatient = new Map<string, LeafEntry[]>();
 		for (const id of pinned.batch.transactions) {
 			const tx = bodies(id);
