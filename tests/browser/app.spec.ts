@@ -354,10 +354,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	// ---- At rest, after the share: no store of the phone, A or B holds a plaintext of the story.
 	const story = [DIAGNOSIS, CORRECTED, VISIT_B, 'Body temperature', REASON, PATIENT_NAME];
 	for (const [who, page, texts] of [
-		// Known gap: the phone keeps the reasons of the corrections it approved in clear (patient-session.ts,
-		// meta `reason:<id>`), though docs/privacy.md says a reason stays as private as the record. Check
-		// REASON on the phone too once it is sealed like the cached records.
-		['patient', patient, story.filter((text) => text !== REASON)],
+		['patient', patient, story],
 		['clinic A', clinicA, story],
 		['clinic B', clinicB, story]
 	] as const)
@@ -403,7 +400,13 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await shot(patient, '13-patient-revoked');
 
 	// Holder A refuses B's fetch under the revoked consent once the phone has told it ("Revoked" shows as
-	// soon as the phone stores the revocation; it then tells the grantee B, then each holder).
+	// soon as the phone stores the revocation; it then tells the grantee B, then each holder, and keeps
+	// telling a holder it could not reach whenever one comes online). A's tab, reloaded since it last
+	// spoke with the phone, reaches it again as a clinic does, by the phone's current invitation.
+	await clinicA.getByLabel('Patient address or invitation').fill(invitationNow);
+	await clinicA.getByRole('button', { name: 'Add patient' }).click();
+	await expect(clinicA.locator(`button[title="${address}"]`)).toContainText('online', { timeout: 90_000 });
+	await expect(patient.getByTestId('revocation-due')).toHaveCount(0, { timeout: 60_000 });
 	await expect
 		.poll(() => nodeB.evaluate((o) => window.nodeDiagnostics.fetchCiphertext(o), underConsent), {
 			timeout: 60_000,

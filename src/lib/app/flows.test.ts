@@ -27,7 +27,7 @@ import { containsBytes, generateMasterKey } from '../records/envelope.ts';
 import { recordFromForm } from '../records/fhir.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
-import type { Store } from '../store/store.ts';
+import { TABLES, type Store } from '../store/store.ts';
 import { startRelay, type Relay } from '../../../relay/relay.ts';
 import { createClinicSession } from './clinic-session.ts';
 import { Directory } from './directory.ts';
@@ -309,6 +309,12 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		expect(record.label?.reason).toContain('SARS-CoV-2');
 		expect(JSON.stringify(record.label?.corrected)).toContain('COVID-19');
 		expect(JSON.stringify(record.resource)).toContain('Fever and cough');
+		// The phone keeps the reason it approved sealed, like the records it cached.
+		const needle = new TextEncoder().encode('SARS-CoV-2');
+		const holds = (bytes: Uint8Array) => bytes.some((_, i) => needle.every((b, j) => bytes[i + j] === b));
+		for (const table of TABLES)
+			for (const [key, value] of await patientParty.store.list(table))
+				expect(holds(value), `${table} ${key}`).toBe(false);
 	}, 200_000);
 
 	it('shares the history with D under a consent, logs the access, and a revocation stops further shares', async () => {
@@ -324,7 +330,23 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		const log = await patient.accessLog();
 		expect(log.some((entry) => entry.authority === consent.id)).toBe(true);
 		await patient.revoke(consent.id);
-		expect((await patient.consents()).find((c) => c.id === consent.id)?.revoked).toBe(true);
+		const revoked = (await patient.consents()).find((c) => c.id === consent.id)!;
+		expect(revoked.revoked).toBe(true);
+		expect(revoked.revocationNotDelivered).toEqual([]);
+
+		// A grantee that is offline when the patient revokes: the revocation stays due, and the phone says so.
+		const second = await patient.share({
+			institution: 'Birch Hospital',
+			scope: 'all',
+			purpose: 'referral',
+			days: 7
+		});
+		await birch.party.node.stop();
+		await birch.party.net.stop();
+		await patient.revoke(second.id);
+		const due = (await patient.consents()).find((c) => c.id === second.id)!;
+		expect(due.revoked).toBe(true);
+		expect(due.revocationNotDelivered.map((i) => i.name)).toEqual(['Birch Hospital']);
 		stopApproving();
 	}, 200_000);
 });

@@ -58,6 +58,7 @@ import {
 	AppError,
 	type AccessLogView,
 	type ConsentView,
+	type InstitutionView,
 	type OnProgress,
 	type PatientSession,
 	type RecordView,
@@ -91,6 +92,14 @@ interface Approved {
 }
 
 const APPROVAL_VALID_MS = 30 * 60_000;
+/** Meta keys of the approved label reasons: sealed (`label-reason:<tx id>`), and clear from before. */
+const REASON_PREFIX = 'label-reason:';
+const REASON_END = 'label-reason;';
+const LEGACY_REASON_PREFIX = 'reason:';
+const LEGACY_REASON_END = 'reason;';
+/** `revocation-due:<consent id>:<institution id>`: a revocation that institution has not confirmed. */
+const REVOCATION_DUE_PREFIX = 'revocation-due:';
+const REVOCATION_DUE_END = 'revocation-due;';
 
 export interface PatientSessionOptions {
 	node: FullNode;
@@ -209,10 +218,14 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		approved.delete(bytesToHex(header.record));
 		const tx = signTransaction(body, secrets.signingKey);
 		if (body.kind === 'label' && approval.request.reason) {
-			const id = bytesToHex(transactionId(body));
-			reasons.set(id, approval.request.reason);
+			const id = transactionId(body);
+			reasons.set(bytesToHex(id), approval.request.reason);
 			await store.write([
-				{ table: 'meta', key: `reason:${id}`, value: new TextEncoder().encode(approval.request.reason) }
+				{
+					table: 'meta',
+					key: `${REASON_PREFIX}${bytesToHex(id)}`,
+					value: await sealReason(id, approval.request.reason)
+				}
 			]);
 		}
 		yield encodeSignReply({ signed: true, signature: tx.signature });
@@ -365,13 +378,44 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		return views.sort((a, b) => b.at - a.at);
 	}
 
-	/** Label reasons the patient approved (the chain keeps the label, the reason stays on the device). */
-	const reasons = new Map<string, string>(
-		(await store.list('meta', { from: 'reason:', to: 'reason;' })).map(([key, value]) => [
-			key.slice('reason:'.length),
-			new TextDecoder().decode(value)
-		])
-	);
+	/**
+	 * Label reasons the patient approved: the chain keeps the label, the reason stays on the device, sealed
+	 * like the cached records (docs/privacy.md). Reasons an older version kept in clear are sealed now.
+	 */
+	const reasonKey = (id: Uint8Array) => deriveKey(secrets.masterKey, id, 'spchain/patient-label-reason/v1');
+	async function sealReason(id: Uint8Array, reason: string): Promise<Uint8Array> {
+		const iv = randomIv();
+		return concatBytes(iv, await aesGcmEncrypt(reasonKey(id), iv, new TextEncoder().encode(reason), id));
+	}
+	const reasons = new Map<string, string>();
+	for (const [key, value] of await store.list('meta', { from: REASON_PREFIX, to: REASON_END })) {
+		const id = key.slice(REASON_PREFIX.length);
+		try {
+			const plain = await aesGcmDecrypt(
+				reasonKey(fromHex(id, 32)),
+				value.subarray(0, IV_LENGTH),
+				value.subarray(IV_LENGTH),
+				fromHex(id, 32),
+				'label-reason',
+				'the stored reason does not open'
+			);
+			reasons.set(id, new TextDecoder().decode(plain));
+		} catch {
+			// Damaged on this device: the history shows the label without its reason.
+		}
+	}
+	for (const [key, value] of await store.list('meta', {
+		from: LEGACY_REASON_PREFIX,
+		to: LEGACY_REASON_END
+	})) {
+		const id = key.slice(LEGACY_REASON_PREFIX.length);
+		const reason = new TextDecoder().decode(value);
+		reasons.set(id, reason);
+		await store.write([
+			{ table: 'meta', key: `${REASON_PREFIX}${id}`, value: await sealReason(fromHex(id, 32), reason) },
+			{ table: 'meta', key, value: null }
+		]);
+	}
 
 	// ------------------------------------------------------------ consents
 
@@ -387,8 +431,49 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		);
 	}
 
-	function consentView(consent: Consent, revocations: Revocation[]): ConsentView {
+	/**
+	 * Tells each institution a revocation is still due to; what it confirms (or refuses: it has heard) is
+	 * done. One that is offline stays due and is tried again when the directory sees an institution come
+	 * online, and each time the app opens, so a holder that was away learns it before it next releases.
+	 */
+	let delivering: Promise<void> | undefined;
+	function deliverRevocations(): Promise<void> {
+		delivering ??= (async () => {
+			for (const [key] of await store.list('meta', { from: REVOCATION_DUE_PREFIX, to: REVOCATION_DUE_END })) {
+				const [id, institution] = key.slice(REVOCATION_DUE_PREFIX.length).split(':') as [string, string];
+				const revocation = await store.get('meta', `revocation:${id}`);
+				try {
+					if (revocation) await tell(fromHex(institution, 32), PROTOCOLS.revoke, revocation);
+				} catch (error) {
+					if (!(error instanceof AppError && error.code === 'refused')) continue;
+				}
+				await store.write([{ table: 'meta', key, value: null }]);
+			}
+		})().finally(() => {
+			delivering = undefined;
+			notify();
+		});
+		return delivering;
+	}
+	directory.onChange(() => void deliverRevocations().catch(() => undefined));
+	void deliverRevocations().catch(() => undefined);
+
+	async function revocationsDue(): Promise<Map<string, InstitutionView[]>> {
+		const due = new Map<string, InstitutionView[]>();
+		for (const [key] of await store.list('meta', { from: REVOCATION_DUE_PREFIX, to: REVOCATION_DUE_END })) {
+			const [id, institution] = key.slice(REVOCATION_DUE_PREFIX.length).split(':') as [string, string];
+			due.set(id, [...(due.get(id) ?? []), institutionView(genesis, fromHex(institution, 32))]);
+		}
+		return due;
+	}
+
+	function consentView(
+		consent: Consent,
+		revocations: Revocation[],
+		due: Map<string, InstitutionView[]> = new Map()
+	): ConsentView {
 		return {
+			revocationNotDelivered: due.get(bytesToHex(consentId(consent))) ?? [],
 			id: bytesToHex(consentId(consent)),
 			grantee: institutionView(genesis, consent.grantee),
 			scope: consent.scope === 'all' ? 'all' : consent.scope.map(bytesToHex),
@@ -497,8 +582,9 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 		async consents() {
 			const revocations = await storedRevocations();
+			const due = await revocationsDue();
 			return (await storedConsents())
-				.map((c) => consentView(c, revocations))
+				.map((c) => consentView(c, revocations, due))
 				.sort((a, b) => b.issuedAt - a.issuedAt);
 		},
 
@@ -556,19 +642,20 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			if (!bytes) throw new AppError('consent-unknown', 'There is no such consent on this device.');
 			const consent = decodeConsent(bytes);
 			const revocation = createRevocation(consent, secrets.signingKey, clock());
-			await store.write([{ table: 'meta', key: `revocation:${id}`, value: encodeRevocation(revocation) }]);
-			// Tell the grantee and every holder; whoever is offline learns it when asked next time.
-			const told = new Set<string>();
-			for (const institution of [
-				consent.grantee,
-				...myEntries().map((e) => e.tx.body.record.pointer.holder)
-			]) {
-				const key = bytesToHex(institution);
-				if (told.has(key)) continue;
-				told.add(key);
-				await tell(institution, PROTOCOLS.revoke, encodeRevocation(revocation)).catch(() => undefined);
-			}
+			// The grantee and every holder are told; each stays due until it confirmed (deliverRevocations).
+			const due = new Set(
+				[consent.grantee, ...myEntries().map((e) => e.tx.body.record.pointer.holder)].map(bytesToHex)
+			);
+			await store.write([
+				{ table: 'meta', key: `revocation:${id}`, value: encodeRevocation(revocation) },
+				...[...due].map((institution) => ({
+					table: 'meta' as const,
+					key: `${REVOCATION_DUE_PREFIX}${id}:${institution}`,
+					value: new Uint8Array(0)
+				}))
+			]);
 			notify();
+			await deliverRevocations();
 		},
 
 		async accessLog(): Promise<AccessLogView[]> {

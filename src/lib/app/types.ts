@@ -97,6 +97,8 @@ export interface ConsentView {
 	issuedAt: number;
 	expiresAt: number;
 	revoked: boolean;
+	/** Institutions a revocation of this consent has not reached yet (it is sent again when they are online). */
+	revocationNotDelivered: InstitutionView[];
 }
 
 export interface AccessLogView {
