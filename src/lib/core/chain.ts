@@ -233,12 +233,14 @@ export class Ledger {
 	 * Rules a medical or label transaction must pass before the consensus group may pin it: signature and
 	 * fees, a consortium author, a registered patient, a live round, not already attached, and for a label:
 	 * a target record of the same patient written by the same institution and not yet labelled. `pending`
-	 * are entries of the same leaf accepted earlier in the same batch. Returns the chameleon statement to
-	 * verify (the caller batches proofs).
+	 * are entries of the same leaf accepted earlier in the same batch, `pendingIds` their transaction ids
+	 * (a caller staging many entries passes them, so no id is hashed twice). Returns the chameleon
+	 * statement to verify (the caller batches proofs).
 	 */
 	checkRecordTransaction(
 		tx: Transaction<RecordBody>,
-		pending: readonly LeafEntry[] = []
+		pending: readonly LeafEntry[] = [],
+		pendingIds: readonly Bytes[] = pending.map((e) => transactionId(e.tx.body))
 	): ChameleonStatement {
 		const body = tx.body;
 		checkTransaction(tx, this.genesis.fees);
@@ -247,7 +249,8 @@ export class Ledger {
 		ensure(block !== undefined, 'tx-unregistered', 'the patient has not registered yet');
 		this.#checkRound(body.round, this.height);
 		ensure(body.round >= block.header.round, 'tx-round', 'the transaction predates the patient registration');
-		const leaf = block.leaves.find((l) => equalBytes(l.institution, body.institution))!;
+		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, body.institution));
+		const leaf = block.leaves[leafIndex]!;
 		const entries = [...leaf.entries, ...pending];
 		// checkPatientBlock keeps a leaf in round order: a transaction that could never be attached is not pinned.
 		ensure(
@@ -255,10 +258,19 @@ export class Ledger {
 			'leaf-order',
 			'the transaction is for an earlier round than the last one attached behind this leaf'
 		);
-		const find = (id: Bytes) => entries.find((e) => equalBytes(transactionId(e.tx.body), id));
+		// Attached entries are indexed by id (#records); only the staged ones are searched.
+		const find = (id: Bytes): LeafEntry | undefined => {
+			const location = this.recordLocation(id);
+			if (location)
+				return equalBytes(location.patient, body.patient) && location.leaf === leafIndex
+					? leaf.entries[location.index]
+					: undefined;
+			const staged = pendingIds.findIndex((p) => equalBytes(p, id));
+			return staged >= 0 ? pending[staged] : undefined;
+		};
 		const id = transactionId(body);
 		ensure(
-			this.recordLocation(id) === undefined && !find(id),
+			this.recordLocation(id) === undefined && !pendingIds.some((p) => equalBytes(p, id)),
 			'tx-duplicate',
 			'this transaction is already on the chain'
 		);
@@ -305,13 +317,16 @@ export class Ledger {
 
 		const statements: ChameleonStatement[] = [];
 		const staged: LeafEntry[] = [...leaf.entries];
+		// Ids of the entries this attachment adds, each hashed once.
+		const stagedIds: Bytes[] = [];
 		for (const entry of entries) {
 			ensure(
 				equalBytes(entry.tx.body.institution, institution),
 				'leaf-institution',
 				'a record was sent to another institution'
 			);
-			const pin = this.pinOf(transactionId(entry.tx.body));
+			const id = transactionId(entry.tx.body);
+			const pin = this.pinOf(id);
 			ensure(
 				pin !== undefined,
 				'tx-unpinned',
@@ -322,10 +337,11 @@ export class Ledger {
 				'tx-pin',
 				'the entry names another pinned batch than the one that pinned it'
 			);
-			statements.push(this.checkRecordTransaction(entry.tx, staged.slice(leaf.entries.length)));
+			statements.push(this.checkRecordTransaction(entry.tx, staged.slice(leaf.entries.length), stagedIds));
 			staged.push(entry);
+			stagedIds.push(id);
 		}
-		const ids = staged.map((e) => transactionId(e.tx.body));
+		const ids = [...leaf.entries.map((e) => transactionId(e.tx.body)), ...stagedIds];
 		statements.push({
 			hk: author.chameleonKey,
 			m: leafMessage(patient, institution, ids),
@@ -348,8 +364,8 @@ export class Ledger {
 			this.genesis.institutions
 		);
 		block.leaves[leafIndex] = updated;
-		staged.forEach((entry, index) => {
-			this.#records.set(bytesToHex(transactionId(entry.tx.body)), { patient, leaf: leafIndex, index });
+		stagedIds.forEach((id, k) => {
+			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
 		});
 	}
 
