@@ -221,7 +221,7 @@ describe('a consortium of full nodes over libp2p', () => {
 					settled = tip;
 					return stable;
 				},
-				{ timeout: 30_000, intervals: [3000] }
+				{ timeout: 30_000, interval: 3000 }
 			)
 			.toBe(true);
 		const height = members[0]!.chain.height;
