@@ -3,7 +3,8 @@
  * four in genesis) and a patient's observer node, each a FullNode on its own libp2p (WebSockets on
  * loopback, gossipsub), a WASM miner in a worker thread, BLS-certified pins, Groth16 proofs.
  * A patient registers; a record is pinned and attached by its institution; a node that joins late syncs
- * the whole chain; a peer that gossips a forged keyblock is rejected and penalised; the group is
+ * the whole chain; a transaction lost in gossip is announced again; a peer that gossips a forged keyblock
+ * is rejected and penalised; the group is
  * handed over at each epoch boundary by certificate, and the new group pins keyblocks and batches.
  */
 import '../node/polyfills.ts';
@@ -145,6 +146,45 @@ describe('a consortium of full nodes over libp2p', () => {
 			expect(node.chain.ledger.patientBlockHash(alice.publicKey)).toEqual(blockHash);
 		}
 	}, 200_000);
+
+	it('announces a submitted transaction again until the group has it, when gossip lost it', async () => {
+		// The patient's real net, except that the first transaction it publishes is lost on the way.
+		const net = await createPeerNet({ bootstrap: relay.addresses });
+		nets.push(net);
+		let lost = 0;
+		const lossy = new Proxy(net, {
+			get(target, property) {
+				if (property === 'publish')
+					return async (topic: string, data: Uint8Array) => {
+						if (topic === 'transactions' && lost === 0) return void lost++;
+						return target.publish(topic as Parameters<PeerNet['publish']>[0], data);
+					};
+				const value = Reflect.get(target, property, target) as unknown;
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		const node = await FullNode.start({
+			genesis,
+			store: openMemoryStore(),
+			net: lossy,
+			verifier,
+			timeouts: FAST
+		});
+		nodes.push(node);
+		await expect
+			.poll(() => node.chain.height, { timeout: 60_000 })
+			.toBeGreaterThanOrEqual(members[0]!.chain.height);
+		const bob = patientKeys('consortium bob');
+		const id = await node.submit(registerTx(genesis, bob, birch, node.chain.height));
+		expect(lost).toBe(1);
+		await expect
+			.poll(
+				() =>
+					members[0]!.mempool.has(id) || members[0]!.chain.ledger.patientBlock(bob.publicKey) !== undefined,
+				{ timeout: 30_000, interval: 500 }
+			)
+			.toBe(true);
+	}, 120_000);
 
 	it('lets a node that joins late sync and verify the whole chain', async () => {
 		const late = await startNode();

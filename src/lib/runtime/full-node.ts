@@ -322,7 +322,7 @@ export class FullNode {
 		if (this.submitted.size < MAX_REANNOUNCED) this.submitted.set(bytesToHex(id), { id, encoded });
 		await this.publish('transactions', encoded);
 		void this.batches.maybeStart().catch((error) => this.fail(error));
-		return transactionId(tx.body);
+		return id;
 	}
 
 	/** Pulls the chain from every connected peer in turn (verifying all of it). */
