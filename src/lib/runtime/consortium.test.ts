@@ -4,8 +4,8 @@
  * loopback, gossipsub), a WASM miner in a worker thread, BLS-certified pins, Groth16 proofs.
  * A patient registers; a record is pinned and attached by its institution; a node that joins late syncs
  * the whole chain; a transaction lost in gossip is announced again; a peer that gossips a forged keyblock
- * is rejected and penalised; the group is
- * handed over at each epoch boundary by certificate, and the new group pins keyblocks and batches.
+ * is rejected and penalised; the group is handed over at each epoch boundary by certificate, and the
+ * new group pins keyblocks and batches.
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
