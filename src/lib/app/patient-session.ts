@@ -438,6 +438,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	 */
 	let delivering: Promise<void> | undefined;
 	function deliverRevocations(): Promise<void> {
+		let delivered = 0;
 		delivering ??= (async () => {
 			for (const [key] of await store.list('meta', { from: REVOCATION_DUE_PREFIX, to: REVOCATION_DUE_END })) {
 				const [id, institution] = key.slice(REVOCATION_DUE_PREFIX.length).split(':') as [string, string];
@@ -448,10 +449,12 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 					if (!(error instanceof AppError && error.code === 'refused')) continue;
 				}
 				await store.write([{ table: 'meta', key, value: null }]);
+				delivered++;
 			}
 		})().finally(() => {
 			delivering = undefined;
-			notify();
+			// Only a change is worth a refresh of the screens (which asks around, and would retry again).
+			if (delivered > 0) notify();
 		});
 		return delivering;
 	}
@@ -655,6 +658,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				}))
 			]);
 			notify();
+			// A run already under way listed what was due before this revocation: wait for it, then run.
+			await delivering?.catch(() => undefined);
 			await deliverRevocations();
 		},
 
