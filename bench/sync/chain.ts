@@ -52,12 +52,7 @@ import {
 import { genesisHash, type GenesisConfig } from '../../src/lib/core/genesis.ts';
 import { encodeAttachment, type Attachment } from '../../src/lib/core/gossip.ts';
 import { generateSigningKey, type SigningKeyPair } from '../../src/lib/core/identity.ts';
-import {
-	keyblockHash,
-	registersRoot,
-	sealKeyblock,
-	type KeyblockHeader
-} from '../../src/lib/core/keyblock.ts';
+import { keyblockHash, sealKeyblock, type KeyblockHeader } from '../../src/lib/core/keyblock.ts';
 import { initialLeafValue, leafMessage, type LeafEntry } from '../../src/lib/core/patient-block.ts';
 import { batchHash, encodePin, pinnedBatchId, type PinnedBatch } from '../../src/lib/core/pinning.ts';
 import { meetsTarget, powHash } from '../../src/lib/core/pow.ts';
@@ -78,6 +73,7 @@ import { ChainState, encodeFact, type ChainFact } from '../../src/lib/runtime/ch
 import { genesisGroup } from '../../src/lib/runtime/genesis-group.ts';
 import { HandoverAgreement } from '../../src/lib/runtime/membership-handover.ts';
 import { MemoryStore } from '../../src/lib/store/memory-store.ts';
+import { nextHeaderBase } from '../../tests/fixtures/chain.ts';
 import { certify } from '../../tests/fixtures/pins.ts';
 import { encodeJournal, readJournal, type JournalFact } from './journal.ts';
 
@@ -366,16 +362,12 @@ async function generate(
 			}
 			const group = chain.groupFor(height)!;
 			const miner = signersOf(group)[(height - 1) % group.size]!;
-			const { ledger } = chain;
-			const base: Omit<KeyblockHeader, 'nonce'> = {
-				height,
-				prev: ledger.tipHash,
-				penu: ledger.penuFor(height),
-				miner: miner.institution.id,
-				target: ledger.nextTarget(),
-				timestamp: timestampOf(genesis, height),
-				registersRoot: registersRoot(registers)
-			};
+			const base = nextHeaderBase(
+				chain.ledger,
+				miner.institution.id,
+				registers,
+				timestampOf(genesis, height)
+			);
 			const { nonce, hashes } = mine(kernel, base);
 			counts.hashes += hashes;
 			const sealed = sealKeyblock({ ...base, nonce }, registers, miner.secrets.signingKey);

@@ -110,16 +110,14 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 				if (fact.type === 'batch' && node.chain.isPinned(id) && view.state === 'waiting-for-pin')
 					view.state = 'pinned';
 				if (fact.type === 'attachment' && ledger.recordLocation(id)) view.state = 'attached';
-				// The node drops a transaction whose round expired unpinned: say so rather than wait forever.
-				if (
-					fact.type === 'keyblock' &&
-					view.state === 'waiting-for-pin' &&
-					!node.chain.isPinned(id) &&
-					!node.mempool.has(id)
-				) {
-					view.state = 'failed';
-					view.detail = `Not pinned within ${genesis.roundWindow} keyblocks, so it expired: write it again.`;
-				}
+			}
+		}
+		// A transaction the chain can no longer take (its round expired unpinned): say so, not "waiting".
+		if (event.type === 'dropped') {
+			const view = pending.get(bytesToHex(event.id));
+			if (view?.state === 'waiting-for-pin') {
+				view.state = 'failed';
+				view.detail = `Not pinned (${event.message}): write it again.`;
 			}
 		}
 		notify();

@@ -94,7 +94,9 @@ export type NodeEvent =
 	| { type: 'error'; message: string }
 	| { type: 'penalised'; peer: string; reason: string }
 	/** A gossip message this node did not take, and why (a log's view of what the network sends). */
-	| { type: 'refused'; topic: Topic; code: string; message: string; blamed: boolean };
+	| { type: 'refused'; topic: Topic; code: string; message: string; blamed: boolean }
+	/** A transaction waiting here that the chain can no longer take (mempool.ts prune): it left the pool. */
+	| { type: 'dropped'; id: Bytes; code: string; message: string };
 
 /** How often a node asks a peer for the newest part of its journal, and how much of it. */
 const CATCH_UP_INTERVAL_MS = 15_000;
@@ -529,7 +531,8 @@ export class FullNode {
 			this.ownCandidate = null;
 			this.keyblocks.chainAdvanced();
 			this.mempool.remove(fact.block.registers.map((tx) => transactionId(tx.body)));
-			this.mempool.prune((id) => this.chain.isPinned(id));
+			for (const dropped of this.mempool.prune((id) => this.chain.isPinned(id)))
+				this.emit({ type: 'dropped', ...dropped });
 			this.miner?.tipChanged();
 			void this.handovers.maybeStart().catch((error) => this.fail(error));
 		} else if (fact.type === 'handover') {

@@ -19,6 +19,13 @@ import {
 	type Transaction
 } from '../core/transaction.ts';
 
+/** A waiting transaction the chain can no longer take (its round expired, or a rule it now fails). */
+export interface DroppedTransaction {
+	id: Bytes;
+	code: string;
+	message: string;
+}
+
 /** Bound on waiting transactions (memory); beyond it new ones are refused until some are pinned. */
 export const MAX_MEMPOOL = 20_000;
 
@@ -122,24 +129,35 @@ export class Mempool {
 		}
 	}
 
-	/** Drops what the chain no longer accepts (packed, registered meanwhile, round expired). */
-	prune(isPinned: (id: Bytes) => boolean): void {
+	/**
+	 * Drops what the chain no longer takes: what is on it already (packed, registered meanwhile, pinned)
+	 * and what can never get there (a round expired, a rule it now fails). Returns the latter, with why.
+	 */
+	prune(isPinned: (id: Bytes) => boolean): DroppedTransaction[] {
+		const dropped: DroppedTransaction[] = [];
 		for (const [key, tx] of this.registers) {
 			const { body } = tx;
-			if (
-				this.ledger.patientBlock(body.patient) ||
-				this.ledger.height + 1 - body.round > this.ledger.genesis.roundWindow
-			)
+			if (this.ledger.patientBlock(body.patient)) this.registers.delete(key);
+			else if (this.ledger.height + 1 - body.round > this.ledger.genesis.roundWindow) {
 				this.registers.delete(key);
-		}
-		for (const [key, tx] of this.records) {
-			try {
-				if (isPinned(transactionId(tx.body))) throw new ValidationError('tx-pinned', 'pinned');
-				this.ledger.checkRecordTransaction(tx);
-			} catch {
-				this.records.delete(key);
-				this.arrivals.delete(key);
+				const message = `the transaction for round ${body.round} has expired`;
+				dropped.push({ id: transactionId(body), code: 'tx-round', message });
 			}
 		}
+		for (const [key, tx] of this.records) {
+			const id = transactionId(tx.body);
+			try {
+				if (isPinned(id)) {
+					this.records.delete(key);
+					this.arrivals.delete(key);
+				} else this.ledger.checkRecordTransaction(tx);
+			} catch (error) {
+				this.records.delete(key);
+				this.arrivals.delete(key);
+				const code = error instanceof ValidationError ? error.code : 'internal';
+				dropped.push({ id, code, message: error instanceof Error ? error.message : String(error) });
+			}
+		}
+		return dropped;
 	}
 }
