@@ -49,13 +49,50 @@ export function sign(secretKey: Bytes, digest: Bytes): Signature {
 	return schnorr.sign(digest, secretKey);
 }
 
-/** Verifies a BIP-340 signature; false for any malformed key or signature, never throws. */
-export function verifySignature(publicKey: PublicKey, digest: Bytes, signature: Signature): boolean {
-	try {
-		return schnorr.verify(signature, digest, publicKey);
-	} catch {
-		return false;
+/**
+ * Who checks BIP-340 signatures. Verification is the hot path of every node (each transaction, keyblock
+ * and consent carries one), so a faster back end (libsecp256k1 in WASM, src/lib/crypto/schnorr-wasm.ts)
+ * can be installed once it has loaded; it must accept exactly what @noble/curves accepts (equivalence
+ * tests beside it). Injected rather than imported so the core stays free of WASM loading.
+ */
+export interface SignatureVerifier {
+	readonly name: string;
+	/** BIP-340 verification of a 32-byte digest; false for anything malformed, never throws. */
+	verify(publicKey: PublicKey, digest: Bytes, signature: Signature): boolean;
+}
+
+/** The reference back end (@noble/curves, pure TypeScript). */
+export const nobleSignatureVerifier: SignatureVerifier = {
+	name: '@noble/curves',
+	verify(publicKey, digest, signature) {
+		try {
+			return schnorr.verify(signature, digest, publicKey);
+		} catch {
+			return false;
+		}
 	}
+};
+
+let verifier: SignatureVerifier = nobleSignatureVerifier;
+
+/** Installs the verifier every `verifySignature` uses from now on (undefined: back to @noble/curves). */
+export function useSignatureVerifier(next: SignatureVerifier | undefined): void {
+	verifier = next ?? nobleSignatureVerifier;
+}
+
+export function signatureVerifierName(): string {
+	return verifier.name;
+}
+
+/**
+ * Verifies a BIP-340 signature; false for any malformed key or signature, never throws. Digests are
+ * 32 bytes everywhere in the protocol; any other length goes to @noble/curves, which defines BIP-340 for
+ * all lengths, so the answer never depends on the installed back end.
+ */
+export function verifySignature(publicKey: PublicKey, digest: Bytes, signature: Signature): boolean {
+	if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false;
+	if (digest.length !== 32) return nobleSignatureVerifier.verify(publicKey, digest, signature);
+	return verifier.verify(publicKey, digest, signature);
 }
 
 /** A public key is valid iff it is the x-coordinate of a point on secp256k1 (BIP-340 lift_x). */
