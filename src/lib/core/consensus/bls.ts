@@ -8,6 +8,11 @@
  * is only sound when every key is backed by a proof of possession (otherwise a rogue key
  * pk' = g^x − Σ pk_i forges a certificate), so registration must check `verifyPossession` once per key;
  * the two uses have distinct domain separation tags so a PoP can never be replayed as a vote.
+ *
+ * Pairings are the cost of a vote, so a faster back end (mcl in WASM, src/lib/crypto/bls-mcl.ts) can be
+ * installed with `useBlsBackend`; it receives messages already hashed to G2 here (RFC 9380 with our
+ * tags, by noble, cached per statement), so every back end signs and checks the same points, and its
+ * equivalence with this file's noble path is tested beside it. Key generation stays on noble.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { bytesToHex, type Bytes } from '../bytes.ts';
@@ -21,6 +26,34 @@ const scheme = bls12_381.longSignatures;
 /** Ciphersuite tags (RFC 9380 / BLS draft style) with the application's prefix. */
 const SIGNATURE_DST = 'SPCHAIN_BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
 const POSSESSION_DST = 'SPCHAIN_BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+
+/**
+ * Who multiplies, adds and pairs. `hash` is H(m) as noble's 96-byte compressed G2 encoding.
+ * Malformed keys and signatures throw a ValidationError ('bls-public-key', 'bls-signature'), exactly
+ * where the noble path does; a well-formed wrong signature is `false`.
+ */
+export interface BlsBackend {
+	readonly name: string;
+	/** σ = sk·H, compressed (96 bytes). */
+	sign(secretKey: Bytes, hash: Bytes): Bytes;
+	/** e(g1, σ) = e(Σ pk_i, H); false when Σ pk_i is the identity. */
+	verify(publicKeys: readonly Bytes[], hash: Bytes, signature: Bytes): boolean;
+	/** Σ σ_i, compressed. */
+	aggregate(signatures: readonly Bytes[]): Bytes;
+	/** Throws unless the key is a G1 point of the prime-order subgroup other than the identity. */
+	assertPublicKey(publicKey: Bytes): void;
+}
+
+let backend: BlsBackend | undefined;
+
+/** Installs the back end every BLS operation uses from now on (undefined: back to @noble/curves). */
+export function useBlsBackend(next: BlsBackend | undefined): void {
+	backend = next;
+}
+
+export function blsBackendName(): string {
+	return backend?.name ?? '@noble/curves';
+}
 
 export interface BlsKeyPair {
 	secretKey: Bytes;
@@ -111,12 +144,31 @@ function hashToG2(message: Bytes): G2 {
 	return point;
 }
 
+/** H(m) as a back end takes it; the encoding is kept beside the point (same bound). */
+const encodedHashes = new WeakMap<G2, Bytes>();
+function hashBytes(point: G2): Bytes {
+	let bytes = encodedHashes.get(point);
+	if (!bytes) encodedHashes.set(point, (bytes = point.toBytes(true)));
+	return bytes;
+}
+
+/** Checked before a back end is asked, in the noble path's order (signature first, then keys). */
+function checkSignatureLength(signature: Bytes): void {
+	if (signature.length !== BLS_SIGNATURE_LENGTH)
+		throw new ValidationError('bls-signature', `BLS signature must be ${BLS_SIGNATURE_LENGTH} bytes`);
+}
+
 export function blsSign(secretKey: Bytes, message: Bytes): Bytes {
+	if (backend) return backend.sign(secretKey, hashBytes(hashToG2(message)));
 	return scheme.sign(hashToG2(message), secretKey).toBytes(true);
 }
 
 /** Verifies one signature; malformed keys or signatures are a ValidationError, a wrong one is `false`. */
 export function blsVerify(publicKey: Bytes, message: Bytes, signature: Bytes): boolean {
+	if (backend) {
+		checkSignatureLength(signature);
+		return backend.verify([publicKey], hashBytes(hashToG2(message)), signature);
+	}
 	const sig = decodeSignature(signature);
 	return scheme.verify(sig, hashToG2(message), publicKeyPoint(publicKey));
 }
@@ -124,6 +176,10 @@ export function blsVerify(publicKey: Bytes, message: Bytes, signature: Bytes): b
 /** Adds signatures of the same message into one 96-byte aggregate. */
 export function blsAggregateSignatures(signatures: readonly Bytes[]): Bytes {
 	if (signatures.length === 0) throw new ValidationError('bls-aggregate', 'nothing to aggregate');
+	if (backend) {
+		signatures.forEach(checkSignatureLength);
+		return backend.aggregate(signatures);
+	}
 	return scheme.aggregateSignatures(signatures.map(decodeSignature)).toBytes(true);
 }
 
@@ -132,6 +188,10 @@ export function blsAggregateSignatures(signatures: readonly Bytes[]): Bytes {
  */
 export function blsVerifyAggregate(publicKeys: readonly Bytes[], message: Bytes, signature: Bytes): boolean {
 	if (publicKeys.length === 0) throw new ValidationError('bls-aggregate', 'no public keys');
+	if (backend) {
+		checkSignatureLength(signature);
+		return backend.verify(publicKeys, hashBytes(hashToG2(message)), signature);
+	}
 	const sig = decodeSignature(signature);
 	const aggregateKey = scheme.aggregatePublicKeys(publicKeys.map(publicKeyPoint));
 	if (aggregateKey.is0()) return false;
@@ -144,12 +204,21 @@ export function blsProvePossession(secretKey: Bytes): Bytes {
 	return scheme.sign(scheme.hash(publicKey, POSSESSION_DST), secretKey).toBytes(true);
 }
 
+/** Checked once per key at registration; its own tag, so never confused with a vote. */
 export function blsVerifyPossession(publicKey: Bytes, proof: Bytes): boolean {
+	if (backend) {
+		checkSignatureLength(proof);
+		return backend.verify([publicKey], scheme.hash(publicKey, POSSESSION_DST).toBytes(true), proof);
+	}
 	const sig = decodeSignature(proof);
 	return scheme.verify(sig, scheme.hash(publicKey, POSSESSION_DST), publicKeyPoint(publicKey));
 }
 
 /** Throws unless `publicKey` is a valid G1 point in the prime-order subgroup (and not the identity). */
 export function assertBlsPublicKey(publicKey: Bytes): void {
+	if (backend) {
+		backend.assertPublicKey(publicKey);
+		return;
+	}
 	publicKeyPoint(publicKey);
 }
