@@ -5,6 +5,7 @@
  * ValidationError code) on malformed keys and signatures: random bytes, one flipped bit, identity
  * encodings and wrong lengths. Noble's pairings are slow (tens of ms), hence the modest run counts.
  */
+import { bls12_381 } from '@noble/curves/bls12-381.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.ts';
@@ -149,5 +150,12 @@ describe('BLS12-381 on mcl (WASM) against @noble/curves', () => {
 		expect(same(() => blsAggregateSignatures([signature, new Uint8Array(95)]))).toBe('error:bls-signature');
 		expect(same(() => blsAggregateSignatures([]))).toBe('error:bls-aggregate');
 		expect(same(() => blsVerifyAggregate([], message, signature))).toBe('error:bls-aggregate');
+		// Secret keys out of [1, r) are refused by both, never reduced.
+		const order = bls12_381.fields.Fr.ORDER;
+		for (const bad of [0n, order, order + 1n, 2n ** 256n - 1n]) {
+			const key = Uint8Array.from(Buffer.from(bad.toString(16).padStart(64, '0'), 'hex'));
+			expect(same(() => blsSign(key, message))).toBe('error:bls-secret-key');
+		}
+		expect(same(() => blsSign(new Uint8Array(31).fill(1), message))).toBe('error:bls-secret-key');
 	});
 });

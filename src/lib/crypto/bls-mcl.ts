@@ -15,7 +15,7 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import createModule from 'mcl-wasm/dist/mcl_c.js';
-import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bytesToBigInt, bytesToHex, type Bytes } from '../core/bytes.ts';
 import { ValidationError } from '../core/errors.ts';
 import { useBlsBackend, type BlsBackend } from '../core/consensus/bls.ts';
 
@@ -155,6 +155,10 @@ export async function createMclBlsBackend(): Promise<BlsBackend> {
 	return {
 		name: 'mcl (WASM)',
 		sign(secretKey, hash) {
+			// As noble: a secret key is 32 big-endian bytes of a scalar in [1, r), never reduced.
+			const scalarValue = secretKey.length === FR_SIZE ? bytesToBigInt(secretKey) : 0n;
+			if (scalarValue === 0n || scalarValue >= bls12_381.fields.Fr.ORDER)
+				throw new ValidationError('bls-secret-key', 'a BLS secret key is a 32-byte scalar in [1, r)');
 			return onStack(() => {
 				const scalar = raw.stackAlloc(FR_SIZE);
 				const key = put(secretKey);

@@ -15,7 +15,7 @@
  * equivalence with this file's noble path is tested beside it. Key generation stays on noble.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
-import { bytesToHex, type Bytes } from '../bytes.ts';
+import { bytesToBigInt, bytesToHex, type Bytes } from '../bytes.ts';
 import { ValidationError } from '../errors.ts';
 
 export const BLS_PUBLIC_KEY_LENGTH = 48;
@@ -158,7 +158,11 @@ function checkSignatureLength(signature: Bytes): void {
 		throw new ValidationError('bls-signature', `BLS signature must be ${BLS_SIGNATURE_LENGTH} bytes`);
 }
 
+/** Signs `message`; the secret key must be 32 big-endian bytes of a scalar in [1, r) (never reduced). */
 export function blsSign(secretKey: Bytes, message: Bytes): Bytes {
+	const scalar = secretKey.length === BLS_SECRET_KEY_LENGTH ? bytesToBigInt(secretKey) : 0n;
+	if (scalar === 0n || scalar >= bls12_381.fields.Fr.ORDER)
+		throw new ValidationError('bls-secret-key', 'a BLS secret key is a 32-byte scalar in [1, r)');
 	if (backend) return backend.sign(secretKey, hashBytes(hashToG2(message)));
 	return scheme.sign(hashToG2(message), secretKey).toBytes(true);
 }
