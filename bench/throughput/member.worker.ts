@@ -5,6 +5,10 @@
  * precommit; verify the others' precommits; verify the certificate. One process per core runs the tasks
  * of every member in turn; no result is shared between members (each verifies everything itself).
  * (Processes, not worker threads: snarkjs's own worker shim misreads a worker thread as one of its own.)
+ *
+ * SPCHAIN_BENCH_CRYPTO picks the signature back ends: `wasm` (libsecp256k1 and mcl, what the nodes
+ * install) or `noble` (@noble/curves, the baseline). The CPU time of each prevote's checks (signatures,
+ * fees, proofs) is measured and returned, for the per-transaction verification cost.
  */
 import '../../src/lib/node/polyfills.ts';
 import { decodeCertificate, statementBytes, verifyCertificate } from '../../src/lib/core/certificate.ts';
@@ -17,11 +21,16 @@ import { decodeBatchProposal, proposalHash } from '../../src/lib/core/gossip.ts'
 import { chameleonStatement, checkTransaction, isRecordTransaction } from '../../src/lib/core/transaction.ts';
 import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';
+import { installWasmBackends } from '../../src/lib/crypto/wasm-backends.node.ts';
 import type { MemberResult, MemberTask } from './protocol.ts';
 
 const send = (message: MemberResult) => process.send!(message);
 const genesis = devGenesis();
 const author = devInstitution('Aster Clinic').institution;
+const backends = process.env.SPCHAIN_BENCH_CRYPTO ?? 'wasm';
+if (backends !== 'wasm' && backends !== 'noble')
+	throw new Error(`SPCHAIN_BENCH_CRYPTO must be wasm or noble, got ${backends}`);
+if (backends === 'wasm') await installWasmBackends();
 const verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
 const groups = new Map<number, ConsensusGroup>();
 const groupOf = (size: number) => {
@@ -39,6 +48,7 @@ const secretOf = (member: number) =>
 
 async function prevote(task: Extract<MemberTask, { type: 'prevote' }>): Promise<MemberResult> {
 	const proposal = decodeBatchProposal(task.proposal);
+	const cpu = process.cpuUsage();
 	if (task.verify) {
 		const statements = proposal.transactions.map((tx) => {
 			checkTransaction(tx, genesis.fees);
@@ -48,6 +58,8 @@ async function prevote(task: Extract<MemberTask, { type: 'prevote' }>): Promise<
 		const results = await verifier.verifyAll(statements);
 		if (results.some((ok) => !ok)) throw new Error('a chameleon proof did not verify');
 	}
+	const used = process.cpuUsage(cpu);
+	const verifyCpuMs = (used.user + used.system) / 1000;
 	const value = proposalHash(proposal);
 	const group = groupOf(task.groupSize);
 	const message = statementBytes(group, {
@@ -62,7 +74,8 @@ async function prevote(task: Extract<MemberTask, { type: 'prevote' }>): Promise<
 		id: task.id,
 		value,
 		signature: blsSign(secretOf(task.member), message),
-		transactions: proposal.transactions.length
+		transactions: proposal.transactions.length,
+		verifyCpuMs
 	};
 }
 

@@ -32,7 +32,15 @@ export type MemberTask =
 
 export type MemberResult =
 	| { type: 'ready' }
-	| { type: 'done'; id: number; signature?: Uint8Array; value?: Uint8Array; transactions?: number }
+	| {
+			type: 'done';
+			id: number;
+			signature?: Uint8Array;
+			value?: Uint8Array;
+			transactions?: number;
+			/** CPU time (ms) of the prevote's decoding and checks, this process only. */
+			verifyCpuMs?: number;
+	  }
 	| { type: 'failed'; id: number; message: string };
 
 /** A task as the bench writes it; the pool numbers it. */
