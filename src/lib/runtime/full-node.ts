@@ -48,6 +48,7 @@ import { KeyblockMiner } from './keyblock-miner.ts';
 import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
+import { VerdictCache } from './verdict-cache.ts';
 import { StoredVotingState } from './voting-store.ts';
 
 /** An institution's secrets and workers, for nodes run by a consortium member. */
@@ -265,6 +266,8 @@ export class FullNode {
 
 	/** Opens the stored chain (re-verifying it), joins the topics, serves sync, and syncs from peers. */
 	static async start(options: FullNodeOptions): Promise<FullNode> {
+		// Each proof is verified once per node: the mempool, the batch vote and the chain share verdicts.
+		options = { ...options, verifier: new VerdictCache(options.verifier) };
 		const chain = await ChainState.open({
 			genesis: options.genesis,
 			store: options.store,
