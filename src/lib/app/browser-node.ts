@@ -9,6 +9,7 @@ import { bytesToHex } from '../core/bytes.ts';
 import { devGenesis } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
+import { installWasmBackends } from '../crypto/wasm-backends.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { MiningControl } from '../mining/control.ts';
 import { MinerPool } from '../mining/pool.ts';
@@ -75,6 +76,8 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	const snarkBase = new URL(`${base}/snark/`, location.href);
 	let prover: WorkerProver | undefined;
 	const getProver = () => (prover ??= new WorkerProver(snarkBase));
+	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster).
+	await installWasmBackends();
 	const store = await openStore(options.profile);
 	const info = await networkInfo();
 	const bootstrap = [...info.relay, ...(info.clinics ?? []).flatMap((c) => c.addresses)];

@@ -8,6 +8,7 @@ import { bytesToHex } from '../core/bytes.ts';
 import type { DevInstitution } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { installWasmBackends } from '../crypto/wasm-backends.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { MinerPool } from '../mining/pool.ts';
@@ -40,6 +41,8 @@ export interface ClinicNode {
 
 export async function startClinicNode(options: ClinicNodeOptions): Promise<ClinicNode> {
 	const { clinic } = options;
+	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster).
+	await installWasmBackends();
 	const store = await openStore(options.dataDir);
 	const net = await createPeerNet({ bootstrap: options.bootstrap, listen: options.listen });
 	// Proofs count only under the verification key the consortium's genesis pins.
