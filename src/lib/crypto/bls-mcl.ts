@@ -14,7 +14,6 @@
  * Equivalence with noble, both ways and on malformed input, is tested beside this file.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
-import createModule from 'mcl-wasm/dist/mcl_c.js';
 import { bytesToBigInt, bytesToHex, type Bytes } from '../core/bytes.ts';
 import { ValidationError } from '../core/errors.ts';
 import { useBlsBackend, type BlsBackend } from '../core/consensus/bls.ts';
@@ -64,6 +63,8 @@ class Bounded<V> extends Map<string, V> {
 }
 
 export async function createMclBlsBackend(): Promise<BlsBackend> {
+	// Imported when a node starts, not with the page: the module is ~600 KB (its WASM inlined).
+	const { default: createModule } = await import('mcl-wasm/dist/mcl_c.js');
 	const raw = (await createModule({
 		cryptoGetRandomValues: (a: Uint8Array) => crypto.getRandomValues(a)
 	})) as Raw;
