@@ -1,10 +1,12 @@
 /**
  * The WASM back ends a full node runs its hot-path signature checks on (Node): BIP-340 on libsecp256k1
- * and BLS12-381 on mcl. Installed once at start-up; until then (or if loading fails, which is thrown)
+ * (its verdicts remembered, runtime/verdict-cache.ts) and BLS12-381 on mcl. Installed once at start-up; until then (or if loading fails, which is thrown)
  * the core verifies with @noble/curves, which accepts exactly the same inputs.
  */
 import { installMclBls } from './bls-mcl.ts';
-import { installSchnorrWasm } from './schnorr-wasm.node.ts';
+import { useSignatureVerifier } from '../core/identity.ts';
+import { rememberSignatureVerdicts } from '../runtime/verdict-cache.ts';
+import { loadSchnorrWasmVerifier } from './schnorr-wasm.node.ts';
 
 export interface WasmBackends {
 	signatures: string;
@@ -12,6 +14,9 @@ export interface WasmBackends {
 }
 
 export async function installWasmBackends(): Promise<WasmBackends> {
-	const [signatures, bls] = await Promise.all([installSchnorrWasm(), installMclBls()]);
+	const [schnorr, bls] = await Promise.all([loadSchnorrWasmVerifier(), installMclBls()]);
+	// A node checks a transaction's signature at admission, vote and apply: the later ones are lookups.
+	const signatures = rememberSignatureVerdicts(schnorr);
+	useSignatureVerifier(signatures);
 	return { signatures: signatures.name, bls: bls.name };
 }

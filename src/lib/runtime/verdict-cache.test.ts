@@ -3,6 +3,7 @@
  * a statement is verified once, whoever asks again (the vote after mempool admission) gets the same
  * verdict without a second verification, a bad proof's `false` is kept too, a statement that differs in
  * any field is verified on its own, and concurrent requests for one statement share a single check.
+ * The same for BIP-340 verdicts, in front of the WASM verifier the node installs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTrapdoor, messageFromDigest, type ChameleonStatement } from '../core/chameleon.ts';
@@ -11,7 +12,10 @@ import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import { proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
-import { VerdictCache, statementKey } from './verdict-cache.ts';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import type { SignatureVerifier } from '../core/identity.ts';
+import { loadSchnorrWasmVerifier } from '../crypto/schnorr-wasm.node.ts';
+import { VerdictCache, rememberSignatureVerdicts, statementKey } from './verdict-cache.ts';
 
 let prover: ChameleonProver;
 let verifier: Groth16BatchVerifier;
@@ -76,5 +80,44 @@ describe('VerdictCache', () => {
 		await cache.verifyAll([good]);
 		expect(asked).toBe(3);
 		expect(() => new VerdictCache(counting, 0)).toThrow(RangeError);
+	});
+});
+
+describe('rememberSignatureVerdicts', () => {
+	it('asks the verifier once per (key, digest, signature), false verdicts included', async () => {
+		const wasm = await loadSchnorrWasmVerifier();
+		let calls = 0;
+		const counting: SignatureVerifier = {
+			name: wasm.name,
+			verify: (k, d, s) => {
+				calls++;
+				return wasm.verify(k, d, s);
+			}
+		};
+		const remembering = rememberSignatureVerdicts(counting, 2);
+		expect(rememberSignatureVerdicts(remembering)).toBe(remembering);
+		const secretKey = schnorr.utils.randomSecretKey();
+		const publicKey = schnorr.getPublicKey(secretKey);
+		const digest = new Uint8Array(32).fill(5);
+		const signature = schnorr.sign(digest, secretKey);
+		const forged = signature.slice();
+		forged[40]! ^= 1;
+		expect(remembering.verify(publicKey, digest, signature)).toBe(true);
+		expect(remembering.verify(publicKey, digest, signature)).toBe(true);
+		expect(calls).toBe(1);
+		expect(remembering.verify(publicKey, digest, forged)).toBe(false);
+		expect(remembering.verify(publicKey, digest, forged)).toBe(false);
+		expect(calls).toBe(2);
+		// Another digest under the same key and signature is another question.
+		expect(remembering.verify(publicKey, new Uint8Array(32).fill(6), signature)).toBe(false);
+		expect(calls).toBe(3);
+		// Capacity 2: the first verdict has been forgotten and is asked again.
+		expect(remembering.verify(publicKey, digest, signature)).toBe(true);
+		expect(calls).toBe(4);
+		// Other lengths are never remembered.
+		expect(remembering.verify(publicKey, new Uint8Array(31), signature)).toBe(false);
+		expect(remembering.verify(publicKey, new Uint8Array(31), signature)).toBe(false);
+		expect(calls).toBe(6);
+		expect(() => rememberSignatureVerdicts(counting, 0)).toThrow(RangeError);
 	});
 });

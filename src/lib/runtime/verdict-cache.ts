@@ -10,12 +10,16 @@
  * The key is a SHA-256 of the whole statement (hash key, message, chameleon hash and proof), so a
  * verdict is reused only for exactly the statement that earned it; both verdicts are kept, because
  * verification is deterministic for a given statement (a bad proof stays bad). State-dependent rules
- * (fees, registration, the patient's signature over the current body) are not cached here: they are
- * cheap and their answer can change with the chain.
+ * (fees, registration, holder) are not cached: they are cheap and their answer can change with the chain.
+ *
+ * BIP-340 verdicts are kept the same way (`rememberSignatureVerdicts`, installed with the WASM back ends):
+ * a transaction's signature is checked at admission, at the vote and when its batch is applied, and a
+ * verdict is a pure function of key, digest and signature, so the later checks become a lookup.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
 import type { ChameleonStatement, ChameleonVerifier } from '../core/chameleon.ts';
+import type { SignatureVerifier } from '../core/identity.ts';
 
 /** Verdicts kept by default: a full mempool and the batches in flight fit several times over. */
 export const DEFAULT_VERDICT_CAPACITY = 100_000;
@@ -109,4 +113,42 @@ export function statementKey(statement: ChameleonStatement): string {
 		offset += 4 + part.length;
 	}
 	return bytesToHex(sha256(buffer));
+}
+
+/** Signature verdicts kept by default (~10 MB): the mempool's transactions and the batches in flight. */
+export const DEFAULT_SIGNATURE_VERDICTS = 50_000;
+
+/** Marks a verifier that already remembers, so installing twice does not stack caches. */
+const REMEMBERS = Symbol('remembers signature verdicts');
+
+/** A BIP-340 verifier that answers a (key, digest, signature) it has seen from memory. */
+export function rememberSignatureVerdicts(
+	inner: SignatureVerifier,
+	capacity = DEFAULT_SIGNATURE_VERDICTS
+): SignatureVerifier {
+	if (REMEMBERS in inner) return inner;
+	if (!Number.isInteger(capacity) || capacity < 1)
+		throw new RangeError(`signature verdict capacity must be a positive integer, got ${capacity}`);
+	const verdicts = new Map<string, boolean>();
+	const buffer = new Uint8Array(128);
+	return {
+		name: `${inner.name}, verdicts remembered`,
+		[REMEMBERS]: true,
+		verify(publicKey, digest, signature) {
+			// Only the protocol's fixed lengths are remembered; anything else is the verifier's to refuse.
+			if (publicKey.length !== 32 || digest.length !== 32 || signature.length !== 64)
+				return inner.verify(publicKey, digest, signature);
+			buffer.set(publicKey, 0);
+			buffer.set(digest, 32);
+			buffer.set(signature, 64);
+			const key = bytesToHex(sha256(buffer));
+			let verdict = verdicts.get(key);
+			if (verdict === undefined) {
+				verdict = inner.verify(publicKey, digest, signature);
+				if (verdicts.size >= capacity) verdicts.delete(verdicts.keys().next().value!);
+				verdicts.set(key, verdict);
+			}
+			return verdict;
+		}
+	} as SignatureVerifier;
 }
