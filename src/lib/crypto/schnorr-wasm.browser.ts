@@ -1,6 +1,7 @@
 /**
  * Browser: fetches libsecp256k1's WASM module as a separate asset (Vite's `?url`; tiny-secp256k1's
- * exports map hides the file, hence the path through node_modules), compiles it and installs it as the page's BIP-340 verifier. Until it has loaded, @noble/curves verifies.
+ * exports map hides the file, hence the path through node_modules), compiles it and installs it as the
+ * page's BIP-340 verifier. Until it has loaded, @noble/curves verifies.
  */
 import wasmUrl from '../../../node_modules/tiny-secp256k1/lib/secp256k1.wasm?url';
 import { useSignatureVerifier, type SignatureVerifier } from '../core/identity.ts';

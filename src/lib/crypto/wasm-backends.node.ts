@@ -1,7 +1,8 @@
 /**
- * The WASM back ends a full node runs its hot-path signature checks on (Node): BIP-340 on libsecp256k1
- * (its verdicts remembered, runtime/verdict-cache.ts) and BLS12-381 on mcl. Installed once at start-up; until then (or if loading fails, which is thrown)
- * the core verifies with @noble/curves, which accepts exactly the same inputs.
+ * The WASM back ends a full node runs its hot-path signature checks on (Node): BIP-340 on
+ * libsecp256k1 (its verdicts remembered, runtime/verdict-cache.ts) and BLS12-381 on mcl. Installed once
+ * at start-up; until then the core verifies with @noble/curves, which accepts exactly the same inputs.
+ * A module that fails to load is thrown to the caller: a node never runs half-configured unnoticed.
  */
 import { installMclBls } from './bls-mcl.ts';
 import { useSignatureVerifier } from '../core/identity.ts';
