@@ -21,7 +21,7 @@ import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import type { ConsensusGroup } from '../core/consensus/group.ts';
+import { ConsensusGroup } from '../core/consensus/group.ts';
 import {
 	decodeHandover,
 	encodeHandover,
@@ -54,6 +54,16 @@ import {
 } from '../core/pinning.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
+import {
+	checkJournal,
+	decodeHead,
+	EMPTY_HEAD,
+	extendHead,
+	headWrite,
+	VERIFIED_HEAD_KEY,
+	type JournalDistrust,
+	type VerifiedHead
+} from './verified-journal.ts';
 
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
@@ -139,6 +149,12 @@ export class ChainState {
 	private journalLength = 0;
 	/** Facts of a journal in an older format that open() dropped (0 when the journal was current). */
 	discardedFacts = 0;
+	/** How open() applied the stored journal: replayed as verified before, or verified again. */
+	opened: 'restored' | 'verified' = 'verified';
+	/** Why open() verified a stored journal again (undefined: it was restored, or empty). */
+	distrust: JournalDistrust | undefined;
+	/** Hash chain over the journal applied so far (verified-journal.ts), stored with each fact. */
+	private head: VerifiedHead = EMPTY_HEAD;
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
@@ -156,7 +172,9 @@ export class ChainState {
 	}
 
 	/**
-	 * Opens the chain kept in `store`, re-verifying every fact of the journal as it replays it. A journal
+	 * Opens the chain kept in `store`. A journal that hashes to the head this node wrote as it verified
+	 * it (verified-journal.ts) is replayed without checking its signatures, certificates and proofs
+	 * again; any other is re-verified fact by fact (`opened` says which, `distrust` why). A journal
 	 * written in another format is discarded (see JOURNAL_FORMAT; `discardedFacts` says how many facts):
 	 * it is a replica of the public chain, which the node syncs again from its peers.
 	 */
@@ -177,11 +195,49 @@ export class ChainState {
 			rows = [];
 		}
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
+		const journal = rows.map((r) => ({
+			position: Number(r.at),
+			type: FACT_TYPES.indexOf(r.type),
+			bytes: r.bytes
+		}));
+		const { head, distrust } = checkJournal(journal, decodeHead(await store.get('meta', VERIFIED_HEAD_KEY)));
+		state.distrust = rows.length > 0 ? distrust : undefined;
+		state.opened = distrust === undefined ? 'restored' : 'verified';
 		for (const row of rows) {
-			await state.check(decodeFact(row.type, row.bytes, options.genesis));
+			const fact = decodeFact(row.type, row.bytes, options.genesis);
+			if (distrust === undefined) await state.restore(fact);
+			else await state.check(fact);
 			state.journalLength = Number(row.at) + 1;
 		}
+		state.head = head;
+		if (distrust !== undefined) await store.write([headWrite(head)]);
 		return state;
+	}
+
+	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
+	private async restore(fact: ChainFact): Promise<void> {
+		switch (fact.type) {
+			case 'keyblock':
+				this.ledger.restoreKeyblock(fact.block);
+				return;
+			case 'batch':
+				this.pinned.admit(fact.pinned);
+				this.ledger.recordPinnedBatch(pinnedBatchId(fact.pinned), fact.pinned.batch.transactions);
+				this.batches.push(fact.pinned);
+				return;
+			case 'handover':
+				this.groups.push(new ConsensusGroup(fact.handover.members, fact.handover.epoch));
+				return;
+			case 'attachment': {
+				const { patient, institution, entries, leafProof } = fact.attachment;
+				const ids = entries.map((e) => transactionId(e.tx.body));
+				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
+				this.attachments.add(attachmentKey(fact.attachment, ids));
+				return;
+			}
+			case 'evidence': // rare, and verifyEvidence also names the offender
+				return this.check(fact);
+		}
 	}
 
 	get height(): number {
@@ -293,8 +349,11 @@ export class ChainState {
 			if (this.isKnown(fact)) return 'known' as const;
 			await this.check(fact);
 			const at = this.journalLength++;
+			const bytes = encodeFact(fact);
+			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes);
 			const writes: StoreWrite[] = [
-				{ table: TABLE_OF[fact.type], key: position(at), value: encodeFact(fact) }
+				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
+				headWrite(this.head)
 			];
 			await this.store.write(writes);
 			for (const listener of this.listeners) listener(fact);
@@ -454,12 +513,9 @@ function pinValueOf(pinned: PinnedBatch): Bytes {
 	return pinned.certificate.value;
 }
 
-function attachmentKey(attachment: Attachment): string {
-	return [
-		attachment.patient,
-		attachment.institution,
-		...attachment.entries.map((e) => transactionId(e.tx.body))
-	]
-		.map(bytesToHex)
-		.join(':');
+function attachmentKey(
+	attachment: Attachment,
+	ids = attachment.entries.map((e) => transactionId(e.tx.body))
+): string {
+	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
 }

@@ -1,0 +1,232 @@
+/**
+ * Restart without re-verifying (verified-journal.ts, ChainState.open): a chain of real facts (PoW
+ * keyblocks with BLS pins, a pinned batch, an attachment with Groth16 proofs) is written to the LevelDB
+ * store, then reopened intact (restored, no proof verified), with its journal edited (verified in full,
+ * the edit refused), without a head (verified once, restored after) and cut short.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageFromDigest, type ChameleonVerifier } from '../core/chameleon.ts';
+import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import { initialLeafValue, leafMessage } from '../core/patient-block.ts';
+import { batchHash, encodePin, pinnedBatchId, type PinnedBatch } from '../core/pinning.ts';
+import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
+import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import { proveCollision, proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { createNodeProver } from '../crypto/prover.node.ts';
+import { openStore } from '../store/store.node.ts';
+import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
+import { certify } from '../../../tests/fixtures/pins.ts';
+import { ChainState } from './chain-state.ts';
+import { genesisGroup } from './genesis-group.ts';
+import { checkJournal, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
+
+const genesis = testGenesis();
+const group = genesisGroup(genesis);
+const [aster, birch, cedar] = clinics as [(typeof clinics)[0], (typeof clinics)[0], (typeof clinics)[0]];
+const alice = patientKeys('alice');
+const NOW = Date.UTC(2030, 0, 1);
+const clock = () => NOW;
+
+let prover: ChameleonProver;
+let inner: Groth16BatchVerifier;
+let proofsVerified = 0;
+const verifier: ChameleonVerifier = {
+	async verifyAll(statements) {
+		proofsVerified += statements.length;
+		return inner.verifyAll(statements);
+	}
+};
+const dirs: string[] = [];
+let original: string;
+let txId: Uint8Array;
+
+const pinned = (block: Keyblock): Keyblock => ({
+	...block,
+	pin: encodePin(
+		certify(group, [aster, birch, cedar], 'keyblock', block.header.height, keyblockHash(block.header))
+	)
+});
+
+/** A copy of the original chain's store directory, to edit and reopen. */
+async function copyOfChain(): Promise<string> {
+	const dir = await mkdtemp(join(tmpdir(), 'spchain-verified-'));
+	dirs.push(dir);
+	await cp(original, dir, { recursive: true });
+	return dir;
+}
+
+async function open(dir: string) {
+	const store = await openStore(dir);
+	proofsVerified = 0;
+	try {
+		return { chain: await ChainState.open({ genesis, store, group, verifier, clock }), store };
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
+}
+
+beforeAll(async () => {
+	prover = await createNodeProver();
+	inner = await Groth16BatchVerifier.create(await loadVerificationKey());
+	original = await mkdtemp(join(tmpdir(), 'spchain-verified-'));
+	dirs.push(original);
+	const store = await openStore(original);
+	const chain = await ChainState.open({ genesis, store, group, verifier, clock });
+	await chain.apply({
+		type: 'keyblock',
+		block: pinned(mineNext(chain.ledger, aster, [registerTx(genesis, alice, aster, 1)]))
+	});
+	await chain.apply({ type: 'keyblock', block: pinned(mineNext(chain.ledger, birch, [], NOW - 1000)) });
+	const digest = sha256(new TextEncoder().encode('E_A(E_P(visit))'));
+	const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
+	const tx = signTransaction<MedicalBody>(
+		{
+			kind: 'medical',
+			patient: alice.publicKey,
+			institution: aster.institution.id,
+			round: 2,
+			fees: genesis.fees.medical,
+			record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
+		},
+		alice.secretKey
+	);
+	txId = transactionId(tx.body);
+	const batch = { round: 2, institution: aster.institution.id, transactions: [txId] };
+	const batchPin: PinnedBatch = {
+		sequence: 1,
+		batch,
+		certificate: certify(group, [aster, birch, cedar], 'transactions', 1, batchHash(batch))
+	};
+	await chain.apply({ type: 'batch', pinned: batchPin });
+	const { hash: leaf } = await proveCollision(
+		prover,
+		{
+			x: aster.secrets.trapdoor,
+			X: aster.institution.chameleonKey,
+			h: initialLeafValue(alice.publicKey, aster.institution.id),
+			m: leafMessage(alice.publicKey, aster.institution.id, []),
+			r: 0n
+		},
+		leafMessage(alice.publicKey, aster.institution.id, [txId])
+	);
+	await chain.apply({
+		type: 'attachment',
+		attachment: {
+			patient: alice.publicKey,
+			institution: aster.institution.id,
+			entries: [{ tx, pin: pinnedBatchId(batchPin) }],
+			leafProof: leaf.proof
+		}
+	});
+	await store.close();
+}, 180_000);
+
+afterAll(async () => {
+	await prover.close();
+	for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe('restart without re-verifying', () => {
+	it('restores an intact journal without verifying a proof, to the state verification built', async () => {
+		const dir = await copyOfChain();
+		const { chain, store } = await open(dir);
+		expect(chain.opened).toBe('restored');
+		expect(chain.distrust).toBeUndefined();
+		expect(proofsVerified).toBe(0);
+		expect(chain.height).toBe(2);
+		expect(chain.batchCount).toBe(1);
+		expect(chain.isPinned(txId)).toBe(true);
+		expect(chain.ledger.recordLocation(txId)).toMatchObject({ leaf: 0, index: 0 });
+		expect(chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
+		// The restored state is the whole state: the next keyblock is checked against it and applies,
+		// and facts already there are known.
+		const next = pinned(mineNext(chain.ledger, cedar, [], NOW - 500));
+		expect(await chain.apply({ type: 'keyblock', block: next })).toBe('applied');
+		for await (const fact of chain.journal(0))
+			if (fact.type === 'keyblock')
+				expect(
+					await chain.apply({
+						type: 'keyblock',
+						block: decodeKeyblock(fact.bytes, genesis.maxRegistersPerKeyblock)
+					})
+				).toBe('known');
+		await store.close();
+		// The head now covers the fact applied after the restore.
+		const again = await open(dir);
+		expect(again.chain.opened).toBe('restored');
+		expect(again.chain.height).toBe(3);
+		await again.store.close();
+	});
+
+	it('verifies an edited journal in full and refuses the edit', async () => {
+		const dir = await copyOfChain();
+		const store = await openStore(dir);
+		// Keyblock 2 with keyblock 1's certificate: well-formed bytes that only verification refuses.
+		const [[, first], [at, second]] = (await store.list('keyblocks')) as [
+			[string, Uint8Array],
+			[string, Uint8Array]
+		];
+		const k1 = decodeKeyblock(first, genesis.maxRegistersPerKeyblock);
+		const k2 = decodeKeyblock(second, genesis.maxRegistersPerKeyblock);
+		await store.write([{ table: 'keyblocks', key: at, value: encodeKeyblock({ ...k2, pin: k1.pin }) }]);
+		await store.close();
+		await expect(open(dir)).rejects.toMatchObject({ name: 'ValidationError' });
+	});
+
+	it('verifies a journal whose head is missing, then writes the head and restores next time', async () => {
+		const dir = await copyOfChain();
+		let store = await openStore(dir);
+		await store.write([{ table: 'meta', key: VERIFIED_HEAD_KEY, value: null }]);
+		await store.close();
+		let opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'no-head', height: 2 });
+		expect(proofsVerified).toBe(2); // the record's proof and the leaf's
+		await opened.store.close();
+		opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'restored', height: 2 });
+		expect(proofsVerified).toBe(0);
+		await opened.store.close();
+		// A damaged head is no head.
+		store = await openStore(dir);
+		await store.write([{ table: 'meta', key: VERIFIED_HEAD_KEY, value: new Uint8Array(40).fill(7) }]);
+		await store.close();
+		opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'length' });
+		await opened.store.close();
+	});
+
+	it('verifies a journal that lost its last fact (the head counts more facts than are there)', async () => {
+		const dir = await copyOfChain();
+		const store = await openStore(dir);
+		const [[at]] = (await store.list('patientBlocks')) as [[string, Uint8Array]];
+		await store.write([{ table: 'patientBlocks', key: at, value: null }]);
+		await store.close();
+		const { chain, store: reopened } = await open(dir);
+		expect(chain).toMatchObject({ opened: 'verified', distrust: 'length', height: 2, length: 3 });
+		expect(chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(0);
+		await reopened.close();
+	});
+
+	it('hash chain: any change to a fact, its type or its position changes the head', () => {
+		const facts = [1, 2, 3].map((n) => ({ position: n - 1, type: n % 5, bytes: new Uint8Array([n, n]) }));
+		const { head } = checkJournal(facts, undefined);
+		expect(checkJournal(facts, head).distrust).toBeUndefined();
+		const changed = [
+			facts.map((f, i) => (i === 1 ? { ...f, bytes: new Uint8Array([2, 3]) } : f)),
+			facts.map((f, i) => (i === 1 ? { ...f, type: 4 } : f)),
+			[facts[0]!, { ...facts[2]!, position: 1 }, { ...facts[1]!, position: 2 }]
+		];
+		for (const journal of changed) expect(checkJournal(journal, head).distrust).toBe('hash');
+		expect(checkJournal(facts.slice(0, 2), head).distrust).toBe('length');
+		expect(checkJournal([facts[0]!, facts[2]!], head).distrust).toBe('length');
+		expect(extendHead(EMPTY_HEAD, 0, 1, new Uint8Array([1, 1])).hash).toEqual(
+			checkJournal(facts.slice(0, 1), undefined).head.hash
+		);
+	});
+});
