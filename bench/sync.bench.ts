@@ -20,7 +20,9 @@
  * `BENCH_SYNC_BROWSER=0` the browser part).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -47,7 +49,14 @@ interface Child {
 function runChild(script: string, args: string[], onLine: (line: string) => void = () => {}): Child {
 	const child: ChildProcessWithoutNullStreams = spawn(
 		process.execPath,
-		['--experimental-websocket', '--import', 'tsx', new URL(script, import.meta.url).pathname, ...args],
+		[
+			'--experimental-websocket',
+			'--expose-gc',
+			'--import',
+			'tsx',
+			new URL(script, import.meta.url).pathname,
+			...args
+		],
 		{ cwd: root }
 	);
 	let stderr = '';
@@ -132,12 +141,60 @@ interface NodeResult {
 	signatureMs: number;
 	txIdMs: number;
 	pinMs: number;
+	rssBytes: number;
 	errors: string[];
 }
 
-async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
+interface RestartResult {
+	openStoreMs: number;
+	openChainMs: number;
+	opened?: string;
+	distrust?: string | null;
+	proofsVerified: number;
+	facts?: number;
+	height?: number;
+	rssBytes?: number;
+	heapBytes?: number;
+	diskBytes?: number;
+	refused?: string;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** A clinic node restarting on the store the synced node left: intact, then with one fact edited. */
+async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 	const { counts } = chain;
-	const child = runChild('./sync/node-sync.ts', [peer, String(counts.facts)], (text) => {
+	const run = async (args: string[]) => {
+		const child = runChild('./sync/node-restart.ts', [dir, ...args]);
+		try {
+			return await child.next<RestartResult>('RESTART');
+		} finally {
+			await child.close();
+		}
+	};
+	const r = await run([]);
+	if (r.opened !== 'restored' || r.facts !== counts.facts || r.height !== counts.keyblocks)
+		throw new Error(`the restarted node did not restore the synced chain: ${JSON.stringify(r)}`);
+	line(
+		'Node restart: open the store + the chain',
+		`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (store ${r.openStoreMs.toFixed(0)} ms, ` +
+			`chain ${r.openChainMs.toFixed(0)} ms; restored, ${r.proofsVerified} proofs verified)`
+	);
+	line('  clinic node RSS holding the chain (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+	line('  store on disk (LevelDB)', `${mb(r.diskBytes!)} (journal: ${mb(counts.bytes)})`);
+	const tampered = await run(['--tamper']);
+	line(
+		'  restart with one stored keyblock edited',
+		tampered.refused
+			? `re-verified for ${(tampered.openChainMs / 1000).toFixed(1)} s, then refused: ${tampered.refused.slice(0, 60)}`
+			: `NOT refused: ${JSON.stringify(tampered)}`
+	);
+	if (!tampered.refused) throw new Error('an edited journal was not refused on restart');
+}
+
+async function nodeSync(chain: BenchChain, peer: string, dir: string): Promise<void> {
+	const { counts } = chain;
+	const child = runChild('./sync/node-sync.ts', [peer, String(counts.facts), dir], (text) => {
 		if (!text.startsWith('PROGRESS ')) return;
 		const p = JSON.parse(text.slice(9)) as {
 			received: number;
@@ -175,6 +232,7 @@ async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
 			`${((counts.certificates * r.pinMs) / 1000).toFixed(1)} s (${r.pinMs.toFixed(1)} ms each)`
 		);
 		line('  one transaction id (CBOR + SHA-256)', `${(r.txIdMs * 1000).toFixed(0)} µs`);
+		line('  RSS of the syncing node at the end (libp2p included)', mb(r.rssBytes));
 	} finally {
 		await child.close();
 	}
@@ -305,7 +363,13 @@ export default async function syncBench(): Promise<void> {
 	try {
 		const ready = await peer.next<{ relay: string[]; peer: string[] }>('READY');
 		const direct = ready.peer.find((a) => a.includes('/ws/') && !a.includes('p2p-circuit'))!;
-		await nodeSync(chain, direct);
+		const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-bench-'));
+		try {
+			await nodeSync(chain, direct, dir);
+			await nodeRestart(chain, dir);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
 		if (process.env.BENCH_SYNC_BROWSER !== '0') await browserSync(chain, [...ready.relay, direct]);
 	} finally {
 		await peer.close();

@@ -191,8 +191,9 @@ export class Ledger {
 	/**
 	 * Appends a keyblock without its rules: only for one this node checked before, replayed from its own
 	 * journal after runtime/verified-journal.ts found that journal intact (a restart reads, not verifies).
+	 * `institutionRoots`: its patient blocks' roots as derived then (each costs scalar multiplications).
 	 */
-	restoreKeyblock(block: Keyblock): PatientBlock[] {
+	restoreKeyblock(block: Keyblock, institutionRoots?: readonly Bytes[]): PatientBlock[] {
 		ensure(
 			block.header.height === this.height + 1,
 			'keyblock-height',
@@ -201,7 +202,8 @@ export class Ledger {
 		const { blocks, microTip } = createPatientBlocks(
 			block,
 			this.microTip(this.height),
-			this.genesis.institutions
+			this.genesis.institutions,
+			institutionRoots
 		);
 		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
 		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));

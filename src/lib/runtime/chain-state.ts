@@ -57,9 +57,14 @@ import type { Store, StoreWrite, TableName } from '../store/store.ts';
 import {
 	checkJournal,
 	decodeHead,
+	DERIVED_RANGE,
+	derivedOf,
+	derivedWrite,
 	EMPTY_HEAD,
 	extendHead,
 	headWrite,
+	positionOfDerived,
+	splitHashes,
 	VERIFIED_HEAD_KEY,
 	type JournalDistrust,
 	type VerifiedHead
@@ -195,31 +200,44 @@ export class ChainState {
 			rows = [];
 		}
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
+		const derivedRows = await store.list('meta', DERIVED_RANGE);
+		const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
 		const journal = rows.map((r) => ({
 			position: Number(r.at),
 			type: FACT_TYPES.indexOf(r.type),
-			bytes: r.bytes
+			bytes: r.bytes,
+			derived: derived.get(Number(r.at))
 		}));
-		const { head, distrust } = checkJournal(journal, decodeHead(await store.get('meta', VERIFIED_HEAD_KEY)));
+		const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
+		const { head, distrust } = checkJournal(journal, stored);
 		state.distrust = rows.length > 0 ? distrust : undefined;
 		state.opened = distrust === undefined ? 'restored' : 'verified';
-		for (const row of rows) {
-			const fact = decodeFact(row.type, row.bytes, options.genesis);
-			if (distrust === undefined) await state.restore(fact);
-			else await state.check(fact);
-			state.journalLength = Number(row.at) + 1;
+		// Verifying: the head and derived rows are written again for what verification derives.
+		const rewrite: StoreWrite[] = derivedRows.map(([key]) => ({ table: 'meta', key, value: null }));
+		for (const row of journal) {
+			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
+			if (distrust === undefined) await state.restore(fact, row.derived);
+			else {
+				await state.check(fact);
+				const again = derivedOf(fact, state.ledger);
+				state.head = extendHead(state.head, row.position, row.type, row.bytes, again);
+				if (again) rewrite.push(derivedWrite(row.position, again));
+			}
+			state.journalLength = row.position + 1;
 		}
-		state.head = head;
-		if (distrust !== undefined) await store.write([headWrite(head)]);
+		if (distrust === undefined) state.head = head;
+		else await store.write([...rewrite, headWrite(state.head)]);
 		return state;
 	}
 
 	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
-	private async restore(fact: ChainFact): Promise<void> {
+	private async restore(fact: ChainFact, derived: Bytes | undefined): Promise<void> {
 		switch (fact.type) {
-			case 'keyblock':
-				this.ledger.restoreKeyblock(fact.block);
+			case 'keyblock': {
+				const roots = derived && splitHashes(derived, fact.block.registers.length);
+				this.ledger.restoreKeyblock(fact.block, roots);
 				return;
+			}
 			case 'batch':
 				this.pinned.admit(fact.pinned);
 				this.ledger.recordPinnedBatch(pinnedBatchId(fact.pinned), fact.pinned.batch.transactions);
@@ -230,7 +248,8 @@ export class ChainState {
 				return;
 			case 'attachment': {
 				const { patient, institution, entries, leafProof } = fact.attachment;
-				const ids = entries.map((e) => transactionId(e.tx.body));
+				const ids =
+					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
 				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
 				this.attachments.add(attachmentKey(fact.attachment, ids));
 				return;
@@ -350,11 +369,13 @@ export class ChainState {
 			await this.check(fact);
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
-			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes);
+			const derived = derivedOf(fact, this.ledger);
+			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
 			const writes: StoreWrite[] = [
 				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
 				headWrite(this.head)
 			];
+			if (derived) writes.push(derivedWrite(at, derived));
 			await this.store.write(writes);
 			for (const listener of this.listeners) listener(fact);
 			return 'applied' as const;

@@ -2,7 +2,8 @@
  * Restart without re-verifying (verified-journal.ts, ChainState.open): a chain of real facts (PoW
  * keyblocks with BLS pins, a pinned batch, an attachment with Groth16 proofs) is written to the LevelDB
  * store, then reopened intact (restored, no proof verified), with its journal edited (verified in full,
- * the edit refused), without a head (verified once, restored after) and cut short.
+ * the edit refused), with its derived values edited, without a head (verified once, restored after)
+ * and cut short.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../../.
 import { certify } from '../../../tests/fixtures/pins.ts';
 import { ChainState } from './chain-state.ts';
 import { genesisGroup } from './genesis-group.ts';
-import { checkJournal, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
+import { checkJournal, derivedKey, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
 
 const genesis = testGenesis();
 const group = genesisGroup(genesis);
@@ -198,6 +199,25 @@ describe('restart without re-verifying', () => {
 		await store.close();
 		opened = await open(dir);
 		expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'length' });
+		await opened.store.close();
+	});
+
+	it('verifies a journal whose stored derived values were edited, and derives them again', async () => {
+		const dir = await copyOfChain();
+		const store = await openStore(dir);
+		const key = derivedKey(0); // keyblock 1's institution root of alice's block
+		const roots = (await store.get('meta', key))!;
+		expect(roots).toHaveLength(32);
+		await store.write([{ table: 'meta', key, value: new Uint8Array(32).fill(1) }]);
+		await store.close();
+		let opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'hash', height: 2 });
+		const root = opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot;
+		expect(root).toEqual(roots);
+		await opened.store.close();
+		opened = await open(dir);
+		expect(opened.chain.opened).toBe('restored');
+		expect(opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot).toEqual(roots);
 		await opened.store.close();
 	});
 

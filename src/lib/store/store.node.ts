@@ -16,7 +16,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { ClassicLevel, type BatchOperation } from 'classic-level';
 import { decodeKey, encodeKey, tableEnd } from './level-keys.ts';
 import {
 	checkKey,
@@ -51,6 +51,7 @@ export interface NodeStoreOptions {
 }
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
+type Operation = BatchOperation<Level, Uint8Array, Uint8Array>;
 
 export class NodeStore implements Store {
 	/** Rows copied from a former-format log when this store opened (0 when there was none). */
@@ -110,7 +111,7 @@ export class NodeStore implements Store {
 	async write(writes: readonly StoreWrite[]): Promise<void> {
 		this.ensureOpen();
 		checkWrites(writes);
-		const operations = writes.map((w) =>
+		const operations = writes.map((w): Operation =>
 			w.value === null
 				? { type: 'del' as const, key: encodeKey(w.table, w.key) }
 				: { type: 'put' as const, key: encodeKey(w.table, w.key), value: copy(w.value) }
@@ -133,7 +134,7 @@ export class NodeStore implements Store {
 		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 	}
 
-	private async commit(operations: Parameters<Level['batch']>[0]): Promise<void> {
+	private async commit(operations: Operation[]): Promise<void> {
 		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 		try {
 			await this.db.batch(operations, { sync: this.options.sync ?? true });
