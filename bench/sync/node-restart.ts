@@ -3,7 +3,10 @@
  * the directory the bench passes) and its chain, as clinic-node.ts does on every start, and reporting
  * on stdout how long that took, how the chain was opened (restored from the verified journal, or
  * verified again), and the process's memory while it holds that chain:
- *   RESTART {"openStoreMs", "openChainMs", "opened", "height", …, "rssBytes", "heapBytes", "diskBytes"}
+ *   RESTART {"openStoreMs", "openChainMs", "opened", "height", …, "rssBytes", "heapBytes", "diskBytes",
+ *            "light": {"syncMs", "storedBytes", …}}
+ * and, from that node, a light client's catch-up (hand-overs and batch headers) and the verification of
+ * one patient's records (runtime/light-client.ts).
  * `--tamper` first rewrites one stored keyblock with another's certificate, to time (and show) the
  * re-verification an edited journal gets instead (it is refused).
  *
@@ -18,7 +21,9 @@ import { decodeKeyblock, encodeKeyblock } from '../../src/lib/core/keyblock.ts';
 import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';
 import { terminateCurve } from '../../src/lib/crypto/snark.node.ts';
+import { epochOf } from '../../src/lib/core/consensus/membership.ts';
 import { ChainState } from '../../src/lib/runtime/chain-state.ts';
+import { LightClient, lightFacts, recordProof } from '../../src/lib/runtime/light-client.ts';
 import { genesisGroup } from '../../src/lib/runtime/genesis-group.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
 
@@ -51,6 +56,40 @@ const verifier: ChameleonVerifier = {
 		return inner.verifyAll(statements);
 	}
 };
+/**
+ * A light client (a phone) catching up from this node: the hand-overs and batch headers it is served
+ * (computed here, not timed), verified by the client (timed), then every record of one patient verified
+ * from its inclusion proof. In process: the network is not part of this figure.
+ */
+async function lightClientRun(chain: ChainState) {
+	const facts = await lightFacts(chain, genesis);
+	const started = performance.now();
+	const light = new LightClient(genesis, genesisGroup(genesis));
+	// Hand-overs and batches in the order the chain needs them: each batch after the epochs it names.
+	let h = 0;
+	for (const header of facts.batches) {
+		const previous = facts.batches[header.sequence - 2];
+		const epoch = previous ? epochOf(Math.max(1, previous.round), chain.membershipParams) : 0;
+		while (light.epochs <= epoch) light.applyHandover(facts.handovers[h++]!);
+		light.applyBatch(header);
+	}
+	while (h < facts.handovers.length) light.applyHandover(facts.handovers[h++]!);
+	const syncMs = performance.now() - started;
+	const patient = [...chain.ledger.patientBlocks()].find((b) => b.leaves.some((l) => l.entries.length > 0));
+	const entries = patient ? patient.leaves.flatMap((l) => l.entries) : [];
+	const proofs = entries.map((entry) => recordProof(chain, entry)!);
+	const verifyStarted = performance.now();
+	entries.forEach((entry, i) => light.verifyRecord(entry, proofs[i]!));
+	return {
+		syncMs,
+		storedBytes: light.storedBytes,
+		handovers: facts.handovers.length,
+		batches: facts.batches.length,
+		records: entries.length,
+		verifyMs: performance.now() - verifyStarted
+	};
+}
+
 const t0 = performance.now();
 const store = await openStore(dir);
 const t1 = performance.now();
@@ -60,6 +99,7 @@ try {
 	const t2 = performance.now();
 	globalThis.gc?.();
 	const memory = process.memoryUsage();
+	const light = await lightClientRun(chain);
 	result = {
 		openStoreMs: t1 - t0,
 		openChainMs: t2 - t1,
@@ -72,7 +112,8 @@ try {
 		patients: chain.ledger.patientCount,
 		rssBytes: memory.rss,
 		heapBytes: memory.heapUsed,
-		diskBytes: diskBytes(dir)
+		diskBytes: diskBytes(dir),
+		light
 	};
 } catch (error) {
 	result = { refused: String(error), openChainMs: performance.now() - t1, proofsVerified: proofs };
