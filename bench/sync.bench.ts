@@ -18,6 +18,12 @@
  * progress bar (NodeStatus) with the announced total. The browser part holds /tmp/spchain-build.lock
  * and rebuilds ./build first, so the page runs this tree's code (`BENCH_SYNC_BUILD=0` skips the build,
  * `BENCH_SYNC_BROWSER=0` the browser part).
+ *
+ * Restarts (issue 17): a clinic node reopens the synced node's store (restored from the verified journal,
+ * bench/sync/node-restart.ts) and prints the time, its RSS and disk, a light client's catch-up from it,
+ * and that an edited journal is re-verified and refused; the page reloads and is timed until its chain
+ * is back. With the quick chain, a synthetic store of the full chain's shape is restored as well
+ * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -208,6 +214,32 @@ async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 			: `NOT refused: ${JSON.stringify(tampered)}`
 	);
 	if (!tampered.refused) throw new Error('an edited journal was not refused on restart');
+}
+
+/**
+ * With the quick chain, the restart at the full chain's size anyway: a synthetic store of its shape
+ * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify).
+ */
+async function syntheticRestart(chain: BenchChain): Promise<void> {
+	const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-synthetic-'));
+	try {
+		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir]);
+		const built = await builder
+			.next<{ facts: number; transactions: number; bytes: number; seconds: number }>('SYNTHETIC')
+			.finally(() => builder.close());
+		const child = runChild('./sync/node-restart.ts', [dir, '--synthetic']);
+		const r = await child.next<RestartResult>('RESTART').finally(() => child.close());
+		if (r.opened !== 'restored' || r.facts !== built.facts)
+			throw new Error(`the synthetic store did not restore: ${JSON.stringify(r)}`);
+		line(
+			`Node restart, synthetic store of ${int(built.transactions)} transactions`,
+			`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (${int(built.facts)} facts, ` +
+				`${mb(built.bytes)} of journal; built in ${built.seconds.toFixed(0)} s)`
+		);
+		line('  clinic node RSS holding it (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
 }
 
 async function nodeSync(chain: BenchChain, peer: string, dir: string): Promise<void> {
@@ -401,6 +433,7 @@ export default async function syncBench(): Promise<void> {
 		try {
 			await nodeSync(chain, direct, dir);
 			await nodeRestart(chain, dir);
+			if (quick && process.env.BENCH_SYNC_SYNTHETIC !== '0') await syntheticRestart(chain);
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
