@@ -7,9 +7,8 @@
  * work and storage grow with hand-overs and batches (a few hundred bytes each), not with the network's
  * transactions.
  *
- * `lightFacts` and `recordProof` are the full node's side: what it sends a light client. Not yet wired:
- * a request protocol over net/ and the patient app's switch (see docs/scale.md); the bench and the tests
- * drive these from a full node's ChainState.
+ * `lightFacts` and `recordProver` are the full node's side: what it sends a light client (light-sync.ts
+ * serves them over a request stream).
  */
 import { bytesToHex, equalBytes } from '../core/bytes.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
@@ -33,6 +32,7 @@ import {
 	type InclusionProof
 } from '../core/light-proof.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
+import { pinnedBatchId } from '../core/pinning.ts';
 import { checkTransaction, transactionId } from '../core/transaction.ts';
 import { decodeFact, type ChainState } from './chain-state.ts';
 
@@ -44,7 +44,7 @@ export class LightClient {
 	storedBytes = 0;
 
 	constructor(
-		private readonly genesis: GenesisConfig,
+		readonly genesis: GenesisConfig,
 		genesisGroup: ConsensusGroup
 	) {
 		this.groups = [genesisGroup];
@@ -140,13 +140,19 @@ export async function lightFacts(
 	return { handovers, batches };
 }
 
-/** The inclusion proof a full node sends for a record it holds (undefined if it is not pinned here). */
-export function recordProof(chain: ChainState, entry: LeafEntry): InclusionProof | undefined {
-	const pin = bytesToHex(entry.pin);
-	for (let sequence = 1; sequence <= chain.batchCount; sequence++) {
-		const pinned = chain.batch(sequence)!;
-		if (bytesToHex(batchIdOf(batchHeaderOf(pinned))) === pin)
-			return proveInclusion(pinned, transactionId(entry.tx.body));
-	}
-	return undefined;
+/**
+ * What a full node uses to send inclusion proofs for its records: a function from an entry to the proof
+ * of its transaction in the batch it names (undefined if this node holds no such batch). The batches'
+ * ids are computed once, when it is made.
+ */
+export function recordProver(chain: ChainState): (entry: LeafEntry) => InclusionProof | undefined {
+	const byId = new Map<string, number>();
+	for (let sequence = 1; sequence <= chain.batchCount; sequence++)
+		byId.set(bytesToHex(pinnedBatchId(chain.batch(sequence)!)), sequence);
+	return (entry) => {
+		const sequence = byId.get(bytesToHex(entry.pin));
+		return sequence === undefined
+			? undefined
+			: proveInclusion(chain.batch(sequence)!, transactionId(entry.tx.body));
+	};
 }

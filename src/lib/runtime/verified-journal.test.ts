@@ -8,34 +8,31 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageFromDigest, type ChameleonVerifier } from '../core/chameleon.ts';
-import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
-import { initialLeafValue, leafMessage } from '../core/patient-block.ts';
-import { batchHash, encodePin, pinnedBatchId, type PinnedBatch } from '../core/pinning.ts';
-import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
+import type { ChameleonVerifier } from '../core/chameleon.ts';
+import { decodeKeyblock, encodeKeyblock } from '../core/keyblock.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import { proveCollision, proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { openStore } from '../store/store.node.ts';
-import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
-import { certify } from '../../../tests/fixtures/pins.ts';
+import { clinics, mineNext } from '../../../tests/fixtures/chain.ts';
+import {
+	alice,
+	buildSmallChain,
+	clock,
+	genesis,
+	group,
+	NOW,
+	pinned
+} from '../../../tests/fixtures/small-chain.ts';
 import { ChainState } from './chain-state.ts';
-import { genesisGroup } from './genesis-group.ts';
 import { checkJournal, derivedKey, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
-
-const genesis = testGenesis();
-const group = genesisGroup(genesis);
-const [aster, birch, cedar] = clinics as [(typeof clinics)[0], (typeof clinics)[0], (typeof clinics)[0]];
-const alice = patientKeys('alice');
-const NOW = Date.UTC(2030, 0, 1);
-const clock = () => NOW;
 
 let prover: ChameleonProver;
 let inner: Groth16BatchVerifier;
 let proofsVerified = 0;
+const cedar = clinics[2]!;
 const verifier: ChameleonVerifier = {
 	async verifyAll(statements) {
 		proofsVerified += statements.length;
@@ -45,13 +42,6 @@ const verifier: ChameleonVerifier = {
 const dirs: string[] = [];
 let original: string;
 let txId: Uint8Array;
-
-const pinned = (block: Keyblock): Keyblock => ({
-	...block,
-	pin: encodePin(
-		certify(group, [aster, birch, cedar], 'keyblock', block.header.height, keyblockHash(block.header))
-	)
-});
 
 /** A copy of the original chain's store directory, to edit and reopen. */
 async function copyOfChain(): Promise<string> {
@@ -78,53 +68,7 @@ beforeAll(async () => {
 	original = await mkdtemp(join(tmpdir(), 'spchain-verified-'));
 	dirs.push(original);
 	const store = await openStore(original);
-	const chain = await ChainState.open({ genesis, store, group, verifier, clock });
-	await chain.apply({
-		type: 'keyblock',
-		block: pinned(mineNext(chain.ledger, aster, [registerTx(genesis, alice, aster, 1)]))
-	});
-	await chain.apply({ type: 'keyblock', block: pinned(mineNext(chain.ledger, birch, [], NOW - 1000)) });
-	const digest = sha256(new TextEncoder().encode('E_A(E_P(visit))'));
-	const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
-	const tx = signTransaction<MedicalBody>(
-		{
-			kind: 'medical',
-			patient: alice.publicKey,
-			institution: aster.institution.id,
-			round: 2,
-			fees: genesis.fees.medical,
-			record: { chameleon: hash, pointer: { digest, holder: aster.institution.id } }
-		},
-		alice.secretKey
-	);
-	txId = transactionId(tx.body);
-	const batch = { round: 2, institution: aster.institution.id, transactions: [txId] };
-	const batchPin: PinnedBatch = {
-		sequence: 1,
-		batch,
-		certificate: certify(group, [aster, birch, cedar], 'transactions', 1, batchHash(batch))
-	};
-	await chain.apply({ type: 'batch', pinned: batchPin });
-	const { hash: leaf } = await proveCollision(
-		prover,
-		{
-			x: aster.secrets.trapdoor,
-			X: aster.institution.chameleonKey,
-			h: initialLeafValue(alice.publicKey, aster.institution.id),
-			m: leafMessage(alice.publicKey, aster.institution.id, []),
-			r: 0n
-		},
-		leafMessage(alice.publicKey, aster.institution.id, [txId])
-	);
-	await chain.apply({
-		type: 'attachment',
-		attachment: {
-			patient: alice.publicKey,
-			institution: aster.institution.id,
-			entries: [{ tx, pin: pinnedBatchId(batchPin) }],
-			leafProof: leaf.proof
-		}
-	});
+	({ txId } = await buildSmallChain(store, prover, verifier));
 	await store.close();
 }, 180_000);
 
