@@ -62,7 +62,7 @@ const verifier: ChameleonVerifier = {
  * from its inclusion proof. In process: the network is not part of this figure.
  */
 async function lightClientRun(chain: ChainState) {
-	const facts = await lightFacts(chain, genesis);
+	const facts = lightFacts(chain);
 	const started = performance.now();
 	const light = new LightClient(genesis, genesisGroup(genesis));
 	// Hand-overs and batches in the order the chain needs them: each batch after the epochs it names.

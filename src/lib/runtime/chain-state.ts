@@ -148,6 +148,8 @@ export class ChainState {
 	private readonly clock: () => number;
 	private readonly pinned = new PinnedTransactions();
 	private readonly batches: PinnedBatch[] = [];
+	/** The hand-overs applied, in epoch order (light clients are served them, light-sync.ts). */
+	private readonly handovers: Handover[] = [];
 	private readonly attachments = new Set<string>();
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
 	private readonly offences = new Set<string>();
@@ -245,6 +247,7 @@ export class ChainState {
 				return;
 			case 'handover':
 				this.groups.push(new ConsensusGroup(fact.handover.members, fact.handover.epoch));
+				this.handovers.push(fact.handover);
 				return;
 			case 'attachment': {
 				const { patient, institution, entries, leafProof } = fact.attachment;
@@ -302,6 +305,11 @@ export class ChainState {
 
 	batch(sequence: number): PinnedBatch | undefined {
 		return this.batches[sequence - 1];
+	}
+
+	/** The hand-over to `epoch` (1 onwards), once applied. */
+	handover(epoch: number): Handover | undefined {
+		return this.handovers[epoch - 1];
 	}
 
 	/**
@@ -485,6 +493,7 @@ export class ChainState {
 					'the hand-over names a member that is not a consortium institution with its BLS key'
 				);
 				this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+				this.handovers.push(handover);
 				return;
 			}
 			case 'attachment': {

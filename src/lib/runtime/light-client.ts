@@ -34,7 +34,7 @@ import {
 import type { LeafEntry } from '../core/patient-block.ts';
 import { pinnedBatchId } from '../core/pinning.ts';
 import { checkTransaction, transactionId } from '../core/transaction.ts';
-import { decodeFact, type ChainState } from './chain-state.ts';
+import type { ChainState } from './chain-state.ts';
 
 export class LightClient {
 	private readonly groups: ConsensusGroup[];
@@ -121,22 +121,13 @@ export class LightClient {
 	}
 }
 
-/** What a full node sends a light client: its hand-overs and batch headers, in journal order. */
-export async function lightFacts(
-	chain: ChainState,
-	genesis: GenesisConfig
-): Promise<{ handovers: Handover[]; batches: BatchHeader[] }> {
+/** What a full node sends a light client: its hand-overs and batch headers, in order (from memory). */
+export function lightFacts(chain: ChainState): { handovers: Handover[]; batches: BatchHeader[] } {
 	const handovers: Handover[] = [];
+	for (let epoch = 1; epoch < chain.epochs; epoch++) handovers.push(chain.handover(epoch)!);
 	const batches: BatchHeader[] = [];
-	for await (const { type, bytes } of chain.journal()) {
-		if (type === 'handover') {
-			const fact = decodeFact(type, bytes, genesis);
-			if (fact.type === 'handover') handovers.push(fact.handover);
-		} else if (type === 'batch') {
-			const fact = decodeFact(type, bytes, genesis);
-			if (fact.type === 'batch') batches.push(batchHeaderOf(fact.pinned));
-		}
-	}
+	for (let sequence = 1; sequence <= chain.batchCount; sequence++)
+		batches.push(batchHeaderOf(chain.batch(sequence)!));
 	return { handovers, batches };
 }
 

@@ -49,8 +49,7 @@ export interface LightRequest {
 
 /** The frames a full node answers `request` with (the handler's body; tests tamper with its output). */
 export async function* lightFrames(chain: ChainState, request: LightRequest): AsyncGenerator<Uint8Array> {
-	const genesis = chain.ledger.genesis;
-	const facts = await lightFacts(chain, genesis);
+	const facts = lightFacts(chain);
 	let h = request.handovers;
 	for (const header of facts.batches.slice(request.batches)) {
 		const previous = facts.batches[header.sequence - 2];
