@@ -154,6 +154,7 @@ interface NodeResult {
 interface RestartResult {
 	openStoreMs: number;
 	openChainMs: number;
+	cpuMs?: number;
 	opened?: string;
 	distrust?: string | null;
 	proofsVerified: number;
@@ -194,6 +195,7 @@ async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 		`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (store ${r.openStoreMs.toFixed(0)} ms, ` +
 			`chain ${r.openChainMs.toFixed(0)} ms; restored, ${r.proofsVerified} proofs verified)`
 	);
+	line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
 	line('  clinic node RSS holding the chain (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
 	line('  store on disk (LevelDB)', `${mb(r.diskBytes!)} (journal: ${mb(counts.bytes)})`);
 	const light = r.light!;
@@ -236,6 +238,7 @@ async function syntheticRestart(chain: BenchChain): Promise<void> {
 			`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (${int(built.facts)} facts, ` +
 				`${mb(built.bytes)} of journal; built in ${built.seconds.toFixed(0)} s)`
 		);
+		line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
 		line('  clinic node RSS holding it (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
