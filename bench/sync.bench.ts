@@ -18,9 +18,17 @@
  * progress bar (NodeStatus) with the announced total. The browser part holds /tmp/spchain-build.lock
  * and rebuilds ./build first, so the page runs this tree's code (`BENCH_SYNC_BUILD=0` skips the build,
  * `BENCH_SYNC_BROWSER=0` the browser part).
+ *
+ * Restarts (issue 17): a clinic node reopens the synced node's store (restored from the verified journal,
+ * bench/sync/node-restart.ts) and prints the time, its RSS and disk, a light client's catch-up from it,
+ * and that an edited journal is re-verified and refused; the page reloads and is timed until its chain
+ * is back. With the quick chain, a synthetic store of the full chain's shape is restored as well
+ * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -47,7 +55,14 @@ interface Child {
 function runChild(script: string, args: string[], onLine: (line: string) => void = () => {}): Child {
 	const child: ChildProcessWithoutNullStreams = spawn(
 		process.execPath,
-		['--experimental-websocket', '--import', 'tsx', new URL(script, import.meta.url).pathname, ...args],
+		[
+			'--experimental-websocket',
+			'--expose-gc',
+			'--import',
+			'tsx',
+			new URL(script, import.meta.url).pathname,
+			...args
+		],
 		{ cwd: root }
 	);
 	let stderr = '';
@@ -132,12 +147,107 @@ interface NodeResult {
 	signatureMs: number;
 	txIdMs: number;
 	pinMs: number;
+	rssBytes: number;
 	errors: string[];
 }
 
-async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
+interface RestartResult {
+	openStoreMs: number;
+	openChainMs: number;
+	cpuMs?: number;
+	opened?: string;
+	distrust?: string | null;
+	proofsVerified: number;
+	facts?: number;
+	height?: number;
+	rssBytes?: number;
+	heapBytes?: number;
+	diskBytes?: number;
+	refused?: string;
+	light?: {
+		syncMs: number;
+		storedBytes: number;
+		handovers: number;
+		batches: number;
+		records: number;
+		verifyMs: number;
+	};
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** A clinic node restarting on the store the synced node left: intact, then with one fact edited. */
+async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 	const { counts } = chain;
-	const child = runChild('./sync/node-sync.ts', [peer, String(counts.facts)], (text) => {
+	const run = async (args: string[]) => {
+		const child = runChild('./sync/node-restart.ts', [dir, ...args]);
+		try {
+			return await child.next<RestartResult>('RESTART');
+		} finally {
+			await child.close();
+		}
+	};
+	const r = await run([]);
+	if (r.opened !== 'restored' || r.facts !== counts.facts || r.height !== counts.keyblocks)
+		throw new Error(`the restarted node did not restore the synced chain: ${JSON.stringify(r)}`);
+	line(
+		'Node restart: open the store + the chain',
+		`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (store ${r.openStoreMs.toFixed(0)} ms, ` +
+			`chain ${r.openChainMs.toFixed(0)} ms; restored, ${r.proofsVerified} proofs verified)`
+	);
+	line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
+	line('  clinic node RSS holding the chain (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+	line('  store on disk (LevelDB)', `${mb(r.diskBytes!)} (journal: ${mb(counts.bytes)})`);
+	const light = r.light!;
+	line(
+		'Light client (phone): hand-overs + batch headers',
+		`${(light.syncMs / 1000).toFixed(2)} s to verify ${int(light.handovers)} hand-overs and ` +
+			`${int(light.batches)} batch headers; ${int(light.storedBytes)} bytes kept (in process, no network)`
+	);
+	line(
+		'  one patient’s records against pinned batches',
+		`${int(light.records)} records in ${light.verifyMs.toFixed(0)} ms (signature + Merkle path each)`
+	);
+	const tampered = await run(['--tamper']);
+	line(
+		'  restart with one stored keyblock edited',
+		tampered.refused
+			? `re-verified for ${(tampered.openChainMs / 1000).toFixed(1)} s, then refused: ${tampered.refused.slice(0, 60)}`
+			: `NOT refused: ${JSON.stringify(tampered)}`
+	);
+	if (!tampered.refused) throw new Error('an edited journal was not refused on restart');
+}
+
+/**
+ * With the quick chain, the restart at the full chain's size anyway: a synthetic store of its shape
+ * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify).
+ */
+async function syntheticRestart(chain: BenchChain): Promise<void> {
+	const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-synthetic-'));
+	try {
+		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir]);
+		const built = await builder
+			.next<{ facts: number; transactions: number; bytes: number; seconds: number }>('SYNTHETIC')
+			.finally(() => builder.close());
+		const child = runChild('./sync/node-restart.ts', [dir, '--synthetic']);
+		const r = await child.next<RestartResult>('RESTART').finally(() => child.close());
+		if (r.opened !== 'restored' || r.facts !== built.facts)
+			throw new Error(`the synthetic store did not restore: ${JSON.stringify(r)}`);
+		line(
+			`Node restart, synthetic store of ${int(built.transactions)} transactions`,
+			`${((r.openStoreMs + r.openChainMs) / 1000).toFixed(2)} s (${int(built.facts)} facts, ` +
+				`${mb(built.bytes)} of journal; built in ${built.seconds.toFixed(0)} s)`
+		);
+		line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
+		line('  clinic node RSS holding it (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+async function nodeSync(chain: BenchChain, peer: string, dir: string): Promise<void> {
+	const { counts } = chain;
+	const child = runChild('./sync/node-sync.ts', [peer, String(counts.facts), dir], (text) => {
 		if (!text.startsWith('PROGRESS ')) return;
 		const p = JSON.parse(text.slice(9)) as {
 			received: number;
@@ -175,6 +285,7 @@ async function nodeSync(chain: BenchChain, peer: string): Promise<void> {
 			`${((counts.certificates * r.pinMs) / 1000).toFixed(1)} s (${r.pinMs.toFixed(1)} ms each)`
 		);
 		line('  one transaction id (CBOR + SHA-256)', `${(r.txIdMs * 1000).toFixed(0)} µs`);
+		line('  RSS of the syncing node at the end (libp2p included)', mb(r.rssBytes));
 	} finally {
 		await child.close();
 	}
@@ -273,6 +384,22 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 				'  (from page.goto; polled every 0.2 s)',
 				`height ${view.height}, ${int(view.batches)} batches, ${int(view.patients)} patients`
 			);
+			// Restart: the page reloads and its node opens the chain it stored (IndexedDB): restored from
+			// the verified journal, so the chain is back before a peer could send much of it again.
+			const r0 = performance.now();
+			await page.reload();
+			let restarted = await pageView(page);
+			while (!restarted || restarted.height < counts.keyblocks) {
+				if (performance.now() - r0 > STALL_MS)
+					throw new Error(`the reloaded page did not reopen its chain: ${JSON.stringify(restarted)}`);
+				await new Promise((resolve) => setTimeout(resolve, 50));
+				restarted = await pageView(page);
+			}
+			line(
+				'Chromium restart: reload until the chain is back',
+				`${((performance.now() - r0) / 1000).toFixed(2)} s (page load included; ` +
+					`${int(restarted.sync?.applied ?? 0)} facts applied from a peer meanwhile)`
+			);
 			await page.context().close();
 
 			// The UI: a fresh explorer tab shows the progress bar with the peer's announced total.
@@ -305,7 +432,14 @@ export default async function syncBench(): Promise<void> {
 	try {
 		const ready = await peer.next<{ relay: string[]; peer: string[] }>('READY');
 		const direct = ready.peer.find((a) => a.includes('/ws/') && !a.includes('p2p-circuit'))!;
-		await nodeSync(chain, direct);
+		const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-bench-'));
+		try {
+			await nodeSync(chain, direct, dir);
+			await nodeRestart(chain, dir);
+			if (quick && process.env.BENCH_SYNC_SYNTHETIC !== '0') await syntheticRestart(chain);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
 		if (process.env.BENCH_SYNC_BROWSER !== '0') await browserSync(chain, [...ready.relay, direct]);
 	} finally {
 		await peer.close();

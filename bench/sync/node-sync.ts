@@ -1,7 +1,8 @@
 /**
  * The sync bench's Node full node, run as a child process (libp2p needs --experimental-websocket): a
- * fresh FullNode of the development genesis, as a headless clinic node runs it (fsynced log store in a
- * temp directory, the Groth16 batch verifier, no institution role), dials the serving peer, syncs and
+ * fresh FullNode of the development genesis, as a headless clinic node runs it (the LevelDB store in the
+ * directory the bench passes and removes, the Groth16 batch verifier, no institution role), dials the
+ * serving peer, syncs and
  * verifies its whole journal, and reports on stdout:
  *   PROGRESS {"received", "total", "height", "seconds"}   every 10 s
  *   RESULT {…}                                            once every fact is applied
@@ -9,12 +10,9 @@
  * of the chain's own signatures, pins and transaction ids are timed alone so the report can say where
  * the time goes (estimates: count × cost of one).
  *
- *   node --experimental-websocket --import tsx bench/sync/node-sync.ts <peer multiaddr> <facts>
+ *   node --experimental-websocket --import tsx bench/sync/node-sync.ts <peer multiaddr> <facts> <dir>
  */
 import '../../src/lib/node/polyfills.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ChameleonVerifier } from '../../src/lib/core/chameleon.ts';
 import { devGenesis } from '../../src/lib/core/genesis-dev.ts';
 import { keyblockHash } from '../../src/lib/core/keyblock.ts';
@@ -27,10 +25,9 @@ import { createPeerNet } from '../../src/lib/net/peer-net.node.ts';
 import { FullNode } from '../../src/lib/runtime/full-node.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
 
-const [peer, expectedText] = process.argv.slice(2) as [string, string];
+const [peer, expectedText, dir] = process.argv.slice(2) as [string, string, string];
 const expected = Number(expectedText);
 const genesis = devGenesis();
-const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-bench-'));
 const inner = await Groth16BatchVerifier.create(await loadVerificationKey());
 let verifyMs = 0;
 let proofs = 0;
@@ -118,6 +115,7 @@ process.stdout.write(
 		signatureMs,
 		txIdMs,
 		pinMs,
+		rssBytes: process.memoryUsage().rss,
 		errors
 	})}\n`
 );
@@ -125,5 +123,4 @@ await node.stop();
 await net.stop();
 await store.close();
 await terminateCurve();
-rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -185,10 +185,25 @@ export class Ledger {
 	/** Appends a checked keyblock and creates its round's patient blocks. */
 	appendKeyblock(block: Keyblock, now: number): PatientBlock[] {
 		this.checkNextKeyblock(block, now);
+		return this.restoreKeyblock(block);
+	}
+
+	/**
+	 * Appends a keyblock without its rules: only for one this node checked before, replayed from its own
+	 * journal after runtime/verified-journal.ts found that journal intact (a restart reads, not verifies).
+	 * `institutionRoots`: its patient blocks' roots as derived then (each costs scalar multiplications).
+	 */
+	restoreKeyblock(block: Keyblock, institutionRoots?: readonly Bytes[]): PatientBlock[] {
+		ensure(
+			block.header.height === this.height + 1,
+			'keyblock-height',
+			`expected keyblock ${this.height + 1}, got ${block.header.height}`
+		);
 		const { blocks, microTip } = createPatientBlocks(
 			block,
 			this.microTip(this.height),
-			this.genesis.institutions
+			this.genesis.institutions,
+			institutionRoots
 		);
 		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
 		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));
@@ -365,6 +380,28 @@ export class Ledger {
 		);
 		block.leaves[leafIndex] = updated;
 		stagedIds.forEach((id, k) => {
+			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
+		});
+	}
+
+	/**
+	 * Attaches entries without their rules (see restoreKeyblock): `ids` are their transaction ids, which
+	 * the caller has computed anyway.
+	 */
+	restoreRecords(
+		patient: PublicKey,
+		institution: PublicKey,
+		entries: readonly LeafEntry[],
+		leafProof: Bytes,
+		ids: readonly Bytes[]
+	): void {
+		const block = this.patientBlock(patient);
+		ensure(block !== undefined, 'tx-unregistered', 'the patient has not registered yet');
+		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, institution));
+		ensure(leafIndex >= 0, 'unknown-institution', 'this institution has no leaf in the patient block');
+		const leaf = block.leaves[leafIndex]!;
+		block.leaves[leafIndex] = { ...leaf, entries: [...leaf.entries, ...entries], proof: leafProof };
+		ids.forEach((id, k) => {
 			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
 		});
 	}

@@ -112,19 +112,21 @@ export function institutionRoot(patient: PublicKey, institutions: readonly Insti
 export function createPatientBlocks(
 	keyblock: Keyblock,
 	microTip: Bytes,
-	institutions: readonly Institution[]
+	institutions: readonly Institution[],
+	/** The blocks' institution roots when already known (a restart restoring what it derived before). */
+	institutionRoots?: readonly Bytes[]
 ): { blocks: PatientBlock[]; microTip: Bytes } {
 	const kbHash = keyblockHash(keyblock.header);
 	const blocks: PatientBlock[] = [];
 	let prev = microTip;
-	for (const register of keyblock.registers) {
+	for (const [i, register] of keyblock.registers.entries()) {
 		const header: PatientBlockHeader = {
 			patient: register.body.patient,
 			register: transactionId(register.body),
 			round: keyblock.header.height,
 			keyblock: kbHash,
 			prev,
-			institutionRoot: institutionRoot(register.body.patient, institutions)
+			institutionRoot: institutionRoots?.[i] ?? institutionRoot(register.body.patient, institutions)
 		};
 		blocks.push({ header, leaves: institutions.map((i) => ({ institution: i.id, entries: [] })) });
 		prev = patientBlockHash(header);

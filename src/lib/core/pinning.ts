@@ -111,15 +111,23 @@ function checkBatch(batch: TransactionBatch): void {
 /** The value the group agrees on for a batch: commits to round, institution and the ids' Merkle root. */
 export function batchHash(batch: TransactionBatch): Bytes {
 	checkBatch(batch);
-	return taggedHash(
-		'spchain/transaction-batch',
-		encodeCanonical({
-			round: batch.round,
-			institution: batch.institution,
-			count: batch.transactions.length,
-			root: merkleRoot(batch.transactions)
-		})
-	);
+	return batchHashOf({
+		round: batch.round,
+		institution: batch.institution,
+		count: batch.transactions.length,
+		root: merkleRoot(batch.transactions)
+	});
+}
+
+/** The batch hash from the batch's summary: what a light client holds instead of every id (light-proof.ts). */
+export function batchHashOf(summary: {
+	round: number;
+	institution: Bytes;
+	count: number;
+	root: Bytes;
+}): Bytes {
+	const { round, institution, count, root } = summary;
+	return taggedHash('spchain/transaction-batch', encodeCanonical({ round, institution, count, root }));
 }
 
 export interface PinnedBatch {
@@ -135,10 +143,11 @@ export interface PinnedBatch {
  * another round, so another aggregate), and an entry must mean the same on all of them.
  */
 export function pinnedBatchId(pinned: Pick<PinnedBatch, 'sequence' | 'batch'>): Bytes {
-	return taggedHash(
-		'spchain/pinned-batch',
-		encodeCanonical({ sequence: pinned.sequence, batch: batchHash(pinned.batch) })
-	);
+	return pinnedBatchIdOf(pinned.sequence, batchHash(pinned.batch));
+}
+
+export function pinnedBatchIdOf(sequence: number, batchHash: Bytes): Bytes {
+	return taggedHash('spchain/pinned-batch', encodeCanonical({ sequence, batch: batchHash }));
 }
 
 export function verifyPinnedBatch(pinned: PinnedBatch, group: ConsensusGroup): void {

@@ -1,6 +1,6 @@
 /**
  * The node's chain with real pieces: pinned keyblocks (real PoW, real BLS certificates), a pinned batch,
- * an attachment with real Groth16 proofs, persisted in the fsynced Node store and replayed on reopen.
+ * an attachment with real Groth16 proofs, persisted in the Node store (LevelDB) and replayed on reopen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -145,7 +145,7 @@ describe('chain state', () => {
 		expect(await other.apply({ type: 'attachment', attachment })).toBe('applied');
 		await store.close();
 
-		// Restart: the journal replays (re-verifying every fact) to the same state.
+		// Restart: the journal replays (restored as verified before, verified-journal.ts) to the same state.
 		const reopenedStore = await openStore(dir);
 		const reopened = await ChainState.open({ genesis, store: reopenedStore, group, verifier, clock });
 		expect(reopened.height).toBe(2);

@@ -21,7 +21,7 @@ import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import type { ConsensusGroup } from '../core/consensus/group.ts';
+import { ConsensusGroup } from '../core/consensus/group.ts';
 import {
 	decodeHandover,
 	encodeHandover,
@@ -54,6 +54,21 @@ import {
 } from '../core/pinning.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
+import {
+	checkJournal,
+	decodeHead,
+	DERIVED_RANGE,
+	derivedOf,
+	derivedWrite,
+	EMPTY_HEAD,
+	extendHead,
+	headWrite,
+	positionOfDerived,
+	splitHashes,
+	VERIFIED_HEAD_KEY,
+	type JournalDistrust,
+	type VerifiedHead
+} from './verified-journal.ts';
 
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
@@ -76,7 +91,7 @@ export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
  * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
  * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
  */
-const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/2');
+export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/2');
 const JOURNAL_FORMAT_KEY = 'journal-format';
 
 const POSITION_DIGITS = 12;
@@ -133,12 +148,20 @@ export class ChainState {
 	private readonly clock: () => number;
 	private readonly pinned = new PinnedTransactions();
 	private readonly batches: PinnedBatch[] = [];
+	/** The hand-overs applied, in epoch order (light clients are served them, light-sync.ts). */
+	private readonly handovers: Handover[] = [];
 	private readonly attachments = new Set<string>();
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
 	private readonly offences = new Set<string>();
 	private journalLength = 0;
 	/** Facts of a journal in an older format that open() dropped (0 when the journal was current). */
 	discardedFacts = 0;
+	/** How open() applied the stored journal: replayed as verified before, or verified again. */
+	opened: 'restored' | 'verified' = 'verified';
+	/** Why open() verified a stored journal again (undefined: it was restored, or empty). */
+	distrust: JournalDistrust | undefined;
+	/** Hash chain over the journal applied so far (verified-journal.ts), stored with each fact. */
+	private head: VerifiedHead = EMPTY_HEAD;
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
@@ -156,7 +179,9 @@ export class ChainState {
 	}
 
 	/**
-	 * Opens the chain kept in `store`, re-verifying every fact of the journal as it replays it. A journal
+	 * Opens the chain kept in `store`. A journal that hashes to the head this node wrote as it verified
+	 * it (verified-journal.ts) is replayed without checking its signatures, certificates and proofs
+	 * again; any other is re-verified fact by fact (`opened` says which, `distrust` why). A journal
 	 * written in another format is discarded (see JOURNAL_FORMAT; `discardedFacts` says how many facts):
 	 * it is a replica of the public chain, which the node syncs again from its peers.
 	 */
@@ -177,11 +202,64 @@ export class ChainState {
 			rows = [];
 		}
 		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
-		for (const row of rows) {
-			await state.check(decodeFact(row.type, row.bytes, options.genesis));
-			state.journalLength = Number(row.at) + 1;
+		const derivedRows = await store.list('meta', DERIVED_RANGE);
+		const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
+		const journal = rows.map((r) => ({
+			position: Number(r.at),
+			type: FACT_TYPES.indexOf(r.type),
+			bytes: r.bytes,
+			derived: derived.get(Number(r.at))
+		}));
+		const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
+		const { head, distrust } = checkJournal(journal, stored);
+		state.distrust = rows.length > 0 ? distrust : undefined;
+		state.opened = distrust === undefined ? 'restored' : 'verified';
+		// Verifying: the head and derived rows are written again for what verification derives.
+		const rewrite: StoreWrite[] = derivedRows.map(([key]) => ({ table: 'meta', key, value: null }));
+		for (const row of journal) {
+			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
+			if (distrust === undefined) await state.restore(fact, row.derived);
+			else {
+				await state.check(fact);
+				const again = derivedOf(fact, state.ledger);
+				state.head = extendHead(state.head, row.position, row.type, row.bytes, again);
+				if (again) rewrite.push(derivedWrite(row.position, again));
+			}
+			state.journalLength = row.position + 1;
 		}
+		if (distrust === undefined) state.head = head;
+		else await store.write([...rewrite, headWrite(state.head)]);
 		return state;
+	}
+
+	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
+	private async restore(fact: ChainFact, derived: Bytes | undefined): Promise<void> {
+		switch (fact.type) {
+			case 'keyblock': {
+				const roots = derived && splitHashes(derived, fact.block.registers.length);
+				this.ledger.restoreKeyblock(fact.block, roots);
+				return;
+			}
+			case 'batch':
+				this.pinned.admit(fact.pinned);
+				this.ledger.recordPinnedBatch(pinnedBatchId(fact.pinned), fact.pinned.batch.transactions);
+				this.batches.push(fact.pinned);
+				return;
+			case 'handover':
+				this.groups.push(new ConsensusGroup(fact.handover.members, fact.handover.epoch));
+				this.handovers.push(fact.handover);
+				return;
+			case 'attachment': {
+				const { patient, institution, entries, leafProof } = fact.attachment;
+				const ids =
+					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
+				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
+				this.attachments.add(attachmentKey(fact.attachment, ids));
+				return;
+			}
+			case 'evidence': // rare, and verifyEvidence also names the offender
+				return this.check(fact);
+		}
 	}
 
 	get height(): number {
@@ -227,6 +305,11 @@ export class ChainState {
 
 	batch(sequence: number): PinnedBatch | undefined {
 		return this.batches[sequence - 1];
+	}
+
+	/** The hand-over to `epoch` (1 onwards), once applied. */
+	handover(epoch: number): Handover | undefined {
+		return this.handovers[epoch - 1];
 	}
 
 	/**
@@ -293,9 +376,14 @@ export class ChainState {
 			if (this.isKnown(fact)) return 'known' as const;
 			await this.check(fact);
 			const at = this.journalLength++;
+			const bytes = encodeFact(fact);
+			const derived = derivedOf(fact, this.ledger);
+			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
 			const writes: StoreWrite[] = [
-				{ table: TABLE_OF[fact.type], key: position(at), value: encodeFact(fact) }
+				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
+				headWrite(this.head)
 			];
+			if (derived) writes.push(derivedWrite(at, derived));
 			await this.store.write(writes);
 			for (const listener of this.listeners) listener(fact);
 			return 'applied' as const;
@@ -405,6 +493,7 @@ export class ChainState {
 					'the hand-over names a member that is not a consortium institution with its BLS key'
 				);
 				this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+				this.handovers.push(handover);
 				return;
 			}
 			case 'attachment': {
@@ -454,12 +543,9 @@ function pinValueOf(pinned: PinnedBatch): Bytes {
 	return pinned.certificate.value;
 }
 
-function attachmentKey(attachment: Attachment): string {
-	return [
-		attachment.patient,
-		attachment.institution,
-		...attachment.entries.map((e) => transactionId(e.tx.body))
-	]
-		.map(bytesToHex)
-		.join(':');
+function attachmentKey(
+	attachment: Attachment,
+	ids = attachment.entries.map((e) => transactionId(e.tx.body))
+): string {
+	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
 }

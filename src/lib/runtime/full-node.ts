@@ -41,6 +41,7 @@ import type { Store } from '../store/store.ts';
 import { BatchAgreement } from './batch-agreement.ts';
 import { ChainState, type ChainFact } from './chain-state.ts';
 import { serveSync, syncFrom, type SyncProgress } from './chain-sync.ts';
+import { serveLight } from './light-sync.ts';
 import { ConsensusDriver } from './consensus-driver.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
@@ -354,6 +355,7 @@ export class FullNode {
 	private wire(): void {
 		const { net } = this;
 		serveSync(net, this.chain);
+		serveLight(net, this.chain); // phones as light clients (light-sync.ts)
 		net.subscribe('transactions', (data) => this.guard('transactions', () => this.onTransaction(data)));
 		net.subscribe('keyblocks', (data, from) => this.guard('keyblocks', () => this.onKeyblock(data, from)));
 		net.subscribe('consensus', (data) => this.guard('consensus', () => this.onConsensus(data)));

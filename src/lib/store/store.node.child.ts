@@ -12,9 +12,11 @@ if (!dir) throw new Error('usage: store.node.child.ts crash|full <dir>');
 const store = await openStore(dir);
 
 if (mode === 'crash') {
-	// Writes numbered batches forever and reports each one after write() resolved (committed).
-	const filler = new Uint8Array(20_000).fill(7);
+	// Writes numbered batches forever and reports each one after write() resolved (committed). The
+	// filler varies so that LevelDB's compression cannot shrink the ~20 kB a batch puts in its log.
+	const filler = new Uint8Array(20_000);
 	for (let i = 0; ; i++) {
+		crypto.getRandomValues(filler.subarray(0, 16_000));
 		const key = String(i).padStart(8, '0');
 		await store.write([
 			{ table: 'keyblocks', key, value: filler },
@@ -28,7 +30,7 @@ if (mode === 'crash') {
 	try {
 		await store.write([
 			{ table: 'meta', key: 'small', value: new Uint8Array([9]) },
-			{ table: 'ciphertexts', key: 'big', value: new Uint8Array(64 * 1024) }
+			{ table: 'ciphertexts', key: 'big', value: crypto.getRandomValues(new Uint8Array(64 * 1024)) }
 		]);
 	} catch (e) {
 		error = e;
@@ -36,12 +38,15 @@ if (mode === 'crash') {
 	const small = await store.get('meta', 'small');
 	await store.write([{ table: 'meta', key: 'after', value: new Uint8Array([1]) }]);
 	await store.close();
+	const again = await openStore(dir);
+	const hasBig = (await again.get('ciphertexts', 'big')) !== undefined;
+	await again.close();
 	process.stdout.write(
 		JSON.stringify({
 			full: error instanceof StorageFullError,
 			message: error instanceof Error ? error.message : String(error),
 			smallLength: small?.length,
-			hasBig: (await (await openStore(dir)).get('ciphertexts', 'big')) !== undefined
+			hasBig
 		})
 	);
 	process.exit(0);

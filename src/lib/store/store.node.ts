@@ -1,26 +1,43 @@
 /**
- * The Store for headless clinic nodes: an append-only log file (write-log.ts) replayed into memory on
- * open. Every batch is one frame appended and fsynced before write() resolves and before memory
- * changes, so a crash at any point keeps every committed batch and none of an uncommitted one; a torn
- * tail is cut off on the next open. A lock file keeps a second process off the same directory, and a
- * log that has grown to more than twice its live data (overwritten voting state, deleted mempool
- * entries) is rewritten as the live rows only (temp file, fsynced, renamed over the log) on open and
- * while running, checked each time the log doubles. Disk-full errors become StorageFullError with
- * the partial frame removed.
+ * The Store for headless clinic nodes: LevelDB (classic-level) in `<dir>/level/`, so a clinic's chain,
+ * indexes and ciphertexts live on disk and memory is bounded by LevelDB's block cache and write buffer,
+ * not by what the node holds (docs/scale.md has the measurement that chose LevelDB over LMDB).
+ *
+ * Crash safety is LevelDB's: each write() is one WriteBatch appended to its log and fsynced before it
+ * resolves, so a killed process keeps every committed batch and none of a torn one (the log's record
+ * checksums drop a torn tail on reopen). Batches go through one queue, so the batch issued last is the
+ * one that wins. A write that fails (disk full, I/O error) leaves LevelDB's log ending in a partial
+ * record: the store reopens the database before anything else runs, which starts a new log, and a
+ * full disk surfaces as StorageFullError with nothing of that batch written.
+ *
+ * A directory written by the former format (an append-only log `store.log`, replayed into memory) is
+ * migrated on open: its live rows are copied into LevelDB, synced, and only then is the log deleted;
+ * a crash in between copies them again next time (the copy is idempotent).
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MemoryStore, MemoryTables } from './memory-store.ts';
-import { checkWrites, StorageClosedError, StorageFullError, TABLES, type StoreWrite } from './store.ts';
-import { encodeFrame, LOG_MAGIC, replayLog } from './write-log.ts';
+import { ClassicLevel, type BatchOperation } from 'classic-level';
+import { decodeKey, encodeKey, tableEnd } from './level-keys.ts';
+import {
+	checkKey,
+	checkRange,
+	checkTable,
+	checkWrites,
+	StorageClosedError,
+	StorageFullError,
+	type Store,
+	type StoreRange,
+	type StoreWrite,
+	type TableName
+} from './store.ts';
+import { replayLog } from './write-log.ts';
 
+/** The former format's log file (migrated on open). */
 export const LOG_FILE = 'store.log';
-const LOCK_FILE = 'LOCK';
-const COMPACT_MIN_BYTES = 1 << 20;
-const COMPACT_BATCH_ROWS = 4096;
+export const LEVEL_DIR = 'level';
+const MIGRATE_BATCH_ROWS = 4096;
 
-/** Another live process has this store directory open. */
+/** Another live process (or this one) has this store directory open. */
 export class StoreLockedError extends Error {
 	override readonly name = 'StoreLockedError';
 	readonly code = 'store-locked';
@@ -29,157 +46,135 @@ export class StoreLockedError extends Error {
 export interface NodeStoreOptions {
 	/** fsync every batch (default true). Off only for throwaway benchmarks. */
 	sync?: boolean;
+	/** LevelDB's block cache in bytes (default 16 MiB): the bound on what reads keep in memory. */
+	cacheBytes?: number;
 }
 
-export class NodeStore extends MemoryStore {
-	/** Bytes of torn tail cut off when this store was opened (0 after a clean shutdown). */
-	readonly recoveredTornBytes: number;
+type Level = ClassicLevel<Uint8Array, Uint8Array>;
+type Operation = BatchOperation<Level, Uint8Array, Uint8Array>;
+
+export class NodeStore implements Store {
+	/** Rows copied from a former-format log when this store opened (0 when there was none). */
+	migratedRows = 0;
 	private queue: Promise<void> = Promise.resolve();
-	/** Log length at which to look again at how much of it is live. */
-	private nextCompactCheck = COMPACT_MIN_BYTES;
-	/** close() was called: no new writes; those already queued still commit. */
+	/** Set while the database is being reopened after a failed write; reads wait for it. */
+	private reopening: Promise<void> | undefined;
 	private closing = false;
-	/** An fsync or a compaction's rename failed: the file's state is unknown, so nothing more is written. */
+	/** A reopen after a failed write failed too: the store is unusable until the node restarts. */
 	private failed = false;
 
 	private constructor(
-		data: MemoryTables,
-		private handle: FileHandle,
-		private length: number,
-		private readonly dir: string,
-		private readonly sync: boolean,
-		tornBytes: number
-	) {
-		super(data);
-		this.recoveredTornBytes = tornBytes;
-	}
+		private db: Level,
+		private readonly path: string,
+		private readonly options: NodeStoreOptions
+	) {}
 
 	static async open(dir: string, options: NodeStoreOptions = {}): Promise<NodeStore> {
-		await mkdir(dir, { recursive: true });
-		await takeLock(dir);
+		const path = join(dir, LEVEL_DIR);
+		const store = new NodeStore(await openLevel(path, options), path, options);
 		try {
-			const path = join(dir, LOG_FILE);
-			let file: Uint8Array;
-			try {
-				file = await readFile(path);
-			} catch (error) {
-				if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-				file = new Uint8Array(0);
-			}
-			const replay = replayLog(file, path);
-			const data = new MemoryTables();
-			for (const batch of replay.batches) data.apply(batch);
-			const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
-			let length = replay.validLength;
-			if (replay.tornBytes > 0) {
-				await handle.truncate(length);
-				await handle.sync();
-			}
-			if (length === 0) {
-				await handle.write(LOG_MAGIC);
-				await handle.sync();
-				await syncDir(dir);
-				length = LOG_MAGIC.length;
-			}
-			const store = new NodeStore(data, handle, length, dir, options.sync ?? true, replay.tornBytes);
-			await store.maybeCompact();
-			return store;
+			await store.migrate(dir);
 		} catch (error) {
-			await rm(join(dir, LOCK_FILE), { force: true });
+			await store.db.close();
 			throw error;
 		}
+		return store;
 	}
 
-	override async write(writes: readonly StoreWrite[]): Promise<void> {
+	async get(table: TableName, key: string): Promise<Uint8Array | undefined> {
+		this.ensureOpen();
+		checkTable(table);
+		checkKey(key);
+		await this.reopening;
+		this.ensureOpen();
+		const value = await this.db.get(encodeKey(table, key));
+		return value === undefined ? undefined : copy(value);
+	}
+
+	async list(table: TableName, range?: StoreRange): Promise<Array<[string, Uint8Array]>> {
+		this.ensureOpen();
+		checkTable(table);
+		checkRange(range);
+		await this.reopening;
+		this.ensureOpen();
+		if (range?.limit === 0) return [];
+		const rows = await this.db
+			.iterator({
+				gte: encodeKey(table, range?.from ?? ''),
+				lt: range?.to !== undefined ? encodeKey(table, range.to) : tableEnd(table),
+				...(range?.limit !== undefined ? { limit: range.limit } : {})
+			})
+			.all();
+		return rows.map(([key, value]) => [decodeKey(key).key, copy(value)]);
+	}
+
+	async write(writes: readonly StoreWrite[]): Promise<void> {
 		this.ensureOpen();
 		checkWrites(writes);
-		const frame = encodeFrame(writes);
-		const run = this.queue.then(() => this.append(frame, writes));
+		const operations = writes.map((w): Operation =>
+			w.value === null
+				? { type: 'del' as const, key: encodeKey(w.table, w.key) }
+				: { type: 'put' as const, key: encodeKey(w.table, w.key), value: copy(w.value) }
+		);
+		const run = this.queue.then(() => this.commit(operations));
 		this.queue = run.catch(() => undefined);
 		return run;
 	}
 
-	override async close(): Promise<void> {
+	async close(): Promise<void> {
 		if (this.closing) return;
 		this.closing = true;
-		await super.close();
 		await this.queue;
-		if (!this.failed) await this.handle.close();
-		await rm(join(this.dir, LOCK_FILE), { force: true });
+		await this.reopening;
+		if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
 	}
 
-	protected override ensureOpen(): void {
+	private ensureOpen(): void {
 		if (this.closing) throw new StorageClosedError();
 		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 	}
 
-	/** Size of the log file in bytes. */
-	get logBytes(): number {
-		return this.length;
-	}
-
-	private async append(frame: Uint8Array, writes: readonly StoreWrite[]): Promise<void> {
+	private async commit(operations: Operation[]): Promise<void> {
 		if (this.failed) throw new StorageClosedError('The store (after a disk error)');
 		try {
-			let written = 0;
-			while (written < frame.length) {
-				const { bytesWritten } = await this.handle.write(frame, written, frame.length - written);
-				written += bytesWritten;
-			}
+			await this.db.batch(operations, { sync: this.options.sync ?? true });
 		} catch (error) {
-			// Remove whatever part of the frame reached the file, so the log ends on a whole batch.
-			await this.handle.truncate(this.length).catch(() => undefined);
+			// LevelDB's log may now end in a partial record: reopen (a new log) before anything else runs.
+			this.reopening = this.reopen();
+			await this.reopening;
+			this.reopening = undefined;
 			throw diskError(error);
 		}
-		if (this.sync) {
-			try {
-				await this.handle.datasync();
-			} catch (error) {
-				// After a failed fsync the kernel may have dropped the pages: nothing is known any more.
-				this.failed = true;
-				await this.handle.close().catch(() => undefined);
-				throw diskError(error);
-			}
-		}
-		this.length += frame.length;
-		this.data.apply(writes);
-		// This batch is committed whatever happens to the compaction (a failure closes the store).
-		if (this.length >= this.nextCompactCheck) await this.maybeCompact().catch(() => undefined);
 	}
 
-	/**
-	 * Rewrites the log as its live rows when more than half of it is dead. Runs inside the write queue
-	 * (or before the store is returned), so no append interleaves; the old log stays in place, and
-	 * open, until the new one is complete and renamed over it. A failed compaction changes nothing.
-	 */
-	private async maybeCompact(): Promise<void> {
-		const live = liveBytes(this.data);
-		if (this.length >= COMPACT_MIN_BYTES && this.length > 2 * live) {
-			const path = join(this.dir, LOG_FILE);
-			let compacted: { temp: string; length: number } | undefined;
-			try {
-				compacted = await writeCompacted(this.dir, this.data);
-			} catch {
-				// Out of space for the copy, say: keep appending to the old log and try again later.
-			}
-			if (compacted) {
-				try {
-					await rename(compacted.temp, path);
-					await syncDir(this.dir);
-					const handle = await open(path, constants.O_RDWR | constants.O_APPEND);
-					await this.handle.close();
-					this.handle = handle;
-					this.length = compacted.length;
-				} catch (error) {
-					// The log on disk may now be the new file while our handle writes the old one:
-					// stop; reopening replays whichever log the rename left, both hold every batch.
-					this.failed = true;
-					await this.handle.close().catch(() => undefined);
-					throw diskError(error);
-				}
-			}
+	private async reopen(): Promise<void> {
+		try {
+			await this.db.close();
+			this.db = await openLevel(this.path, this.options);
+		} catch {
+			this.failed = true;
 		}
-		this.nextCompactCheck = Math.max(COMPACT_MIN_BYTES, 2 * Math.max(this.length, live));
+	}
+
+	/** Copies a former-format log's live rows into LevelDB, then deletes the log (see the header). */
+	private async migrate(dir: string): Promise<void> {
+		const logPath = join(dir, LOG_FILE);
+		let file: Uint8Array;
+		try {
+			file = await readFile(logPath);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+			throw error;
+		}
+		const live = new Map<string, StoreWrite>();
+		for (const batch of replayLog(file, logPath).batches)
+			for (const write of batch) live.set(`${write.table}\u0000${write.key}`, write);
+		const rows = [...live.values()];
+		for (let i = 0; i < rows.length; i += MIGRATE_BATCH_ROWS)
+			await this.write(rows.slice(i, i + MIGRATE_BATCH_ROWS));
+		this.migratedRows = rows.filter((row) => row.value !== null).length;
+		await rm(logPath);
+		await rm(join(dir, 'LOCK'), { force: true }); // the former format's lock file
 	}
 }
 
@@ -187,84 +182,32 @@ export function openStore(dir: string, options?: NodeStoreOptions): Promise<Node
 	return NodeStore.open(dir, options);
 }
 
+async function openLevel(path: string, options: NodeStoreOptions): Promise<Level> {
+	const db: Level = new ClassicLevel<Uint8Array, Uint8Array>(path, {
+		keyEncoding: 'view',
+		valueEncoding: 'view',
+		cacheSize: options.cacheBytes ?? 16 * 2 ** 20
+	});
+	try {
+		await db.open();
+	} catch (error) {
+		const cause = (error as { cause?: { code?: string } }).cause;
+		if (cause?.code === 'LEVEL_LOCKED') throw new StoreLockedError(`${path} is in use by another node`);
+		throw diskError(cause ?? error);
+	}
+	return db;
+}
+
+/** LevelDB reports a full disk as an I/O error whose message carries the system's words. */
 function diskError(error: unknown): Error {
 	const code = (error as NodeJS.ErrnoException).code;
+	const message = error instanceof Error ? error.message : String(error);
 	if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return new StorageFullError(code);
-	return error as Error;
+	if (/No space left|Disk quota exceeded|File too large/i.test(message)) return new StorageFullError(message);
+	return error instanceof Error ? error : new Error(message);
 }
 
-async function takeLock(dir: string): Promise<void> {
-	const path = join(dir, LOCK_FILE);
-	for (let attempt = 0; attempt < 2; attempt++) {
-		try {
-			await writeFile(path, String(process.pid), { flag: 'wx' });
-			return;
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-		}
-		const pid = Number(await readFile(path, 'utf8').catch(() => ''));
-		if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
-			throw new StoreLockedError(`${dir} is in use by process ${pid}`);
-		if (pid === process.pid) throw new StoreLockedError(`${dir} is already open in this process`);
-		await rm(path, { force: true }); // left by a process that died
-	}
-	throw new StoreLockedError(`could not lock ${dir}`);
-}
-
-function processAlive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return (error as NodeJS.ErrnoException).code === 'EPERM';
-	}
-}
-
-async function syncDir(dir: string): Promise<void> {
-	const handle = await open(dir, constants.O_RDONLY);
-	try {
-		await handle.sync();
-	} finally {
-		await handle.close();
-	}
-}
-
-function liveBytes(data: MemoryTables): number {
-	let total = LOG_MAGIC.length;
-	for (const table of data.tables.values())
-		for (const [key, value] of table.entries()) total += key.length + value.length + 16;
-	return total;
-}
-
-/** Writes the live rows as a complete new log in a temp file, fsynced; the caller renames it. */
-async function writeCompacted(dir: string, data: MemoryTables): Promise<{ temp: string; length: number }> {
-	const temp = join(dir, `${LOG_FILE}.compact`);
-	const handle = await open(temp, 'w', 0o600);
-	let length = 0;
-	try {
-		await handle.writeFile(LOG_MAGIC);
-		length += LOG_MAGIC.length;
-		for (const table of TABLES) {
-			let batch: StoreWrite[] = [];
-			const flush = async () => {
-				if (batch.length === 0) return;
-				const frame = encodeFrame(batch);
-				await handle.writeFile(frame);
-				length += frame.length;
-				batch = [];
-			};
-			for (const [key, value] of data.table(table).entries()) {
-				batch.push({ table, key, value });
-				if (batch.length >= COMPACT_BATCH_ROWS) await flush();
-			}
-			await flush();
-		}
-		await handle.sync();
-	} catch (error) {
-		await handle.close();
-		await rm(temp, { force: true });
-		throw diskError(error);
-	}
-	await handle.close();
-	return { temp, length };
+/** Values are copied in and out, as the other stores do, so no caller shares LevelDB's buffers. */
+function copy(bytes: Uint8Array): Uint8Array {
+	return new Uint8Array(bytes);
 }

@@ -1,8 +1,8 @@
 /**
  * The persistence interface every node runs on: a few named tables of byte values keyed by strings,
  * read one key or a key-ordered range at a time, written in atomic batches. It is this small so that
- * the same runtime runs on IndexedDB in a tab (store.browser.ts), on an fsynced append-only file in
- * a headless clinic node (store.node.ts) and on a Map in tests and observers (memory-store.ts), and so
+ * the same runtime runs on IndexedDB in a tab (store.browser.ts), on LevelDB in a headless clinic
+ * node (store.node.ts) and on a Map in tests and observers (memory-store.ts), and so
  * that "writes that belong together" is one call: a batch commits entirely or not at all.
  */
 
@@ -41,7 +41,7 @@ export interface Store {
 	get(table: TableName, key: string): Promise<Uint8Array | undefined>;
 	/** Entries in key order (string compare), optionally within [from, to) and up to limit. */
 	list(table: TableName, range?: StoreRange): Promise<Array<[string, Uint8Array]>>;
-	/** All writes commit together or none does (one IndexedDB transaction / one fsynced file append). */
+	/** All writes commit together or none does (one IndexedDB transaction / one fsynced LevelDB batch). */
 	write(writes: readonly StoreWrite[]): Promise<void>;
 	close(): Promise<void>;
 }

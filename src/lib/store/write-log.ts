@@ -1,10 +1,10 @@
 /**
- * The Node store's on-disk format: an append-only log of write batches. The file starts with an
- * 8-byte magic; each batch is one frame `u32 length | u32 crc32 | CBOR [[table, key, value|null], …]`
- * (big-endian). A crash mid-append leaves at most one incomplete or mis-checksummed frame, and only
- * at the end (appends are serialised and each is fsynced before the next): replay stops there and
- * the store truncates it away. A bad frame with more data after it is damage, not a torn tail, and is
- * reported rather than silently dropped. Pure byte functions, so the format is tested without a disk.
+ * The former on-disk format of the Node store, read once to migrate a directory to LevelDB
+ * (store.node.ts): an append-only log of write batches. The file starts with an 8-byte magic; each
+ * batch is one frame `u32 length | u32 crc32 | CBOR [[table, key, value|null], …]` (big-endian). A
+ * crash mid-append left at most one incomplete or mis-checksummed frame, and only at the end: replay
+ * stops there. A bad frame with more data after it is damage, not a torn tail, and is reported rather
+ * than silently dropped. encodeFrame writes the format for the migration tests.
  */
 import { decode, encode } from 'cborg';
 import { crc32 } from './crc32.ts';

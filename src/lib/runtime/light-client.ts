@@ -1,0 +1,149 @@
+/**
+ * A light client: what a patient's phone can keep instead of the whole chain. It follows the consensus
+ * group's hand-overs from the genesis group and the pinned batches' headers (core/light-proof.ts), each
+ * verified against the group the full nodes' rule assigns to it (batch n: the group of the epoch of
+ * batch n−1's round, as ChainState.groupForBatch), and then checks records of its own patient block:
+ * the patient's signature, and a Merkle path from the transaction id to a pinned batch it holds. Its
+ * work and storage grow with hand-overs and batches (a few hundred bytes each), not with the network's
+ * transactions.
+ *
+ * `lightFacts` and `recordProver` are the full node's side: what it sends a light client (light-sync.ts
+ * serves them over a request stream).
+ */
+import { bytesToHex, equalBytes } from '../core/bytes.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
+import {
+	encodeHandover,
+	epochOf,
+	verifyHandover,
+	type Handover,
+	type MembershipParams
+} from '../core/consensus/membership.ts';
+import { ensure } from '../core/errors.ts';
+import type { GenesisConfig } from '../core/genesis.ts';
+import {
+	batchHeaderOf,
+	batchIdOf,
+	encodeBatchHeader,
+	proveInclusion,
+	verifyBatchHeader,
+	verifyInclusion,
+	type BatchHeader,
+	type InclusionProof
+} from '../core/light-proof.ts';
+import type { LeafEntry } from '../core/patient-block.ts';
+import { pinnedBatchId } from '../core/pinning.ts';
+import { checkTransaction, transactionId } from '../core/transaction.ts';
+import type { ChainState } from './chain-state.ts';
+
+export class LightClient {
+	private readonly groups: ConsensusGroup[];
+	private readonly headers: BatchHeader[] = [];
+	private readonly membership: MembershipParams;
+	/** Bytes of what this client keeps (encoded hand-overs and batch headers). */
+	storedBytes = 0;
+
+	constructor(
+		readonly genesis: GenesisConfig,
+		genesisGroup: ConsensusGroup
+	) {
+		this.groups = [genesisGroup];
+		this.membership = { groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength };
+	}
+
+	get epochs(): number {
+		return this.groups.length;
+	}
+
+	get batchCount(): number {
+		return this.headers.length;
+	}
+
+	/** The next epoch's group, certified by the current one (the same rules as ChainState's hand-over). */
+	applyHandover(handover: Handover): void {
+		ensure(
+			handover.epoch === this.groups.length,
+			'handover-epoch',
+			`expected the hand-over to epoch ${this.groups.length}, got epoch ${handover.epoch}`
+		);
+		ensure(
+			handover.members.length <= this.membership.groupSize,
+			'handover-size',
+			`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
+		);
+		ensure(
+			handover.members.every((m) =>
+				this.genesis.institutions.some((i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey))
+			),
+			'handover-member',
+			'the hand-over names a member that is not a consortium institution with its BLS key'
+		);
+		this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+		this.storedBytes += encodeHandover(handover).length;
+	}
+
+	/** The next pinned batch's header, verified against the group that pins it. */
+	applyBatch(header: BatchHeader): void {
+		ensure(
+			header.sequence === this.headers.length + 1,
+			'batch-sequence',
+			`expected pinned batch ${this.headers.length + 1}, got ${header.sequence}`
+		);
+		const previous = this.headers[header.sequence - 2];
+		const group =
+			header.sequence <= 1
+				? this.groups[0]
+				: this.groups[epochOf(Math.max(1, previous!.round), this.membership)];
+		ensure(
+			group !== undefined,
+			'handover-missing',
+			`batch ${header.sequence} belongs to an epoch whose group has not been handed over yet`
+		);
+		verifyBatchHeader(header, group);
+		this.headers.push(header);
+		this.storedBytes += encodeBatchHeader(header).length;
+	}
+
+	/**
+	 * Throws ValidationError unless `entry` (a record of the patient's block) is signed by its patient,
+	 * names a pinned batch this client holds, and `proof` places its transaction in that batch.
+	 */
+	verifyRecord(entry: LeafEntry, proof: InclusionProof): void {
+		checkTransaction(entry.tx, this.genesis.fees);
+		const header = this.headers[proof.sequence - 1];
+		ensure(header !== undefined, 'tx-unpinned', `this client holds no pinned batch ${proof.sequence} yet`);
+		ensure(
+			equalBytes(batchIdOf(header), entry.pin),
+			'tx-pin',
+			'the entry names another pinned batch than the one the proof is for'
+		);
+		verifyInclusion(transactionId(entry.tx.body), proof, header);
+	}
+}
+
+/** What a full node sends a light client: its hand-overs and batch headers, in order (from memory). */
+export function lightFacts(chain: ChainState): { handovers: Handover[]; batches: BatchHeader[] } {
+	const handovers: Handover[] = [];
+	for (let epoch = 1; epoch < chain.epochs; epoch++) handovers.push(chain.handover(epoch)!);
+	const batches: BatchHeader[] = [];
+	for (let sequence = 1; sequence <= chain.batchCount; sequence++)
+		batches.push(batchHeaderOf(chain.batch(sequence)!));
+	return { handovers, batches };
+}
+
+/**
+ * What a full node uses to send inclusion proofs for its records: a function from an entry to the proof
+ * of its transaction in the batch it names (undefined if this node holds no such batch). The batches'
+ * ids are computed once, when it is made.
+ */
+export function recordProver(chain: ChainState): (entry: LeafEntry) => InclusionProof | undefined {
+	const byId = new Map<string, number>();
+	for (let sequence = 1; sequence <= chain.batchCount; sequence++)
+		byId.set(bytesToHex(pinnedBatchId(chain.batch(sequence)!)), sequence);
+	return (entry) => {
+		const sequence = byId.get(bytesToHex(entry.pin));
+		return sequence === undefined
+			? undefined
+			: proveInclusion(chain.batch(sequence)!, transactionId(entry.tx.body));
+	};
+}
