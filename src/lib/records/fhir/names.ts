@@ -15,7 +15,15 @@ export function conceptText(c: CodeableConcept | undefined): string | undefined 
 }
 
 /** The element that says what a resource is about, by the R4 name each type uses. */
-const CODE_ELEMENTS = ['code', 'vaccineCode', 'medicationCodeableConcept', 'type', 'class', 'category'];
+const CODE_ELEMENTS = [
+	'code',
+	'vaccineCode',
+	'medicationCodeableConcept',
+	'type',
+	'class',
+	'category',
+	'relationship'
+];
 
 /** What the resource is about, in words (its code, vaccine, medication, type, or title/name). */
 export function topicOf(resource: Resource): string | undefined {

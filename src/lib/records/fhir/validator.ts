@@ -116,7 +116,7 @@ export async function validateResource(
 ): Promise<FhirProblem[]> {
 	const validate = await loadValidator();
 	const name = subject ?? nameOf(resource);
-	const where: Place = (element) =>
+	const where = (element: string) =>
 		place?.(element) ?? { subject: name, resourceType: resource.resourceType, element };
 	const problems: FhirProblem[] = validate(resource)
 		.filter((i) => i.severity === 'error' || i.severity === 'fatal')

@@ -90,8 +90,10 @@ describe('a visit is one record', () => {
 		const bundle = visitBundle();
 		const bp = bundle.entry![3]!.resource as Observation & Record<string, unknown>;
 		bp.effectiveDateTime = '1 Oct 2026';
-		(bundle.entry![4]!.resource as Record<string, unknown>).modifierExtension = [{ valueString: 'no url' }];
-		(bundle.entry![5]!.resource as Record<string, unknown>).valu = 3;
+		(bundle.entry![4]!.resource as unknown as Record<string, unknown>).modifierExtension = [
+			{ valueString: 'no url' }
+		];
+		(bundle.entry![5]!.resource as unknown as Record<string, unknown>).valu = 3;
 		bundle.entry!.push({ resource: { resourceType: 'Observaton' } as never });
 		expect(await problems(bundle)).toEqual([
 			'Entry 17 of the file: "Observaton" is not an R4 resource type (misspelt?)'
