@@ -45,3 +45,10 @@ export {
 	type ExportRecord
 } from './fhir/export.ts';
 export { conceptText, dateOf, dateWords, nameOf, summarize, topicOf } from './fhir/names.ts';
+export {
+	formatFhirDate,
+	narrativeText,
+	renderRecord,
+	type RenderedAttachment,
+	type RenderedItem
+} from './fhir/render.ts';
