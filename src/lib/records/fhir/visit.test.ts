@@ -106,6 +106,21 @@ describe('a visit is one record', () => {
 		]);
 	});
 
+	it('refuses codes outside the value sets R4 requires (status, gender, category, …)', async () => {
+		const bundle = visitBundle();
+		(bundle.entry![3]!.resource as Observation).status = 'done' as never;
+		(bundle.entry![9]!.resource as unknown as Record<string, unknown>).category = ['medicine'];
+		const found = await problems(bundle);
+		expect(found).toEqual([
+			expect.stringMatching(
+				/^The Observation "Blood pressure" of 1 Oct 2026 \(at status\): "done" is not a code R4 allows here \(one of registered, preliminary, final, amended/
+			),
+			expect.stringMatching(
+				/^The AllergyIntolerance "Penicillin" \(at category\[0\]\): "medicine" is not a code R4 allows here \(one of food, medication, environment, biologic\)/
+			)
+		]);
+	});
+
 	it('refuses a visit too large for one record before the patient is asked, stating the limit', async () => {
 		const message = await planImport(JSON.stringify(visitBundle({ observations: 1800 })), PATIENT).then(
 			() => '',
