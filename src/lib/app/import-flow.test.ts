@@ -199,7 +199,7 @@ describe('a clinic imports a visit as one record', () => {
 		const before = { reviewed: reviewed.length, proofs };
 		const json = JSON.stringify(visitBundle({ pdfBytes: 5 * 1024 * 1024 }));
 		await expect(aster.session.previewImport(patient.address, json)).rejects.toThrow(
-			/as one record it is 7\.\d MB, and a record holds at most 1000 kB/
+			/as one record it is 6\.\d MB, and a record holds at most 1000 kB/
 		);
 		await expect(aster.session.importBundle(patient.address, json)).rejects.toBeInstanceOf(FhirError);
 		expect({ reviewed: reviewed.length, proofs }).toEqual(before);

@@ -12,6 +12,7 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, type FhirProblem } from './errors.ts';
+import { MAX_IMPORT_BYTES } from './limits.ts';
 import { nameOf } from './names.ts';
 
 type Validate = (resource: Resource) => OperationOutcomeIssue[];
@@ -44,7 +45,11 @@ export function loadValidator(): Promise<Validate> {
 			const tokens: Record<string, Token[]> = {};
 			let issues: OperationOutcomeIssue[];
 			try {
-				issues = core.validateResource(resource, { collect: { tokens } } as never);
+				// Attachment sizes are the record limit's business (limits.ts), stated in its own words.
+				issues = core.validateResource(resource, {
+					collect: { tokens },
+					base64BinaryMaxBytes: MAX_IMPORT_BYTES
+				} as never);
 			} catch (error) {
 				const outcome = (error as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome;
 				if (!outcome?.issue) throw error;

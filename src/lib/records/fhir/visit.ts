@@ -62,6 +62,20 @@ function requestProblem(entry: BundleEntry, bundleType: string): string | undefi
 	}
 }
 
+/** Refuses a record larger than one record may be, first (before the validator reads it). */
+function checkSize(record: Resource, subject: string): void {
+	const bytes = utf8Length(JSON.stringify(record));
+	if (bytes > MAX_RECORD_BYTES)
+		throw new FhirError([
+			{
+				subject,
+				message:
+					`as one record it is ${formatBytes(bytes)}, and a record holds at most ${formatBytes(MAX_RECORD_BYTES)} ` +
+					'(it travels to the patient in one message): split the file, or leave large attachments out'
+			}
+		]);
+}
+
 function newFullUrl(): string {
 	return `urn:uuid:${crypto.randomUUID()}`;
 }
@@ -101,6 +115,7 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 	let record: Resource;
 	if (value.resourceType !== 'Bundle') {
 		const resource = value as unknown as Resource;
+		checkSize(resource, nameOf(resource));
 		problems.push(...(await validateResource(resource)));
 		if (resource.resourceType === 'Patient')
 			problems.push({
@@ -177,6 +192,7 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 				if (patientUrls.has(ref.reference!)) ref.reference = `Patient/${patient}`;
 			});
 		record = { resourceType: 'Bundle', type: 'collection', entry: entries } satisfies Bundle;
+		checkSize(record, 'the visit');
 		// One validator run over the whole visit (its entries and the Bundle's own rules, such as unique
 		// fullUrls); each finding is put back on the entry it concerns, named.
 		problems.push(
@@ -192,14 +208,5 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 	}
 	if (problems.length > 0) throw new FhirError(problems);
 	const bytes = utf8Length(JSON.stringify(record));
-	if (bytes > MAX_RECORD_BYTES)
-		throw new FhirError([
-			{
-				subject: 'the visit',
-				message:
-					`as one record it is ${formatBytes(bytes)}, and a record holds at most ${formatBytes(MAX_RECORD_BYTES)} ` +
-					'(it travels to the patient in one message): split the file, or leave large attachments out'
-			}
-		]);
 	return { record, summary: summarize(record), bytes, stored, notStored };
 }
