@@ -51,11 +51,11 @@ describe('hostile inputs are refused up front, each with its reason', () => {
 	});
 
 	it('a 20 MB string, stating the limits', async () => {
-		const text = obs(`,"valueString":"${'a'.repeat(20 * 1024 * 1024)}"`);
+		const text = obs(`,"valueString":"${'a'.repeat(20_000_000)}"`);
 		const message = await refusal(() => planImport(text, PATIENT));
 		expect(message).toContain('20.0 MB, more than the 16.0 MB allowed');
 		expect(message).toContain('one record, a whole visit included, at most');
-		expect(MAX_IMPORT_BYTES).toBe(16 * 1024 * 1024);
+		expect(MAX_IMPORT_BYTES).toBe(16_000_000);
 	});
 
 	it('nulls, non-JSON and non-resources', async () => {

@@ -12,7 +12,7 @@
 import { FhirError } from './errors.ts';
 
 /** Largest import file (JSON text). */
-export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+export const MAX_IMPORT_BYTES = 16_000_000;
 /** Largest record: the FHIR JSON (one resource, or a visit's Bundle) in UTF-8 bytes. */
 export const MAX_RECORD_BYTES = 1_000_000;
 /** Most entries in an imported Bundle. */
@@ -23,8 +23,9 @@ export const MAX_DEPTH = 64;
 /** Names JavaScript objects inherit: never FHIR element names, refused wherever they appear. */
 const BUILT_IN_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
+/** Sizes in decimal units, as a person reads them: "1.0 MB" is 1,000,000 bytes. */
 export function formatBytes(bytes: number): string {
-	if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+	if (bytes >= 1_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
 	if (bytes >= 1000) return `${Math.round(bytes / 1000)} kB`;
 	return `${bytes} bytes`;
 }

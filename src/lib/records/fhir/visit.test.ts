@@ -126,7 +126,7 @@ describe('a visit is one record', () => {
 			() => '',
 			(e: Error) => e.message
 		);
-		expect(message).toMatch(/^The visit: as one record it is 1\.\d MB, and a record holds at most 1000 kB/);
+		expect(message).toMatch(/^The visit: as one record it is 1\.\d MB, and a record holds at most 1\.0 MB/);
 	});
 
 	it('refuses history and response Bundles, and empty ones, with the reason', async () => {
