@@ -465,6 +465,17 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 				reason
 			});
 		},
+		async correctFromFile(recordId, json, reason, onProgress) {
+			// A visit is corrected as it was written: a whole file, checked like an import, as ONE label.
+			const target = await holder.byTransaction(fromHex(recordId, 32));
+			if (!target)
+				throw new AppError(
+					'label-author',
+					'Only the institution that wrote a record can correct it, and this clinic did not write it.'
+				);
+			const corrected = await plan(addressOf(target.patient, 'patient'), json);
+			return session.label(recordId, corrected.record, reason, onProgress);
+		},
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {
 			const withContent = (await holder.sharedWithUs()).filter(

@@ -7,7 +7,7 @@
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
 import { devGenesis, devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
 import { targetForExpectedHashes } from '../core/genesis-dev.ts';
@@ -248,6 +248,40 @@ describe('a clinic imports a visit as one record', () => {
 		expect(bundle.entry![0]!.resource!.resourceType).toBe('Patient');
 		const atElm = await elm.session.previewImport(patient.address, exported);
 		expect(atElm.stored).toHaveLength(516);
-		stopApproving();
 	}, 120_000);
+
+	it('a visit is corrected with a corrected file: one review, one proof, one label', async () => {
+		const [visit] = await aster.session.records(patient.address);
+		const corrected = visitBundle({ observations: 500, pdfBytes: 200_000 });
+		const bp = corrected.entry![3]!.resource as Observation;
+		bp.component![0]!.valueQuantity!.value = 124;
+		const before = { reviewed: reviewed.length, proofs };
+		const label = await aster.session.correctFromFile(
+			visit!.id,
+			JSON.stringify(corrected),
+			'Systolic pressure mistyped'
+		);
+		await expect
+			.poll(() => patientParty.node.chain.ledger.recordLocation(fromHex(label.id, 32)) !== undefined, {
+				timeout: 120_000
+			})
+			.toBe(true);
+		expect({ reviewed: reviewed.length - before.reviewed, proofs: proofs - before.proofs }).toEqual({
+			reviewed: 1,
+			proofs: 1
+		});
+		expect(reviewed.at(-1)).toMatchObject({ kind: 'label', reason: 'Systolic pressure mistyped' });
+		// The phone shows the corrected visit beside the original, and the export carries both with a Provenance.
+		await expect
+			.poll(async () => (await patient.history())[0]?.label?.corrected?.resourceType, { timeout: 60_000 })
+			.toBe('Bundle');
+		const shown = renderRecord(parseRecord((await patient.history())[0]!.label!.corrected!));
+		expect(shown.find((i) => i.title === 'Blood pressure')?.value).toBe('124/91 mmHg');
+		const bundle = JSON.parse(await patient.exportBundle()) as Bundle;
+		expect(await validateResource(bundle)).toEqual([]);
+		expect(bundle.entry!.find((e) => e.resource!.resourceType === 'Provenance')?.resource).toMatchObject({
+			reason: [{ text: 'Systolic pressure mistyped' }]
+		});
+		stopApproving();
+	}, 300_000);
 });

@@ -228,6 +228,13 @@ export interface ClinicSession {
 		reason: string,
 		onProgress?: OnProgress
 	): Promise<PendingTransactionView>;
+	/** Corrects one of this clinic's records (an imported visit) with a corrected FHIR file, as one label. */
+	correctFromFile(
+		recordId: string,
+		json: string,
+		reason: string,
+		onProgress?: OnProgress
+	): Promise<PendingTransactionView>;
 	pending(): PendingTransactionView[];
 	/** Records patients shared with this clinic (decrypted for it alone). */
 	shared(): Promise<SharedRecordView[]>;
