@@ -3,7 +3,9 @@
  * for patients (ask the patient for the record key, encrypt twice, hash with the chameleon hash and prove
  * it, have the patient sign, submit for pinning; the node then attaches the pinned record), corrects its
  * own records with the patient's consent through a chameleon collision, keeps the ciphertexts (holder.ts)
- * and shows what patients shared with it.
+ * and shows what patients shared with it. An imported FHIR file (a whole visit) is one record, checked in
+ * full before the patient is asked (records/fhir/visit.ts). Longer than our usual 450 lines because the
+ * write path, its import and correction variants share one closure over the node, holder and network.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';

@@ -206,7 +206,7 @@ describe('a clinic imports a visit as one record', () => {
 	});
 
 	it('500 observations: one review, one signature, one proof, one pinned transaction', async () => {
-		const json = JSON.stringify(visitBundle({ observations: 500, pdfBytes: 200_000 }));
+		const json = JSON.stringify(visitBundle({ observations: 500, pdfBytes: 50_000 }));
 		const preview = await aster.session.previewImport(patient.address, json);
 		expect(preview.stored).toHaveLength(516);
 		expect(preview.notStored.map((n) => n.resourceType)).toEqual(['Patient']);
@@ -252,7 +252,7 @@ describe('a clinic imports a visit as one record', () => {
 
 	it('a visit is corrected with a corrected file: one review, one proof, one label', async () => {
 		const [visit] = await aster.session.records(patient.address);
-		const corrected = visitBundle({ observations: 500, pdfBytes: 200_000 });
+		const corrected = visitBundle({ observations: 500, pdfBytes: 50_000 });
 		const bp = corrected.entry![3]!.resource as Observation;
 		bp.component![0]!.valueQuantity!.value = 124;
 		const before = { reviewed: reviewed.length, proofs };
