@@ -6,7 +6,6 @@
  * access logs the holders keep. The patient's keys never leave the device except as a record key k_P
  * for one record, handed to the clinic writing it.
  */
-import type { Resource } from '@medplum/fhirtypes';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, concatBytes, fromHex } from '../core/bytes.ts';
@@ -44,7 +43,7 @@ import {
 	type RecordContent,
 	type RecordHeader
 } from '../records/envelope.ts';
-import { exportBundle, parseResource } from '../records/fhir.ts';
+import { exportHistory, parseRecord } from '../records/fhir.ts';
 import { decodeAccessResponse, encodeShareBundle, openAccessResponse, sealShare } from '../records/share.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
@@ -351,7 +350,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			};
 			try {
 				const { content } = await fetchContent(entry);
-				view.resource = JSON.parse(content.resource) as Resource;
+				view.resource = parseRecord(content.resource);
 				view.at = content.authoredAt;
 			} catch (error) {
 				view.unavailable = error instanceof Error ? error.message : String(error);
@@ -366,7 +365,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				};
 				try {
 					const { content: corrected } = await fetchContent(label);
-					view.label.corrected = JSON.parse(corrected.resource) as Resource;
+					view.label.corrected = parseRecord(corrected.resource);
 					view.label.at = corrected.authoredAt;
 					if (corrected.correction) view.label.reason = corrected.correction.reason;
 				} catch {
@@ -694,10 +693,26 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		},
 
 		async exportBundle() {
-			const resources = (await history()).flatMap((r) =>
-				r.resource ? [parseResource(r.label?.corrected ?? r.resource)] : []
+			// Every record the device opened, with each correction and its Provenance (records/fhir/export.ts).
+			const records = (await history()).flatMap((r) =>
+				r.resource
+					? [
+							{
+								id: r.id,
+								institution: r.institution.name,
+								resource: parseRecord(r.resource),
+								label: r.label && {
+									id: r.label.id,
+									institution: r.label.institution.name,
+									at: r.label.at,
+									reason: r.label.reason,
+									corrected: r.label.corrected && parseRecord(r.label.corrected)
+								}
+							}
+						]
+					: []
 			);
-			return JSON.stringify(exportBundle(resources), null, 2);
+			return JSON.stringify(exportHistory(addressOf(publicKey, 'patient'), records), null, 2);
 		},
 
 		async backup(passphrase) {

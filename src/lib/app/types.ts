@@ -178,6 +178,17 @@ export interface SharedRecordView {
 	record: RecordView;
 }
 
+/** What an import stores as one record, and what it leaves out and why (resources named in words). */
+export interface ImportPreview {
+	/** The line the patient's signing request shows. */
+	summary: string;
+	/** Size of the record, and the most a record may be. */
+	bytes: number;
+	maxBytes: number;
+	stored: { name: string; resourceType: string }[];
+	notStored: { name: string; resourceType: string; reason: string }[];
+}
+
 export interface ClinicNodeView extends NodeView {
 	institution: InstitutionView;
 	reputation: number;
@@ -200,14 +211,27 @@ export interface ClinicSession {
 	addPatient(invitation: string): Promise<PatientSeenView>;
 	/** Writes a record: encrypt, prove, ask the patient to sign, submit; resolves once submitted. */
 	writeRecord(patient: string, resource: Resource, onProgress?: OnProgress): Promise<PendingTransactionView>;
-	/** Imports every resource of a FHIR Bundle (JSON text) as records for the patient. */
-	importBundle(patient: string, json: string, onProgress?: OnProgress): Promise<PendingTransactionView[]>;
+	/** Checks an import file (FHIR JSON text) for the patient and says what would be stored: sends nothing. */
+	previewImport(patient: string, json: string): Promise<ImportPreview>;
+	/** Imports a FHIR file (a visit Bundle or one resource) as ONE record for the patient (records/fhir/visit.ts). */
+	importBundle(
+		patient: string,
+		json: string,
+		onProgress?: OnProgress
+	): Promise<{ pending: PendingTransactionView; preview: ImportPreview }>;
 	/** Records this clinic wrote for the patient, decrypted (the clinic holds its own layer and the record key). */
 	records(patient: string): Promise<RecordView[]>;
 	/** Corrects one of this clinic's records with the patient's signed consent. */
 	label(
 		recordId: string,
 		corrected: Resource,
+		reason: string,
+		onProgress?: OnProgress
+	): Promise<PendingTransactionView>;
+	/** Corrects one of this clinic's records (an imported visit) with a corrected FHIR file, as one label. */
+	correctFromFile(
+		recordId: string,
+		json: string,
 		reason: string,
 		onProgress?: OnProgress
 	): Promise<PendingTransactionView>;

@@ -38,7 +38,7 @@ import {
 	type RecordHeader,
 	type Sealed
 } from './envelope.ts';
-import { parseResource, type RecordResource } from './fhir.ts';
+import { ensureValidResource, parseResource, type RecordResource } from './fhir.ts';
 import type { HolderKeys } from './share.ts';
 
 export interface RecordKeyGrant {
@@ -103,7 +103,7 @@ export function decodeRecordKeyGrant(bytes: Bytes): RecordKeyGrant {
 	};
 }
 
-/** Clinic: validates the resource (fhir.ts), signs it as author and seals both layers. */
+/** Clinic: validates the resource (FHIR R4, fhir/validator.ts), signs it as author and seals both layers. */
 export async function sealResource(options: {
 	resource: RecordResource;
 	header: RecordHeader;
@@ -116,6 +116,7 @@ export async function sealResource(options: {
 	const { header, holder } = options;
 	ensure(equalBytes(header.holder, holder.id), 'grant-holder', 'the record header names another institution');
 	const resource = parseResource(options.resource);
+	await ensureValidResource(resource); // the full R4 validator: the clinic's side only (fhir/validator.ts)
 	const content = signRecordContent(
 		header,
 		{ resource: JSON.stringify(resource), authoredAt: options.now, correction: options.correction },

@@ -1,0 +1,287 @@
+/**
+ * A clinic imports a real visit for a patient, end to end with every part real (libp2p on loopback, a
+ * consensus group pinning, Groth16 proofs, the patient's session): a 500-observation visit costs the
+ * patient ONE review and signature and the clinic ONE proof and transaction; what cannot be one record
+ * (a 5 MB PDF) is refused before the patient is asked; the phone renders the visit's parts, and its
+ * export validates in the R4 validator and is accepted by another clinic's import.
+ */
+import '../node/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
+import { bytesToHex, fromHex } from '../core/bytes.ts';
+import { devGenesis, devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
+import { targetForExpectedHashes } from '../core/genesis-dev.ts';
+import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
+import { createPresence, type Presence } from '../core/presence.ts';
+import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { createNodeProver } from '../crypto/prover.node.ts';
+import { KeyVault } from '../keys/vault.ts';
+import { MinerPool } from '../mining/pool.ts';
+import { spawnMiner } from '../mining/spawn.node.ts';
+import { servePeerDirectory } from '../net/directory.ts';
+import { createPeerNet } from '../net/peer-net.node.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { generateMasterKey } from '../records/envelope.ts';
+import { FhirError, parseRecord, renderRecord, validateResource } from '../records/fhir.ts';
+import { FullNode } from '../runtime/full-node.ts';
+import { openMemoryStore } from '../store/memory-store.ts';
+import type { Store } from '../store/store.ts';
+import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
+import { createClinicSession } from './clinic-session.ts';
+import { Directory } from './directory.ts';
+import { Holder } from './holder.ts';
+import { createPatientSession } from './patient-session.ts';
+import type { ClinicSession, PatientSession, RecordView, SigningRequestView } from './types.ts';
+
+// A wide round window: at this test difficulty keyblocks come every second or so (a group of one
+// institution pins alone once only Aster has mined), far faster than the demo's.
+const genesis = devGenesis({
+	initialTarget: targetForExpectedHashes(16n),
+	timestamp: Date.now() - 60_000,
+	roundWindow: 400
+});
+const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
+
+let relay: Relay;
+let prover: ChameleonProver;
+/** Every Groth16 proof any clinic asks for, counted. */
+let proofs = 0;
+const countingProver: ChameleonProver = {
+	prove: (request, onProgress) => (proofs++, prover.prove(request, onProgress)),
+	close: async () => {}
+};
+let verifier: Groth16BatchVerifier;
+const stops: (() => Promise<void> | void)[] = [];
+
+interface Party {
+	node: FullNode;
+	net: PeerNet;
+	store: Store;
+	directory: Directory;
+	presences: Presence[];
+}
+
+async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
+	const net = await createPeerNet({ bootstrap: relay.addresses });
+	const store = openMemoryStore();
+	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
+	const node = await FullNode.start({
+		genesis,
+		store,
+		net,
+		verifier,
+		timeouts: FAST,
+		institution: clinic && {
+			id: clinic.institution.id,
+			signingKey: clinic.secrets.signingKey,
+			blsKey: clinic.secrets.blsKey,
+			chameleonKey: clinic.institution.chameleonKey,
+			trapdoor: clinic.secrets.trapdoor,
+			prover,
+			pool
+		}
+	});
+	const presences: Presence[] = [];
+	const directory = new Directory(net, () => presences);
+	stops.push(async () => {
+		await node.stop();
+		pool?.terminate();
+		await net.stop();
+	});
+	return { node, net, store, directory, presences };
+}
+
+async function clinicSession(
+	name: string,
+	mine = false
+): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
+	const dev = devInstitution(name);
+	const p = await party(dev, mine);
+	p.presences.push(
+		createPresence('institution', dev.secrets.signingKey, dev.institution.id, p.net.peerId, Date.now())
+	);
+	const holder = new Holder({
+		store: p.store,
+		net: p.net,
+		ledger: p.node.chain.ledger,
+		institution: { id: dev.institution.id, secretKey: dev.secrets.signingKey }
+	});
+	const session = await createClinicSession({
+		node: p.node,
+		net: p.net,
+		store: p.store,
+		holder,
+		directory: p.directory,
+		prover: () => countingProver,
+		institution: {
+			id: dev.institution.id,
+			name,
+			chameleonKey: dev.institution.chameleonKey,
+			secrets: dev.secrets
+		}
+	});
+	return { session, party: p, holder };
+}
+
+/** Requests the patient's phone showed (each one a review and a signature). */
+const reviewed: SigningRequestView[] = [];
+
+/** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
+function autoApprove(patient: PatientSession): () => void {
+	const seen = new Set<string>();
+	const timer = setInterval(() => {
+		for (const request of patient.signingRequests()) {
+			if (!seen.has(request.id)) reviewed.push(request);
+			seen.add(request.id);
+			void patient.approve(request.id).catch(() => undefined);
+		}
+	}, 100);
+	return () => clearInterval(timer);
+}
+
+beforeAll(async () => {
+	relay = await startRelay({ port: 0 });
+	await servePeerDirectory(relay.node);
+	prover = await createNodeProver();
+	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+}, 120_000);
+
+afterAll(async () => {
+	for (const stop of stops.reverse()) await stop();
+	await relay.stop();
+	await prover.close();
+}, 60_000);
+
+describe('a clinic imports a visit as one record', () => {
+	let patient: PatientSession;
+	let patientParty: Party;
+	let aster: Awaited<ReturnType<typeof clinicSession>>;
+	let elm: Awaited<ReturnType<typeof clinicSession>>;
+	let stopApproving: () => void;
+
+	it('sets up the consortium and a registered patient', async () => {
+		aster = await clinicSession('Aster Clinic', true);
+		await clinicSession('Birch Hospital');
+		const cedar = await party(devInstitution('Cedar Health'));
+		elm = await clinicSession('Elm Family Practice');
+		patientParty = await party();
+		const signingKey = generateSigningKey().secretKey;
+		const publicKey = publicKeyOf(signingKey);
+		const vault = await KeyVault.create(patientParty.store, {
+			kind: 'passphrase',
+			passphrase: 'correct horse battery staple',
+			cost: { N: 2 ** 10 }
+		});
+		patientParty.presences.push(
+			createPresence('patient', signingKey, publicKey, patientParty.net.peerId, Date.now())
+		);
+		patient = await createPatientSession({
+			node: patientParty.node,
+			net: patientParty.net,
+			store: patientParty.store,
+			vault,
+			directory: patientParty.directory,
+			secrets: { signingKey, masterKey: generateMasterKey() },
+			publicKey
+		});
+		stopApproving = autoApprove(patient);
+		await expect.poll(() => aster.party.net.peers().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+		aster.party.node.startMining();
+		await expect.poll(() => cedar.node.chain.height, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+		await patient.register({ name: 'Jane Doe', birthDate: '1980-04-12', institution: 'Aster Clinic' });
+		expect(patient.registered()).toBe(true);
+	}, 200_000);
+
+	it('a 5 MB PDF cannot be one record: refused before the patient is asked, with the limit', async () => {
+		const before = { reviewed: reviewed.length, proofs };
+		const json = JSON.stringify(visitBundle({ pdfBytes: 5 * 1024 * 1024 }));
+		await expect(aster.session.previewImport(patient.address, json)).rejects.toThrow(
+			/as one record it is 7\.\d MB, and a record holds at most 1\.0 MB/
+		);
+		await expect(aster.session.importBundle(patient.address, json)).rejects.toBeInstanceOf(FhirError);
+		expect({ reviewed: reviewed.length, proofs }).toEqual(before);
+	});
+
+	it('500 observations: one review, one signature, one proof, one pinned transaction', async () => {
+		const json = JSON.stringify(visitBundle({ observations: 500, pdfBytes: 50_000 }));
+		const preview = await aster.session.previewImport(patient.address, json);
+		expect(preview.stored).toHaveLength(516);
+		expect(preview.notStored.map((n) => n.resourceType)).toEqual(['Patient']);
+		const before = { reviewed: reviewed.length, proofs };
+		const { pending } = await aster.session.importBundle(patient.address, json);
+		await expect
+			.poll(() => patientParty.node.chain.ledger.recordLocation(fromHex(pending.id, 32)) !== undefined, {
+				timeout: 120_000
+			})
+			.toBe(true);
+		expect(reviewed.length - before.reviewed).toBe(1);
+		expect(reviewed.at(-1)!.summary).toBe(preview.summary);
+		expect(proofs - before.proofs).toBe(1);
+		const block = patientParty.node.chain.ledger.patientBlock(fromHex(patient.publicKey, 32))!;
+		const asterId = bytesToHex(devInstitution('Aster Clinic').institution.id);
+		const mine = block.leaves.find((l) => bytesToHex(l.institution) === asterId);
+		expect(mine?.entries.filter((e) => e.tx.body.kind === 'medical')).toHaveLength(1);
+	}, 300_000);
+
+	it("the phone shows the visit's parts; its export validates and another clinic can import it", async () => {
+		// The phone fetches the record from Aster when it reads its history (retried while Aster is busy).
+		let record: RecordView | undefined;
+		await expect
+			.poll(
+				async () => {
+					[record] = await patient.history();
+					return record?.resource?.resourceType ?? record?.unavailable;
+				},
+				{ timeout: 60_000, interval: 2000 }
+			)
+			.toBe('Bundle');
+		const items = renderRecord(parseRecord(record!.resource));
+		expect(items).toHaveLength(516);
+		expect(items.find((i) => i.title === 'Blood pressure')?.value).toBe('142/91 mmHg');
+		expect(items.find((i) => i.kind === 'Document')?.attachments[0]?.contentType).toBe('application/pdf');
+		const exported = await patient.exportBundle();
+		const bundle = JSON.parse(exported) as Bundle;
+		expect(await validateResource(bundle)).toEqual([]);
+		expect(bundle.entry![0]!.resource!.resourceType).toBe('Patient');
+		const atElm = await elm.session.previewImport(patient.address, exported);
+		expect(atElm.stored).toHaveLength(516);
+	}, 120_000);
+
+	it('a visit is corrected with a corrected file: one review, one proof, one label', async () => {
+		const [visit] = await aster.session.records(patient.address);
+		const corrected = visitBundle({ observations: 500, pdfBytes: 50_000 });
+		const bp = corrected.entry![3]!.resource as Observation;
+		bp.component![0]!.valueQuantity!.value = 124;
+		const before = { reviewed: reviewed.length, proofs };
+		const label = await aster.session.correctFromFile(
+			visit!.id,
+			JSON.stringify(corrected),
+			'Systolic pressure mistyped'
+		);
+		await expect
+			.poll(() => patientParty.node.chain.ledger.recordLocation(fromHex(label.id, 32)) !== undefined, {
+				timeout: 120_000
+			})
+			.toBe(true);
+		expect({ reviewed: reviewed.length - before.reviewed, proofs: proofs - before.proofs }).toEqual({
+			reviewed: 1,
+			proofs: 1
+		});
+		expect(reviewed.at(-1)).toMatchObject({ kind: 'label', reason: 'Systolic pressure mistyped' });
+		// The phone shows the corrected visit beside the original, and the export carries both with a Provenance.
+		await expect
+			.poll(async () => (await patient.history())[0]?.label?.corrected?.resourceType, { timeout: 60_000 })
+			.toBe('Bundle');
+		const shown = renderRecord(parseRecord((await patient.history())[0]!.label!.corrected!));
+		expect(shown.find((i) => i.title === 'Blood pressure')?.value).toBe('124/91 mmHg');
+		const bundle = JSON.parse(await patient.exportBundle()) as Bundle;
+		expect(await validateResource(bundle)).toEqual([]);
+		expect(bundle.entry!.find((e) => e.resource!.resourceType === 'Provenance')?.resource).toMatchObject({
+			reason: [{ text: 'Systolic pressure mistyped' }]
+		});
+		stopApproving();
+	}, 300_000);
+});
