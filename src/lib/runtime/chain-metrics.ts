@@ -5,6 +5,8 @@
  * institution and the fees); a pinned batch whose records are not attached yet pays when they are.
  */
 import { bytesToHex } from '../core/bytes.ts';
+import { ConsensusGroup } from '../core/consensus/group.ts';
+import { rankIncomingGroup, type Standing } from '../core/consensus/membership.ts';
 import { certificateSigners, balances, type Creator, type PinnedFact } from '../core/rewards.ts';
 import {
 	chunkCount,
@@ -69,6 +71,44 @@ export function chainReputations(
 	if (length === 0)
 		return [...activity.values()].map((a) => ({ institution: a.institution, r1: 0, r2: 0, r: 0 }));
 	return reputations(length, [...activity.values()], genesis.reputation);
+}
+
+/**
+ * Every institution's standing for the hand-over to `epoch`, from this chain as it stands at the epoch's
+ * boundary (end = epoch · L): lifetime R over keyblocks 1..end with the records of rounds up to end − L
+ * (pinned and attached long before the boundary, so every node ranks the same facts), H, and when it
+ * was last seen: the keyblocks it mined up to end and the pinned batches it proposed for rounds up to end − L.
+ */
+export function chainStandings(chain: ChainState, epoch: number): Standing[] {
+	const { epochLength } = chain.membershipParams;
+	const end = epoch * epochLength;
+	const recordsUpTo = Math.max(0, end - epochLength);
+	const seen = new Map<string, number>();
+	for (let height = 1; height <= Math.min(end, chain.height); height++)
+		seen.set(bytesToHex(chain.ledger.keyblock(height)!.block.header.miner), height);
+	for (let sequence = 1; sequence <= chain.batchCount; sequence++) {
+		const { batch } = chain.batch(sequence)!;
+		if (batch.round > recordsUpTo) continue;
+		const id = bytesToHex(batch.institution);
+		seen.set(id, Math.max(seen.get(id) ?? 0, batch.round));
+	}
+	return chainReputations(chain, end, recordsUpTo).map((r) => ({
+		institution: r.institution,
+		r: r.r,
+		honest: honestFlag(r.institution, chain.misbehaviour, end),
+		lastSeen: seen.get(r.institution) ?? 0
+	}));
+}
+
+/** The group every node expects the hand-over to `epoch` to name (members and weights). */
+export function expectedGroup(chain: ChainState, epoch: number): ConsensusGroup {
+	const standings = chainStandings(chain, epoch);
+	const rOf = new Map(standings.map((s) => [s.institution, s.r]));
+	const chosen = new Set(rankIncomingGroup(standings, epoch, chain.membershipParams));
+	const members = chain.ledger.genesis.institutions
+		.filter((i) => chosen.has(bytesToHex(i.id)))
+		.map((i) => ({ id: i.id, blsPublicKey: i.blsKey, reputation: rOf.get(bytesToHex(i.id))! }));
+	return new ConsensusGroup(members, epoch);
 }
 
 export function chainBalances(chain: ChainState): Map<string, bigint> {

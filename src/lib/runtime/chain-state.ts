@@ -54,6 +54,7 @@ import {
 } from '../core/pinning.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
+import { expectedGroup } from './chain-metrics.ts';
 
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
@@ -404,7 +405,15 @@ export class ChainState {
 					'handover-member',
 					'the hand-over names a member that is not a consortium institution with its BLS key'
 				);
-				this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+				const incoming = verifyHandover(this.groups[handover.epoch - 1]!, handover);
+				// The certificate is necessary, not sufficient: this node ranks its own chain (issue 11).
+				const expected = expectedGroup(this, handover.epoch);
+				ensure(
+					equalBytes(incoming.hash, expected.hash),
+					'handover-ranking',
+					`the hand-over to epoch ${handover.epoch} names members or weights other than this chain's ranking`
+				);
+				this.groups.push(incoming);
 				return;
 			}
 			case 'attachment': {
