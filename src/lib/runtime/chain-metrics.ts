@@ -1,13 +1,12 @@
 /**
  * What every node derives from the chain it holds, the same way: each institution's reputation
- * (Algorithm 1 over chunks of keyblocks, core reputation.ts) and balances (rewards for pinned facts,
- * core rewards.ts). Record transactions count once they are attached (their body names the receiving
- * institution and the fees); a pinned batch whose records are not attached yet pays when they are.
+ * (Algorithm 1 over chunks of keyblocks, core reputation.ts), its standing for the next hand-over
+ * (core membership.ts) and its balance (core balances.ts, kept by ChainState). Record transactions count
+ * once they are attached (their body names the receiving institution and the fees).
  */
 import { bytesToHex } from '../core/bytes.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
 import { rankIncomingGroup, type Standing } from '../core/consensus/membership.ts';
-import { certificateSigners, balances, type Creator, type PinnedFact } from '../core/rewards.ts';
 import {
 	chunkCount,
 	honestFlag,
@@ -16,9 +15,6 @@ import {
 	type Reputation
 } from '../core/reputation.ts';
 import type { ChainState } from './chain-state.ts';
-
-/** Creators' part of a batch's reward and fees (basis points); the verifying members share the rest. */
-export const CREATOR_SHARE_BPS = 2000;
 
 /**
  * R of every institution over keyblocks 1..length; H = 0 (so R = 0) for an institution whose
@@ -111,47 +107,7 @@ export function expectedGroup(chain: ChainState, epoch: number): ConsensusGroup 
 	return new ConsensusGroup(members, epoch);
 }
 
+/** Every institution's balance (core balances.ts, kept by the chain as it applies facts). */
 export function chainBalances(chain: ChainState): Map<string, bigint> {
-	const { ledger } = chain;
-	const { genesis } = ledger;
-	const facts: PinnedFact[] = [];
-	for (let height = 1; height <= ledger.height; height++) {
-		const { block } = ledger.keyblock(height)!;
-		const registerFees = block.registers.reduce(
-			(sum, tx) => sum + BigInt(tx.body.fees.service + tx.body.fees.transaction),
-			0n
-		);
-		facts.push({ type: 'keyblock', height, miner: block.header.miner, registerFees });
-	}
-	for (let sequence = 1; sequence <= chain.batchCount; sequence++) {
-		const pinned = chain.batch(sequence)!;
-		const creators = new Map<string, Creator>();
-		let fees = 0n;
-		for (const id of pinned.batch.transactions) {
-			const location = ledger.recordLocation(id);
-			if (!location) continue;
-			const entry = ledger.patientBlock(location.patient)!.leaves[location.leaf]!.entries[location.index]!;
-			const { body } = entry.tx;
-			fees += BigInt(body.fees.service + body.fees.transaction);
-			const key = bytesToHex(body.institution);
-			const creator = creators.get(key) ?? { id: body.institution, transactions: 0 };
-			creator.transactions++;
-			creators.set(key, creator);
-		}
-		if (creators.size === 0) continue;
-		// The members who verified are those of the group that pinned this batch, not today's group.
-		const group = chain.groupForBatch(sequence)!;
-		facts.push({
-			type: 'batch',
-			sequence,
-			creators: [...creators.values()],
-			fees,
-			verifiers: certificateSigners(pinned.certificate, group)
-		});
-	}
-	return balances(facts, {
-		keyblockReward: BigInt(genesis.keyblockReward),
-		microblockReward: BigInt(genesis.microblockReward),
-		creatorShare: CREATOR_SHARE_BPS
-	});
+	return chain.accounts.all();
 }

@@ -20,8 +20,9 @@
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
+import { FeeAccounts } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import type { ConsensusGroup } from '../core/consensus/group.ts';
+import type { ConsensusGroup, GroupMember } from '../core/consensus/group.ts';
 import {
 	decodeHandover,
 	encodeHandover,
@@ -52,7 +53,7 @@ import {
 	verifyPinnedBatch,
 	type PinnedBatch
 } from '../core/pinning.ts';
-import { transactionId } from '../core/transaction.ts';
+import { transactionId, type RecordBody } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
 import { expectedGroup } from './chain-metrics.ts';
 
@@ -126,6 +127,8 @@ export type FactOutcome = 'applied' | 'known';
 
 export class ChainState {
 	readonly ledger: Ledger;
+	/** Balances: fees debited from their payers, rewards credited (core balances.ts). */
+	readonly accounts: FeeAccounts;
 	/** Group of each epoch so far, by epoch number (epoch 0: genesis). */
 	private readonly groups: ConsensusGroup[];
 	private readonly membership: MembershipParams;
@@ -146,6 +149,7 @@ export class ChainState {
 
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis);
+		this.accounts = new FeeAccounts(options.genesis);
 		this.groups = [options.group];
 		this.membership = {
 			groupSize: options.genesis.consensusGroupSize,
@@ -362,7 +366,17 @@ export class ChainState {
 				verifyKeyblockPin(decodePin(block.pin), { height: block.header.height, keyblockHash: hash }, group);
 				// After the certificate: a forged pin is the sender's fault, a second real one the group's.
 				this.assertNotConflictingWithPins(block);
+				this.accounts.checkPayable(
+					block.registers.map((tx) => tx.body),
+					`keyblock ${block.header.height}`
+				);
 				this.ledger.appendKeyblock(block, this.clock());
+				const { height, miner } = block.header;
+				this.accounts.applyKeyblock(
+					height,
+					miner,
+					block.registers.map((tx) => tx.body)
+				);
 				return;
 			}
 			case 'batch': {
@@ -376,6 +390,8 @@ export class ChainState {
 				this.pinned.admit(pinned);
 				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
 				this.batches.push(pinned);
+				const group = this.groupForBatch(pinned.sequence)!;
+				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
 				return;
 			}
 			case 'handover': {
@@ -418,6 +434,7 @@ export class ChainState {
 			}
 			case 'attachment': {
 				const { attachment } = fact;
+				const parts = new Map<number, { sequence: number; bodies: RecordBody[]; group: GroupMember[] }>();
 				for (const entry of attachment.entries) {
 					const sequence = this.pinned.batchOf(transactionId(entry.tx.body));
 					if (sequence === undefined)
@@ -425,7 +442,18 @@ export class ChainState {
 							'tx-unpinned',
 							'an attached record was not pinned by the consensus group'
 						);
+					const part = parts.get(sequence) ?? {
+						sequence,
+						bodies: [],
+						group: [...this.groupForBatch(sequence)!.members]
+					};
+					part.bodies.push(entry.tx.body);
+					parts.set(sequence, part);
 				}
+				this.accounts.checkPayable(
+					attachment.entries.map((e) => e.tx.body),
+					'attachment'
+				);
 				await this.ledger.attachRecords(
 					attachment.patient,
 					attachment.institution,
@@ -433,6 +461,7 @@ export class ChainState {
 					attachment.leafProof,
 					this.verifier
 				);
+				this.accounts.applyAttachment(attachment.institution, [...parts.values()]);
 				this.attachments.add(attachmentKey(attachment));
 				return;
 			}

@@ -65,6 +65,7 @@ export class KeyblockAgreement {
 		if (this.candidates.has(key)) return false;
 		if (this.candidates.size >= MAX_CANDIDATES) return false;
 		this.chain.ledger.checkNextKeyblock(block, this.clock());
+		this.checkFees(block);
 		this.candidates.set(key, { ...block, pin: undefined });
 		this.arrivedAt.set(key, this.clock());
 		this.arrivalEvents.dispatchEvent(new Event('candidate'));
@@ -133,11 +134,20 @@ export class KeyblockAgreement {
 		});
 	}
 
+	/** Members never pin a keyblock the chain would refuse: its registers' payers must hold their fees. */
+	private checkFees(block: Keyblock): void {
+		this.chain.accounts.checkPayable(
+			block.registers.map((tx) => tx.body),
+			`keyblock ${block.header.height}`
+		);
+	}
+
 	private validCandidates(height: number): Keyblock[] {
 		if (height !== this.chain.height + 1) return [];
 		return [...this.candidates.values()].filter((block) => {
 			try {
 				this.chain.ledger.checkNextKeyblock(block, this.clock());
+				this.checkFees(block);
 				return true;
 			} catch {
 				return false;

@@ -133,17 +133,18 @@ describe('hand-over by lifetime reputation', () => {
 	}, 60_000);
 
 	it('drops an institution unseen on chain for the presence window, and only then', async () => {
-		// Dogwood never mines; nobody proposes batches. Within the window it keeps its lifetime standing.
-		const miners = [aster, birch, cedar];
-		const { chain, handovers } = await buildChain(6, (_, i) => miners[i % 3]!);
-		const standings = chainStandings(chain, 6);
+		// Dogwood mines in epoch 0 only (keyblocks 4 and 8); Elm never mines. Nobody proposes batches.
+		const { chain, handovers } = await buildChain(7, (epoch, i) =>
+			epoch === 0 ? [aster, birch, cedar, dogwood][i % 4]! : [aster, birch, cedar][i % 3]!
+		);
 		const dogwoodId = bytesToHex(dogwood.institution.id);
-		expect(standings.find((s) => s.institution === dogwoodId)!.lastSeen).toBe(0);
-		// Hand-over to epoch 5 (end = keyblock 50): within the 60-keyblock window, eligible; to epoch 6: not.
-		expect(rankIncomingGroup(chainStandings(chain, 5), 5, chain.membershipParams)).toContain(dogwoodId);
-		const next = handovers.incomingGroup(6);
+		expect(chainStandings(chain, 7).find((s) => s.institution === dogwoodId)!.lastSeen).toBe(8);
+		// Never seen: never eligible, even on a young chain.
+		expect(handovers.incomingGroup(1).indexOf(elm.institution.id)).toBe(-1);
+		// Hand-over to epoch 6 (end = keyblock 60): keyblock 8 is within the 60-keyblock window; to epoch 7: not.
+		expect(rankIncomingGroup(chainStandings(chain, 6), 6, chain.membershipParams)).toContain(dogwoodId);
+		const next = handovers.incomingGroup(7);
 		expect(next.indexOf(dogwood.institution.id)).toBe(-1);
-		expect(next.indexOf(elm.institution.id)).toBe(-1);
 		expect(next.size).toBe(3);
 	}, 120_000);
 });

@@ -109,10 +109,19 @@ export function presenceWindow(params: MembershipParams): number {
 	return PRESENCE_WINDOW_EPOCHS * params.epochLength;
 }
 
-/** Eligible for a seat in `epoch`: honest, some reputation, and seen within the presence window. */
+/**
+ * Eligible for a seat in `epoch`: honest, some reputation, and seen on chain within the presence
+ * window before the epoch's end (never seen = not eligible, also on a young chain: an institution that
+ * is not online must not be seated, or absent members could hold a third of the group).
+ */
 export function isEligible(standing: Standing, epoch: number, params: MembershipParams): boolean {
 	const end = epoch * params.epochLength;
-	return standing.honest && standing.r > 0 && standing.lastSeen > end - presenceWindow(params);
+	return (
+		standing.honest &&
+		standing.r > 0 &&
+		standing.lastSeen >= 1 &&
+		standing.lastSeen > end - presenceWindow(params)
+	);
 }
 
 /**
