@@ -43,7 +43,12 @@ export function feeOf(body: Pick<Payable, 'fees'>): bigint {
 	return BigInt(body.fees.service) + BigInt(body.fees.transaction);
 }
 
-export function rewardParamsOf(genesis: GenesisConfig): RewardParams {
+/** What the accounts read from genesis (the simulator passes its own consortium in this shape). */
+export type AccountsGenesis = Pick<GenesisConfig, 'keyblockReward' | 'microblockReward'> & {
+	institutions: readonly { id: Bytes }[];
+};
+
+export function rewardParamsOf(genesis: AccountsGenesis): RewardParams {
 	return {
 		keyblockReward: BigInt(genesis.keyblockReward),
 		microblockReward: BigInt(genesis.microblockReward),
@@ -68,7 +73,7 @@ export class FeeAccounts {
 	private readonly balances = new Map<string, bigint>();
 	private readonly params: RewardParams;
 
-	constructor(genesis: GenesisConfig) {
+	constructor(genesis: AccountsGenesis) {
 		this.params = rewardParamsOf(genesis);
 		const endowment = ENDOWMENT_KEYBLOCK_REWARDS * this.params.keyblockReward;
 		for (const institution of genesis.institutions) this.balances.set(bytesToHex(institution.id), endowment);

@@ -148,17 +148,24 @@ describe('selfish mining', () => {
 
 describe('reputation fraud', () => {
 	const params = withDefaults(fraud, SMALL.fraud);
-	it('more zombies buy more reputation, bursts buy less than steady service, and the cost is the tx fees', () => {
+	it('more zombies buy more reputation, bursts less than steady service, paid under the chain’s fee rules', () => {
 		const none = simulateFraud(params, 1, 0, 'steady');
-		const some = simulateFraud(params, 1, 100000, 'steady');
-		const burst = simulateFraud(params, 1, 100000, 'burst');
+		const some = simulateFraud(params, 1, 3000, 'steady');
+		const burst = simulateFraud(params, 1, 3000, 'burst');
 		expect(some.r).toBeGreaterThan(none.r);
 		expect(burst.r).toBeGreaterThan(none.r);
 		expect(burst.r).toBeLessThan(some.r);
-		// 100000 zombies × (2 + 4 × 2) transaction fees; service fees go back to the fraudster.
-		expect(some.netCost).toBe(1_000_000);
-		expect(some.feesToSelf).toBe(100000 * (10 + 4 * 20));
-		expect(none.netCost).toBe(0);
+		// Affordable: every zombie taken, each paying 10 + 2 and 4 × (20 + 2), from the fraudster's balance.
+		expect(some.zombiesAccepted).toBe(3000);
+		expect(some.medicalAccepted).toBe(12000);
+		expect(some.feesPaid).toBe(3000 * (12 + 4 * 22));
+		expect(none.feesPaid).toBe(0);
+	});
+	it('refuses the zombies its fraudster cannot pay for', () => {
+		const huge = simulateFraud(params, 1, 1_000_000, 'burst');
+		expect(huge.zombiesAccepted + huge.medicalAccepted / 4).toBeLessThan(1_000_000);
+		expect(huge.balance).toBeGreaterThanOrEqual(0);
+		expect(huge.feesPaid).toBe(huge.zombiesAccepted * 12 + huge.medicalAccepted * 22);
 	});
 });
 
