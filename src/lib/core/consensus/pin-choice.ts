@@ -20,7 +20,7 @@ export interface CandidateArrival {
 }
 
 /** After this long without a decision the first-arrival rule yields to any valid candidate. */
-export const PIN_SPLIT_MS = 12_000;
+export const PIN_SPLIT_MS = 5_000;
 
 /** What this member proposes: its first valid candidate, or undefined while it holds none. */
 export function pinProposal(arrivals: readonly CandidateArrival[]): string | undefined {
