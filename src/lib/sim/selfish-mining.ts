@@ -191,7 +191,7 @@ export const selfish: Scenario = {
 	params: [
 		{ name: 'alphas', label: 'Selfish hash shares α', default: [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45] },
 		{ name: 'gamma', label: 'γ (tie share mining on the selfish block)', default: 0.5 },
-		{ name: 'events', label: 'Keyblocks found per run', default: 200000 },
+		{ name: 'events', label: 'Keyblocks found per run', default: 100000 },
 		{
 			name: 'releaseFirst',
 			label: 'Pinned: chance w each member receives the release first',
