@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, equalBytes } from '../core/bytes.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
-import { rankIncomingGroup, type Handover } from '../core/consensus/membership.ts';
+import { PRESENCE_WINDOW_EPOCHS, rankIncomingGroup, type Handover } from '../core/consensus/membership.ts';
 import { devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { encodePin } from '../core/pinning.ts';
@@ -32,7 +32,11 @@ const [aster, birch, cedar, dogwood, elm] = all as [
 const signersOf = (group: ConsensusGroup) => all.filter((d) => group.indexOf(d.institution.id) >= 0);
 
 /** A node's chain where the keyblocks of epoch e are mined by `miners(e, i)`, pinned by that epoch's group. */
-async function buildChain(epochs: number, miners: (epoch: number, index: number) => DevInstitution) {
+async function buildChain(
+	epochs: number,
+	miners: (epoch: number, index: number) => DevInstitution,
+	genesis = testGenesis()
+) {
 	const chain = await ChainState.open({
 		genesis,
 		store: openMemoryStore(),
@@ -133,18 +137,27 @@ describe('hand-over by lifetime reputation', () => {
 	}, 60_000);
 
 	it('drops an institution unseen on chain for the presence window, and only then', async () => {
-		// Dogwood mines in epoch 0 only (keyblocks 4 and 8); Elm never mines. Nobody proposes batches.
-		const { chain, handovers } = await buildChain(7, (epoch, i) =>
-			epoch === 0 ? [aster, birch, cedar, dogwood][i % 4]! : [aster, birch, cedar][i % 3]!
+		// Epochs of 2 keyblocks, so the window (PRESENCE_WINDOW_EPOCHS epochs) is short enough to cross.
+		const short = testGenesis({ epochLength: 2 });
+		const window = PRESENCE_WINDOW_EPOCHS * 2;
+		// Dogwood mines keyblock 4 only; Elm never mines. Nobody proposes batches.
+		const epochs = Math.ceil((4 + window) / 2) + 1;
+		const { chain, handovers } = await buildChain(
+			epochs,
+			(epoch, i) => (epoch === 1 && i === 1 ? dogwood : [aster, birch, cedar][(epoch + i) % 3]!),
+			short
 		);
 		const dogwoodId = bytesToHex(dogwood.institution.id);
-		expect(chainStandings(chain, 7).find((s) => s.institution === dogwoodId)!.lastSeen).toBe(8);
+		expect(chainStandings(chain, epochs).find((s) => s.institution === dogwoodId)!.lastSeen).toBe(4);
 		// Never seen: never eligible, even on a young chain.
 		expect(handovers.incomingGroup(1).indexOf(elm.institution.id)).toBe(-1);
-		// Hand-over to epoch 6 (end = keyblock 60): keyblock 8 is within the 60-keyblock window; to epoch 7: not.
-		expect(rankIncomingGroup(chainStandings(chain, 6), 6, chain.membershipParams)).toContain(dogwoodId);
-		const next = handovers.incomingGroup(7);
-		expect(next.indexOf(dogwood.institution.id)).toBe(-1);
-		expect(next.size).toBe(3);
-	}, 120_000);
+		// Eligible while keyblock 4 is within the window before the epoch's end, not after.
+		const lastIn = Math.floor((4 + window - 1) / 2);
+		const params = chain.membershipParams;
+		expect(rankIncomingGroup(chainStandings(chain, lastIn), lastIn, params)).toContain(dogwoodId);
+		expect(rankIncomingGroup(chainStandings(chain, lastIn + 1), lastIn + 1, params)).not.toContain(dogwoodId);
+		const last = handovers.incomingGroup(epochs);
+		expect(last.indexOf(dogwood.institution.id)).toBe(-1);
+		expect(last.size).toBe(3);
+	}, 180_000);
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.ts';
 import { reputationWeight, type ConsensusGroup } from '../core/consensus/group.ts';
+import { PRESENCE_WINDOW_EPOCHS } from '../core/consensus/membership.ts';
 import { devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { encodePin } from '../core/pinning.ts';
@@ -18,7 +19,8 @@ import { certify } from '../../../tests/fixtures/pins.ts';
 import { ActivityLedger } from './activity-ledger.ts';
 import { seededRandom } from './random.ts';
 
-const genesis = testGenesis();
+// Epochs of 2 keyblocks, so the chain crosses the presence window (PRESENCE_WINDOW_EPOCHS epochs).
+const genesis = testGenesis({ epochLength: 2 });
 const all: DevInstitution[] = genesis.institutions.map((i) => devInstitution(i.name));
 const signersOf = (group: ConsensusGroup) => all.filter((d) => group.indexOf(d.institution.id) >= 0);
 
@@ -35,14 +37,14 @@ describe('simulator and node agree', () => {
 		const ledger = new ActivityLedger(ids, genesis.reputation);
 		const params = chain.membershipParams;
 		const random = seededRandom(11);
-		// Skewed miners; Dogwood (3) stops after epoch 0 and leaves the presence window by epoch 7;
-		// Elm (4) mines most of epoch 3.
+		// Skewed miners; Dogwood (3) mines in epoch 0 at most and leaves the presence window before the
+		// end; Elm (4) mines most of epoch 3.
 		const minerAt = (epoch: number) => {
 			if (epoch === 3 && random.float() < 0.8) return 4;
 			const pool = epoch === 0 ? [0, 1, 2, 3] : [0, 0, 1, 2, 4];
 			return pool[Math.floor(random.float() * pool.length)]!;
 		};
-		const epochs = 8;
+		const epochs = PRESENCE_WINDOW_EPOCHS + 3;
 		let compared = 0;
 		for (let epoch = 0; epoch < epochs; epoch++) {
 			if (epoch > 0) {

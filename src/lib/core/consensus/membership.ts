@@ -87,9 +87,10 @@ export function selectGroup(
  * Epochs an institution may go unseen on chain and keep its eligibility for a seat (the liveness rule,
  * docs/consensus.md "Membership"). Seen = it mined a pinned keyblock or proposed a pinned transaction
  * batch. Long on purpose: a renter of hash power who out-mines everybody for a while must not thereby
- * make honest members "absent"; members of the group propose batches whatever their hash power.
+ * make honest members "absent" (members in office also propose batches whatever their hash power, but
+ * only when there is traffic); the price is that a member that left keeps its seat this long.
  */
-export const PRESENCE_WINDOW_EPOCHS = 6;
+export const PRESENCE_WINDOW_EPOCHS = 30;
 
 /** What the hand-over ranking knows of one institution, all derived from the chain. */
 export interface Standing {
