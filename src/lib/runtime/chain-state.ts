@@ -77,8 +77,9 @@ export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
 /**
  * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
  * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
+ * 3: hand-overs must match the node's own ranking (lifetime R, presence) and fees are debited.
  */
-const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/2');
+const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/3');
 const JOURNAL_FORMAT_KEY = 'journal-format';
 
 const POSITION_DIGITS = 12;
