@@ -31,7 +31,7 @@ import type { Fees } from './transaction.ts';
 /** Creators' part of a batch's reward and fees (basis points); the group's members share the rest. */
 export const CREATOR_SHARE_BPS = 2000;
 /** Each genesis institution's opening balance, in keyblock rewards. */
-export const ENDOWMENT_KEYBLOCK_REWARDS = 100n;
+export const ENDOWMENT_KEYBLOCK_REWARDS = 1000n;
 
 /** What the accounts need of a transaction body: who pays and how much. */
 export interface Payable {

@@ -25,7 +25,7 @@ import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
 import { Mempool } from './mempool.ts';
 
-// Keyblock reward 1: every institution starts with 100 units; a register costs 10 + 2.
+// Keyblock reward 1: every institution starts with ENDOWMENT_KEYBLOCK_REWARDS units; a register costs 10 + 2.
 const genesis = testGenesis({ keyblockReward: 1 });
 const group = genesisGroup(genesis);
 const [aster, birch, cedar] = clinics as [(typeof clinics)[0], (typeof clinics)[0], (typeof clinics)[0]];
@@ -54,17 +54,18 @@ describe('fees on the node', () => {
 			clock
 		});
 		const endowment = ENDOWMENT_KEYBLOCK_REWARDS * 1n;
-		const registers = Array.from({ length: 9 }, (_, i) =>
+		const payable = Number(endowment / 12n); // registers Birch can pay
+		const registers = Array.from({ length: payable + 1 }, (_, i) =>
 			registerTx(genesis, patientKeys(`fee patient ${i}`), birch, 0, `salt ${i}`)
 		);
-		// The mempool takes 8 (96 units) and refuses the 9th with the reason, before anyone packs it.
-		for (const tx of registers.slice(0, 8)) expect(await mempool.admit(tx, () => false)).toBe(true);
-		await expect(mempool.admit(registers[8]!, () => false)).rejects.toMatchObject({
+		// The mempool takes what Birch can pay and refuses the next with the reason, before anyone packs it.
+		for (const tx of registers.slice(0, payable)) expect(await mempool.admit(tx, () => false)).toBe(true);
+		await expect(mempool.admit(registers[payable]!, () => false)).rejects.toMatchObject({
 			code: 'balance-insufficient',
-			message: expect.stringMatching(/holds 100 and would owe 108/)
+			message: expect.stringMatching(new RegExp(`holds ${endowment} and would owe ${12 * (payable + 1)}`))
 		});
 
-		// A miner that packs all nine anyway: members refuse the candidate, the chain refuses it pinned.
+		// A miner that packs them all anyway: members refuse the candidate, the chain refuses it pinned.
 		const greedy = mineNext(chain.ledger, aster, registers);
 		await expect(agreement.offer(greedy)).rejects.toMatchObject({ code: 'balance-insufficient' });
 		await expect(chain.apply({ type: 'keyblock', block: pinned(greedy) })).rejects.toMatchObject({
@@ -73,13 +74,14 @@ describe('fees on the node', () => {
 		expect(chain.height).toBe(0);
 		expect(chainBalances(chain).get(bytesToHex(birch.institution.id))).toBe(endowment);
 
-		// The eight the mempool offers are paid: Birch −96, Aster (the miner) +1 reward +96 fees.
-		const packed = mempool.registersFor(100);
-		expect(packed).toHaveLength(8);
+		// The ones the mempool offers are paid: Birch pays, Aster (the miner) gets 1 reward + those fees.
+		const packed = mempool.registersFor(1000);
+		expect(packed).toHaveLength(payable);
+		const fees = BigInt(12 * payable);
 		await chain.apply({ type: 'keyblock', block: pinned(mineNext(chain.ledger, aster, packed)) });
 		const balances = chainBalances(chain);
-		expect(balances.get(bytesToHex(birch.institution.id))).toBe(endowment - 96n);
-		expect(balances.get(bytesToHex(aster.institution.id))).toBe(endowment + 1n + 96n);
+		expect(balances.get(bytesToHex(birch.institution.id))).toBe(endowment - fees);
+		expect(balances.get(bytesToHex(aster.institution.id))).toBe(endowment + 1n + fees);
 		const total = [...balances.values()].reduce((a, b) => a + b, 0n);
 		expect(total).toBe(BigInt(genesis.institutions.length) * endowment + 1n);
 	}, 60_000);
