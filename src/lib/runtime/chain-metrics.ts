@@ -6,7 +6,8 @@
  */
 import { bytesToHex } from '../core/bytes.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
-import { rankIncomingGroup, type Standing } from '../core/consensus/membership.ts';
+import { isEligible, rankIncomingGroup, type Standing } from '../core/consensus/membership.ts';
+import { ValidationError } from '../core/errors.ts';
 import {
 	chunkCount,
 	honestFlag,
@@ -108,6 +109,43 @@ export function expectedGroup(chain: ChainState, epoch: number): ConsensusGroup 
 }
 
 /** Every institution's balance (core balances.ts, kept by the chain as it applies facts). */
+/**
+ * How far a certified member's reputation may differ from this node's own figure. R2 reads attached
+ * records, and attachments are not ordered by consensus: a record attached just before the boundary may
+ * have reached the deciding members and not this node, or the reverse, moving R by far less than this.
+ */
+export const RANKING_TOLERANCE = 0.01;
+
+/**
+ * Throws 'handover-ranking' unless `incoming` is the group this chain ranks for its epoch: every member
+ * eligible here, its weight within RANKING_TOLERANCE of its R here, as many members as this node ranks,
+ * and each of them at least as reputable (within the tolerance) as the last member this node would
+ * seat. A group of one, an ineligible or unranked member, or inflated weights are refused.
+ */
+export function checkHandoverRanking(chain: ChainState, incoming: ConsensusGroup): void {
+	const { epoch } = incoming;
+	const params = chain.membershipParams;
+	const standings = chainStandings(chain, epoch);
+	const own = new Map(standings.map((s) => [s.institution, s]));
+	const expected = rankIncomingGroup(standings, epoch, params);
+	const refuse = (why: string): never => {
+		throw new ValidationError('handover-ranking', `the hand-over to epoch ${epoch} ${why}`);
+	};
+	if (incoming.size !== expected.length)
+		refuse(`names ${incoming.size} members; this chain ranks ${expected.length}`);
+	const floor = Math.min(...expected.map((id) => own.get(id)!.r));
+	for (const member of incoming.members) {
+		const id = bytesToHex(member.id);
+		const standing = own.get(id);
+		if (!standing || !isEligible(standing, epoch, params))
+			return refuse(`seats ${id.slice(0, 16)}…, which is not eligible on this chain`);
+		if (Math.abs(member.reputation - standing.r) > RANKING_TOLERANCE)
+			refuse(`weighs ${id.slice(0, 16)}… at ${member.reputation}; this chain gives it ${standing.r}`);
+		if (standing.r < floor - RANKING_TOLERANCE)
+			refuse(`seats ${id.slice(0, 16)}…, which this chain does not rank among the top ${params.groupSize}`);
+	}
+}
+
 export function chainBalances(chain: ChainState): Map<string, bigint> {
 	return chain.accounts.all();
 }

@@ -55,7 +55,7 @@ import {
 } from '../core/pinning.ts';
 import { transactionId, type RecordBody } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
-import { expectedGroup } from './chain-metrics.ts';
+import { checkHandoverRanking } from './chain-metrics.ts';
 
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
@@ -424,12 +424,7 @@ export class ChainState {
 				);
 				const incoming = verifyHandover(this.groups[handover.epoch - 1]!, handover);
 				// The certificate is necessary, not sufficient: this node ranks its own chain (issue 11).
-				const expected = expectedGroup(this, handover.epoch);
-				ensure(
-					equalBytes(incoming.hash, expected.hash),
-					'handover-ranking',
-					`the hand-over to epoch ${handover.epoch} names members or weights other than this chain's ranking`
-				);
+				checkHandoverRanking(this, incoming);
 				this.groups.push(incoming);
 				return;
 			}
