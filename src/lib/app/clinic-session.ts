@@ -224,6 +224,19 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		// The patient's node may have seen the registering keyblock a moment before ours did.
 		if (!(await chainCatchesUp(() => ledger.patientBlock(patient) !== undefined)))
 			throw new AppError('not-registered', 'This patient has not registered on the chain yet.');
+		// This clinic pays the fees (core balances.ts): refuse before the patient is asked anything.
+		const owed = [...pending.values()]
+			.filter((v) => ['awaiting-signature', 'waiting-for-pin', 'pinned'].includes(v.state))
+			.map((v) => ({ institution: institution.id, fees: genesis.fees[v.kind] }));
+		try {
+			node.chain.accounts.checkPayable(
+				[...owed, { institution: institution.id, fees: genesis.fees[label ? 'label' : 'medical'] }],
+				'this record'
+			);
+		} catch (error) {
+			if (error instanceof ValidationError) throw new AppError(error.code, error.message);
+			throw error;
+		}
 		const summary = summarize(resource);
 		onProgress({ step: 'Waiting for the patient to accept on their device', fraction: 0.05 });
 		const { peer, header, key } = await askPatient(patient, {

@@ -6,7 +6,6 @@ import { devMembers } from './consensus/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
 import { sha256 } from './hash.ts';
 import {
-	balances,
 	certificateSigners,
 	rewardsOf,
 	splitByWeight,
@@ -68,29 +67,6 @@ describe('rewards', () => {
 		const verifierParts = [1, 2, 3].map((i) => paid.get(hex(i))! - (i === 1 ? 20n : 0n));
 		expect([...verifierParts].sort()).toEqual([26n, 27n, 27n]);
 		expect(rewardsOf(fact, params)).toEqual(paid);
-	});
-
-	it('derives balances from a list of pinned facts', () => {
-		const facts: PinnedFact[] = [
-			{ type: 'keyblock', height: 1, miner: id(1), registerFees: 12n },
-			{ type: 'keyblock', height: 2, miner: id(2), registerFees: 0n },
-			{
-				type: 'batch',
-				sequence: 1,
-				creators: [{ id: id(2), transactions: 5 }],
-				fees: 10n,
-				verifiers: [
-					{ id: id(1), reputation: 0.6 },
-					{ id: id(3), reputation: 0.3 }
-				]
-			}
-		];
-		const result = balances(facts, params);
-		// Batch pot 110: creator 22; verifiers 88 as 2:1 → 58.67, 29.33 → 59, 29.
-		expect(result.get(hex(1))).toBe(1012n + 59n);
-		expect(result.get(hex(2))).toBe(1000n + 22n);
-		expect(result.get(hex(3))).toBe(29n);
-		expect(sum(result)).toBe(1012n + 1000n + 110n);
 	});
 
 	it('finds the verifiers of a pinned batch from its certificate', () => {

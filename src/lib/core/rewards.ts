@@ -10,7 +10,8 @@
  *
  * Amounts are integers (bigint, smallest unit). Splits use the largest-remainder method with ties going
  * to the lower member id, so every node derives the same balances from the same pinned facts, and the
- * parts always add up to the whole (nothing is created or lost by rounding).
+ * parts always add up to the whole (nothing is created or lost by rounding). Who pays the fees, and
+ * when each fact is credited, is balances.ts (the chain's accounts).
  */
 import { bytesToHex, compareBytes, type Bytes } from './bytes.ts';
 import { signerIndices, type Certificate } from './certificate.ts';
@@ -116,13 +117,5 @@ export function rewardsOf(fact: PinnedFact, params: RewardParams): Map<string, b
 		fact.creators.map((c) => ({ id: c.id, weight: c.transactions }))
 	);
 	for (const [id, amount] of creators) out.set(id, (out.get(id) ?? 0n) + amount);
-	return out;
-}
-
-/** Balances derived from the pinned facts of a chain (the app shows these). */
-export function balances(facts: Iterable<PinnedFact>, params: RewardParams): Map<string, bigint> {
-	const out = new Map<string, bigint>();
-	for (const fact of facts)
-		for (const [id, amount] of rewardsOf(fact, params)) out.set(id, (out.get(id) ?? 0n) + amount);
 	return out;
 }

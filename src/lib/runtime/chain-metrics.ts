@@ -1,11 +1,13 @@
 /**
  * What every node derives from the chain it holds, the same way: each institution's reputation
- * (Algorithm 1 over chunks of keyblocks, core reputation.ts) and balances (rewards for pinned facts,
- * core rewards.ts). Record transactions count once they are attached (their body names the receiving
- * institution and the fees); a pinned batch whose records are not attached yet pays when they are.
+ * (Algorithm 1 over chunks of keyblocks, core reputation.ts), its standing for the next hand-over
+ * (core membership.ts) and its balance (core balances.ts, kept by ChainState). Record transactions count
+ * once they are attached (their body names the receiving institution and the fees).
  */
 import { bytesToHex } from '../core/bytes.ts';
-import { certificateSigners, balances, type Creator, type PinnedFact } from '../core/rewards.ts';
+import { ConsensusGroup } from '../core/consensus/group.ts';
+import { isEligible, rankIncomingGroup, type Standing } from '../core/consensus/membership.ts';
+import { ValidationError } from '../core/errors.ts';
 import {
 	chunkCount,
 	honestFlag,
@@ -14,9 +16,6 @@ import {
 	type Reputation
 } from '../core/reputation.ts';
 import type { ChainState } from './chain-state.ts';
-
-/** Creators' part of a batch's reward and fees (basis points); the verifying members share the rest. */
-export const CREATOR_SHARE_BPS = 2000;
 
 /**
  * R of every institution over keyblocks 1..length; H = 0 (so R = 0) for an institution whose
@@ -71,47 +70,82 @@ export function chainReputations(
 	return reputations(length, [...activity.values()], genesis.reputation);
 }
 
-export function chainBalances(chain: ChainState): Map<string, bigint> {
-	const { ledger } = chain;
-	const { genesis } = ledger;
-	const facts: PinnedFact[] = [];
-	for (let height = 1; height <= ledger.height; height++) {
-		const { block } = ledger.keyblock(height)!;
-		const registerFees = block.registers.reduce(
-			(sum, tx) => sum + BigInt(tx.body.fees.service + tx.body.fees.transaction),
-			0n
-		);
-		facts.push({ type: 'keyblock', height, miner: block.header.miner, registerFees });
-	}
+/**
+ * Every institution's standing for the hand-over to `epoch`, from this chain as it stands at the epoch's
+ * boundary (end = epoch · L): lifetime R over keyblocks 1..end with the records of rounds up to end − L
+ * (pinned and attached long before the boundary, so every node ranks the same facts), H, and when it
+ * was last seen: the keyblocks it mined up to end and the pinned batches it proposed for rounds up to end − L.
+ */
+export function chainStandings(chain: ChainState, epoch: number): Standing[] {
+	const { epochLength } = chain.membershipParams;
+	const end = epoch * epochLength;
+	const recordsUpTo = Math.max(0, end - epochLength);
+	const seen = new Map<string, number>();
+	for (let height = 1; height <= Math.min(end, chain.height); height++)
+		seen.set(bytesToHex(chain.ledger.keyblock(height)!.block.header.miner), height);
 	for (let sequence = 1; sequence <= chain.batchCount; sequence++) {
-		const pinned = chain.batch(sequence)!;
-		const creators = new Map<string, Creator>();
-		let fees = 0n;
-		for (const id of pinned.batch.transactions) {
-			const location = ledger.recordLocation(id);
-			if (!location) continue;
-			const entry = ledger.patientBlock(location.patient)!.leaves[location.leaf]!.entries[location.index]!;
-			const { body } = entry.tx;
-			fees += BigInt(body.fees.service + body.fees.transaction);
-			const key = bytesToHex(body.institution);
-			const creator = creators.get(key) ?? { id: body.institution, transactions: 0 };
-			creator.transactions++;
-			creators.set(key, creator);
-		}
-		if (creators.size === 0) continue;
-		// The members who verified are those of the group that pinned this batch, not today's group.
-		const group = chain.groupForBatch(sequence)!;
-		facts.push({
-			type: 'batch',
-			sequence,
-			creators: [...creators.values()],
-			fees,
-			verifiers: certificateSigners(pinned.certificate, group)
-		});
+		const { batch } = chain.batch(sequence)!;
+		if (batch.round > recordsUpTo) continue;
+		const id = bytesToHex(batch.institution);
+		seen.set(id, Math.max(seen.get(id) ?? 0, batch.round));
 	}
-	return balances(facts, {
-		keyblockReward: BigInt(genesis.keyblockReward),
-		microblockReward: BigInt(genesis.microblockReward),
-		creatorShare: CREATOR_SHARE_BPS
-	});
+	return chainReputations(chain, end, recordsUpTo).map((r) => ({
+		institution: r.institution,
+		r: r.r,
+		honest: honestFlag(r.institution, chain.misbehaviour, end),
+		lastSeen: seen.get(r.institution) ?? 0
+	}));
+}
+
+/** The group every node expects the hand-over to `epoch` to name (members and weights). */
+export function expectedGroup(chain: ChainState, epoch: number): ConsensusGroup {
+	const standings = chainStandings(chain, epoch);
+	const rOf = new Map(standings.map((s) => [s.institution, s.r]));
+	const chosen = new Set(rankIncomingGroup(standings, epoch, chain.membershipParams));
+	const members = chain.ledger.genesis.institutions
+		.filter((i) => chosen.has(bytesToHex(i.id)))
+		.map((i) => ({ id: i.id, blsPublicKey: i.blsKey, reputation: rOf.get(bytesToHex(i.id))! }));
+	return new ConsensusGroup(members, epoch);
+}
+
+/** Every institution's balance (core balances.ts, kept by the chain as it applies facts). */
+/**
+ * How far a certified member's reputation may differ from this node's own figure. R2 reads attached
+ * records, and attachments are not ordered by consensus: a record attached just before the boundary may
+ * have reached the deciding members and not this node, or the reverse, moving R by far less than this.
+ */
+export const RANKING_TOLERANCE = 0.01;
+
+/**
+ * Throws 'handover-ranking' unless `incoming` is the group this chain ranks for its epoch: every member
+ * eligible here, its weight within RANKING_TOLERANCE of its R here, as many members as this node ranks,
+ * and each of them at least as reputable (within the tolerance) as the last member this node would
+ * seat. A group of one, an ineligible or unranked member, or inflated weights are refused.
+ */
+export function checkHandoverRanking(chain: ChainState, incoming: ConsensusGroup): void {
+	const { epoch } = incoming;
+	const params = chain.membershipParams;
+	const standings = chainStandings(chain, epoch);
+	const own = new Map(standings.map((s) => [s.institution, s]));
+	const expected = rankIncomingGroup(standings, epoch, params);
+	const refuse = (why: string): never => {
+		throw new ValidationError('handover-ranking', `the hand-over to epoch ${epoch} ${why}`);
+	};
+	if (incoming.size !== expected.length)
+		refuse(`names ${incoming.size} members; this chain ranks ${expected.length}`);
+	const floor = Math.min(...expected.map((id) => own.get(id)!.r));
+	for (const member of incoming.members) {
+		const id = bytesToHex(member.id);
+		const standing = own.get(id);
+		if (!standing || !isEligible(standing, epoch, params))
+			return refuse(`seats ${id.slice(0, 16)}…, which is not eligible on this chain`);
+		if (Math.abs(member.reputation - standing.r) > RANKING_TOLERANCE)
+			refuse(`weighs ${id.slice(0, 16)}… at ${member.reputation}; this chain gives it ${standing.r}`);
+		if (standing.r < floor - RANKING_TOLERANCE)
+			refuse(`seats ${id.slice(0, 16)}…, which this chain does not rank among the top ${params.groupSize}`);
+	}
+}
+
+export function chainBalances(chain: ChainState): Map<string, bigint> {
+	return chain.accounts.all();
 }

@@ -20,8 +20,9 @@
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
+import { FeeAccounts } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import { ConsensusGroup } from '../core/consensus/group.ts';
+import { ConsensusGroup, type GroupMember } from '../core/consensus/group.ts';
 import {
 	decodeHandover,
 	encodeHandover,
@@ -52,7 +53,7 @@ import {
 	verifyPinnedBatch,
 	type PinnedBatch
 } from '../core/pinning.ts';
-import { transactionId } from '../core/transaction.ts';
+import { transactionId, type RecordBody } from '../core/transaction.ts';
 import type { Store, StoreWrite, TableName } from '../store/store.ts';
 import {
 	checkJournal,
@@ -69,6 +70,7 @@ import {
 	type JournalDistrust,
 	type VerifiedHead
 } from './verified-journal.ts';
+import { checkHandoverRanking } from './chain-metrics.ts';
 
 export type ChainFact =
 	| { type: 'keyblock'; block: Keyblock }
@@ -90,8 +92,9 @@ export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
 /**
  * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
  * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
+ * 3: hand-overs must match the node's own ranking (lifetime R, presence) and fees are debited.
  */
-export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/2');
+export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/3');
 const JOURNAL_FORMAT_KEY = 'journal-format';
 
 const POSITION_DIGITS = 12;
@@ -140,6 +143,8 @@ export type FactOutcome = 'applied' | 'known';
 
 export class ChainState {
 	readonly ledger: Ledger;
+	/** Balances: fees debited from their payers, rewards credited (core balances.ts). */
+	readonly accounts: FeeAccounts;
 	/** Group of each epoch so far, by epoch number (epoch 0: genesis). */
 	private readonly groups: ConsensusGroup[];
 	private readonly membership: MembershipParams;
@@ -168,6 +173,7 @@ export class ChainState {
 
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis);
+		this.accounts = new FeeAccounts(options.genesis);
 		this.groups = [options.group];
 		this.membership = {
 			groupSize: options.genesis.consensusGroupSize,
@@ -238,13 +244,24 @@ export class ChainState {
 			case 'keyblock': {
 				const roots = derived && splitHashes(derived, fact.block.registers.length);
 				this.ledger.restoreKeyblock(fact.block, roots);
+				// Balances are derived state: replayed (cheap integer sums), never trusted from storage.
+				const { height, miner } = fact.block.header;
+				this.accounts.applyKeyblock(
+					height,
+					miner,
+					fact.block.registers.map((tx) => tx.body)
+				);
 				return;
 			}
-			case 'batch':
-				this.pinned.admit(fact.pinned);
-				this.ledger.recordPinnedBatch(pinnedBatchId(fact.pinned), fact.pinned.batch.transactions);
-				this.batches.push(fact.pinned);
+			case 'batch': {
+				const { pinned } = fact;
+				this.pinned.admit(pinned);
+				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
+				this.batches.push(pinned);
+				const group = this.groupForBatch(pinned.sequence)!;
+				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
 				return;
+			}
 			case 'handover':
 				this.groups.push(new ConsensusGroup(fact.handover.members, fact.handover.epoch));
 				this.handovers.push(fact.handover);
@@ -254,6 +271,7 @@ export class ChainState {
 				const ids =
 					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
 				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
+				this.accounts.applyAttachment(institution, this.attachmentParts(entries, ids));
 				this.attachments.add(attachmentKey(fact.attachment, ids));
 				return;
 			}
@@ -433,6 +451,27 @@ export class ChainState {
 		verifyPinnedBatch(pinned, group);
 	}
 
+	/** An attachment's entries grouped by the pinned batch each belongs to, with that batch's group. */
+	private attachmentParts(
+		entries: readonly { tx: { body: RecordBody } }[],
+		ids: readonly Bytes[]
+	): { sequence: number; bodies: RecordBody[]; group: GroupMember[] }[] {
+		const parts = new Map<number, { sequence: number; bodies: RecordBody[]; group: GroupMember[] }>();
+		entries.forEach((entry, i) => {
+			const sequence = this.pinned.batchOf(ids[i]!);
+			if (sequence === undefined)
+				throw new ValidationError('tx-unpinned', 'an attached record was not pinned by the consensus group');
+			const part = parts.get(sequence) ?? {
+				sequence,
+				bodies: [],
+				group: [...this.groupForBatch(sequence)!.members]
+			};
+			part.bodies.push(entry.tx.body);
+			parts.set(sequence, part);
+		});
+		return [...parts.values()];
+	}
+
 	/** Every rule for `fact` on top of the current state; applies it to the in-memory state if it holds. */
 	private async check(fact: ChainFact): Promise<void> {
 		switch (fact.type) {
@@ -449,7 +488,17 @@ export class ChainState {
 				verifyKeyblockPin(decodePin(block.pin), { height: block.header.height, keyblockHash: hash }, group);
 				// After the certificate: a forged pin is the sender's fault, a second real one the group's.
 				this.assertNotConflictingWithPins(block);
+				this.accounts.checkPayable(
+					block.registers.map((tx) => tx.body),
+					`keyblock ${block.header.height}`
+				);
 				this.ledger.appendKeyblock(block, this.clock());
+				const { height, miner } = block.header;
+				this.accounts.applyKeyblock(
+					height,
+					miner,
+					block.registers.map((tx) => tx.body)
+				);
 				return;
 			}
 			case 'batch': {
@@ -463,6 +512,8 @@ export class ChainState {
 				this.pinned.admit(pinned);
 				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
 				this.batches.push(pinned);
+				const group = this.groupForBatch(pinned.sequence)!;
+				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
 				return;
 			}
 			case 'handover': {
@@ -492,20 +543,23 @@ export class ChainState {
 					'handover-member',
 					'the hand-over names a member that is not a consortium institution with its BLS key'
 				);
-				this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+				const incoming = verifyHandover(this.groups[handover.epoch - 1]!, handover);
+				// The certificate is necessary, not sufficient: this node ranks its own chain (issue 11).
+				checkHandoverRanking(this, incoming);
+				this.groups.push(incoming);
 				this.handovers.push(handover);
 				return;
 			}
 			case 'attachment': {
 				const { attachment } = fact;
-				for (const entry of attachment.entries) {
-					const sequence = this.pinned.batchOf(transactionId(entry.tx.body));
-					if (sequence === undefined)
-						throw new ValidationError(
-							'tx-unpinned',
-							'an attached record was not pinned by the consensus group'
-						);
-				}
+				const parts = this.attachmentParts(
+					attachment.entries,
+					attachment.entries.map((e) => transactionId(e.tx.body))
+				);
+				this.accounts.checkPayable(
+					attachment.entries.map((e) => e.tx.body),
+					'attachment'
+				);
 				await this.ledger.attachRecords(
 					attachment.patient,
 					attachment.institution,
@@ -513,6 +567,7 @@ export class ChainState {
 					attachment.leafProof,
 					this.verifier
 				);
+				this.accounts.applyAttachment(attachment.institution, parts);
 				this.attachments.add(attachmentKey(attachment));
 				return;
 			}

@@ -11,6 +11,7 @@ import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
+import { PRESENCE_WINDOW_EPOCHS } from '../core/consensus/membership.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
 import { targetForExpectedHashes, type DevInstitution } from '../core/genesis-dev.ts';
 import { encodeKeyblock } from '../core/keyblock.ts';
@@ -199,7 +200,8 @@ describe('a consortium of full nodes over libp2p', () => {
 	}, 120_000);
 
 	it('hands the consensus group over at epoch boundaries, and the new groups pin keyblocks and batches', async () => {
-		// Every online member mines now, so the next groups seat all three (candidates are the epoch's miners).
+		// Every online member mines now, so the next groups seat all three (candidates are the institutions
+		// seen on chain within the presence window, ranked by lifetime reputation).
 		for (const member of members) member.startMining();
 		const epochsBefore = members[0]!.chain.epochs;
 		await expect
@@ -210,15 +212,23 @@ describe('a consortium of full nodes over libp2p', () => {
 		for (const node of nodes)
 			for (let epoch = 0; epoch < epochs; epoch++)
 				expect(node.chain.groupOfEpoch(epoch)!.hash).toEqual(reference.groupOfEpoch(epoch)!.hash);
-		// Later groups are the institutions that mined in the epoch before, weighted by reputation R.
+		// Later groups are institutions seen mining within the presence window, weighted by lifetime R.
 		for (let epoch = 1; epoch < epochs; epoch++) {
 			const group = reference.groupOfEpoch(epoch)!;
 			expect(group.epoch).toBe(epoch);
 			expect(group.hash).not.toEqual(reference.groupOfEpoch(0)!.hash);
 			expect(group.size).toBeLessThanOrEqual(genesis.consensusGroupSize);
 			const miners = new Set<string>();
-			for (let h = (epoch - 1) * genesis.epochLength + 1; h <= epoch * genesis.epochLength; h++)
+			const end = epoch * genesis.epochLength;
+			const from = Math.max(1, end - PRESENCE_WINDOW_EPOCHS * genesis.epochLength + 1);
+			for (let h = from; h <= end; h++)
 				miners.add(bytesToHex(reference.ledger.keyblock(h)!.block.header.miner));
+			// Members are also seen through the batches they proposed (rounds up to the epoch before).
+			for (let n = 1; n <= reference.batchCount; n++) {
+				const { batch } = reference.batch(n)!;
+				if (batch.round >= from && batch.round <= end - genesis.epochLength)
+					miners.add(bytesToHex(batch.institution));
+			}
 			for (const member of group.members) expect(miners.has(bytesToHex(member.id))).toBe(true);
 		}
 		// With three miners the group grew beyond Aster alone; each epoch's keyblocks were pinned under

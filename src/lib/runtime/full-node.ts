@@ -164,7 +164,7 @@ export class FullNode {
 		this.chain = chain;
 		this.net = options.net;
 		const clock = options.clock ?? Date.now;
-		this.mempool = new Mempool(chain.ledger, options.verifier, clock);
+		this.mempool = new Mempool(chain.ledger, options.verifier, clock, chain.accounts);
 		const role = options.institution;
 		const voting = new StoredVotingState(options.store);
 		const applications: Record<ConsensusKind, ConsensusApplication> = {

@@ -3,6 +3,8 @@
  * are checked against the chain and held; consensus-group members run the keyblock consensus over their
  * hashes and the decided one, with the group's certificate, is appended and gossiped. A keyblock that
  * conflicts with a pin can never be appended: the chain only grows by pinned keyblocks (chain-state.ts).
+ * Which candidate a member backs is core pin-choice.ts: its first valid arrival, and any valid one only
+ * after the height has been split for PIN_SPLIT_MS, so a withheld keyblock released late gains nothing.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Certificate } from '../core/certificate.ts';
@@ -11,6 +13,7 @@ import { encodePin } from '../core/pinning.ts';
 import type { ChainState } from './chain-state.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
+import { acceptsPin, pinProposal, type CandidateArrival } from '../core/consensus/pin-choice.ts';
 import { waitFor } from './wait.ts';
 
 /** How long `validate` waits for a candidate it has not received yet (gossip may be behind the vote). */
@@ -31,7 +34,9 @@ export interface KeyblockAgreementOptions {
 
 export class KeyblockAgreement {
 	private readonly candidates = new Map<string, Keyblock>();
-	private readonly arrivals = new EventTarget();
+	/** Local arrival time of each held candidate (the map above keeps arrival order). */
+	private readonly arrivedAt = new Map<string, number>();
+	private readonly arrivalEvents = new EventTarget();
 	private readonly chain: ChainState;
 	private readonly options: KeyblockAgreementOptions;
 	private readonly clock: () => number;
@@ -60,8 +65,10 @@ export class KeyblockAgreement {
 		if (this.candidates.has(key)) return false;
 		if (this.candidates.size >= MAX_CANDIDATES) return false;
 		this.chain.ledger.checkNextKeyblock(block, this.clock());
+		this.checkFees(block);
 		this.candidates.set(key, { ...block, pin: undefined });
-		this.arrivals.dispatchEvent(new Event('candidate'));
+		this.arrivedAt.set(key, this.clock());
+		this.arrivalEvents.dispatchEvent(new Event('candidate'));
 		await this.maybeStart();
 		return true;
 	}
@@ -80,19 +87,24 @@ export class KeyblockAgreement {
 
 	/** ConsensusApplication.propose: our first valid candidate (members only start once they hold one). */
 	async propose(height: number): Promise<Bytes> {
-		const first = this.validCandidates(height)[0];
-		return first ? keyblockHash(first.header) : new Uint8Array(32); // all-zero never validates
+		const first = pinProposal(this.arrivals(height));
+		// All-zero never validates.
+		return first ? keyblockHash(this.candidates.get(first)!.header) : new Uint8Array(32);
 	}
 
-	/** ConsensusApplication.validate: the candidate behind `value` is held (or arrives soon) and is valid. */
+	/**
+	 * ConsensusApplication.validate: the candidate behind `value` is held (or arrives soon), valid, and
+	 * the one the pin rule backs now (core pin-choice.ts: first arrival, any after a split).
+	 */
 	async validate(value: Bytes, height: number): Promise<boolean> {
-		const found = await waitFor(
-			this.arrivals,
+		const key = bytesToHex(value);
+		const held = await waitFor(
+			this.arrivalEvents,
 			'candidate',
 			() => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value)),
 			CANDIDATE_WAIT_MS
 		);
-		return found;
+		return held && acceptsPin(this.arrivals(height), key, this.clock());
 	}
 
 	/** The group decided `value` at `height`: append it with its certificate and tell the network. */
@@ -107,7 +119,27 @@ export class KeyblockAgreement {
 	/** The chain grew: candidates for old heights are void. */
 	chainAdvanced(): void {
 		const height = this.chain.height + 1;
-		for (const [key, block] of this.candidates) if (block.header.height < height) this.candidates.delete(key);
+		for (const [key, block] of this.candidates)
+			if (block.header.height < height) {
+				this.candidates.delete(key);
+				this.arrivedAt.delete(key);
+			}
+	}
+
+	/** Valid candidates for `height` in the order this node received them, with their arrival times. */
+	private arrivals(height: number): CandidateArrival[] {
+		return this.validCandidates(height).map((block) => {
+			const hash = bytesToHex(keyblockHash(block.header));
+			return { hash, at: this.arrivedAt.get(hash)! };
+		});
+	}
+
+	/** Members never pin a keyblock the chain would refuse: its registers' payers must hold their fees. */
+	private checkFees(block: Keyblock): void {
+		this.chain.accounts.checkPayable(
+			block.registers.map((tx) => tx.body),
+			`keyblock ${block.header.height}`
+		);
 	}
 
 	private validCandidates(height: number): Keyblock[] {
@@ -115,6 +147,7 @@ export class KeyblockAgreement {
 		return [...this.candidates.values()].filter((block) => {
 			try {
 				this.chain.ledger.checkNextKeyblock(block, this.clock());
+				this.checkFees(block);
 				return true;
 			} catch {
 				return false;

@@ -7,21 +7,19 @@
  * reputation) ranked the chain the same way. The certificate with the member list is the hand-over: a
  * chain fact every node verifies against the outgoing group, and gossiped.
  *
- * Candidates, as in RepuCoin: the institutions that mined at least one keyblock of the epoch just
- * ended (work proves they are up; an institution that has gone away must not hold a seat, or a group
- * with more than a third of absent members could never pin again), less any whose equivocation is
- * evidence on the chain (H = 0: no seat, whatever its work). Ranking input: keyblocks 1..end
- * (mining work, register counts) and the record transactions of rounds before the last epoch (pinned
- * and attached long before the boundary), so honest members compute the same group; if their views
- * still differ, the round times out and the next proposer's value is judged again until they agree.
+ * The ranking is core membership.ts rankIncomingGroup over chain-metrics.ts chainStandings: the top X
+ * institutions by LIFETIME reputation among those seen on chain (a keyblock mined or a batch proposed)
+ * within the presence window, less any whose equivocation is evidence on the chain. Who mined the epoch
+ * just ended counts only through the reputation it earned, so hash power rented for an epoch buys one
+ * seat per identity at most. Every node applies the same function to a hand-over it receives
+ * (chain-state.ts), so a certificate naming another group is refused, member or not.
  */
-import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
+import { equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Certificate } from '../core/certificate.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
-import { selectGroup, type Handover } from '../core/consensus/membership.ts';
-import { honestFlag } from '../core/reputation.ts';
+import type { Handover } from '../core/consensus/membership.ts';
 import type { ChainState } from './chain-state.ts';
-import { chainReputations } from './chain-metrics.ts';
+import { expectedGroup } from './chain-metrics.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 
 export interface HandoverAgreementOptions {
@@ -36,26 +34,7 @@ export class HandoverAgreement {
 
 	/** The group this node ranks for `epoch`, from the chain as it stands at that epoch's boundary. */
 	incomingGroup(epoch: number): ConsensusGroup {
-		const { chain } = this.options;
-		const { epochLength, groupSize } = chain.membershipParams;
-		const end = epoch * epochLength;
-		const reputations = new Map(
-			chainReputations(chain, end, Math.max(0, end - epochLength)).map((r) => [r.institution, r.r])
-		);
-		const miners = new Set<string>();
-		for (let height = Math.max(1, end - epochLength + 1); height <= end; height++)
-			miners.add(bytesToHex(chain.ledger.keyblock(height)!.block.header.miner));
-		const candidates = chain.ledger.genesis.institutions
-			.filter((institution) => {
-				const id = bytesToHex(institution.id);
-				return miners.has(id) && honestFlag(id, chain.misbehaviour, end);
-			})
-			.map((institution) => ({
-				id: institution.id,
-				blsPublicKey: institution.blsKey,
-				reputation: reputations.get(bytesToHex(institution.id)) ?? 0
-			}));
-		return selectGroup(candidates, epoch, { epochLength, groupSize });
+		return expectedGroup(this.options.chain, epoch);
 	}
 
 	/** Starts the hand-over height once the epoch's last keyblock is pinned (members of the outgoing group). */

@@ -7,6 +7,7 @@
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
+import { feesByPayer, type FeeAccounts } from '../core/balances.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
 import type { InstitutionQueue } from '../core/selection.ts';
@@ -38,7 +39,9 @@ export class Mempool {
 	constructor(
 		private readonly ledger: Ledger,
 		private readonly verifier: ChameleonVerifier,
-		private readonly clock: () => number = Date.now
+		private readonly clock: () => number = Date.now,
+		/** The chain's balances: a transaction whose payer cannot pay its fees is refused (balances.ts). */
+		private readonly accounts?: FeeAccounts
 	) {}
 
 	get size(): number {
@@ -57,6 +60,7 @@ export class Mempool {
 		if (this.registers.has(key) || this.records.has(key)) return false;
 		ensure(this.size < MAX_MEMPOOL, 'mempool-full', 'too many transactions are waiting; try again shortly');
 		ensure(!isPinned(id), 'tx-pinned-twice', 'this transaction is already pinned');
+		this.accounts?.checkPayable([tx.body], 'transaction', this.owed());
 		if (isRecordTransaction(tx)) {
 			const statement = this.ledger.checkRecordTransaction(tx);
 			const [valid] = await this.verifier.verifyAll([statement]);
@@ -89,11 +93,28 @@ export class Mempool {
 			const identity = bytesToHex(body.identity);
 			if (patients.has(patient) || identities.has(identity)) continue;
 			if (body.round > height || height - body.round > this.ledger.genesis.roundWindow) continue;
+			if (!this.affordable(out, body)) continue;
 			patients.add(patient);
 			identities.add(identity);
 			out.push(tx);
 		}
 		return out;
+	}
+
+	/** Fees the waiting transactions owe, by payer (each must be payable on top of these). */
+	private owed(): Map<string, bigint> {
+		return feesByPayer([...this.registers.values(), ...this.records.values()].map((tx) => tx.body));
+	}
+
+	/** Whether `body`'s payer can pay it on top of the registers already packed. */
+	private affordable(packed: readonly Transaction<RegisterBody>[], body: RegisterBody): boolean {
+		if (!this.accounts) return true;
+		try {
+			this.accounts.checkPayable([...packed.map((tx) => tx.body), body], 'keyblock');
+			return true;
+		} catch {
+			return false;
+		}
 	}
 
 	recordCount(): number {

@@ -42,6 +42,7 @@ const verifier: ChameleonVerifier = {
 const dirs: string[] = [];
 let original: string;
 let txId: Uint8Array;
+let verifiedBalances: Map<string, bigint>;
 
 /** A copy of the original chain's store directory, to edit and reopen. */
 async function copyOfChain(): Promise<string> {
@@ -68,7 +69,9 @@ beforeAll(async () => {
 	original = await mkdtemp(join(tmpdir(), 'spchain-verified-'));
 	dirs.push(original);
 	const store = await openStore(original);
-	({ txId } = await buildSmallChain(store, prover, verifier));
+	let chain;
+	({ chain, txId } = await buildSmallChain(store, prover, verifier));
+	verifiedBalances = chain.accounts.all();
 	await store.close();
 }, 180_000);
 
@@ -89,6 +92,8 @@ describe('restart without re-verifying', () => {
 		expect(chain.isPinned(txId)).toBe(true);
 		expect(chain.ledger.recordLocation(txId)).toMatchObject({ leaf: 0, index: 0 });
 		expect(chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
+		// Balances are replayed from the restored facts: fees debited, rewards credited as when verified.
+		expect(chain.accounts.all()).toEqual(verifiedBalances);
 		// The restored state is the whole state: the next keyblock is checked against it and applies,
 		// and facts already there are known.
 		const next = pinned(mineNext(chain.ledger, cedar, [], NOW - 500));

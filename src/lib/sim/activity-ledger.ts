@@ -2,8 +2,11 @@
  * The simulator's stand-in for the chain's stored blocks: per institution and per chunk, how many
  * keyblocks it mined and how many register / medical transactions it received. It hands exactly the
  * counts the real chain code would derive to the real reputation functions (src/lib/core/reputation.ts),
- * so every reputation the simulator reports is computed by protocol code, not by a model of it.
+ * so every reputation the simulator reports is computed by protocol code, not by a model of it. It also
+ * keeps when each institution was last seen on chain, and hands both to the node's hand-over ranking
+ * (core membership.ts rankIncomingGroup), as runtime chain-metrics.ts does from a real chain.
  */
+import { rankIncomingGroup, type MembershipParams, type Standing } from '../core/consensus/membership.ts';
 import {
 	reputations,
 	type InstitutionActivity,
@@ -18,6 +21,7 @@ export class ActivityLedger {
 	private readonly registerTxs: number[][];
 	private readonly medicalTxs: number[][];
 	private readonly honest: boolean[];
+	private readonly lastSeen: number[];
 
 	constructor(
 		readonly institutions: readonly string[],
@@ -27,6 +31,7 @@ export class ActivityLedger {
 		this.registerTxs = institutions.map(() => []);
 		this.medicalTxs = institutions.map(() => []);
 		this.honest = institutions.map(() => true);
+		this.lastSeen = institutions.map(() => 0);
 	}
 
 	/** Index of the chunk the next keyblock falls in. */
@@ -39,6 +44,12 @@ export class ActivityLedger {
 		const chunk = this.currentChunk;
 		this.length++;
 		bump(this.keyblocks[miner]!, chunk, 1);
+		this.lastSeen[miner] = this.length;
+	}
+
+	/** Institution `index` proposed a pinned batch of round `height` (seen on chain there). */
+	markSeen(index: number, height = this.length): void {
+		this.lastSeen[index] = Math.max(this.lastSeen[index]!, height);
 	}
 
 	/**
@@ -71,6 +82,26 @@ export class ActivityLedger {
 	/** R1, R2 and R of every institution now, by the protocol's own functions. */
 	reputations(): Reputation[] {
 		return reputations(this.length, this.activities(), this.params);
+	}
+
+	/** Each institution's standing for a hand-over at the current length (R, H, last seen). */
+	standings(): Standing[] {
+		return this.reputations().map((r, i) => ({
+			institution: r.institution,
+			r: r.r,
+			honest: this.honest[i]!,
+			lastSeen: this.lastSeen[i]!
+		}));
+	}
+
+	/** The group the node would hand over to for `epoch`, the chain being at that epoch's end. */
+	incomingGroup(epoch: number, params: MembershipParams): string[] {
+		return this.incomingGroupOf(this.standings(), epoch, params);
+	}
+
+	/** Same, from standings already computed (they cost a reputation pass). */
+	incomingGroupOf(standings: readonly Standing[], epoch: number, params: MembershipParams): string[] {
+		return rankIncomingGroup(standings, epoch, params);
 	}
 }
 

@@ -1,7 +1,9 @@
 /**
- * `npm run sim -- <scenario> [--seed N] [--out DIR] [--<param> value | v1,v2,…]`
+ * `npm run sim -- <scenario> [--seed N] [--out DIR] [--json] [--<param> value | v1,v2,…]`
  * Runs one scenario (or `all`), writes its tables as CSV and its charts as SVG into DIR (default
- * sim-out/), and prints the summary table. Same seed and parameters → byte-identical files.
+ * sim-out/), and prints the summary table. Same seed and parameters → byte-identical files. With
+ * --json the last line printed is one JSON object per scenario: its parameters, seed and summary
+ * rows (the figures docs/security-evaluation.md quotes), for scripts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +11,10 @@ import { SCENARIOS, scenarioByName } from './scenarios.ts';
 import { toCsv, withDefaults, type ParamValues, type Scenario, type Table } from './scenario.ts';
 
 function usage(): string {
-	const lines = ['usage: npm run sim -- <scenario|all> [--seed N] [--out DIR] [--<param> value|v1,v2,…]', ''];
+	const lines = [
+		'usage: npm run sim -- <scenario|all> [--seed N] [--out DIR] [--json] [--<param> value|v1,v2,…]',
+		''
+	];
 	for (const s of SCENARIOS) {
 		lines.push(`${s.name}: ${s.title}`);
 		for (const p of s.params)
@@ -36,9 +41,20 @@ function printTable(table: Table): void {
 	}
 }
 
-function runOne(scenario: Scenario, given: ParamValues, seed: number, out: string): void {
+/** The one-line JSON form of a run: parameters, seed and the summary table as objects. */
+function summaryJson(scenario: Scenario, params: ParamValues, seed: number, summary: Table): string {
+	return JSON.stringify({
+		scenario: scenario.name,
+		seed,
+		params,
+		summary: summary.rows.map((row) => Object.fromEntries(summary.columns.map((c, i) => [c, row[i]])))
+	});
+}
+
+function runOne(scenario: Scenario, given: ParamValues, seed: number, out: string, json: boolean): void {
 	const started = performance.now();
-	const result = scenario.run(withDefaults(scenario, given), seed);
+	const params = withDefaults(scenario, given);
+	const result = scenario.run(params, seed);
 	mkdirSync(out, { recursive: true });
 	const written: string[] = [];
 	for (const t of result.tables) written.push(write(join(out, `${t.name}.csv`), toCsv(t)));
@@ -46,6 +62,7 @@ function runOne(scenario: Scenario, given: ParamValues, seed: number, out: strin
 	console.log(`\n${scenario.title} (seed ${seed}, ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
 	printTable(result.summary);
 	console.log(`\nwrote ${written.join(', ')}`);
+	if (json) console.log(summaryJson(scenario, params, seed, result.summary));
 }
 
 function write(path: string, content: string): string {
@@ -64,7 +81,7 @@ function parseCommandLine(args: readonly string[]): { options: Map<string, strin
 			continue;
 		}
 		const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-		if (key === 'help') options.set(key, '');
+		if (key === 'help' || key === 'json') options.set(key, '');
 		else if (inline !== undefined) options.set(key, inline);
 		else if (i + 1 < args.length) options.set(key, args[++i]!);
 		else throw new RangeError(`--${key} needs a value`);
@@ -86,9 +103,10 @@ function main(): void {
 	const out = options.get('out') ?? 'sim-out';
 	const given: ParamValues = {};
 	for (const [key, value] of options)
-		if (key !== 'seed' && key !== 'out') given[key] = parseValue(key, value);
+		if (key !== 'seed' && key !== 'out' && key !== 'json') given[key] = parseValue(key, value);
 	const chosen = name === 'all' ? SCENARIOS : [scenarioByName(name)];
-	for (const scenario of chosen) runOne(scenario, name === 'all' ? {} : given, seed, out);
+	for (const scenario of chosen)
+		runOne(scenario, name === 'all' ? {} : given, seed, out, options.has('json'));
 }
 
 try {

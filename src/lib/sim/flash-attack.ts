@@ -1,17 +1,20 @@
 /**
- * Flash / 51% attack (§6.2.2): after the 15 pools of Fig. 12 have run the chain for T days, an attacker
- * rents a hash share p and mines for D days under k institution identities (k = 1: one consortium
- * member; k > 1: colluding members, each mining p/k). When, if ever, does it hold more than 1/3 and
- * more than 2/3 of the consensus group's reputation (top X by R)? The same run is read as plain
- * longest-chain PoW too, where power is the attacker's share of recent keyblocks (the last chunk).
+ * Flash / 51% attack (§6.2.2): a chain runs for T days; then a newcomer rents a share p of all hash
+ * power for D days under k consortium identities (each mining p/k). Every epoch the consensus group is
+ * handed over by the node's own rule (core membership.ts rankIncomingGroup via ActivityLedger, the
+ * standings runtime chain-metrics.ts derives from a real chain): the top X eligible institutions by
+ * lifetime R, eligible = honest and seen on chain within the presence window. When, if ever, does the
+ * newcomer hold more than 1/3 (it can stall the group; with 1/3 of the seats too, equivocate) and more
+ * than 2/3 (it decides alone) of the group's reputation weight, and how likely is a capture within
+ * `captureDays`? The same runs read as plain longest-chain PoW give the newcomer's share of recent blocks.
  *
- * Honest institutions also serve patients: each receives register and medical transactions in
- * proportion to its hash share (Poisson per chunk); the attacker rented hash power, not patients, so
- * its R2 stays at f(0). The RepuCoin-only column (group by R1) isolates the mining part.
- * The consensus group needs > 2/3 of members and > 2/3 of reputation to decide (src/lib/core/consensus),
- * so > 1/3 of the reputation lets the attacker stall decisions and, with > 1/3 of seats too, equivocate.
+ * Two consortia: the 15 pools of Fig. 12 (RepuCoin's population, group X, epoch `epochLength`), and a
+ * demo-sized one (`demoInstitutions` equal institutions, the demo's X and epoch length). Honest
+ * institutions serve patients in proportion to their hash share (Poisson per chunk); the newcomer rented
+ * hash power, not patients. Members of the group in office are seen through the batches they propose
+ * (`batchPresence`), counted one epoch late as chain-metrics counts them.
  */
-import { consensusGroup, type Reputation } from '../core/reputation.ts';
+import { reputationWeight } from '../core/consensus/group.ts';
 import { ActivityLedger, simulatedInstitutionId } from './activity-ledger.ts';
 import { lineChartSvg, type Series } from './chart.ts';
 import { poolShares } from './mining-pools.ts';
@@ -27,63 +30,84 @@ import {
 	reputationParams as repParams
 } from './scenario.ts';
 
-export interface FlashRun {
-	p: number;
-	identities: number;
-	/** Per chunk boundary during the attack. */
-	samples: {
-		day: number;
-		/** Attacker's fraction of the group's R (SPChain, R = ½(R1 + R2)). */
-		shareR: number;
-		seatsR: number;
-		/** Same with the group chosen and weighted by R1 only (RepuCoin). */
-		shareR1: number;
-		seatsR1: number;
-		/** Attacker's share of the last day's keyblocks (plain PoW power). */
-		powShare: number;
-	}[];
-	/** Plain PoW: days after joining when the attacker first mined > 1/2 (> 2/3) of a day's keyblocks. */
-	powMajorityDay: number | '';
-	powTwoThirdsDay: number | '';
+export type Consortium = 'pools' | 'demo';
+
+export interface FlashSample {
+	day: number;
+	/** Newcomer's fraction of the group's reputation weight, and its seats of the group's size. */
+	share: number;
+	seats: number;
+	size: number;
 }
 
-/** Attacker's fraction of the top-X group's total of `key`, and its seats in that group. */
-function groupShare(
-	all: readonly Reputation[],
-	attackers: ReadonlySet<string>,
-	size: number,
-	key: 'r' | 'r1'
+export interface FlashRun {
+	consortium: Consortium;
+	p: number;
+	identities: number;
+	seed: number;
+	/** One per hand-over during the attack. */
+	samples: FlashSample[];
+	/** Plain PoW: days after joining when the newcomer first mined > 1/2 of a day's keyblocks. */
+	powMajorityDay: number | '';
+}
+
+function consortiumShape(params: ParamValues, consortium: Consortium) {
+	if (consortium === 'pools')
+		return {
+			shares: poolShares(),
+			groupSize: scalar(params, 'groupSize'),
+			epochLength: scalar(params, 'epochLength')
+		};
+	const n = scalar(params, 'demoInstitutions');
+	if (!Number.isSafeInteger(n) || n < 1) throw new RangeError('demoInstitutions must be ≥ 1');
+	return {
+		shares: Array.from({ length: n }, () => 1 / n),
+		groupSize: scalar(params, 'demoGroupSize'),
+		epochLength: scalar(params, 'demoEpochLength')
+	};
+}
+
+/** Newcomer's share of the group's weight and its seats, with the group's integer weights. */
+function attackerHold(
+	group: readonly string[],
+	rOf: ReadonlyMap<string, number>,
+	attackers: ReadonlySet<string>
 ) {
-	const byId = new Map(all.map((r) => [r.institution, r[key]]));
-	const group = consensusGroup(
-		all.map((r) => ({ institution: r.institution, r: r[key] })),
-		size
-	);
 	let total = 0;
-	let attacker = 0;
+	let held = 0;
 	let seats = 0;
 	for (const id of group) {
-		total += byId.get(id)!;
+		const w = reputationWeight(rOf.get(id)!);
+		total += w;
 		if (attackers.has(id)) {
-			attacker += byId.get(id)!;
+			held += w;
 			seats++;
 		}
 	}
-	return { share: total === 0 ? 0 : attacker / total, seats };
+	return { share: total === 0 ? 0 : held / total, seats };
 }
 
-export function simulateFlash(params: ParamValues, seed: number, p: number, identities: number): FlashRun {
+export function simulateFlash(
+	params: ParamValues,
+	seed: number,
+	p: number,
+	identities: number,
+	consortium: Consortium = 'pools'
+): FlashRun {
 	const chunkSize = scalar(params, 'chunkSize');
 	const reputationParams = repParams(params);
 	const joinAt = Math.round(scalar(params, 'joinDays') * KEYBLOCKS_PER_DAY);
 	const end = joinAt + Math.round(scalar(params, 'durationDays') * KEYBLOCKS_PER_DAY);
-	const groupSize = scalar(params, 'groupSize');
+	const batchPresence = scalar(params, 'batchPresence') !== 0;
 	if (!(p > 0 && p < 1)) throw new RangeError(`attacker share must be in (0, 1), got ${p}`);
 	if (!Number.isSafeInteger(identities) || identities < 1) throw new RangeError('identities must be ≥ 1');
-	const shares = poolShares();
+	const { shares, groupSize, epochLength } = consortiumShape(params, consortium);
+	const membership = { groupSize, epochLength };
 	const honest = shares.map((_, i) => simulatedInstitutionId(i));
 	const attackerIds = Array.from({ length: identities }, (_, j) => simulatedInstitutionId(0xff00 + j));
-	const ledger = new ActivityLedger([...honest, ...attackerIds], reputationParams);
+	const all = [...honest, ...attackerIds];
+	const indexOf = new Map(all.map((id, i) => [id, i]));
+	const ledger = new ActivityLedger(all, reputationParams);
 	const attackers = new Set(attackerIds);
 	// Separate streams: who mines, which attacker identity, how many patients, so varying p or k keeps
 	// the honest history identical up to T.
@@ -97,8 +121,11 @@ export function simulateFlash(params: ParamValues, seed: number, p: number, iden
 	const recent: boolean[] = [];
 	let recentAttacker = 0;
 	let powMajorityDay: number | '' = '';
-	let powTwoThirdsDay: number | '' = '';
-	const samples: FlashRun['samples'] = [];
+	const samples: FlashSample[] = [];
+	// Groups in office: the one of the epoch now ending, and the one before (whose batches now count).
+	let current: string[] = [];
+	let previous: string[] = [];
+	const firstRanked = Math.max(epochLength, joinAt - 2 * epochLength);
 	for (let h = 1; h <= end; h++) {
 		const byAttacker = h > joinAt && mining.float() < p;
 		ledger.addKeyblock(
@@ -107,143 +134,186 @@ export function simulateFlash(params: ParamValues, seed: number, p: number, iden
 		recent.push(byAttacker);
 		if (byAttacker) recentAttacker++;
 		if (recent.length > KEYBLOCKS_PER_DAY && recent.shift()) recentAttacker--;
-		if (recent.length === KEYBLOCKS_PER_DAY && h > joinAt) {
-			const day = round((h - joinAt) / KEYBLOCKS_PER_DAY, 3);
-			if (powMajorityDay === '' && recentAttacker > KEYBLOCKS_PER_DAY / 2) powMajorityDay = day;
-			if (powTwoThirdsDay === '' && recentAttacker > (KEYBLOCKS_PER_DAY * 2) / 3) powTwoThirdsDay = day;
-		}
-		if (h % chunkSize !== 0 && h !== end) continue;
-		shares.forEach((s, i) =>
-			ledger.addTransactions(i, patients.poisson(registerPerChunk * s), patients.poisson(medicalPerChunk * s))
-		);
+		if (powMajorityDay === '' && recent.length === KEYBLOCKS_PER_DAY && h > joinAt)
+			if (recentAttacker > KEYBLOCKS_PER_DAY / 2) powMajorityDay = round((h - joinAt) / KEYBLOCKS_PER_DAY, 3);
+		if (h % chunkSize === 0)
+			shares.forEach((s, i) =>
+				ledger.addTransactions(
+					i,
+					patients.poisson(registerPerChunk * s),
+					patients.poisson(medicalPerChunk * s)
+				)
+			);
+		if (h % epochLength !== 0 || h < firstRanked) continue;
+		if (batchPresence) for (const id of previous) ledger.markSeen(indexOf.get(id)!, h - epochLength);
+		const standings = ledger.standings();
+		const group = ledger.incomingGroupOf(standings, h / epochLength, membership);
+		previous = current;
+		current = group;
 		if (h <= joinAt) continue;
-		const all = ledger.reputations();
-		const r = groupShare(all, attackers, groupSize, 'r');
-		const r1 = groupShare(all, attackers, groupSize, 'r1');
+		const hold = attackerHold(group, new Map(standings.map((s) => [s.institution, s.r])), attackers);
 		samples.push({
 			day: round((h - joinAt) / KEYBLOCKS_PER_DAY, 3),
-			shareR: r.share,
-			seatsR: r.seats,
-			shareR1: r1.share,
-			seatsR1: r1.seats,
-			powShare: recentAttacker / recent.length
+			share: hold.share,
+			seats: hold.seats,
+			size: group.length
 		});
 	}
-	return { p, identities, samples, powMajorityDay, powTwoThirdsDay };
+	return { consortium, p, identities, seed, samples, powMajorityDay };
 }
 
-/** Days after joining when `value` first exceeds `threshold`, or '' (never within the horizon). */
-function firstDay(
-	run: FlashRun,
-	value: (s: FlashRun['samples'][number]) => number,
-	threshold: number
-): number | '' {
-	const hit = run.samples.find((s) => value(s) > threshold);
+/** Days after joining when the newcomer first holds more than `fraction` of the weight, or ''. */
+export function dayOver(run: FlashRun, fraction: number, seatsToo = false): number | '' {
+	const hit = run.samples.find((s) => s.share > fraction && (!seatsToo || s.seats > fraction * s.size));
 	return hit ? hit.day : '';
 }
 
+function median(values: readonly (number | '')[]): number | '' {
+	const reached = values.filter((v): v is number => v !== '').sort((a, b) => a - b);
+	// The median of all runs, counting runs that never got there as +∞.
+	if (reached.length * 2 <= values.length) return '';
+	return reached[Math.floor((values.length - 1) / 2)]!;
+}
+
+export interface FlashSummary {
+	consortium: Consortium;
+	p: number;
+	k: number;
+	/** Medians over the runs (blank when most runs never got there within the horizon). */
+	dayOverThird: number | '';
+	dayOverTwoThirds: number | '';
+	/** Fraction of runs where the newcomer held > 1/3 (> 2/3) of both seats and weight within captureDays. */
+	pBlockWithin: number;
+	pControlWithin: number;
+	maxSeats: number;
+	maxShare: number;
+	powMajorityDay: number | '';
+}
+
+export function summarizeFlash(runs: readonly FlashRun[], captureDays: number): FlashSummary {
+	const first = runs[0]!;
+	const within = (fraction: number) =>
+		runs.filter((r) => {
+			const day = dayOver(r, fraction, true);
+			return day !== '' && day <= captureDays;
+		}).length / runs.length;
+	return {
+		consortium: first.consortium,
+		p: first.p,
+		k: first.identities,
+		dayOverThird: median(runs.map((r) => dayOver(r, 1 / 3))),
+		dayOverTwoThirds: median(runs.map((r) => dayOver(r, 2 / 3))),
+		pBlockWithin: within(1 / 3),
+		pControlWithin: within(2 / 3),
+		maxSeats: Math.max(...runs.flatMap((r) => r.samples.map((s) => s.seats))),
+		maxShare: round(Math.max(...runs.flatMap((r) => r.samples.map((s) => s.share))), 4),
+		powMajorityDay: median(runs.map((r) => r.powMajorityDay))
+	};
+}
+
+const SUMMARY_COLUMNS = [
+	'consortium',
+	'p',
+	'k',
+	'R>1/3 (day, median)',
+	'R>2/3 (day, median)',
+	'P(>1/3 within capture days)',
+	'P(>2/3 within capture days)',
+	'max seats',
+	'max R share',
+	'PoW>1/2 (day)'
+];
+
 export const flash: Scenario = {
 	name: 'flash',
-	title: 'Flash / 51% attack: rented hash power against reputation',
+	title: 'Flash / 51% attack: rented hash power against lifetime-reputation membership',
 	description:
-		'An attacker joins after T days with hash share p for D days under k identities; share of the consensus group reputation vs plain PoW.',
+		"A newcomer joins after T days with hash share p for D days under k identities; the group is handed over every epoch by the node's rule. Share of the group's reputation vs plain PoW.",
 	params: [
-		{ name: 'shares', label: 'Attacker hash shares p', default: [0.5, 0.6, 0.7, 0.8, 0.9, 0.99] },
-		{ name: 'identities', label: 'Attacker identities k', default: [1, 4, 7, 10] },
+		{ name: 'shares', label: 'Newcomer hash shares p', default: [0.51, 0.9, 0.99] },
+		{ name: 'identities', label: 'Newcomer identities k', default: [1, 4, 7] },
 		{ name: 'joinDays', label: 'Joins after T (days)', default: 547 },
-		{ name: 'durationDays', label: 'Attack duration D (days)', default: 730 },
-		{ name: 'groupSize', label: 'Consensus group size X', default: 10 },
+		{ name: 'durationDays', label: 'Attack duration D (days)', default: 180 },
+		{ name: 'captureDays', label: 'Capture window (days)', default: 180 },
+		{ name: 'runs', label: 'Runs per case (seeds seed, seed+1, …)', default: 5 },
+		{ name: 'groupSize', label: 'Pools: consensus group size X', default: 10 },
+		{ name: 'epochLength', label: 'Pools: epoch length (keyblocks)', default: 144 },
+		{ name: 'demoInstitutions', label: 'Demo: institutions', default: 5 },
+		{ name: 'demoGroupSize', label: 'Demo: group size X', default: 4 },
+		{ name: 'demoEpochLength', label: 'Demo: epoch length (keyblocks)', default: 10 },
+		{ name: 'batchPresence', label: 'Members seen through their batches (1/0)', default: 1 },
 		...REPUTATION_PARAMS,
 		{ name: 'registerPerChunk', label: 'Register txs per chunk (network)', default: 500 },
 		{ name: 'medicalPerChunk', label: 'Medical+label txs per chunk (network)', default: 5000 }
 	],
 	run(params, seed) {
-		const runs = list(params, 'identities').flatMap((k) =>
-			list(params, 'shares').map((p) => simulateFlash(params, seed, p, k))
+		const runs = scalar(params, 'runs');
+		if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('runs must be ≥ 1');
+		const captureDays = scalar(params, 'captureDays');
+		const consortia: Consortium[] = ['pools', 'demo'];
+		const cases = consortia.flatMap((c) =>
+			list(params, 'identities').flatMap((k) =>
+				list(params, 'shares').map((p) =>
+					Array.from({ length: runs }, (_, i) => simulateFlash(params, seed + i, p, k, c))
+				)
+			)
 		);
-		const rows = runs.flatMap((run) =>
-			run.samples.map((s) => [
-				run.p,
-				run.identities,
+		const summaries = cases.map((c) => summarizeFlash(c, captureDays));
+		const summaryRows = summaries.map((s) => [
+			s.consortium,
+			s.p,
+			s.k,
+			s.dayOverThird,
+			s.dayOverTwoThirds,
+			round(s.pBlockWithin, 3),
+			round(s.pControlWithin, 3),
+			s.maxSeats,
+			s.maxShare,
+			s.powMajorityDay
+		]);
+		// The CSV keeps one hand-over per day (the demo hands over 14 times a day; the summary uses all).
+		const daily = (samples: readonly FlashSample[]) =>
+			samples.filter((s, i) => i === 0 || Math.floor(s.day) !== Math.floor(samples[i - 1]!.day));
+		const rows = cases.flatMap((c) =>
+			daily(c[0]!.samples).map((s) => [
+				c[0]!.consortium,
+				c[0]!.p,
+				c[0]!.identities,
 				s.day,
-				round(s.shareR),
-				s.seatsR,
-				round(s.shareR1),
-				s.seatsR1,
-				round(s.powShare)
+				round(s.share),
+				s.seats,
+				s.size
 			])
 		);
-		const summaryRows = runs.map((run) => {
-			const last = run.samples[run.samples.length - 1]!;
-			return [
-				run.p,
-				run.identities,
-				firstDay(run, (s) => s.shareR, 1 / 3),
-				firstDay(run, (s) => s.shareR, 2 / 3),
-				firstDay(run, (s) => s.shareR1, 1 / 3),
-				firstDay(run, (s) => s.shareR1, 2 / 3),
-				round(last.shareR, 4),
-				last.seatsR,
-				run.powMajorityDay,
-				run.powTwoThirdsDay
-			];
-		});
 		const guides = [
 			{ y: 1 / 3, label: '1/3' },
 			{ y: 2 / 3, label: '2/3' }
 		];
-		const chartFor = (k: number) =>
-			lineChartSvg({
-				title: `Attacker's share of the consensus group's R, k = ${k} identities, X = ${scalar(params, 'groupSize')}`,
-				xLabel: `days since the attacker joined (at day ${scalar(params, 'joinDays')})`,
-				yLabel: 'share of group reputation',
-				yDomain: [0, 1],
-				guides,
-				series: runs
-					.filter((r) => r.identities === k)
-					.map((r): Series => ({ name: `p = ${r.p}`, points: r.samples.map((s) => [s.day, s.shareR]) }))
-			});
-		const pow = lineChartSvg({
-			title: "Plain PoW on the same runs: attacker's share of the last day's keyblocks",
-			xLabel: 'days since the attacker joined',
-			yLabel: 'share of recent keyblocks',
-			yDomain: [0, 1],
-			guides: [{ y: 1 / 2, label: '1/2' }, ...guides],
-			series: runs
-				.filter((r) => r.identities === runs[0]!.identities)
-				.map((r): Series => ({
-					name: `p = ${r.p}`,
-					points: r.samples.map((s) => [s.day, s.powShare]),
-					dashed: true
-				}))
-		});
+		const charts = consortia.flatMap((consortium) =>
+			list(params, 'identities').map((k) => ({
+				name: `flash-${consortium}-k${k}`,
+				svg: lineChartSvg({
+					title: `Newcomer's share of the group's R, ${consortium}, k = ${k} (seed ${seed})`,
+					xLabel: `days since the newcomer joined (at day ${scalar(params, 'joinDays')})`,
+					yLabel: 'share of group reputation',
+					yDomain: [0, 1],
+					guides,
+					series: cases
+						.filter((c) => c[0]!.consortium === consortium && c[0]!.identities === k)
+						.map((c): Series => ({
+							name: `p = ${c[0]!.p}`,
+							points: c[0]!.samples.map((s) => [s.day, s.share])
+						}))
+				})
+			}))
+		);
 		return {
 			tables: [
-				{
-					name: 'flash',
-					columns: ['p', 'identities', 'day', 'share_R', 'seats_R', 'share_R1', 'seats_R1', 'pow_share'],
-					rows
-				},
+				{ name: 'flash', columns: ['consortium', 'p', 'k', 'day', 'share_R', 'seats', 'group_size'], rows },
 				{ name: 'flash-summary', columns: SUMMARY_COLUMNS, rows: summaryRows }
 			],
-			charts: [
-				...list(params, 'identities').map((k) => ({ name: `flash-k${k}`, svg: chartFor(k) })),
-				{ name: 'flash-pow', svg: pow }
-			],
+			charts,
 			summary: { name: 'flash-summary', columns: SUMMARY_COLUMNS, rows: summaryRows }
 		};
 	}
 };
-
-const SUMMARY_COLUMNS = [
-	'p',
-	'k',
-	'R>1/3 (day)',
-	'R>2/3 (day)',
-	'R1>1/3 (day)',
-	'R1>2/3 (day)',
-	'R share at end',
-	'seats at end',
-	'PoW>1/2 (day)',
-	'PoW>2/3 (day)'
-];

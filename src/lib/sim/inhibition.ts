@@ -34,7 +34,6 @@
  * backlog that equals t_v / T_m.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import { devMember } from '../core/consensus/dev-members.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
 import { ValidationError } from '../core/errors.ts';
 import { MAX_PROPOSAL_TRANSACTIONS } from '../core/gossip.ts';
@@ -49,6 +48,7 @@ import {
 import { lineChartSvg, type Series } from './chart.ts';
 import { excludingSelection, squeezingSelection } from './inhibiting-leader.ts';
 import { seededRandom } from './random.ts';
+import { simulatedMember } from './sim-members.ts';
 import { list, round, scalar, type ParamValues, type Scenario } from './scenario.ts';
 
 export type InhibitionMode = 'plain' | 'spchain-exclude' | 'spchain-squeeze';
@@ -117,7 +117,7 @@ export function inhibitionConsortium(params: ParamValues, seed: number): Consort
 	const random = seededRandom(seed).fork(1);
 	// 1e-6 is the group's weight resolution: finer digits would not change any quota.
 	const reputations = Array.from({ length: count }, () => round(lo + (hi - lo) * random.float()));
-	const members = reputations.map((r, i) => devMember(i, r).member);
+	const members = reputations.map((r, i) => simulatedMember(i, r));
 	const ranking = reputations.map((_, i) => i).sort((a, b) => reputations[b]! - reputations[a]! || a - b);
 	const group = new ConsensusGroup(ranking.slice(0, groupSize).map((i) => members[i]!));
 	const total = reputations.reduce((a, b) => a + b, 0);

@@ -83,6 +83,70 @@ export function selectGroup(
 	);
 }
 
+/**
+ * Epochs an institution may go unseen on chain and keep its eligibility for a seat (the liveness rule,
+ * docs/consensus.md "Membership"). Seen = it mined a pinned keyblock or proposed a pinned transaction
+ * batch. Long on purpose: a renter of hash power who out-mines everybody for a while must not thereby
+ * make honest members "absent" (members in office also propose batches whatever their hash power, but
+ * only when there is traffic); the price is that a member that left keeps its seat this long.
+ */
+export const PRESENCE_WINDOW_EPOCHS = 30;
+
+/** What the hand-over ranking knows of one institution, all derived from the chain. */
+export interface Standing {
+	/** Institution id, hex. */
+	institution: string;
+	/** Lifetime reputation R (Algorithm 1 with RepuCoin's R1) over the whole chain; 0 once H = 0. */
+	r: number;
+	/** H: no proven misbehaviour on chain up to the epoch's end. */
+	honest: boolean;
+	/** Latest keyblock height at which it was seen (mined a keyblock, or proposed a batch of that round); 0: never. */
+	lastSeen: number;
+}
+
+/** Keyblocks of the presence window. */
+export function presenceWindow(params: MembershipParams): number {
+	checkParams(params);
+	return PRESENCE_WINDOW_EPOCHS * params.epochLength;
+}
+
+/**
+ * Eligible for a seat in `epoch`: honest, some reputation, and seen on chain within the presence
+ * window before the epoch's end (never seen = not eligible, also on a young chain: an institution that
+ * is not online must not be seated, or absent members could hold a third of the group).
+ */
+export function isEligible(standing: Standing, epoch: number, params: MembershipParams): boolean {
+	const end = epoch * params.epochLength;
+	return (
+		standing.honest &&
+		standing.r > 0 &&
+		standing.lastSeen >= 1 &&
+		standing.lastSeen > end - presenceWindow(params)
+	);
+}
+
+/**
+ * The incoming group of `epoch` (hex ids): the top X eligible institutions by LIFETIME reputation,
+ * ties to the lower id. Who mined the epoch just ended plays no part beyond the reputation it earned:
+ * one identity holds at most one seat, however much hash power it rents. Every node, member or not,
+ * runs this on its own chain and refuses a hand-over that names anything else.
+ */
+export function rankIncomingGroup(
+	standings: readonly Standing[],
+	epoch: number,
+	params: MembershipParams
+): string[] {
+	checkParams(params);
+	ensure(Number.isSafeInteger(epoch) && epoch >= 1, 'membership-epoch', 'hand-overs start at epoch 1');
+	const eligible = standings.filter((s) => isEligible(s, epoch, params));
+	ensure(
+		eligible.length > 0,
+		'membership-no-candidate',
+		`no institution is eligible for a seat in epoch ${epoch}`
+	);
+	return consensusGroup(eligible, params.groupSize);
+}
+
 export interface Handover {
 	/** The new group (its epoch is the outgoing group's + 1). */
 	members: GroupMember[];
