@@ -114,6 +114,7 @@ const STATE_DEPENDENT = new Set([
 	'keyblock-target',
 	'keyblock-stale',
 	'batch-sequence',
+	'batch-round',
 	'tx-unregistered',
 	'tx-round',
 	'tx-unpinned',
@@ -434,20 +435,23 @@ export class FullNode {
 		return (await this.keyblocks.offer(block)) ? 'accept' : 'ignore';
 	}
 
+	/**
+	 * Forwarded only when our machine checked it and found it new (a vote of a later height cannot be
+	 * checked yet: it is buffered within bounds and ignored, so no honest relay is blamed for it).
+	 * A node outside the group checks nothing and so forwards nothing: members reach each other directly.
+	 */
 	private async onConsensus(data: Uint8Array): Promise<Verdict> {
 		const envelope = decodeConsensusEnvelope(data);
 		// A member of the newest group listens from the first message on, so early votes are buffered.
 		const driver = this.drivers.get(envelope.kind) ?? this.driverFor(envelope.kind)(this.chain.group);
-		if (driver) await driver.receive(envelope.message);
-		return 'accept';
+		if (!driver) return 'ignore';
+		return driver.receive(envelope.message);
 	}
 
 	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
 		const message = decodeBatchMessage(data);
-		if (message.type === 'proposal') {
-			this.batches.receiveProposal(message.proposal);
-			return 'accept';
-		}
+		if (message.type === 'proposal')
+			return (await this.batches.offer(message.proposal)) === 'stored' ? 'accept' : 'ignore';
 		if (message.type === 'evidence') {
 			const outcome = await this.chain.apply({ type: 'evidence', evidence: message.evidence });
 			return outcome === 'applied' ? 'accept' : 'ignore';
