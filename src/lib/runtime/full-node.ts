@@ -124,6 +124,7 @@ const STATE_DEPENDENT = new Set([
 	'register-identity',
 	'label-target',
 	'mempool-full',
+	'mempool-patient',
 	'handover-missing',
 	'handover-epoch',
 	'handover-early',
