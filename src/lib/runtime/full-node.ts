@@ -22,7 +22,6 @@ import type { GenesisConfig } from '../core/genesis.ts';
 import {
 	decodeAttachment,
 	decodeBatchMessage,
-	decodeConsensusEnvelope,
 	encodeAttachment,
 	encodeBatchMessage,
 	type Attachment
@@ -49,6 +48,7 @@ import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { StoredVotingState } from './voting-store.ts';
+import { consensusVerdict, judged } from './gossip-verdict.ts';
 
 /** An institution's secrets and workers, for nodes run by a consortium member. */
 export interface InstitutionRole {
@@ -105,33 +105,6 @@ const ANNOUNCE_INTERVAL_MS = 5000;
 /** Bound on the transactions one node re-announces (a clinic's own queue, not a relay's). */
 const MAX_REANNOUNCED = 4096;
 const CATCH_UP_WINDOW = 512;
-
-/** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
-const STATE_DEPENDENT = new Set([
-	'keyblock-height',
-	'keyblock-prev',
-	'keyblock-penu',
-	'keyblock-target',
-	'keyblock-stale',
-	'batch-sequence',
-	'batch-round',
-	'tx-unregistered',
-	'tx-round',
-	'tx-unpinned',
-	'tx-duplicate',
-	'tx-pinned-twice',
-	'register-again',
-	'register-identity',
-	'label-target',
-	'mempool-full',
-	'mempool-patient',
-	'handover-missing',
-	'handover-epoch',
-	'handover-early',
-	'evidence-group',
-	// An honest miner's candidate that lost the pin may still be in flight when the pin lands.
-	'keyblock-conflicts-pin'
-]);
 
 export class FullNode {
 	readonly chain: ChainState;
@@ -405,13 +378,10 @@ export class FullNode {
 	private async guard(topic: Topic, handler: () => Promise<Verdict>): Promise<Verdict> {
 		if (this.stopped) return 'ignore';
 		try {
-			return await handler();
+			return await judged(handler, (error, blamed) =>
+				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed })
+			);
 		} catch (error) {
-			if (error instanceof ValidationError) {
-				const blamed = !STATE_DEPENDENT.has(error.code);
-				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed });
-				return blamed ? 'reject' : 'ignore';
-			}
 			this.fail(error);
 			return 'ignore';
 		}
@@ -436,17 +406,10 @@ export class FullNode {
 		return (await this.keyblocks.offer(block)) ? 'accept' : 'ignore';
 	}
 
-	/**
-	 * Forwarded only when our machine checked it and found it new (a vote of a later height cannot be
-	 * checked yet: it is buffered within bounds and ignored, so no honest relay is blamed for it).
-	 * A node outside the group checks nothing and so forwards nothing: members reach each other directly.
-	 */
-	private async onConsensus(data: Uint8Array): Promise<Verdict> {
-		const envelope = decodeConsensusEnvelope(data);
+	/** See consensusVerdict. */
+	private onConsensus(data: Uint8Array): Promise<Verdict> {
 		// A member of the newest group listens from the first message on, so early votes are buffered.
-		const driver = this.drivers.get(envelope.kind) ?? this.driverFor(envelope.kind)(this.chain.group);
-		if (!driver) return 'ignore';
-		return driver.receive(envelope.message);
+		return consensusVerdict(data, (kind) => this.drivers.get(kind) ?? this.driverFor(kind)(this.chain.group));
 	}
 
 	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
