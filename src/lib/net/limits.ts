@@ -80,3 +80,36 @@ export class Scoreboard {
 		return [...this.bans.keys()].filter((peer) => this.isBanned(peer));
 	}
 }
+
+/**
+ * Log lines rate-limited per key: at most `perWindow` lines per `windowMs`, then one line per window
+ * saying how many were left out, so a flood of refusals cannot fill the disk with logs.
+ */
+export class LogLimiter {
+	private readonly windows = new Map<string, { start: number; shown: number; suppressed: number }>();
+
+	constructor(
+		private readonly perWindow: number,
+		private readonly windowMs: number,
+		private readonly write: (line: string) => void,
+		private readonly now: () => number = Date.now
+	) {}
+
+	/** Writes `line` unless `key` already wrote `perWindow` lines in this window (then counts it). */
+	log(key: string, line: string): void {
+		const now = this.now();
+		let window = this.windows.get(key);
+		if (!window || now - window.start >= this.windowMs) {
+			if (window && window.suppressed > 0)
+				this.write(`${key}: ${window.suppressed} more lines left out in ${this.windowMs / 1000} s`);
+			this.windows.delete(key);
+			if (this.windows.size >= 1024) this.windows.delete(this.windows.keys().next().value!);
+			window = { start: now, shown: 0, suppressed: 0 };
+			this.windows.set(key, window);
+		}
+		if (window.shown < this.perWindow) {
+			window.shown++;
+			this.write(line);
+		} else window.suppressed++;
+	}
+}

@@ -21,6 +21,8 @@ export const SYNC_PROTOCOL = '/spchain/sync/2.0.0';
 const MAX_FACT_BYTES = 8 * 1024 * 1024;
 /** Bound on an announced journal length (far above any chain; it only sizes a progress bar). */
 const MAX_SYNC_FACTS = 2 ** 40;
+/** A peer that sends nothing for this long has its sync cut (a silent stream must not hold a slot). */
+export const SYNC_IDLE_MS = 30_000;
 
 export interface SyncProgress {
 	/** Facts the peer announced (0 until its header arrives). */
@@ -71,6 +73,7 @@ export function serveSync(net: PeerNet, source: SyncSource): void {
  * Pulls `peer`'s journal and applies it. Invalid data penalises the peer and ends the sync with the
  * ValidationError; what was applied before it stays (each fact was verified on its own). With `tail`,
  * only the peer's journal from that position (a cheap catch-up for facts gossip may have dropped).
+ * A peer that goes silent for SYNC_IDLE_MS is cut off (the sync rejects with a RequestError).
  */
 export async function syncFrom(
 	net: PeerNet,
@@ -83,8 +86,19 @@ export async function syncFrom(
 	const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: chain.height };
 	let header = false;
 	const from = tail?.from ?? 0;
+	const idle = new AbortController();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const arm = () => {
+		clearTimeout(timer);
+		timer = setTimeout(() => idle.abort(), SYNC_IDLE_MS);
+	};
+	const both = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
 	try {
-		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from }), { signal })) {
+		arm();
+		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from }), {
+			signal: both
+		})) {
+			arm();
 			if (!header) {
 				progress.total = decodeHeader(frame);
 				header = true;
@@ -113,6 +127,8 @@ export async function syncFrom(
 		// A tail of the peer's journal may lack what its facts depend on: that is not the peer's fault.
 		if (error instanceof ValidationError && !tail) net.penalise(peer, `sync: ${error.message}`);
 		throw error;
+	} finally {
+		clearTimeout(timer);
 	}
 	return progress;
 }

@@ -121,8 +121,11 @@ export class FullNode {
 	/** Attachments that arrived before the batch that pins their records. */
 	private readonly heldAttachments: Attachment[] = [];
 	private readonly listeners = new Set<(event: NodeEvent) => void>();
-	/** Syncs running now (one per request), shown in status(). */
-	private readonly syncs = new Set<SyncProgress>();
+	/** Syncs running now, at most one per peer (a peer's messages may ask for many), shown in status(). */
+	private readonly syncs = new Map<
+		string,
+		{ progress: SyncProgress; done: Promise<void>; listeners: Set<(progress: SyncProgress) => void> }
+	>();
 	private ownCandidate: Keyblock | null = null;
 	private announceTimer: ReturnType<typeof setInterval> | undefined;
 	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
@@ -360,8 +363,10 @@ export class FullNode {
 
 	private async catchUp(): Promise<void> {
 		const peers = this.net.peers();
-		if (this.stopped || this.catchingUp || this.syncs.size > 0 || peers.length === 0) return;
+		if (this.stopped || this.catchingUp || peers.length === 0) return;
 		const peer = peers[this.catchUpTurn++ % peers.length]!;
+		// a full sync with that peer is under way (another peer's, maybe held open, does not stop us)
+		if (this.syncs.has(peer)) return;
 		this.catchingUp = true;
 		try {
 			await syncFrom(this.net, this.chain, peer, undefined, undefined, {
@@ -456,26 +461,36 @@ export class FullNode {
 
 	// ------------------------------------------------------------------------------ sync
 
-	/** Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. */
-	private async syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
-		const entry: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
-		this.syncs.add(entry);
-		try {
-			await syncFrom(this.net, this.chain, peer, (progress) => {
-				Object.assign(entry, progress);
-				onProgress?.(progress);
+	/**
+	 * Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. One at a time
+	 * per peer: a call while one runs joins it (a stream of far-ahead keyblocks opens no more syncs).
+	 */
+	private syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
+		const running = this.syncs.get(peer);
+		if (running) {
+			if (onProgress) running.listeners.add(onProgress);
+			return running.done;
+		}
+		const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
+		const listeners = new Set(onProgress ? [onProgress] : []);
+		const done = syncFrom(this.net, this.chain, peer, (update) => {
+			Object.assign(progress, update);
+			for (const listener of listeners) listener(update);
+			this.emit({ type: 'status' });
+		})
+			.then(() => undefined)
+			.finally(() => {
+				this.syncs.delete(peer);
 				this.emit({ type: 'status' });
 			});
-		} finally {
-			this.syncs.delete(entry);
-			this.emit({ type: 'status' });
-		}
+		this.syncs.set(peer, { progress, done, listeners });
+		return done;
 	}
 
 	/** The running sync with the most facts still to come, so a short catch-up does not hide a long one. */
 	private syncProgress(): SyncProgress | null {
 		let longest: SyncProgress | null = null;
-		for (const sync of this.syncs)
+		for (const { progress: sync } of this.syncs.values())
 			if (!longest || sync.total - sync.received > longest.total - longest.received) longest = sync;
 		return longest && { ...longest };
 	}
