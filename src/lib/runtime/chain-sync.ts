@@ -56,16 +56,33 @@ function decodeHeader(frame: Bytes): number {
 	return read.uint(o.total, 'syncHeader.total', MAX_SYNC_FACTS);
 }
 
+/** Syncs served at once: one per peer, and a few in all (each holds a copy of the journal's tail). */
+export const MAX_SERVED_SYNCS = 8;
+
+/** A sync request refused because the peer already has one running, or too many are. */
+export class SyncBusyError extends Error {
+	override name = 'SyncBusyError';
+}
+
 /** Serves our journal to peers: the header with its length, then its facts. */
 export function serveSync(net: PeerNet, source: SyncSource): void {
-	net.handle(SYNC_PROTOCOL, async function* (request) {
+	const serving = new Set<string>();
+	net.handle(SYNC_PROTOCOL, async function* (request, from) {
 		const o = read.object(decodeCanonical(request, 64), 'syncRequest', ['from']);
-		// The journal as it stands now (later facts reach the peer by gossip or its next sync), so the
-		// announced total is exact.
-		const facts: { type: ChainFact['type']; bytes: Bytes }[] = [];
-		for await (const fact of source.journal(read.uint(o.from, 'syncRequest.from'))) facts.push(fact);
-		yield encodeCanonical({ total: facts.length });
-		for (const { type, bytes } of facts) yield encodeFrame(type, bytes);
+		if (serving.has(from)) throw new SyncBusyError('a sync for this peer is already running');
+		if (serving.size >= MAX_SERVED_SYNCS)
+			throw new SyncBusyError('too many syncs running; try again shortly');
+		serving.add(from);
+		try {
+			// The journal as it stands now (later facts reach the peer by gossip or its next sync), so the
+			// announced total is exact.
+			const facts: { type: ChainFact['type']; bytes: Bytes }[] = [];
+			for await (const fact of source.journal(read.uint(o.from, 'syncRequest.from'))) facts.push(fact);
+			yield encodeCanonical({ total: facts.length });
+			for (const { type, bytes } of facts) yield encodeFrame(type, bytes);
+		} finally {
+			serving.delete(from);
+		}
 	});
 }
 
