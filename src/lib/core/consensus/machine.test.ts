@@ -341,6 +341,18 @@ describe('consensus state machine', () => {
 			expect((await m.deliver(genuine)).intake).toBe('accept');
 		});
 
+		it('a machine not started yet buffers within bounds, and starting drops what lies beyond its window', async () => {
+			const { m, scheme } = counted(0);
+			for (let k = 0; k < 3000; k++) await m.deliver(forgedVote(k % 4, 1_000_000 + k, 0, k));
+			expect(m.buffered).toBe(MAX_BUFFERED_FUTURE);
+			expect(scheme.checks).toBe(0);
+			await m.start(1, group);
+			expect(m.buffered).toBe(0);
+			// …so the buffer takes later heights again.
+			expect((await m.deliver(forgedVote(1, 2, 0, 1))).intake).toBe('ignore');
+			expect(m.buffered).toBe(1);
+		});
+
 		it('forwards only what it checked: future and past forgeries are ignored, current ones refused', async () => {
 			const { m, scheme } = counted(0);
 			await m.start(1, group);

@@ -566,11 +566,14 @@ export class ConsensusMachine {
 		this.futureCount++;
 	}
 
-	/** Removes and returns the buffered messages of `height`, dropping those of earlier heights. */
+	/**
+	 * Removes and returns the buffered messages of `height`, dropping those of earlier heights and those
+	 * beyond the window (buffered before the machine started, when no height bounded them).
+	 */
 	private takeFuture(height: number): Bytes[] {
 		const taken: Bytes[] = [];
 		for (const [slot, entry] of this.future) {
-			if (entry.height > height) continue;
+			if (entry.height > height && entry.height <= height + HEIGHTS_BUFFERED_AHEAD) continue;
 			this.future.delete(slot);
 			this.futureCount -= entry.list.length;
 			if (entry.height === height) taken.push(...entry.list);
