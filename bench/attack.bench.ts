@@ -2,7 +2,8 @@
  * `npm run bench -- attack` (issue 18): a hostile network against real nodes. A relay and the four
  * consensus-group members of a development genesis run as FullNodes in this process (real libp2p on
  * loopback, gossipsub, WASM miners in worker threads, BLS-certified pins); outsiders with no keys
- * (bench/attack/attacker.ts) flood them phase by phase. Each phase prints the honest pin rate
+ * (bench/attack/attacker.ts, in a child process: bench/attack/attacker-main.ts) flood them phase by
+ * phase, each phase with fresh identities. Each phase prints the honest pin rate
  * (pinned keyblocks per minute) against the quiet baseline, the process's CPU (cores) and peak RSS,
  * the bans by who of whom, and at the end whether the honest chains agree. Faults: one member stopped
  * (f = 1 of 4) and restarted from its store.
@@ -10,6 +11,8 @@
  * BENCH_QUICK=1: 15 s phases (about 3 minutes in all); otherwise 60 s (about 11 minutes). The figures depend on the
  * machine's load, which is printed with them.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { loadavg } from 'node:os';
 import { bytesToHex } from '../src/lib/core/bytes.ts';
 import { devGenesis, devInstitution, targetForExpectedHashes } from '../src/lib/core/genesis-dev.ts';
@@ -26,11 +29,12 @@ import type { PeerNet } from '../src/lib/net/peer-net.ts';
 import { FullNode } from '../src/lib/runtime/full-node.ts';
 import { openMemoryStore, type MemoryStore } from '../src/lib/store/memory-store.ts';
 import { startRelay } from '../relay/relay.ts';
-import { Attacker, type AttackKind } from './attack/attacker.ts';
+import type { AttackKind } from './attack/attacker.ts';
+import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand } from './attack/protocol.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PHASE_MS = QUICK ? 15_000 : 60_000;
-const NAMES = ['Aster Clinic', 'Birch Hospital', 'Cedar Health', 'Dogwood Medical'];
+const NAMES = MEMBER_NAMES;
 /** Messages per second each attacking identity sends. */
 const RATE = 400;
 const SYBILS = 8;
@@ -54,7 +58,22 @@ interface PhaseResult {
 	honestBans: number;
 }
 
+/**
+ * Node 20 has WebSocket (which libp2p's transport needs) only behind --experimental-websocket: without
+ * it, the bench runs itself in a child that has it (bench/attack/run.ts).
+ */
 export default async function attackBench(): Promise<void> {
+	if (typeof WebSocket !== 'undefined') return runAttackBench();
+	const child = spawn(
+		process.execPath,
+		['--experimental-websocket', '--import', 'tsx', new URL('./attack/run.ts', import.meta.url).pathname],
+		{ stdio: 'inherit', env: process.env }
+	);
+	const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+	if (code !== 0) throw new Error(`the attack bench exited with ${code}`);
+}
+
+export async function runAttackBench(): Promise<void> {
 	const genesis = devGenesis({
 		timestamp: Date.now() - 60_000,
 		initialTarget: targetForExpectedHashes(1n << 21n),
@@ -113,15 +132,21 @@ export default async function attackBench(): Promise<void> {
 		await new Promise((resolve) => setTimeout(resolve, 500));
 
 	const bootstrap = [...relay.addresses, ...members.flatMap((m) => m.net.addresses().slice(0, 1))];
-	const attackers: Attacker[] = [];
-	/** A new identity (a banned one is refused at connection: each phase starts unbanned). */
-	async function fresh(): Promise<Attacker> {
-		const a = await Attacker.start(bootstrap, genesis, clinics, view);
-		names.set(a.net.peerId, `attacker ${attackers.length}`);
-		attackers.push(a);
-		while (a.net.connections().length < members.length)
-			await new Promise((resolve) => setTimeout(resolve, 250));
-		return a;
+	const attackers = startAttackers();
+	let attackerCount = 0;
+	const viewTimer = setInterval(
+		() => attackers.command({ type: 'view', height: view.height(), batches: view.batches() }),
+		500
+	);
+	/** Fresh identities flood `kinds` (identity i the kind i mod n) until `until`; returns messages sent. */
+	async function attack(identities: number, kinds: AttackKind[], perSecond: number, warmUp = 0) {
+		attackers.command({ type: 'prepare', bootstrap, identities, members: members.length });
+		const { ids } = (await attackers.next('ready')) as { ids: string[] };
+		for (const id of ids) names.set(id, `attacker ${attackerCount++}`);
+		return async (until: number) => {
+			attackers.command({ type: 'flood', kinds, perSecond, until, warmUp });
+			return ((await attackers.next('done')) as { sent: number }).sent;
+		};
 	}
 	for (const m of members) names.set(m.net.peerId, m.name);
 
@@ -181,19 +206,14 @@ export default async function attackBench(): Promise<void> {
 		'replay'
 	];
 	for (const kind of kinds) {
-		const a = await fresh();
 		// the replayer first overhears a few rounds of honest votes
-		if (kind === 'replay') await new Promise((resolve) => setTimeout(resolve, 5000));
-		await phase(kind, (until) => a.flood(kind, kind === 'oversized' ? 5 : RATE, until));
+		const flood = await attack(1, [kind], kind === 'oversized' ? 5 : RATE, kind === 'replay' ? 5000 : 0);
+		await phase(kind, flood);
 	}
-	const crowd = await Promise.all(Array.from({ length: SYBILS }, () => fresh()));
-	await phase(`${SYBILS} identities, mixed`, async (until) => {
-		const sent = await Promise.all(
-			crowd.map((a, i) => a.flood(i % 2 === 0 ? 'forged-votes' : 'random', RATE / 2, until))
-		);
-		return sent.reduce((sum, n) => sum + n, 0);
-	});
-	for (const a of attackers) await a.stop();
+	const crowd = await attack(SYBILS, ['forged-votes', 'random'], RATE / 2);
+	await phase(`${SYBILS} identities, mixed`, crowd);
+	clearInterval(viewTimer);
+	attackers.stop();
 
 	// Faults: one member of four down (f = 1), then back from its store.
 	const down = members.pop()!;
@@ -230,4 +250,41 @@ export default async function attackBench(): Promise<void> {
 	for (const m of members) await stopMember(m);
 	await prover.close();
 	await relay.stop();
+}
+
+/** The attackers' process (bench/attack/attacker-main.ts) and its answers, in order. */
+function startAttackers() {
+	const child: ChildProcessWithoutNullStreams = spawn(
+		process.execPath,
+		[
+			'--experimental-websocket',
+			'--import',
+			'tsx',
+			new URL('./attack/attacker-main.ts', import.meta.url).pathname
+		],
+		{ env: process.env }
+	);
+	child.stderr.on('data', () => {}); // its own libp2p noise
+	const answers: { type: string }[] = [];
+	const waiting: (() => void)[] = [];
+	createInterface({ input: child.stdout }).on('line', (line) => {
+		if (!line.startsWith(ATTACK_PREFIX)) return;
+		answers.push(JSON.parse(line.slice(ATTACK_PREFIX.length)) as { type: string });
+		waiting.splice(0).forEach((wake) => wake());
+	});
+	return {
+		command: (command: AttackCommand) => child.stdin.write(`${JSON.stringify(command)}\n`),
+		async next(type: string): Promise<unknown> {
+			for (;;) {
+				const index = answers.findIndex((a) => a.type === type);
+				if (index >= 0) return answers.splice(index, 1)[0];
+				if (child.exitCode !== null) throw new Error(`the attackers exited with ${child.exitCode}`);
+				await new Promise<void>((resolve) => {
+					waiting.push(resolve);
+					setTimeout(resolve, 1000);
+				});
+			}
+		},
+		stop: () => child.stdin.end()
+	};
 }

@@ -240,7 +240,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	function penalise(peer: string, points: number, reason: string): void {
 		if (peer === selfId) return;
 		if (!scores.add(peer, points, reason)) return;
-		logs.log('ban', `[net] banning ${peer.slice(-8)} for ${limits.banMs / 1000} s: ${reason}`);
+		logs.log('[net] bans', `[net] banning ${peer.slice(-8)} for ${limits.banMs / 1000} s: ${reason}`);
 		void node.hangUp(peerIdFromString(peer)).catch(() => undefined);
 		if (members.delete(peer)) emit('peer:disconnect', peer);
 	}
@@ -400,7 +400,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 						return;
 					}
 				} catch (error) {
-					debugLogs.log('dial', `[net] dial ${candidate} failed: ${describe(error)}`);
+					debugLogs.log('[net] dial failures', `[net] dial ${candidate} failed: ${describe(error)}`);
 				}
 			}
 		} finally {
@@ -581,7 +581,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		try {
 			await node.peerStore.merge(peerIdFromString(key), { tags: { 'spchain-protected': { value: 100 } } });
 		} catch (error) {
-			logs.log('tag', `[net] could not protect ${key.slice(-8)}: ${describe(error)}`);
+			logs.log('[net] tags', `[net] could not protect ${key.slice(-8)}: ${describe(error)}`);
 		}
 	}
 
@@ -624,7 +624,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				try {
 					verdict = await onMessage(message.data, from);
 				} catch (error) {
-					logs.log(`handler ${topic}`, `[net] ${topic} handler failed: ${describe(error)}`);
+					logs.log(`[net] ${topic} handler failures`, `[net] ${topic} handler failed: ${describe(error)}`);
 					verdict = 'ignore';
 				}
 				stats.received++;

@@ -119,6 +119,6 @@ describe('gossip verdicts over libp2p', () => {
 		expect(c.stats().banned).toEqual([]);
 		// R buffered (not forwarded) the later height's forgeries, within its per-slot bound.
 		expect(relayDriver.machine.buffered).toBeGreaterThan(0);
-		expect(relayDriver.machine.buffered).toBeLessThanOrEqual(2);
+		expect(relayDriver.machine.buffered).toBe(1); // one slot (member 3, round 0, prevote)
 	});
 });

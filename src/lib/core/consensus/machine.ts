@@ -33,8 +33,8 @@
  *   the group, round window, proposer and the duplicate/equivocation slot are checked before any
  *   signature. Messages of a later height cannot be checked yet (its group and our state are not
  *   there): they wait in a buffer bounded per sender and slot (FUTURE_PER_SLOT per (height, round,
- *   step, sender), only the first FUTURE_ROUNDS rounds), so draining it costs at most a few signature
- *   checks per member and slot, however much a peer sent.
+ *   step, sender), only the first FUTURE_ROUNDS rounds), so draining it costs at most one signature
+ *   check per member and step, however much a peer sent.
  * - `deliver` says what became of a message, for the gossip layer: 'accept' only when it was checked
  *   here and is new (forward it); 'ignore' when it is a duplicate, stale, or not checkable yet (neither
  *   forward nor blame: an honest relay is never charged for what it could not check); a ValidationError
@@ -105,10 +105,14 @@ export const MAX_ROUNDS_AHEAD = 64;
 export const MAX_CONFLICTING = 4;
 /** Later heights buffered (an honest member is at most a decision or two ahead of us). */
 export const HEIGHTS_BUFFERED_AHEAD = 2;
-/** Rounds of a later height buffered: members start a height in round 0; resends bring later ones. */
-export const FUTURE_ROUNDS = 4;
-/** Buffered messages per (height, round, step, sender) slot: the honest one and an equivocation. */
-export const FUTURE_PER_SLOT = 2;
+/**
+ * Rounds of a later height buffered: members start a height in round 0; resends bring later ones.
+ * Each buffered vote may cost a signature check when its height starts (~60 ms on a loaded machine),
+ * so a height's share is kept to one round and one message per member and step.
+ */
+export const FUTURE_ROUNDS = 1;
+/** Buffered messages per (height, round, step, sender) slot (a forgery in it is replaced by resends). */
+export const FUTURE_PER_SLOT = 1;
 /** Buffered COMMITs per later height. */
 const FUTURE_COMMITS_PER_HEIGHT = 2;
 /** Hard cap on the buffer (before the group is known, sender ids cannot be checked). */
