@@ -110,6 +110,9 @@ describe('batch proposals from the network', () => {
 		// The batch after next cannot be checked yet: kept aside, not forwarded.
 		expect(await batches.offer(proposal([0], { sequence: 2 }))).toBe('later');
 		expect(batches.proposal(proposalHash(proposal([0], { sequence: 2 })))).toBeUndefined();
+		expect(await batches.offer(proposal([0], { sequence: 2, institution: outsider.institution.id }))).toBe(
+			'later'
+		);
 		expect(await batches.offer(proposal([0]))).toBe('stored');
 		expect(await batches.offer(proposal([0]))).toBe('known');
 	});

@@ -122,7 +122,10 @@ export class BatchAgreement {
 		const next = chain.batchCount + 1;
 		if (proposal.sequence < next) return 'stale';
 		if (proposal.sequence > next) {
-			if (proposal.sequence === next + 1) this.later.set(bytesToHex(proposal.institution), proposal);
+			// Kept aside only under a name in the group we know (one each), so it stays bounded.
+			const known = chain.groupForBatch(next) ?? chain.group;
+			if (proposal.sequence === next + 1 && known.indexOf(proposal.institution) >= 0)
+				this.later.set(bytesToHex(proposal.institution), proposal);
 			return 'later';
 		}
 		const group = chain.groupForBatch(next);
