@@ -35,6 +35,18 @@ describe('Scoreboard', () => {
 	});
 });
 
+describe('Scoreboard memory', () => {
+	it('forgets peers whose points decayed, so passing identities do not pile up', () => {
+		let now = 0;
+		const board = new Scoreboard(100, 1000, 60_000, () => now);
+		for (let k = 0; k < 1000; k++) board.add(`passer ${k}`, 5, 'rate');
+		expect(board.tracked).toBe(1000);
+		now += 10_000; // ten half-lives: 5 points are < 1
+		for (let k = 0; k < 30; k++) board.add(`newcomer ${k}`, 5, 'rate');
+		expect(board.tracked).toBeLessThanOrEqual(30);
+	});
+});
+
 describe('LogLimiter', () => {
 	it('writes a few lines per key and window, then says how many it left out', () => {
 		let now = 0;

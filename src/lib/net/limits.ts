@@ -58,6 +58,7 @@ export class Scoreboard {
 
 	/** Adds penalty points; returns true when this crosses the ban threshold (the peer is now banned). */
 	add(peer: string, points: number, reason: string): boolean {
+		if (this.scores.size >= 1024) this.forgetSmall();
 		const total = this.points(peer) + points;
 		this.scores.set(peer, { points: total, at: this.now() });
 		const ban = total >= this.threshold && !this.isBanned(peer);
@@ -65,6 +66,17 @@ export class Scoreboard {
 		this.log.push({ peer, points, total, reason, banned: ban });
 		if (this.log.length > 200) this.log.shift();
 		return ban;
+	}
+
+	/** Forgets peers whose points decayed below one and who are not banned (many identities come and go). */
+	private forgetSmall(): void {
+		for (const peer of this.scores.keys())
+			if (this.points(peer) < 1 && !this.bans.has(peer)) this.scores.delete(peer);
+	}
+
+	/** Peers with a score kept (diagnostics and tests). */
+	get tracked(): number {
+		return this.scores.size;
 	}
 
 	isBanned(peer: string): boolean {

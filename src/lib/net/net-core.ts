@@ -250,6 +250,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	node.addEventListener('peer:disconnect', (event) => {
 		const peer = event.detail.toString();
 		gossipBuckets.forget(peer);
+		requestBuckets.forget(peer);
 		if (members.delete(peer)) emit('peer:disconnect', peer);
 	});
 
