@@ -178,7 +178,8 @@ export class FullNode {
 						signer: { id: role.id, sign: (message) => blsSign(role.blsKey, message) },
 						application: applications[kind],
 						store: voting,
-						timeouts: options.timeouts
+						timeouts: options.timeouts,
+						groupOf: (height) => chain.groupForVotes(kind, height)
 					});
 					existing = new ConsensusDriver(machine, {
 						publish: (bytes) => this.publish('consensus', bytes),

@@ -282,13 +282,14 @@ describe('consensus state machine', () => {
 			return scheme;
 		}
 
-		function counted(i: number) {
+		function counted(i: number, groupOf?: (height: number) => ConsensusGroup | undefined) {
 			const scheme = countingScheme();
 			const m = new ConsensusMachine({
 				kind: 'keyblock',
 				signer: ordered[i]!.signer,
 				store: new MemoryVotingStateStore(),
 				scheme,
+				groupOf,
 				application: { propose: async (height) => valueOf(i, height), validate: async () => true }
 			});
 			return { m, scheme };
@@ -351,6 +352,20 @@ describe('consensus state machine', () => {
 			// …so the buffer takes later heights again.
 			expect((await m.deliver(forgedVote(1, 2, 0, 1))).intake).toBe('ignore');
 			expect(m.buffered).toBe(1);
+		});
+
+		it('when the later height’s group is known, a forgery is refused on arrival and takes no slot', async () => {
+			const { m, scheme } = counted(0, () => group);
+			await m.start(1, group);
+			expect(await rejection(m.deliver(forgedVote(2, 2, 0, 0)))).toBe('consensus-bad-signature');
+			expect(m.buffered).toBe(0);
+			// The genuine vote for that slot is checked and kept, and one more for it costs nothing.
+			const genuine = signed(2, { type: 'prevote', kind: 'keyblock', height: 2, round: 0, value: null });
+			expect((await m.deliver(genuine)).intake).toBe('ignore');
+			expect(m.buffered).toBe(1);
+			const checks = scheme.checks;
+			expect((await m.deliver(forgedVote(2, 2, 0, 2))).intake).toBe('ignore');
+			expect(scheme.checks).toBe(checks);
 		});
 
 		it('forwards only what it checked: future and past forgeries are ignored, current ones refused', async () => {

@@ -34,7 +34,9 @@
  *   signature. Messages of a later height cannot be checked yet (its group and our state are not
  *   there): they wait in a buffer bounded per sender and slot (FUTURE_PER_SLOT per (height, round,
  *   step, sender), only the first FUTURE_ROUNDS rounds), so draining it costs at most one signature
- *   check per member and step, however much a peer sent.
+ *   check per member and step, however much a peer sent. When the node already knows that height's
+ *   group (`groupOf`, same epoch), a slot's first message is checked on arrival instead: a forgery is
+ *   refused and blamed on its sender, and cannot hold a member's slot.
  * - `deliver` says what became of a message, for the gossip layer: 'accept' only when it was checked
  *   here and is new (forward it); 'ignore' when it is a duplicate, stale, or not checkable yet (neither
  *   forward nor blame: an honest relay is never charged for what it could not check); a ValidationError
@@ -43,6 +45,9 @@
  *   so replayed old votes cannot make a member amplify traffic.
  * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
  *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
+ *
+ * Longer than our usual file: one state machine whose upon-rules, intake checks and buffers share
+ * its per-height state; split, each part would reach into the others' fields.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
@@ -152,6 +157,12 @@ export interface ConsensusMachineOptions {
 	store: VotingStateStore;
 	/** BLS by default; a node may put a signature cache in front. */
 	scheme?: SignatureScheme;
+	/**
+	 * The group of a later height when it is already known for sure (the same epoch): that height's
+	 * messages are then checked on arrival, so a forgery is refused (and its sender blamed) instead of
+	 * taking a member's buffer slot. Undefined while unknown.
+	 */
+	groupOf?: (height: number) => ConsensusGroup | undefined;
 	timeouts?: TimeoutConfig;
 }
 
@@ -187,6 +198,7 @@ export class ConsensusMachine {
 	private readonly store: VotingStateStore;
 	private readonly scheme: SignatureScheme;
 	private readonly timeouts: TimeoutConfig;
+	private readonly groupOf: (height: number) => ConsensusGroup | undefined;
 
 	private queue: Promise<unknown> = Promise.resolve();
 	private loaded = false;
@@ -228,6 +240,7 @@ export class ConsensusMachine {
 		this.store = options.store;
 		this.scheme = options.scheme ?? blsScheme;
 		this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+		this.groupOf = options.groupOf ?? (() => undefined);
 	}
 
 	/** Current position, for adapters and diagnostics. */
@@ -565,9 +578,30 @@ export class ConsensusMachine {
 		}
 		const entry = this.future.get(slot) ?? { height, list: [] };
 		if (entry.list.length >= limit) return;
+		if (message.type !== 'commit' && this.started) this.checkEarly(message, height);
 		entry.list.push(bytes);
 		this.future.set(slot, entry);
 		this.futureCount++;
+	}
+
+	/** Checks a later height's signed message now when that height's group is known (see groupOf). */
+	private checkEarly(message: SignedMessage, height: number): void {
+		const group = this.groupOf(height);
+		if (!group) return;
+		const sender = group.indexOf(message.sender);
+		if (sender < 0)
+			throw new ValidationError('consensus-not-member', 'message from a member outside the group');
+		if (message.type === 'proposal' && group.proposer(height, message.round) !== sender)
+			throw new ValidationError(
+				'consensus-not-proposer',
+				`member ${sender} is not the proposer of round ${message.round}`
+			);
+		const statement = statementBytes(group, statementOf(message));
+		if (!this.scheme.verify(group.members[sender]!.blsPublicKey, statement, message.signature))
+			throw new ValidationError(
+				'consensus-bad-signature',
+				'signature does not match the sender and statement'
+			);
 	}
 
 	/**
