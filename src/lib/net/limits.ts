@@ -58,6 +58,7 @@ export class Scoreboard {
 
 	/** Adds penalty points; returns true when this crosses the ban threshold (the peer is now banned). */
 	add(peer: string, points: number, reason: string): boolean {
+		if (this.scores.size >= 1024) this.forgetSmall();
 		const total = this.points(peer) + points;
 		this.scores.set(peer, { points: total, at: this.now() });
 		const ban = total >= this.threshold && !this.isBanned(peer);
@@ -65,6 +66,17 @@ export class Scoreboard {
 		this.log.push({ peer, points, total, reason, banned: ban });
 		if (this.log.length > 200) this.log.shift();
 		return ban;
+	}
+
+	/** Forgets peers whose points decayed below one and who are not banned (many identities come and go). */
+	private forgetSmall(): void {
+		for (const peer of this.scores.keys())
+			if (this.points(peer) < 1 && !this.bans.has(peer)) this.scores.delete(peer);
+	}
+
+	/** Peers with a score kept (diagnostics and tests). */
+	get tracked(): number {
+		return this.scores.size;
 	}
 
 	isBanned(peer: string): boolean {
@@ -78,5 +90,38 @@ export class Scoreboard {
 
 	banned(): string[] {
 		return [...this.bans.keys()].filter((peer) => this.isBanned(peer));
+	}
+}
+
+/**
+ * Log lines rate-limited per key: at most `perWindow` lines per `windowMs`, then one line per window
+ * saying how many were left out, so a flood of refusals cannot fill the disk with logs.
+ */
+export class LogLimiter {
+	private readonly windows = new Map<string, { start: number; shown: number; suppressed: number }>();
+
+	constructor(
+		private readonly perWindow: number,
+		private readonly windowMs: number,
+		private readonly write: (line: string) => void,
+		private readonly now: () => number = Date.now
+	) {}
+
+	/** Writes `line` unless `key` already wrote `perWindow` lines in this window (then counts it). */
+	log(key: string, line: string): void {
+		const now = this.now();
+		let window = this.windows.get(key);
+		if (!window || now - window.start >= this.windowMs) {
+			if (window && window.suppressed > 0)
+				this.write(`${key}: ${window.suppressed} more lines left out in ${this.windowMs / 1000} s`);
+			this.windows.delete(key);
+			if (this.windows.size >= 1024) this.windows.delete(this.windows.keys().next().value!);
+			window = { start: now, shown: 0, suppressed: 0 };
+			this.windows.set(key, window);
+		}
+		if (window.shown < this.perWindow) {
+			window.shown++;
+			this.write(line);
+		} else window.suppressed++;
 	}
 }

@@ -57,7 +57,7 @@ import {
 	type TopicValidator,
 	type Verdict
 } from './peer-net.ts';
-import { Scoreboard, TokenBuckets } from './limits.ts';
+import { LogLimiter, Scoreboard, TokenBuckets } from './limits.ts';
 import { FRAME_DATA, FRAME_END, FRAME_ERROR, readFrames, sendFrame, tagged, withTimeout } from './frames.ts';
 import {
 	answerDirectory,
@@ -104,6 +104,11 @@ const DIAL_TIE_BREAK_MS = 6000;
 const DISCOVERY_DIAL_TIMEOUT_MS = 5000;
 const REQUEST_READ_TIMEOUT_MS = 15_000;
 const BOOTSTRAP_MAX_BACKOFF_MS = 30_000;
+/** Addresses tried per directory entry (an attacker's entry may list many that lead nowhere). */
+const DIAL_CANDIDATES = 4;
+/** Discovery bookkeeping (firstSeen, dialFailures) is forgotten after this long, and capped. */
+const DISCOVERY_MEMORY_MS = 10 * 60_000;
+const DISCOVERY_MEMORY_ENTRIES = 1024;
 
 const topicName = (topic: Topic) => `${TOPIC_PREFIX}${topic}`;
 
@@ -133,6 +138,9 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	const gossipBuckets = new TokenBuckets(limits.gossipPerSecond, limits.gossipBurst);
 	const requestBuckets = new TokenBuckets(limits.requestsPerSecond, limits.requestBurst);
 	const isBanned = (peerId: PeerId) => scores.isBanned(peerId.toString());
+	// A flood of refusals must not become a flood of log lines: a few per kind a minute, then a count.
+	const logs = new LogLimiter(5, 60_000, (line) => console.warn(line));
+	const debugLogs = new LogLimiter(5, 60_000, (line) => console.debug(line));
 
 	const pubsubOptions: Partial<GossipsubOpts> = {
 		globalSignaturePolicy: StrictNoSign,
@@ -232,7 +240,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	function penalise(peer: string, points: number, reason: string): void {
 		if (peer === selfId) return;
 		if (!scores.add(peer, points, reason)) return;
-		console.warn(`[net] banning ${peer.slice(-8)} for ${limits.banMs / 1000} s: ${reason}`);
+		logs.log('[net] bans', `[net] banning ${peer.slice(-8)} for ${limits.banMs / 1000} s: ${reason}`);
 		void node.hangUp(peerIdFromString(peer)).catch(() => undefined);
 		if (members.delete(peer)) emit('peer:disconnect', peer);
 	}
@@ -242,6 +250,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	node.addEventListener('peer:disconnect', (event) => {
 		const peer = event.detail.toString();
 		gossipBuckets.forget(peer);
+		requestBuckets.forget(peer);
 		if (members.delete(peer)) emit('peer:disconnect', peer);
 	});
 
@@ -349,7 +358,19 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	}
 
 	/** Failed discovery dials per peer: the next try waits 1 s · 2^failures (at most a minute). */
-	const dialFailures = new Map<string, { count: number; next: number }>();
+	const dialFailures = new Map<string, { count: number; next: number; at: number }>();
+
+	/** Forgets discovery bookkeeping older than DISCOVERY_MEMORY_MS, and the oldest beyond the cap. */
+	function pruneDiscoveryMemory(): void {
+		const now = Date.now();
+		for (const map of [firstSeen, dialFailures] as Map<string, unknown>[]) {
+			for (const [id, value] of map) {
+				const at = typeof value === 'number' ? value : (value as { at: number }).at;
+				if (now - at > DISCOVERY_MEMORY_MS || map.size > DISCOVERY_MEMORY_ENTRIES) map.delete(id);
+				else break; // insertion order: the rest are newer
+			}
+		}
+	}
 
 	async function dialEntry(entry: DirectoryEntry, relay: string | undefined): Promise<void> {
 		const failures = dialFailures.get(entry.id);
@@ -360,9 +381,9 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			const direct = entry.addrs.filter((a) => !a.includes('/p2p-circuit') && !a.includes('/webrtc'));
 			const viaRelay = entry.addrs.filter((a) => a.includes('/p2p-circuit/webrtc'));
 			if (relay) viaRelay.unshift(`${relay}/p2p-circuit/webrtc/p2p/${entry.id}`);
-			const candidates = [...direct, ...new Set(viaRelay)].map((a) =>
-				a.includes(`/p2p/${entry.id}`) ? a : `${a}/p2p/${entry.id}`
-			);
+			const candidates = [...direct, ...new Set(viaRelay)]
+				.slice(0, DIAL_CANDIDATES)
+				.map((a) => (a.includes(`/p2p/${entry.id}`) ? a : `${a}/p2p/${entry.id}`));
 			for (const candidate of candidates) {
 				if (stopped || directConnections(entry.id).length > 0) return;
 				let target: Multiaddr;
@@ -380,7 +401,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 						return;
 					}
 				} catch (error) {
-					console.debug(`[net] dial ${candidate} failed: ${describe(error)}`);
+					debugLogs.log('[net] dial failures', `[net] dial ${candidate} failed: ${describe(error)}`);
 				}
 			}
 		} finally {
@@ -388,7 +409,9 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			if (connected || directConnections(entry.id).length > 0) dialFailures.delete(entry.id);
 			else {
 				const count = (failures?.count ?? 0) + 1;
-				dialFailures.set(entry.id, { count, next: Date.now() + Math.min(60_000, 1000 * 2 ** count) });
+				const now = Date.now();
+				dialFailures.delete(entry.id); // re-inserted last: pruning walks the oldest first
+				dialFailures.set(entry.id, { count, next: now + Math.min(60_000, 1000 * 2 ** count), at: now });
 			}
 		}
 	}
@@ -416,9 +439,12 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			if (entry.id === selfId || members.has(entry.id) || scores.isBanned(entry.id)) continue;
 			unreached++;
 			if (members.size + dialing.size >= limits.maxPeers) break;
-			if (directConnections(entry.id).length > 0) continue;
+			if (directConnections(entry.id).length > 0) {
+				firstSeen.delete(entry.id);
+				continue;
+			}
 			const seen = firstSeen.get(entry.id) ?? now;
-			firstSeen.set(entry.id, seen);
+			if (!firstSeen.has(entry.id)) firstSeen.set(entry.id, seen);
 			// Both sides learn of each other at once; the smaller id dials, the other waits its turn.
 			if (selfId > entry.id && now - seen < DIAL_TIE_BREAK_MS) continue;
 			void dialEntry(entry, relay);
@@ -486,6 +512,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 	let ticks = 0;
 	const discoveryTimer = setInterval(() => {
 		checkUnidentified();
+		pruneDiscoveryMemory();
 		if (members.size === 0 || unreached > 0 || ++ticks % DISCOVERY_EVERY === 0) discoverSoon();
 	}, DISCOVERY_TICK_MS);
 	node.addEventListener('peer:identify', (event) => {
@@ -549,6 +576,15 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		if (bootstrapPeers.has(key)) keepConnected(key);
 	});
 	for (const key of bootstrapPeers.keys()) keepConnected(key);
+	// The relay and clinic nodes we bootstrap from are kept first when the connection limit prunes
+	// (libp2p prunes the lowest summed tag value first), so a crowd of strangers cannot cut them off.
+	for (const key of bootstrapPeers.keys()) {
+		try {
+			await node.peerStore.merge(peerIdFromString(key), { tags: { 'spchain-protected': { value: 100 } } });
+		} catch (error) {
+			logs.log('[net] tags', `[net] could not protect ${key.slice(-8)}: ${describe(error)}`);
+		}
+	}
 
 	// ------------------------------------------------------------------ the PeerNet
 
@@ -589,7 +625,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 				try {
 					verdict = await onMessage(message.data, from);
 				} catch (error) {
-					console.warn(`[net] ${topic} handler failed: ${describe(error)}`);
+					logs.log(`[net] ${topic} handler failures`, `[net] ${topic} handler failed: ${describe(error)}`);
 					verdict = 'ignore';
 				}
 				stats.received++;

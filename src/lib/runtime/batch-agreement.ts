@@ -5,6 +5,14 @@
  * transaction (signature, fees, round, a registered patient, label rules, the chameleon proof, batched)
  * and that the selection is fair to every institution whose transactions it already held, before it
  * votes. The decided batch, with the group's certificate, is applied and gossiped.
+ *
+ * Proposals carry no signature of their own (the group votes on their hash), so anyone can publish one
+ * under any member's name. A proposal from the network is therefore checked before it is kept or
+ * forwarded (`offer`): it must be for the next batch, name a member of the group that pins it, and
+ * every transaction in it must pass the chain's rules and its proof; what cannot be checked yet (a
+ * later batch) is kept, unforwarded, one per proposer. Checked proposals are kept per (batch,
+ * proposer) up to PROPOSALS_PER_PROPOSER; when a slot is full the oldest is dropped, never one this
+ * member found valid (it may vote or have voted on it) nor our own.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Certificate } from '../core/certificate.ts';
@@ -30,8 +38,17 @@ import { waitFor } from './wait.ts';
 const PROPOSAL_WAIT_MS = 4000;
 /** A transaction that reached us this long before a proposal surely reached its proposer too. */
 export const INHIBITION_GRACE_MS = 5000;
-/** Proposals kept for heights not yet pinned (bounded: one per proposer and round is plenty). */
-const MAX_PROPOSALS = 256;
+/** Checked proposals kept per (batch, proposer): one per consensus round the proposer leads, and spare. */
+export const PROPOSALS_PER_PROPOSER = 4;
+
+/** What became of a proposal from the network: kept after checks (forward it), or not (see offer). */
+export type ProposalIntake = 'stored' | 'known' | 'stale' | 'later' | 'not-member';
+
+interface Kept {
+	proposal: BatchProposal;
+	/** Our own, or found valid by validate(): never dropped to make room. */
+	protected: boolean;
+}
 
 export interface BatchAgreementOptions {
 	chain: ChainState;
@@ -50,7 +67,9 @@ export interface BatchAgreementOptions {
 }
 
 export class BatchAgreement {
-	private readonly proposals = new Map<string, BatchProposal>();
+	private readonly proposals = new Map<string, Kept>();
+	/** Proposals for the batch after the next, unchecked and unforwarded, one per proposer. */
+	private readonly later = new Map<string, BatchProposal>();
 	private readonly verdicts = new Map<string, boolean>();
 	private readonly arrivals = new EventTarget();
 	private readonly clock: () => number;
@@ -91,16 +110,57 @@ export class BatchAgreement {
 		if (driver && driver.height < next) await driver.start(next, group);
 	}
 
-	/** A proposal from the network (or ours). Structurally decoded already. */
-	receiveProposal(proposal: BatchProposal): void {
-		if (proposal.sequence <= this.options.chain.batchCount) return;
-		if (this.proposals.size >= MAX_PROPOSALS) this.proposals.delete(this.proposals.keys().next().value!);
-		this.proposals.set(bytesToHex(proposalHash(proposal)), proposal);
+	/**
+	 * A proposal from the network (structurally decoded already). Checked before it is kept: throws
+	 * ValidationError for a breach (a state-dependent code when we may only be behind); 'stored' means
+	 * checked and kept (forward it), anything else is neither kept nor forwarded.
+	 */
+	async offer(proposal: BatchProposal): Promise<ProposalIntake> {
+		const { chain } = this.options;
+		const key = bytesToHex(proposalHash(proposal));
+		if (this.proposals.has(key)) return 'known';
+		const next = chain.batchCount + 1;
+		if (proposal.sequence < next) return 'stale';
+		if (proposal.sequence > next) {
+			// Kept aside only under a name in the group we know (one each), so it stays bounded.
+			const known = chain.groupForBatch(next) ?? chain.group;
+			if (proposal.sequence === next + 1 && known.indexOf(proposal.institution) >= 0)
+				this.later.set(bytesToHex(proposal.institution), proposal);
+			return 'later';
+		}
+		const group = chain.groupForBatch(next);
+		if (!group)
+			throw new ValidationError('batch-sequence', 'the group that pins this batch is not known here yet');
+		// Only members vote on proposals; a phone or observer need not spend proof checks on them.
+		if (!this.options.driverFor(group)) return 'not-member';
+		if (group.indexOf(proposal.institution) < 0)
+			throw new ValidationError('batch-proposer', 'the proposal names an institution outside the group');
+		await this.checkTransactions(proposal, next);
+		if (this.proposals.has(key)) return 'known'; // arrived again while we checked
+		if (chain.batchCount + 1 !== next) return 'stale';
+		this.keep(proposal, key, false);
+		return 'stored';
+	}
+
+	/** Keeps a checked proposal in its (batch, proposer) slot, dropping the oldest unprotected one if full. */
+	private keep(proposal: BatchProposal, key: string, isOwn: boolean): void {
+		const slot = [...this.proposals].filter(
+			([, kept]) =>
+				kept.proposal.sequence === proposal.sequence &&
+				equalBytes(kept.proposal.institution, proposal.institution)
+		);
+		if (slot.length >= PROPOSALS_PER_PROPOSER) {
+			const victim = slot.find(([, kept]) => !kept.protected);
+			if (!victim) return; // every one is ours or found valid: keep those
+			this.proposals.delete(victim[0]);
+			this.verdicts.delete(victim[0]);
+		}
+		this.proposals.set(key, { proposal, protected: isOwn });
 		this.arrivals.dispatchEvent(new Event('proposal'));
 	}
 
 	proposal(value: Bytes): BatchProposal | undefined {
-		return this.proposals.get(bytesToHex(value));
+		return this.proposals.get(bytesToHex(value))?.proposal;
 	}
 
 	/** ConsensusApplication.propose: Algorithm 2 over table B, valid transactions only. */
@@ -127,7 +187,7 @@ export class BatchAgreement {
 		}
 		if (transactions.length === 0) return new Uint8Array(32);
 		const proposal: BatchProposal = { sequence, round: chain.height, institution: self, transactions };
-		this.receiveProposal(proposal);
+		this.keep(proposal, bytesToHex(proposalHash(proposal)), true);
 		await this.options.publishProposal(proposal);
 		return proposalHash(proposal);
 	}
@@ -139,19 +199,27 @@ export class BatchAgreement {
 		if (!present) return false;
 		const cached = this.verdicts.get(key);
 		if (cached !== undefined) return cached;
+		const kept = this.proposals.get(key)!;
 		let verdict = false;
 		try {
-			await this.check(this.proposals.get(key)!, sequence);
+			// Every kept proposal's proofs were verified (on arrival; ours in the mempool): not again.
+			await this.checkTransactions(kept.proposal, sequence, false);
+			this.checkFairness(kept.proposal);
 			verdict = true;
 		} catch (error) {
 			if (!(error instanceof ValidationError)) throw error;
 		}
 		this.verdicts.set(key, verdict);
+		if (verdict) kept.protected = true;
 		return verdict;
 	}
 
-	/** Every rule a member checks before voting for `proposal`; throws ValidationError naming the first breach. */
-	async check(proposal: BatchProposal, sequence: number): Promise<void> {
+	/**
+	 * The rules any member can check alike (the fairness of the selection depends on what this member
+	 * held, so validate() checks it only before voting): the batch, its round, every transaction and
+	 * (unless `proofs` is false) every proof. Throws ValidationError naming the first breach.
+	 */
+	private async checkTransactions(proposal: BatchProposal, sequence: number, proofs = true): Promise<void> {
 		const { chain, verifier } = this.options;
 		if (proposal.sequence !== sequence)
 			throw new ValidationError(
@@ -170,11 +238,11 @@ export class BatchAgreement {
 			statements.push(chain.ledger.checkRecordTransaction(tx, staged.get(leaf) ?? []));
 			staged.set(leaf, [...(staged.get(leaf) ?? []), { tx, pin: new Uint8Array(32) }]);
 		}
+		if (!proofs) return;
 		const results = await verifier.verifyAll(statements);
 		const bad = results.findIndex((ok) => !ok);
 		if (bad >= 0)
 			throw new ValidationError('record-proof', `the chameleon proof of transaction ${bad + 1} is not valid`);
-		this.checkFairness(proposal);
 	}
 
 	/**
@@ -214,7 +282,7 @@ export class BatchAgreement {
 
 	/** The group decided: apply the pinned batch, tell the network, drop its transactions from the pool. */
 	async decided(sequence: number, value: Bytes, certificate: Certificate): Promise<void> {
-		const proposal = this.proposals.get(bytesToHex(value));
+		const proposal = this.proposal(value);
 		if (!proposal || sequence !== this.options.chain.batchCount + 1) return;
 		const pinned: PinnedBatch = { sequence, batch: proposalBatch(proposal), certificate };
 		await this.options.chain.apply({ type: 'batch', pinned });
@@ -224,8 +292,15 @@ export class BatchAgreement {
 	/** A batch was pinned (here or by gossip): forget proposals for it and move on. */
 	batchPinned(pinned: PinnedBatch): void {
 		this.options.mempool.remove(pinned.batch.transactions);
-		for (const [key, proposal] of this.proposals)
-			if (proposal.sequence <= pinned.sequence) this.proposals.delete(key);
+		for (const [key, { proposal }] of this.proposals)
+			if (proposal.sequence <= pinned.sequence) {
+				this.proposals.delete(key);
+				this.verdicts.delete(key);
+			}
+		// The proposals that waited for this batch can be checked now.
+		const waiting = [...this.later.values()];
+		this.later.clear();
+		for (const proposal of waiting) void this.offer(proposal).catch(() => undefined);
 	}
 }
 

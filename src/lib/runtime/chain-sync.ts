@@ -21,6 +21,8 @@ export const SYNC_PROTOCOL = '/spchain/sync/2.0.0';
 const MAX_FACT_BYTES = 8 * 1024 * 1024;
 /** Bound on an announced journal length (far above any chain; it only sizes a progress bar). */
 const MAX_SYNC_FACTS = 2 ** 40;
+/** A peer that sends nothing for this long has its sync cut (a silent stream must not hold a slot). */
+export const SYNC_IDLE_MS = 30_000;
 
 export interface SyncProgress {
 	/** Facts the peer announced (0 until its header arrives). */
@@ -54,16 +56,33 @@ function decodeHeader(frame: Bytes): number {
 	return read.uint(o.total, 'syncHeader.total', MAX_SYNC_FACTS);
 }
 
+/** Syncs served at once: one per peer, and a few in all (each holds a copy of the journal's tail). */
+export const MAX_SERVED_SYNCS = 8;
+
+/** A sync request refused because the peer already has one running, or too many are. */
+export class SyncBusyError extends Error {
+	override name = 'SyncBusyError';
+}
+
 /** Serves our journal to peers: the header with its length, then its facts. */
 export function serveSync(net: PeerNet, source: SyncSource): void {
-	net.handle(SYNC_PROTOCOL, async function* (request) {
+	const serving = new Set<string>();
+	net.handle(SYNC_PROTOCOL, async function* (request, from) {
 		const o = read.object(decodeCanonical(request, 64), 'syncRequest', ['from']);
-		// The journal as it stands now (later facts reach the peer by gossip or its next sync), so the
-		// announced total is exact.
-		const facts: { type: ChainFact['type']; bytes: Bytes }[] = [];
-		for await (const fact of source.journal(read.uint(o.from, 'syncRequest.from'))) facts.push(fact);
-		yield encodeCanonical({ total: facts.length });
-		for (const { type, bytes } of facts) yield encodeFrame(type, bytes);
+		if (serving.has(from)) throw new SyncBusyError('a sync for this peer is already running');
+		if (serving.size >= MAX_SERVED_SYNCS)
+			throw new SyncBusyError('too many syncs running; try again shortly');
+		serving.add(from);
+		try {
+			// The journal as it stands now (later facts reach the peer by gossip or its next sync), so the
+			// announced total is exact.
+			const facts: { type: ChainFact['type']; bytes: Bytes }[] = [];
+			for await (const fact of source.journal(read.uint(o.from, 'syncRequest.from'))) facts.push(fact);
+			yield encodeCanonical({ total: facts.length });
+			for (const { type, bytes } of facts) yield encodeFrame(type, bytes);
+		} finally {
+			serving.delete(from);
+		}
 	});
 }
 
@@ -71,6 +90,7 @@ export function serveSync(net: PeerNet, source: SyncSource): void {
  * Pulls `peer`'s journal and applies it. Invalid data penalises the peer and ends the sync with the
  * ValidationError; what was applied before it stays (each fact was verified on its own). With `tail`,
  * only the peer's journal from that position (a cheap catch-up for facts gossip may have dropped).
+ * A peer that goes silent for SYNC_IDLE_MS is cut off (the sync rejects with a RequestError).
  */
 export async function syncFrom(
 	net: PeerNet,
@@ -83,8 +103,19 @@ export async function syncFrom(
 	const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: chain.height };
 	let header = false;
 	const from = tail?.from ?? 0;
+	const idle = new AbortController();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const arm = () => {
+		clearTimeout(timer);
+		timer = setTimeout(() => idle.abort(), SYNC_IDLE_MS);
+	};
+	const both = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
 	try {
-		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from }), { signal })) {
+		arm();
+		for await (const frame of net.request(peer, SYNC_PROTOCOL, encodeCanonical({ from }), {
+			signal: both
+		})) {
+			arm();
 			if (!header) {
 				progress.total = decodeHeader(frame);
 				header = true;
@@ -113,6 +144,8 @@ export async function syncFrom(
 		// A tail of the peer's journal may lack what its facts depend on: that is not the peer's fault.
 		if (error instanceof ValidationError && !tail) net.penalise(peer, `sync: ${error.message}`);
 		throw error;
+	} finally {
+		clearTimeout(timer);
 	}
 	return progress;
 }

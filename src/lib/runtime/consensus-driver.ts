@@ -5,7 +5,7 @@
  */
 import type { Certificate } from '../core/certificate.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
-import type { ConsensusMachine, ConsensusOutput } from '../core/consensus/machine.ts';
+import type { ConsensusMachine, ConsensusOutput, Intake } from '../core/consensus/machine.ts';
 import type { Bytes } from '../core/bytes.ts';
 import type { EquivocationEvidence } from '../core/evidence.ts';
 import { encodeConsensusEnvelope } from '../core/gossip.ts';
@@ -39,9 +39,14 @@ export class ConsensusDriver {
 		this.handle(await this.machine.start(height, group));
 	}
 
-	/** Feeds a message from a peer; ValidationErrors propagate so the caller can score the peer. */
-	async receive(message: Bytes): Promise<void> {
-		this.handle(await this.machine.receive(message));
+	/**
+	 * Feeds a message from a peer and says whether it was checked and new (forward it) or not;
+	 * ValidationErrors propagate so the caller can score the peer.
+	 */
+	async receive(message: Bytes): Promise<Intake> {
+		const { intake, outputs } = await this.machine.deliver(message);
+		this.handle(outputs);
+		return intake;
 	}
 
 	stop(): void {

@@ -22,7 +22,6 @@ import type { GenesisConfig } from '../core/genesis.ts';
 import {
 	decodeAttachment,
 	decodeBatchMessage,
-	decodeConsensusEnvelope,
 	encodeAttachment,
 	encodeBatchMessage,
 	type Attachment
@@ -51,6 +50,7 @@ import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
 import { StoredVotingState } from './voting-store.ts';
+import { consensusVerdict, judged } from './gossip-verdict.ts';
 
 /** An institution's secrets and workers, for nodes run by a consortium member. */
 export interface InstitutionRole {
@@ -108,31 +108,6 @@ const ANNOUNCE_INTERVAL_MS = 5000;
 const MAX_REANNOUNCED = 4096;
 const CATCH_UP_WINDOW = 512;
 
-/** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
-const STATE_DEPENDENT = new Set([
-	'keyblock-height',
-	'keyblock-prev',
-	'keyblock-penu',
-	'keyblock-target',
-	'keyblock-stale',
-	'batch-sequence',
-	'tx-unregistered',
-	'tx-round',
-	'tx-unpinned',
-	'tx-duplicate',
-	'tx-pinned-twice',
-	'register-again',
-	'register-identity',
-	'label-target',
-	'mempool-full',
-	'handover-missing',
-	'handover-epoch',
-	'handover-early',
-	'evidence-group',
-	// An honest miner's candidate that lost the pin may still be in flight when the pin lands.
-	'keyblock-conflicts-pin'
-]);
-
 export class FullNode {
 	readonly chain: ChainState;
 	readonly mempool: Mempool;
@@ -148,8 +123,11 @@ export class FullNode {
 	/** Attachments that arrived before the batch that pins their records. */
 	private readonly heldAttachments: Attachment[] = [];
 	private readonly listeners = new Set<(event: NodeEvent) => void>();
-	/** Syncs running now (one per request), shown in status(). */
-	private readonly syncs = new Set<SyncProgress>();
+	/** Syncs running now, at most one per peer (a peer's messages may ask for many), shown in status(). */
+	private readonly syncs = new Map<
+		string,
+		{ progress: SyncProgress; done: Promise<void>; listeners: Set<(progress: SyncProgress) => void> }
+	>();
 	private ownCandidate: Keyblock | null = null;
 	private announceTimer: ReturnType<typeof setInterval> | undefined;
 	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
@@ -202,7 +180,8 @@ export class FullNode {
 						signer: { id: role.id, sign: (message) => blsSign(role.blsKey, message) },
 						application: applications[kind],
 						store: voting,
-						timeouts: options.timeouts
+						timeouts: options.timeouts,
+						groupOf: (height) => chain.groupForVotes(kind, height)
 					});
 					existing = new ConsensusDriver(machine, {
 						publish: (bytes) => this.publish('consensus', bytes),
@@ -390,8 +369,10 @@ export class FullNode {
 
 	private async catchUp(): Promise<void> {
 		const peers = this.net.peers();
-		if (this.stopped || this.catchingUp || this.syncs.size > 0 || peers.length === 0) return;
+		if (this.stopped || this.catchingUp || peers.length === 0) return;
 		const peer = peers[this.catchUpTurn++ % peers.length]!;
+		// a full sync with that peer is under way (another peer's, maybe held open, does not stop us)
+		if (this.syncs.has(peer)) return;
 		this.catchingUp = true;
 		try {
 			await syncFrom(this.net, this.chain, peer, undefined, undefined, {
@@ -408,13 +389,10 @@ export class FullNode {
 	private async guard(topic: Topic, handler: () => Promise<Verdict>): Promise<Verdict> {
 		if (this.stopped) return 'ignore';
 		try {
-			return await handler();
+			return await judged(handler, (error, blamed) =>
+				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed })
+			);
 		} catch (error) {
-			if (error instanceof ValidationError) {
-				const blamed = !STATE_DEPENDENT.has(error.code);
-				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed });
-				return blamed ? 'reject' : 'ignore';
-			}
 			this.fail(error);
 			return 'ignore';
 		}
@@ -439,20 +417,16 @@ export class FullNode {
 		return (await this.keyblocks.offer(block)) ? 'accept' : 'ignore';
 	}
 
-	private async onConsensus(data: Uint8Array): Promise<Verdict> {
-		const envelope = decodeConsensusEnvelope(data);
+	/** See consensusVerdict. */
+	private onConsensus(data: Uint8Array): Promise<Verdict> {
 		// A member of the newest group listens from the first message on, so early votes are buffered.
-		const driver = this.drivers.get(envelope.kind) ?? this.driverFor(envelope.kind)(this.chain.group);
-		if (driver) await driver.receive(envelope.message);
-		return 'accept';
+		return consensusVerdict(data, (kind) => this.drivers.get(kind) ?? this.driverFor(kind)(this.chain.group));
 	}
 
 	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
 		const message = decodeBatchMessage(data);
-		if (message.type === 'proposal') {
-			this.batches.receiveProposal(message.proposal);
-			return 'accept';
-		}
+		if (message.type === 'proposal')
+			return (await this.batches.offer(message.proposal)) === 'stored' ? 'accept' : 'ignore';
 		if (message.type === 'evidence') {
 			const outcome = await this.chain.apply({ type: 'evidence', evidence: message.evidence });
 			return outcome === 'applied' ? 'accept' : 'ignore';
@@ -493,26 +467,36 @@ export class FullNode {
 
 	// ------------------------------------------------------------------------------ sync
 
-	/** Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. */
-	private async syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
-		const entry: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
-		this.syncs.add(entry);
-		try {
-			await syncFrom(this.net, this.chain, peer, (progress) => {
-				Object.assign(entry, progress);
-				onProgress?.(progress);
+	/**
+	 * Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. One at a time
+	 * per peer: a call while one runs joins it (a stream of far-ahead keyblocks opens no more syncs).
+	 */
+	private syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
+		const running = this.syncs.get(peer);
+		if (running) {
+			if (onProgress) running.listeners.add(onProgress);
+			return running.done;
+		}
+		const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
+		const listeners = new Set(onProgress ? [onProgress] : []);
+		const done = syncFrom(this.net, this.chain, peer, (update) => {
+			Object.assign(progress, update);
+			for (const listener of listeners) listener(update);
+			this.emit({ type: 'status' });
+		})
+			.then(() => undefined)
+			.finally(() => {
+				this.syncs.delete(peer);
 				this.emit({ type: 'status' });
 			});
-		} finally {
-			this.syncs.delete(entry);
-			this.emit({ type: 'status' });
-		}
+		this.syncs.set(peer, { progress, done, listeners });
+		return done;
 	}
 
 	/** The running sync with the most facts still to come, so a short catch-up does not hide a long one. */
 	private syncProgress(): SyncProgress | null {
 		let longest: SyncProgress | null = null;
-		for (const sync of this.syncs)
+		for (const { progress: sync } of this.syncs.values())
 			if (!longest || sync.total - sync.received > longest.total - longest.received) longest = sync;
 		return longest && { ...longest };
 	}

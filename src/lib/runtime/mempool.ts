@@ -4,6 +4,11 @@
  * of Algorithm 2), for the consensus group to pin them. Admission runs every rule the chain can check
  * now, including the chameleon proof, so a peer cannot fill the pool with transactions that will never
  * be pinned; entries that became invalid (expired round, registered meanwhile) are dropped on `prune`.
+ *
+ * Bounded against a hostile network: every kind's round window is checked at admission (a register
+ * for a round more than REGISTER_ROUNDS_AHEAD past the next keyblock is refused, as is an expired
+ * one), one patient may have only a few transactions waiting, and a full pool makes room by evicting
+ * an entry of the patient with the most waiting, then the lowest fee, then the oldest (`makeRoom`).
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
@@ -27,22 +32,37 @@ export interface DroppedTransaction {
 	message: string;
 }
 
-/** Bound on waiting transactions (memory); beyond it new ones are refused until some are pinned. */
+/** Bound on waiting transactions (memory); beyond it the least valuable entry makes room. */
 export const MAX_MEMPOOL = 20_000;
+/** A register may be made for a round this far past the next keyblock (clocks and tips differ a little). */
+export const REGISTER_ROUNDS_AHEAD = 2;
+/** Waiting transactions per patient: registers (one is packed; a spare for a retry) and records. */
+export const MAX_REGISTERS_PER_PATIENT = 2;
+export const MAX_RECORDS_PER_PATIENT = 64;
+
+export interface MempoolLimits {
+	capacity: number;
+}
 
 export class Mempool {
 	private readonly registers = new Map<string, Transaction<RegisterBody>>();
 	private readonly records = new Map<string, Transaction<RecordBody>>();
-	/** When each record transaction arrived here (ms), to tell what a proposer surely had. */
+	/** When each transaction arrived here (ms): what a proposer surely had, and eviction by age. */
 	private readonly arrivals = new Map<string, number>();
+	/** Waiting transactions per patient (hex), registers and records apart. */
+	private readonly perPatient = new Map<string, { registers: number; records: number }>();
+	private readonly capacity: number;
 
 	constructor(
 		private readonly ledger: Ledger,
 		private readonly verifier: ChameleonVerifier,
 		private readonly clock: () => number = Date.now,
 		/** The chain's balances: a transaction whose payer cannot pay its fees is refused (balances.ts). */
-		private readonly accounts?: FeeAccounts
-	) {}
+		private readonly accounts?: FeeAccounts,
+		limits: Partial<MempoolLimits> = {}
+	) {
+		this.capacity = limits.capacity ?? MAX_MEMPOOL;
+	}
 
 	get size(): number {
 		return this.registers.size + this.records.size;
@@ -53,31 +73,111 @@ export class Mempool {
 		return this.registers.has(key) || this.records.has(key);
 	}
 
-	/** Checks and admits; returns false for a transaction already waiting. Throws ValidationError otherwise. */
+	/**
+	 * Checks and admits; returns false for a transaction already waiting. Throws ValidationError
+	 * otherwise (cheap rules first: window and per-patient bound before signatures and proofs).
+	 */
 	async admit(tx: Transaction, isPinned: (id: Bytes) => boolean): Promise<boolean> {
 		const id = transactionId(tx.body);
 		const key = bytesToHex(id);
 		if (this.registers.has(key) || this.records.has(key)) return false;
-		ensure(this.size < MAX_MEMPOOL, 'mempool-full', 'too many transactions are waiting; try again shortly');
 		ensure(!isPinned(id), 'tx-pinned-twice', 'this transaction is already pinned');
 		this.accounts?.checkPayable([tx.body], 'transaction', this.owed());
+		const patient = bytesToHex(tx.body.patient);
+		const waiting = this.perPatient.get(patient) ?? { registers: 0, records: 0 };
 		if (isRecordTransaction(tx)) {
+			ensure(
+				waiting.records < MAX_RECORDS_PER_PATIENT,
+				'mempool-patient',
+				`this patient already has ${MAX_RECORDS_PER_PATIENT} records waiting; try again once some are pinned`
+			);
 			const statement = this.ledger.checkRecordTransaction(tx);
 			const [valid] = await this.verifier.verifyAll([statement]);
 			if (!valid) throw new ValidationError('record-proof', 'the chameleon hash proof is not valid');
+			if (this.records.has(key)) return false; // arrived again while its proof was checked
+			this.makeRoom(tx);
 			this.records.set(key, tx);
-			this.arrivals.set(key, this.clock());
+			waiting.records++;
 		} else {
 			const register = tx as Transaction<RegisterBody>;
-			checkTransaction(register, this.ledger.genesis.fees);
+			const next = this.ledger.height + 1;
+			ensure(
+				register.body.round <= next + REGISTER_ROUNDS_AHEAD,
+				'tx-round',
+				`the registration is made for round ${register.body.round}, which is too far ahead (next: ${next})`
+			);
+			ensure(
+				next - register.body.round <= this.ledger.genesis.roundWindow,
+				'tx-round',
+				`the registration for round ${register.body.round} has expired`
+			);
+			ensure(
+				waiting.registers < MAX_REGISTERS_PER_PATIENT,
+				'mempool-patient',
+				'this patient already has a registration waiting'
+			);
 			ensure(
 				!this.ledger.patientBlock(register.body.patient),
 				'register-again',
 				'this patient is already registered; one registration serves every institution'
 			);
+			checkTransaction(register, this.ledger.genesis.fees);
+			this.makeRoom(tx);
 			this.registers.set(key, register);
+			waiting.registers++;
 		}
+		this.perPatient.set(patient, waiting);
+		this.arrivals.set(key, this.clock());
 		return true;
+	}
+
+	/**
+	 * When the pool is full, evicts the least valuable entry for `tx`: one of the patient with the most
+	 * waiting (a flood from few keys makes room first), then the lowest fee, then the oldest. Throws
+	 * 'mempool-full' when `tx`'s patient would then hold more than that one's (a heavy key cannot churn
+	 * the pool), or as many while `tx` pays less.
+	 */
+	private makeRoom(tx: Transaction): void {
+		if (this.size < this.capacity) return;
+		const countOf = (patient: Bytes) => {
+			const waiting = this.perPatient.get(bytesToHex(patient));
+			return (waiting?.registers ?? 0) + (waiting?.records ?? 0);
+		};
+		let victim: { key: string; fee: number; count: number; at: number } | undefined;
+		for (const [key, entry] of [...this.registers, ...this.records] as [string, Transaction][]) {
+			const fee = feeOf(entry);
+			const count = countOf(entry.body.patient);
+			const at = this.arrivals.get(key) ?? 0;
+			if (
+				!victim ||
+				count > victim.count ||
+				(count === victim.count && (fee < victim.fee || (fee === victim.fee && at < victim.at)))
+			)
+				victim = { key, fee, count, at };
+		}
+		const count = countOf(tx.body.patient) + 1;
+		ensure(
+			victim && (count < victim.count || (count === victim.count && feeOf(tx) >= victim.fee)),
+			'mempool-full',
+			'too many transactions are waiting; try again shortly'
+		);
+		this.drop(victim.key);
+	}
+
+	/** Removes one entry and its bookkeeping. */
+	private drop(key: string): void {
+		const tx = this.registers.get(key) ?? this.records.get(key);
+		if (!tx) return;
+		const patient = bytesToHex(tx.body.patient);
+		const waiting = this.perPatient.get(patient);
+		if (waiting) {
+			if (this.registers.delete(key)) waiting.registers--;
+			if (this.records.delete(key)) waiting.records--;
+			if (waiting.registers <= 0 && waiting.records <= 0) this.perPatient.delete(patient);
+		}
+		this.registers.delete(key);
+		this.records.delete(key);
+		this.arrivals.delete(key);
 	}
 
 	/** Register transactions a miner may pack on the current tip, in arrival order. */
@@ -142,12 +242,7 @@ export class Mempool {
 	}
 
 	remove(ids: readonly Bytes[]): void {
-		for (const id of ids) {
-			const key = bytesToHex(id);
-			this.registers.delete(key);
-			this.records.delete(key);
-			this.arrivals.delete(key);
-		}
+		for (const id of ids) this.drop(bytesToHex(id));
 	}
 
 	/**
@@ -158,9 +253,9 @@ export class Mempool {
 		const dropped: DroppedTransaction[] = [];
 		for (const [key, tx] of this.registers) {
 			const { body } = tx;
-			if (this.ledger.patientBlock(body.patient)) this.registers.delete(key);
+			if (this.ledger.patientBlock(body.patient)) this.drop(key);
 			else if (this.ledger.height + 1 - body.round > this.ledger.genesis.roundWindow) {
-				this.registers.delete(key);
+				this.drop(key);
 				const message = `the transaction for round ${body.round} has expired`;
 				dropped.push({ id: transactionId(body), code: 'tx-round', message });
 			}
@@ -168,17 +263,18 @@ export class Mempool {
 		for (const [key, tx] of this.records) {
 			const id = transactionId(tx.body);
 			try {
-				if (isPinned(id)) {
-					this.records.delete(key);
-					this.arrivals.delete(key);
-				} else this.ledger.checkRecordTransaction(tx);
+				if (isPinned(id)) this.drop(key);
+				else this.ledger.checkRecordTransaction(tx);
 			} catch (error) {
-				this.records.delete(key);
-				this.arrivals.delete(key);
+				this.drop(key);
 				const code = error instanceof ValidationError ? error.code : 'internal';
 				dropped.push({ id, code, message: error instanceof Error ? error.message : String(error) });
 			}
 		}
 		return dropped;
 	}
+}
+
+function feeOf(tx: Transaction): number {
+	return tx.body.fees.service + tx.body.fees.transaction;
 }

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, type Bytes } from '../bytes.ts';
-import { statementBytes, verifyCertificate } from '../certificate.ts';
+import { blsScheme, statementBytes, verifyCertificate, type SignatureScheme } from '../certificate.ts';
 import { ValidationError } from '../errors.ts';
 import { decodeEvidence, encodeEvidence, verifyEvidence } from '../evidence.ts';
 import { sha256 } from '../hash.ts';
 import { blsSign } from './bls.ts';
 import { devMember, devMembers } from './dev-members.ts';
 import { ConsensusGroup } from './group.ts';
-import { ConsensusMachine, type ConsensusOutput } from './machine.ts';
+import {
+	ConsensusMachine,
+	FUTURE_PER_SLOT,
+	FUTURE_ROUNDS,
+	HEIGHTS_BUFFERED_AHEAD,
+	MAX_BUFFERED_FUTURE,
+	type ConsensusOutput
+} from './machine.ts';
 import {
 	decodeMessage,
 	encodeMessage,
@@ -255,5 +262,156 @@ describe('consensus state machine', () => {
 			))
 		];
 		expect(prevotesOf(round1, 1).map((vote) => bytesToHex(vote.value!))).toEqual([bytesToHex(v)]);
+	});
+
+	describe('a hostile network', () => {
+		/** BLS with a count of every signature check (single and aggregate): CPU in checks, not time. */
+		function countingScheme(): SignatureScheme & { checks: number } {
+			const scheme = {
+				checks: 0,
+				verify: (pk: Bytes, message: Bytes, signature: Bytes) => {
+					scheme.checks++;
+					return blsScheme.verify(pk, message, signature);
+				},
+				aggregate: blsScheme.aggregate,
+				verifyAggregate: (pks: readonly Bytes[], message: Bytes, signature: Bytes) => {
+					scheme.checks++;
+					return blsScheme.verifyAggregate(pks, message, signature);
+				}
+			};
+			return scheme;
+		}
+
+		function counted(i: number, groupOf?: (height: number) => ConsensusGroup | undefined) {
+			const scheme = countingScheme();
+			const m = new ConsensusMachine({
+				kind: 'keyblock',
+				signer: ordered[i]!.signer,
+				store: new MemoryVotingStateStore(),
+				scheme,
+				groupOf,
+				application: { propose: async (height) => valueOf(i, height), validate: async () => true }
+			});
+			return { m, scheme };
+		}
+
+		/** A vote claiming to be `member`'s with a real (valid-point) signature over another statement. */
+		let template: Vote | undefined;
+		function forgedVote(member: number, height: number, round: number, salt: number): Bytes {
+			const genuine = (template ??= decodeMessage(
+				signed(2, { type: 'prevote', kind: 'keyblock', height: 1, round: 0, value: null })
+			) as Vote);
+			const value = sha256(new Uint8Array([salt & 255, salt >> 8, salt >> 16, member]));
+			const type = salt % 2 === 0 ? 'prevote' : 'precommit';
+			return encodeMessage({ ...genuine, type, height, round, value, sender: ordered[member]!.member.id });
+		}
+
+		it('a full future-vote buffer costs a bounded number of signature checks', async () => {
+			const { m, scheme } = counted(0);
+			await m.start(1, group);
+			// 6,000 forged votes of later heights: every member's id, an outsider's, any round.
+			const outsider = devMember(77, 0.5).member.id;
+			for (let k = 0; k < 6000; k++) {
+				const member = k % 5;
+				const bytes =
+					member === 4
+						? encodeMessage({ ...(decodeMessage(forgedVote(1, 2, 0, k)) as Vote), sender: outsider })
+						: forgedVote(member, 2 + (k % (HEIGHTS_BUFFERED_AHEAD + 3)), k % 40, k);
+				expect((await m.deliver(bytes)).intake).toBe('ignore');
+			}
+			// Nothing was checked on arrival, and the buffer holds at most a slot's worth per member.
+			expect(scheme.checks).toBe(0);
+			const perHeight = group.size * FUTURE_ROUNDS * 2 * FUTURE_PER_SLOT;
+			expect(m.buffered).toBeLessThanOrEqual(HEIGHTS_BUFFERED_AHEAD * perHeight);
+			expect(m.buffered).toBeLessThan(MAX_BUFFERED_FUTURE);
+
+			// Height 1 decides (a commit), height 2 starts and drains its share: bounded checks.
+			const votes = [0, 1, 2, 3].map((i) =>
+				signed(i, { type: 'precommit', kind: 'keyblock', height: 1, round: 0, value: valueOf(1, 1) })
+			);
+			for (const vote of votes.slice(1)) await m.deliver(vote);
+			expect(m.position.decided).toBe(true);
+			const beforeDrain = scheme.checks;
+			await m.start(2, group);
+			expect(scheme.checks - beforeDrain).toBeGreaterThan(0); // the buffer was examined…
+			expect(scheme.checks - beforeDrain).toBeLessThanOrEqual(perHeight); // …within its bound
+			expect(m.buffered).toBeLessThanOrEqual(perHeight); // height 3's share waits, the rest is gone
+
+			// The forgeries took the member's buffer slots, not its voice: its genuine vote still counts.
+			const genuine = signed(2, { type: 'prevote', kind: 'keyblock', height: 2, round: 0, value: null });
+			expect((await m.deliver(genuine)).intake).toBe('accept');
+		});
+
+		it('a machine not started yet buffers within bounds, and starting drops what lies beyond its window', async () => {
+			const { m, scheme } = counted(0);
+			for (let k = 0; k < 3000; k++) await m.deliver(forgedVote(k % 4, 1_000_000 + k, 0, k));
+			expect(m.buffered).toBe(MAX_BUFFERED_FUTURE);
+			expect(scheme.checks).toBe(0);
+			await m.start(1, group);
+			expect(m.buffered).toBe(0);
+			// …so the buffer takes later heights again.
+			expect((await m.deliver(forgedVote(1, 2, 0, 1))).intake).toBe('ignore');
+			expect(m.buffered).toBe(1);
+		});
+
+		it('when the later height’s group is known, a forgery is refused on arrival and takes no slot', async () => {
+			const { m, scheme } = counted(0, () => group);
+			await m.start(1, group);
+			expect(await rejection(m.deliver(forgedVote(2, 2, 0, 0)))).toBe('consensus-bad-signature');
+			expect(m.buffered).toBe(0);
+			// The genuine vote for that slot is checked and kept, and one more for it costs nothing.
+			const genuine = signed(2, { type: 'prevote', kind: 'keyblock', height: 2, round: 0, value: null });
+			expect((await m.deliver(genuine)).intake).toBe('ignore');
+			expect(m.buffered).toBe(1);
+			const checks = scheme.checks;
+			expect((await m.deliver(forgedVote(2, 2, 0, 2))).intake).toBe('ignore');
+			expect(scheme.checks).toBe(checks);
+		});
+
+		it('forwards only what it checked: future and past forgeries are ignored, current ones refused', async () => {
+			const { m, scheme } = counted(0);
+			await m.start(1, group);
+			const vote = { type: 'prevote', kind: 'keyblock', height: 1, round: 0, value: valueOf(9, 1) } as const;
+			// A later height cannot be checked yet: neither forwarded nor blamed, and not even verified.
+			expect((await m.deliver(forgedVote(1, 2, 0, 1))).intake).toBe('ignore');
+			expect(scheme.checks).toBe(0);
+			// The current height can: a forgery is refused (its sender authored or forwarded it unchecked).
+			expect(await rejection(m.deliver(forgedVote(1, 1, 0, 3)))).toBe('consensus-bad-signature');
+			// Genuine and new: forwarded; the same again: not.
+			expect((await m.deliver(signed(2, vote))).intake).toBe('accept');
+			expect((await m.deliver(signed(2, vote))).intake).toBe('ignore');
+			// Another forgery of a statement member 2 already signed costs no check (the slot has it).
+			const checks = scheme.checks;
+			const same = decodeMessage(signed(2, vote)) as Vote;
+			const sig = (decodeMessage(signed(3, vote)) as Vote).signature;
+			expect((await m.deliver(encodeMessage({ ...same, signature: sig }))).intake).toBe('ignore');
+			expect(scheme.checks).toBe(checks);
+		});
+
+		it('answers replayed votes of a decided height with one COMMIT per resend period', async () => {
+			const { m } = counted(0);
+			await m.start(1, group);
+			const precommits = [0, 1, 2, 3].map((i) =>
+				signed(i, { type: 'precommit', kind: 'keyblock', height: 1, round: 0, value: valueOf(1, 1) })
+			);
+			const precommit = (i: number) => precommits[i]!;
+			for (const i of [1, 2, 3]) await m.deliver(precommit(i));
+			expect(m.position.decided).toBe(true);
+			await m.start(2, group);
+			const replies = async () => {
+				let count = 0;
+				for (let k = 0; k < 50; k++)
+					for (const i of [1, 2, 3]) {
+						const { intake, outputs } = await m.deliver(precommit(i));
+						expect(intake).toBe('ignore'); // a past height is never forwarded
+						count += outputs.filter((o) => o.type === 'reply').length;
+					}
+				return count;
+			};
+			expect(await replies()).toBe(1);
+			expect(await replies()).toBe(0);
+			await m.timeout({ step: 'resend', height: 2, round: 0 });
+			expect(await replies()).toBe(1);
+		});
 	});
 });

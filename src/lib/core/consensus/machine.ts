@@ -29,8 +29,25 @@
  * - A restarted member resumes its persisted round, step and locks, re-sends its last signed message and
  *   re-arms the step's timeout (received votes were lost with the process; gossip refills them).
  * - Rounds more than MAX_ROUNDS_AHEAD beyond ours are ignored (bounded memory); gossip brings them back.
+ * - Cheap before expensive (an outsider must not make a member burn CPU): kind, height window, sender in
+ *   the group, round window, proposer and the duplicate/equivocation slot are checked before any
+ *   signature. Messages of a later height cannot be checked yet (its group and our state are not
+ *   there): they wait in a buffer bounded per sender and slot (FUTURE_PER_SLOT per (height, round,
+ *   step, sender), only the first FUTURE_ROUNDS rounds), so draining it costs at most one signature
+ *   check per member and step, however much a peer sent. When the node already knows that height's
+ *   group (`groupOf`, same epoch), a slot's first message is checked on arrival instead: a forgery is
+ *   refused and blamed on its sender, and cannot hold a member's slot.
+ * - `deliver` says what became of a message, for the gossip layer: 'accept' only when it was checked
+ *   here and is new (forward it); 'ignore' when it is a duplicate, stale, or not checkable yet (neither
+ *   forward nor blame: an honest relay is never charged for what it could not check); a ValidationError
+ *   when it is wrong in itself (the peer that sent it authored it or forwarded it unchecked).
+ * - Replies to messages of decided heights are bounded: one COMMIT per past height per resend period,
+ *   so replayed old votes cannot make a member amplify traffic.
  * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
  *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
+ *
+ * Longer than our usual file: one state machine whose upon-rules, intake checks and buffers share
+ * its per-height state; split, each part would reach into the others' fields.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
@@ -91,8 +108,20 @@ export const DEFAULT_TIMEOUTS: TimeoutConfig = {
 
 export const MAX_ROUNDS_AHEAD = 64;
 export const MAX_CONFLICTING = 4;
-const MAX_BUFFERED_FUTURE = 4096;
-const HEIGHTS_BUFFERED_AHEAD = 2;
+/** Later heights buffered (an honest member is at most a decision or two ahead of us). */
+export const HEIGHTS_BUFFERED_AHEAD = 2;
+/**
+ * Rounds of a later height buffered: members start a height in round 0; resends bring later ones.
+ * Each buffered vote may cost a signature check when its height starts (~60 ms on a loaded machine),
+ * so a height's share is kept to one round and one message per member and step.
+ */
+export const FUTURE_ROUNDS = 1;
+/** Buffered messages per (height, round, step, sender) slot (a forgery in it is replaced by resends). */
+export const FUTURE_PER_SLOT = 1;
+/** Buffered COMMITs per later height. */
+const FUTURE_COMMITS_PER_HEIGHT = 2;
+/** Hard cap on the buffer (before the group is known, sender ids cannot be checked). */
+export const MAX_BUFFERED_FUTURE = 1024;
 const COMMITS_KEPT = 16;
 
 export interface TimeoutEvent {
@@ -109,6 +138,17 @@ export type ConsensusOutput =
 	| { type: 'decision'; height: number; round: number; value: Bytes; certificate: Certificate }
 	| { type: 'evidence'; evidence: EquivocationEvidence };
 
+/**
+ * What became of a peer's message (see the module comment): 'accept' = checked and new, forward it;
+ * 'ignore' = duplicate, stale or not checkable yet. Invalid messages throw ValidationError instead.
+ */
+export type Intake = 'accept' | 'ignore';
+
+export interface Delivery {
+	intake: Intake;
+	outputs: ConsensusOutput[];
+}
+
 export interface ConsensusMachineOptions {
 	kind: ConsensusKind;
 	/** null for an observer that follows decisions without voting. */
@@ -117,6 +157,12 @@ export interface ConsensusMachineOptions {
 	store: VotingStateStore;
 	/** BLS by default; a node may put a signature cache in front. */
 	scheme?: SignatureScheme;
+	/**
+	 * The group of a later height when it is already known for sure (the same epoch): that height's
+	 * messages are then checked on arrival, so a forgery is refused (and its sender blamed) instead of
+	 * taking a member's buffer slot. Undefined while unknown.
+	 */
+	groupOf?: (height: number) => ConsensusGroup | undefined;
 	timeouts?: TimeoutConfig;
 }
 
@@ -152,6 +198,7 @@ export class ConsensusMachine {
 	private readonly store: VotingStateStore;
 	private readonly scheme: SignatureScheme;
 	private readonly timeouts: TimeoutConfig;
+	private readonly groupOf: (height: number) => ConsensusGroup | undefined;
 
 	private queue: Promise<unknown> = Promise.resolve();
 	private loaded = false;
@@ -179,8 +226,12 @@ export class ConsensusMachine {
 	private relayLog: Bytes[] = [];
 	private evidenceReported = new Set<string>();
 
-	private future: { height: number; bytes: Bytes }[] = [];
+	/** Messages of later heights by slot (height:round:step:sender or height:commit), unchecked. */
+	private future = new Map<string, { height: number; list: Bytes[] }>();
+	private futureCount = 0;
 	private readonly commits = new Map<number, Certificate>();
+	/** Past heights answered with their COMMIT since the last resend tick. */
+	private answered = new Set<number>();
 
 	constructor(options: ConsensusMachineOptions) {
 		this.kind = options.kind;
@@ -189,6 +240,7 @@ export class ConsensusMachine {
 		this.store = options.store;
 		this.scheme = options.scheme ?? blsScheme;
 		this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+		this.groupOf = options.groupOf ?? (() => undefined);
 	}
 
 	/** Current position, for adapters and diagnostics. */
@@ -228,9 +280,7 @@ export class ConsensusMachine {
 			} else {
 				await this.startRound(0, out);
 			}
-			const buffered = this.future.filter((f) => f.height === height);
-			this.future = this.future.filter((f) => f.height > height);
-			for (const { bytes } of buffered) {
+			for (const bytes of this.takeFuture(height)) {
 				try {
 					await this.receiveInner(bytes, out);
 				} catch (error) {
@@ -246,22 +296,38 @@ export class ConsensusMachine {
 	 * adapter can score the peer); duplicates and stale messages are ignored.
 	 */
 	receive(bytes: Bytes): Promise<ConsensusOutput[]> {
-		return this.exclusive(async (out) => {
-			if (await this.receiveInner(bytes, out)) await this.advance(out);
+		return this.deliver(bytes).then((delivery) => delivery.outputs);
+	}
+
+	/** As `receive`, and says whether the message was checked and new (forward it) or not (see Intake). */
+	async deliver(bytes: Bytes): Promise<Delivery> {
+		let intake: Intake = 'ignore';
+		const outputs = await this.exclusive(async (out) => {
+			const result = await this.receiveInner(bytes, out);
+			intake = result.intake;
+			if (result.changed) await this.advance(out);
 		});
+		return { intake, outputs };
+	}
+
+	/** Messages buffered for later heights now (diagnostics and tests). */
+	get buffered(): number {
+		return this.futureCount;
 	}
 
 	/** A timeout the adapter scheduled has expired (L57, L61, L65, and the resend period). */
 	timeout(event: TimeoutEvent): Promise<ConsensusOutput[]> {
 		return this.exclusive(async (out) => {
-			if (!this.started || event.height !== this.height || this.decision) return;
+			if (!this.started || event.height !== this.height) return;
 			if (event.step === 'resend') {
+				this.answered.clear();
+				if (this.decision) return;
 				for (const bytes of this.relayLog)
 					out.push({ type: 'broadcast', message: decodeMessage(bytes), bytes });
 				this.scheduleTimeout(out, 'resend', this.round);
 				return;
 			}
-			if (event.round !== this.round) return;
+			if (this.decision || event.round !== this.round) return;
 			if (event.step === 'propose' && this.step === 'propose') {
 				this.step = 'prevote';
 				await this.castVote(out, 'prevote', null);
@@ -423,38 +489,109 @@ export class ConsensusMachine {
 		this.record(message, this.selfIndex, []);
 	}
 
-	/** Returns true when the message changed this height's state. */
-	private async receiveInner(bytes: Bytes, out: ConsensusOutput[]): Promise<boolean> {
+	/**
+	 * Checks cheap rules first, the signature last. `changed`: this height's state changed (run the rules);
+	 * `intake`: see Intake. Throws ValidationError for a message that is wrong in itself.
+	 */
+	private async receiveInner(
+		bytes: Bytes,
+		out: ConsensusOutput[]
+	): Promise<{ intake: Intake; changed: boolean }> {
+		const ignored = { intake: 'ignore', changed: false } as const;
 		const key = bytesToHex(sha256(bytes));
-		if (this.seen.has(key)) return false;
+		if (this.seen.has(key)) return ignored;
 		const message = decodeMessage(bytes);
 		const height = message.type === 'commit' ? message.certificate.height : message.height;
 		const kind = message.type === 'commit' ? message.certificate.kind : message.kind;
 		if (kind !== this.kind)
 			throw new ValidationError('consensus-kind', `a ${kind} message sent to the ${this.kind} consensus`);
 		if (!this.started || height > this.height) {
-			if (this.started && height > this.height + HEIGHTS_BUFFERED_AHEAD) return false;
-			if (this.future.length < MAX_BUFFERED_FUTURE) this.future.push({ height, bytes });
-			return false;
+			this.bufferFuture(message, height, bytes);
+			return ignored;
 		}
 		if (height < this.height || (this.decision && message.type !== 'commit')) {
 			if (message.type !== 'commit') this.answerLaggard(message, out);
-			return false;
+			return ignored;
 		}
 		const group = this.group!;
 		if (message.type === 'commit') {
-			if (this.decision) return false;
+			if (this.decision) return ignored;
 			verifyCertificate(message.certificate, group, { kind: this.kind, height: this.height }, this.scheme);
 			this.seen.add(key);
-			if (!(await this.isValid(message.certificate.value))) return false;
+			if (!(await this.isValid(message.certificate.value))) return ignored;
 			this.decide(message.certificate, out);
-			return false;
+			return { intake: 'accept', changed: false };
 		}
 		const sender = group.indexOf(message.sender);
 		if (sender < 0)
 			throw new ValidationError('consensus-not-member', 'message from a member outside the group');
-		if (message.round > this.round + MAX_ROUNDS_AHEAD) return false;
+		if (message.round > this.round + MAX_ROUNDS_AHEAD) return ignored;
 		if (message.type === 'proposal' && group.proposer(message.height, message.round) !== sender)
+			throw new ValidationError(
+				'consensus-not-proposer',
+				`member ${sender} is not the proposer of round ${message.round}`
+			);
+		// The slot already holds this statement (BLS signatures are deterministic, so other bytes for it
+		// are a forgery) or is full: nothing to learn, no signature to check.
+		if (!this.hasRoom(message, sender)) return ignored;
+		const statement = statementBytes(group, statementOf(message));
+		if (!this.scheme.verify(group.members[sender]!.blsPublicKey, statement, message.signature))
+			throw new ValidationError(
+				'consensus-bad-signature',
+				'signature does not match the sender and statement'
+			);
+		this.seen.add(key);
+		if (!this.record(message, sender, out)) return ignored;
+		this.relayLog.push(bytes);
+		return { intake: 'accept', changed: true };
+	}
+
+	/** Whether `record` would store `message` (a new value in a slot that is not full). */
+	private hasRoom(message: SignedMessage, sender: number): boolean {
+		const messages = this.rounds.get(message.round);
+		if (!messages) return true;
+		const slot: SignedMessage[] =
+			message.type === 'proposal'
+				? messages.proposals
+				: ((message.type === 'prevote' ? messages.prevotes : messages.precommits).get(sender) ?? []);
+		return !slot.some((m) => sameMessage(m, message)) && slot.length < MAX_CONFLICTING;
+	}
+
+	/**
+	 * Keeps a message of a later height for when that height starts, within the bounds of the module
+	 * comment; once started, only the current group's members (the group rarely changes between
+	 * heights, and a member whose message was dropped re-sends it every `resend` ms).
+	 */
+	private bufferFuture(message: ConsensusMessage, height: number, bytes: Bytes): void {
+		if (this.started && height > this.height + HEIGHTS_BUFFERED_AHEAD) return;
+		if (this.futureCount >= MAX_BUFFERED_FUTURE) return;
+		let slot: string;
+		let limit: number;
+		if (message.type === 'commit') {
+			slot = `${height}:commit`;
+			limit = FUTURE_COMMITS_PER_HEIGHT;
+		} else {
+			if (message.round >= FUTURE_ROUNDS) return;
+			if (this.started && this.group!.indexOf(message.sender) < 0) return;
+			slot = `${height}:${message.round}:${message.type}:${bytesToHex(message.sender)}`;
+			limit = FUTURE_PER_SLOT;
+		}
+		const entry = this.future.get(slot) ?? { height, list: [] };
+		if (entry.list.length >= limit) return;
+		if (message.type !== 'commit' && this.started) this.checkEarly(message, height);
+		entry.list.push(bytes);
+		this.future.set(slot, entry);
+		this.futureCount++;
+	}
+
+	/** Checks a later height's signed message now when that height's group is known (see groupOf). */
+	private checkEarly(message: SignedMessage, height: number): void {
+		const group = this.groupOf(height);
+		if (!group) return;
+		const sender = group.indexOf(message.sender);
+		if (sender < 0)
+			throw new ValidationError('consensus-not-member', 'message from a member outside the group');
+		if (message.type === 'proposal' && group.proposer(height, message.round) !== sender)
 			throw new ValidationError(
 				'consensus-not-proposer',
 				`member ${sender} is not the proposer of round ${message.round}`
@@ -465,10 +602,21 @@ export class ConsensusMachine {
 				'consensus-bad-signature',
 				'signature does not match the sender and statement'
 			);
-		this.seen.add(key);
-		if (!this.record(message, sender, out)) return false;
-		this.relayLog.push(bytes);
-		return !this.decision;
+	}
+
+	/**
+	 * Removes and returns the buffered messages of `height`, dropping those of earlier heights and those
+	 * beyond the window (buffered before the machine started, when no height bounded them).
+	 */
+	private takeFuture(height: number): Bytes[] {
+		const taken: Bytes[] = [];
+		for (const [slot, entry] of this.future) {
+			if (entry.height > height && entry.height <= height + HEIGHTS_BUFFERED_AHEAD) continue;
+			this.future.delete(slot);
+			this.futureCount -= entry.list.length;
+			if (entry.height === height) taken.push(...entry.list);
+		}
+		return taken;
 	}
 
 	/** Stores a verified message and reports equivocation. Returns false when nothing new was stored. */
@@ -495,10 +643,16 @@ export class ConsensusMachine {
 		return true;
 	}
 
-	/** One COMMIT back per message from a decided height: never more traffic out than in. */
+	/**
+	 * A COMMIT back for a message from a decided height, at most once per height and resend period:
+	 * a laggard re-sends every period anyway, and replayed old votes get no more than that.
+	 */
 	private answerLaggard(message: SignedMessage, out: ConsensusOutput[]): void {
 		const certificate = this.commits.get(message.height);
-		if (!certificate) return;
+		if (!certificate || this.answered.has(message.height)) return;
+		// Decided members have no resend timer running: arm one to lift the bound later.
+		if (this.answered.size === 0 && this.decision) this.scheduleTimeout(out, 'resend', this.round);
+		this.answered.add(message.height);
 		const commit: Commit = { type: 'commit', certificate };
 		out.push({ type: 'reply', message: commit, bytes: encodeMessage(commit) });
 	}
