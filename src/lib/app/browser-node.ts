@@ -6,7 +6,7 @@
  */
 import { base } from '$app/paths';
 import { bytesToHex } from '../core/bytes.ts';
-import { devGenesis } from '../core/genesis-dev.ts';
+import { devGenesis } from '../../../tests/fixtures/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';

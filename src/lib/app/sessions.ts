@@ -5,7 +5,7 @@
  * Pages import this module lazily, so libp2p and snarkjs load only when a session opens.
  */
 import { createPresence, type Presence } from '../core/presence.ts';
-import { devInstitution, DEV_INSTITUTION_NAMES } from '../core/genesis-dev.ts';
+import { devInstitution, DEV_INSTITUTION_NAMES } from '../../../tests/fixtures/genesis-dev.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
 import { deviceKey } from '../keys/device-key.browser.ts';
 import {

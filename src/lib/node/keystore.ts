@@ -41,7 +41,7 @@ export interface NodeKeystore {
 const KEY_FILE_BYTES = 32;
 
 async function keyFileProtector(path: string): Promise<VaultProtector> {
-	let raw: Uint8Array;
+	let raw: Uint8Array<ArrayBuffer>;
 	try {
 		raw = new Uint8Array(await readFile(path));
 	} catch (error) {

@@ -1,6 +1,6 @@
 /** Helpers shared by the record layer's tests (real keys of the dev clinics; no mocks). */
 import { ValidationError } from '../core/errors.ts';
-import type { DevInstitution } from '../core/genesis-dev.ts';
+import type { DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { deriveStorageKey } from './envelope.ts';
 import type { HolderKeys } from './share.ts';
 

@@ -34,7 +34,7 @@
  * backlog that equals t_v / T_m.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import { devMember } from '../core/consensus/dev-members.ts';
+import { devMember } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
 import { ValidationError } from '../core/errors.ts';
 import { MAX_PROPOSAL_TRANSACTIONS } from '../core/gossip.ts';
