@@ -29,7 +29,7 @@ import { FullNode } from '../runtime/full-node.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
 import { TABLES, type Store } from '../store/store.ts';
 import { startRelay, type Relay } from '../../../relay/relay.ts';
-import { createClinicSession } from './clinic-session.ts';
+import { composeInstitution, institutionRole } from '../institution/institution-node.ts';
 import { Directory } from './directory.ts';
 import { Holder } from './holder.ts';
 import { createPatientSession } from './patient-session.ts';
@@ -58,7 +58,10 @@ interface Party {
 	presences: Presence[];
 }
 
-async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
+async function party(
+	clinic?: DevInstitution,
+	mine = false
+): Promise<Omit<Party, 'directory'> & { directory?: Directory }> {
 	const net = await createPeerNet({ bootstrap: relay.addresses });
 	const store = openMemoryStore();
 	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
@@ -68,18 +71,11 @@ async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
 		net,
 		verifier,
 		timeouts: FAST,
-		institution: clinic && {
-			id: clinic.institution.id,
-			signingKey: clinic.secrets.signingKey,
-			blsKey: clinic.secrets.blsKey,
-			chameleonKey: clinic.institution.chameleonKey,
-			trapdoor: clinic.secrets.trapdoor,
-			prover,
-			pool
-		}
+		institution: clinic && institutionRole(clinic, prover, pool)
 	});
 	const presences: Presence[] = [];
-	const directory = new Directory(net, () => presences);
+	// An institution's directory comes from the composition root; a patient's is made here.
+	const directory = clinic ? undefined : new Directory(net, () => presences);
 	stops.push(async () => {
 		await node.stop();
 		pool?.terminate();
@@ -94,30 +90,16 @@ async function clinicSession(
 ): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
 	const dev = devInstitution(name);
 	const p = await party(dev, mine);
-	p.presences.push(
-		createPresence('institution', dev.secrets.signingKey, dev.institution.id, p.net.peerId, Date.now())
-	);
-	const holder = new Holder({
-		store: p.store,
-		net: p.net,
-		ledger: p.node.chain.ledger,
-		institution: { id: dev.institution.id, secretKey: dev.secrets.signingKey }
-	});
-	const session = await createClinicSession({
+	// The same composition root as a clinic tab and a headless clinic.
+	const { session, holder, directory } = await composeInstitution({
+		identity: dev,
 		node: p.node,
 		net: p.net,
 		store: p.store,
-		holder,
-		directory: p.directory,
-		prover: () => prover,
-		institution: {
-			id: dev.institution.id,
-			name,
-			chameleonKey: dev.institution.chameleonKey,
-			secrets: dev.secrets
-		}
+		prover: () => prover
 	});
-	return { session, party: p, holder };
+	const clinicParty: Party = { ...p, directory };
+	return { session, party: clinicParty, holder };
 }
 
 /** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
@@ -154,7 +136,8 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		birch = await clinicSession('Birch Hospital');
 		const cedar = await party(devInstitution('Cedar Health'));
 		elm = await clinicSession('Elm Family Practice');
-		patientParty = await party();
+		const made = await party();
+		patientParty = { ...made, directory: made.directory! };
 		// Setup: keys made on the device, kept in a vault.
 		const signingKey = generateSigningKey().secretKey;
 		const publicKey = publicKeyOf(signingKey);

@@ -22,6 +22,19 @@ import { Holder } from '../app/holder.ts';
 import type { ClinicSession } from '../app/types.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 
+/** The keys of the full node's institution role (the platform adds the prover and miners). */
+export function institutionKeys(
+	identity: InstitutionIdentity
+): Omit<InstitutionRole, 'prover' | 'pool' | 'miningDuty'> {
+	return {
+		id: identity.institution.id,
+		signingKey: identity.secrets.signingKey,
+		blsKey: identity.secrets.blsKey,
+		chameleonKey: identity.institution.chameleonKey,
+		trapdoor: identity.secrets.trapdoor
+	};
+}
+
 /** The full node's institution role for an identity: its keys, prover and (optional) miners. */
 export function institutionRole(
 	identity: InstitutionIdentity,
@@ -29,16 +42,7 @@ export function institutionRole(
 	pool?: MinerPool,
 	miningDuty?: number
 ): InstitutionRole {
-	return {
-		id: identity.institution.id,
-		signingKey: identity.secrets.signingKey,
-		blsKey: identity.secrets.blsKey,
-		chameleonKey: identity.institution.chameleonKey,
-		trapdoor: identity.secrets.trapdoor,
-		prover,
-		pool,
-		miningDuty
-	};
+	return { ...institutionKeys(identity), prover, pool, miningDuty };
 }
 
 export interface InstitutionParts {
