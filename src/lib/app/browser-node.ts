@@ -10,6 +10,7 @@ import { base } from '$app/paths';
 import { bytesToHex } from '../core/bytes.ts';
 import { decodeGenesisFile } from '../core/genesis-file.ts';
 import { genesisFingerprint, genesisHash, type GenesisConfig } from '../core/genesis.ts';
+import { guardGenesis } from '../institution/genesis-guard.ts';
 import { GenesisMismatchError, pinGenesis } from '../institution/genesis-pin.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
@@ -146,6 +147,8 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	}
 	const bootstrap = [...info.relay, ...(info.clinics ?? []).flatMap((c) => c.addresses)];
 	const net = await createPeerNet({ bootstrap });
+	// A peer on another chain is refused at once, with both fingerprints in the console.
+	guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
 	let verifier: Groth16BatchVerifier;
 	try {
 		// Proofs count only under the verification key the consortium's genesis pins.

@@ -21,6 +21,7 @@ import {
 	type InstitutionNode
 } from '../institution/institution-node.ts';
 import type { InstitutionIdentity } from '../keys/institution.ts';
+import { guardGenesis } from '../institution/genesis-guard.ts';
 import { pinGenesis } from '../institution/genesis-pin.ts';
 import type { TimeoutConfig } from '../core/consensus/machine.ts';
 import { openStore } from '../store/store.node.ts';
@@ -56,6 +57,9 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		throw error;
 	}
 	const net = await createPeerNet({ bootstrap: options.bootstrap, listen: options.listen });
+	guardGenesis(net, options.genesis, (refusal) =>
+		console.log(`${clinic.institution.name}: ${refusal.message}`)
+	);
 	// Proofs count only under the verification key the consortium's genesis pins.
 	const verifier = await Groth16BatchVerifier.create(
 		await loadVerificationKey(),
