@@ -60,7 +60,9 @@ interface Party {
 
 async function party(
 	clinic?: DevInstitution,
-	mine = false
+	mine = false,
+	/** A clinic with a session gets its directory from the composition root. */
+	withSession = false
 ): Promise<Omit<Party, 'directory'> & { directory?: Directory }> {
 	const net = await createPeerNet({ bootstrap: relay.addresses });
 	const store = openMemoryStore();
@@ -74,8 +76,7 @@ async function party(
 		institution: clinic && institutionRole(clinic, prover, pool)
 	});
 	const presences: Presence[] = [];
-	// An institution's directory comes from the composition root; a patient's is made here.
-	const directory = clinic ? undefined : new Directory(net, () => presences);
+	const directory = withSession ? undefined : new Directory(net, () => presences);
 	stops.push(async () => {
 		await node.stop();
 		pool?.terminate();
@@ -89,7 +90,7 @@ async function clinicSession(
 	mine = false
 ): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
 	const dev = devInstitution(name);
-	const p = await party(dev, mine);
+	const p = await party(dev, mine, true);
 	// The same composition root as a clinic tab and a headless clinic.
 	const { session, holder, directory } = await composeInstitution({
 		identity: dev,
