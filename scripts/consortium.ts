@@ -6,6 +6,13 @@
  *       and its link to the SNARK setup (src/lib/node/genesis-verify.ts); --full also re-verifies the
  *       SNARK transcript itself with snarkjs (the ceremony's verify, about a minute). Exit code 1 and
  *       the reason on any failure.
+ *   found-start <dir> --network <name> [--group 4]
+ *   found-join <dir> --name "<institution>" --keystore <its data dir>
+ *   found-finish <dir> --out <genesis.json>
+ *       a founding passed from founder to founder as a directory (src/lib/node/founding-dir.ts): each
+ *       founder, on its own machine, re-verifies the transcript and adds its signed join step with the
+ *       keys of its keystore (made there on first use; SPCHAIN_PASSPHRASE or a key file protects it);
+ *       the last writes the genesis file;
  *   backup <clinic data dir> <file> [--passphrase-env NAME]
  *       writes a headless clinic's key backup (encrypted under the passphrase in $NAME, default
  *       SPCHAIN_BACKUP_PASSPHRASE), which a clinic tab restores; the keystore opens with
@@ -14,6 +21,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+	finishFoundingDir,
+	FoundingDirError,
+	joinFoundingDir,
+	startFoundingDir
+} from '../src/lib/node/founding-dir.ts';
 import { GenesisVerifyError, verifyGenesisFile } from '../src/lib/node/genesis-verify.ts';
 import { openKeystore } from '../src/lib/node/keystore.ts';
 
@@ -22,7 +35,12 @@ const { values, positionals } = parseArgs({
 	options: {
 		snark: { type: 'string', default: 'static/snark' },
 		full: { type: 'boolean', default: false },
-		'passphrase-env': { type: 'string', default: 'SPCHAIN_BACKUP_PASSPHRASE' }
+		'passphrase-env': { type: 'string', default: 'SPCHAIN_BACKUP_PASSPHRASE' },
+		network: { type: 'string' },
+		group: { type: 'string', default: '4' },
+		name: { type: 'string' },
+		keystore: { type: 'string' },
+		out: { type: 'string' }
 	}
 });
 const callerPath = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
@@ -60,15 +78,47 @@ async function backup(dir: string | undefined, out: string | undefined): Promise
 	console.log(`key backup written to ${out}`);
 }
 
+async function found(command: string, dir: string | undefined): Promise<void> {
+	if (!dir)
+		throw new UsageError(`usage: npm run consortium -- ${command} <dir> … (see scripts/consortium.ts)`);
+	const path = callerPath(dir);
+	if (command === 'found-start') {
+		const group = Number(values.group);
+		if (!values.network || !Number.isInteger(group) || group < 1)
+			throw new UsageError('found-start needs --network <name> and a positive --group');
+		await startFoundingDir(path, { network: values.network, consensusGroupSize: group });
+		console.log(`founding of ${values.network} started in ${dir}: pass it to the first founder`);
+	} else if (command === 'found-join') {
+		if (!values.name || !values.keystore) throw new UsageError('found-join needs --name and --keystore');
+		const identity = await joinFoundingDir(path, values.name, {
+			dir: callerPath(values.keystore),
+			passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
+		});
+		console.log(`${identity.institution.name} joined with its own keys; pass ${dir} to the next founder`);
+	} else {
+		if (!values.out) throw new UsageError('found-finish needs --out <genesis.json>');
+		const genesis = await finishFoundingDir(path, callerPath(values.out));
+		console.log(
+			`genesis of ${genesis.network} written to ${values.out} (${genesis.institutions.length} founders)`
+		);
+	}
+}
+
 try {
 	const [command, ...rest] = positionals;
 	if (command === 'verify') await verify(rest[0]);
+	else if (command?.startsWith('found-') && ['found-start', 'found-join', 'found-finish'].includes(command))
+		await found(command, rest[0]);
 	else if (command === 'backup') await backup(rest[0], rest[1]);
-	else throw new UsageError('usage: npm run consortium -- verify <genesis.json> | backup <dir> <file>');
+	else
+		throw new UsageError(
+			'usage: npm run consortium -- verify <genesis.json> | found-start|found-join|found-finish <dir> | backup <dir> <file>'
+		);
 	// snarkjs keeps worker threads alive after a --full check.
 	process.exit(0);
 } catch (error) {
-	const known = error instanceof UsageError || error instanceof GenesisVerifyError;
+	const known =
+		error instanceof UsageError || error instanceof GenesisVerifyError || error instanceof FoundingDirError;
 	console.error(known ? `refused: ${(error as Error).message}` : error);
 	process.exit(1);
 }
