@@ -4,6 +4,16 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 import svelteConfig from './svelte.config.js';
 
+// Deterministic keys (tests/fixtures: genesis-dev, dev-members) derive from public seeds. Only tests may
+// import them: anything else that did would run a network whose every secret is public.
+const isomorphic = {
+	group: ['node:*', 'idb', 'libp2p', '@libp2p/*', 'fs', 'path', 'crypto', '$app/*', 'snarkjs']
+};
+const testFixtures = {
+	group: ['**/tests/fixtures/**', '$lib/../../tests/**'],
+	message: 'Deterministic test keys stay in tests: make keys with src/lib/keys/institution.ts instead.'
+};
+
 export default ts.config(
 	js.configs.recommended,
 	...ts.configs.recommended,
@@ -30,14 +40,22 @@ export default ts.config(
 	},
 	{
 		// The protocol core is isomorphic: no DOM, storage, network or Node-only modules.
+		files: ['src/**/*.ts', 'src/**/*.svelte', 'relay/**/*.ts', 'scripts/**', 'circuits/**/*.ts'],
+		ignores: ['**/*.test.ts'],
+		rules: { 'no-restricted-imports': ['error', { patterns: [testFixtures] }] }
+	},
+	{
 		files: ['src/lib/core/**/*.ts'],
 		rules: {
-			'no-restricted-imports': [
-				'error',
-				{ patterns: ['node:*', 'idb', 'libp2p', '@libp2p/*', 'fs', 'path', 'crypto', '$app/*', 'snarkjs'] }
-			],
+			'no-restricted-imports': ['error', { patterns: [isomorphic] }],
 			'no-restricted-globals': ['error', 'window', 'document', 'indexedDB', 'localStorage', 'navigator']
 		}
+	},
+	{
+		// The same rule object for core code, so both restrictions hold there (a later rule replaces one).
+		files: ['src/lib/core/**/*.ts'],
+		ignores: ['**/*.test.ts'],
+		rules: { 'no-restricted-imports': ['error', { patterns: [isomorphic, testFixtures] }] }
 	},
 	{
 		ignores: [

@@ -7,7 +7,7 @@
 import { bytesToHex, type Bytes } from '../src/lib/core/bytes.ts';
 import { assembleCertificate, statementBytes, verifyCertificate } from '../src/lib/core/certificate.ts';
 import { blsAggregateSignatures, blsSign, blsVerify } from '../src/lib/core/consensus/bls.ts';
-import { devMembers } from '../src/lib/core/consensus/dev-members.ts';
+import { devMembers } from '../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from '../src/lib/core/consensus/group.ts';
 import { ConsensusMachine, type ConsensusOutput } from '../src/lib/core/consensus/machine.ts';
 import { MemoryVotingStateStore } from '../src/lib/core/consensus/voting-state.ts';

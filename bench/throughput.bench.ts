@@ -35,9 +35,9 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, fromHex } from '../src/lib/core/bytes.ts';
 import { assembleCertificate, encodeCertificate } from '../src/lib/core/certificate.ts';
 import { messageFromDigest, type ChameleonHash } from '../src/lib/core/chameleon.ts';
-import { devMembers } from '../src/lib/core/consensus/dev-members.ts';
+import { devMembers } from '../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from '../src/lib/core/consensus/group.ts';
-import { devGenesis, devInstitution } from '../src/lib/core/genesis-dev.ts';
+import { devGenesis, devInstitution } from '../tests/fixtures/genesis-dev.ts';
 import {
 	encodeBatchProposal,
 	MAX_PROPOSAL_TRANSACTIONS,

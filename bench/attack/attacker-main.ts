@@ -11,7 +11,7 @@
  */
 import '../../src/lib/node/polyfills.ts';
 import { createInterface } from 'node:readline';
-import { devGenesis, devInstitution } from '../../src/lib/core/genesis-dev.ts';
+import { devGenesis, devInstitution } from '../../tests/fixtures/genesis-dev.ts';
 import { Attacker } from './attacker.ts';
 import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand } from './protocol.ts';
 

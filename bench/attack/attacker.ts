@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
 import { blsSign } from '../../src/lib/core/consensus/bls.ts';
-import { devMember } from '../../src/lib/core/consensus/dev-members.ts';
+import { devMember } from '../../tests/fixtures/dev-members.ts';
 import { encodeMessage, type Vote } from '../../src/lib/core/consensus/messages.ts';
-import type { DevInstitution } from '../../src/lib/core/genesis-dev.ts';
+import type { DevInstitution } from '../../tests/fixtures/genesis-dev.ts';
 import type { GenesisConfig } from '../../src/lib/core/genesis.ts';
 import {
 	encodeBatchMessage,

@@ -48,7 +48,7 @@ import {
 	devGenesis,
 	devInstitution,
 	type DevInstitution
-} from '../../src/lib/core/genesis-dev.ts';
+} from '../../tests/fixtures/genesis-dev.ts';
 import { genesisHash, type GenesisConfig } from '../../src/lib/core/genesis.ts';
 import { encodeAttachment, type Attachment } from '../../src/lib/core/gossip.ts';
 import { generateSigningKey, type SigningKeyPair } from '../../src/lib/core/identity.ts';

@@ -16,7 +16,7 @@ import '../../src/lib/node/polyfills.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChameleonVerifier } from '../../src/lib/core/chameleon.ts';
-import { devGenesis } from '../../src/lib/core/genesis-dev.ts';
+import { devGenesis } from '../../tests/fixtures/genesis-dev.ts';
 import { decodeKeyblock, encodeKeyblock } from '../../src/lib/core/keyblock.ts';
 import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';

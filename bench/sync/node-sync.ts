@@ -14,7 +14,7 @@
  */
 import '../../src/lib/node/polyfills.ts';
 import type { ChameleonVerifier } from '../../src/lib/core/chameleon.ts';
-import { devGenesis } from '../../src/lib/core/genesis-dev.ts';
+import { devGenesis } from '../../tests/fixtures/genesis-dev.ts';
 import { keyblockHash } from '../../src/lib/core/keyblock.ts';
 import { decodePin, verifyKeyblockPin } from '../../src/lib/core/pinning.ts';
 import { checkTransaction, transactionId, type Transaction } from '../../src/lib/core/transaction.ts';

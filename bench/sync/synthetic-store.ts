@@ -17,7 +17,7 @@
 import '../../src/lib/node/polyfills.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
-import { devGenesis } from '../../src/lib/core/genesis-dev.ts';
+import { devGenesis } from '../../tests/fixtures/genesis-dev.ts';
 import { generateSigningKey } from '../../src/lib/core/identity.ts';
 import type { Keyblock } from '../../src/lib/core/keyblock.ts';
 import { institutionRoot } from '../../src/lib/core/patient-block.ts';

@@ -8,6 +8,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { addressOf } from '../../src/lib/core/identity.ts';
+import { genesisQuery } from './dev-consortium.ts';
 import { startNetFixture, type NetFixture } from './relay-fixture.ts';
 
 let fixture: NetFixture;
@@ -18,7 +19,8 @@ test.afterAll(async () => {
 	await fixture?.close();
 });
 
-const relayQuery = () => fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&');
+const relayQuery = () =>
+	[...fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`), genesisQuery()].join('&');
 
 const VIEWPORTS = {
 	desktop: { viewport: { width: 1280, height: 800 } },

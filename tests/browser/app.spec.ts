@@ -9,6 +9,7 @@
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { startDemoNetwork, type DemoNetwork } from './demo-network.ts';
+import { devRequester, restoreDevClinic } from './dev-consortium.ts';
 
 type NodeDiagnostics = import('../../src/routes/diagnostics/node/diagnostics.ts').NodeDiagnostics;
 type ClinicSession = import('../../src/lib/app/types.ts').ClinicSession;
@@ -58,7 +59,7 @@ test.afterAll(async () => {
 	await network?.stop();
 });
 
-const relayQuery = () => `relay=${encodeURIComponent(network.relay[0]!)}`;
+const relayQuery = () => network.query;
 
 async function shot(page: Page, name: string): Promise<void> {
 	await page.screenshot({ path: `test-results/app/${name}.png`, fullPage: true });
@@ -66,7 +67,7 @@ async function shot(page: Page, name: string): Promise<void> {
 
 async function openClinic(context: BrowserContext, name: string): Promise<Page> {
 	const page = await context.newPage();
-	await page.goto(`/clinic?institution=${encodeURIComponent(name)}&${relayQuery()}`);
+	await restoreDevClinic(page, name, relayQuery());
 	await expect(page.getByTestId('peers')).not.toHaveText('0', { timeout: 90_000 });
 	await expect
 		.poll(async () => Number(await page.getByTestId('height').textContent()), { timeout: 120_000 })
@@ -273,7 +274,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 		.toEqual(expect.objectContaining({ records: 2 }));
 	for (const record of await recordsOfA()) {
 		const answer = await nodeB.evaluate((o) => window.nodeDiagnostics.fetchCiphertext(o), {
-			requester: CLINIC_B,
+			requester: devRequester(CLINIC_B),
 			holder: record.holder,
 			digest: record.digest
 		});
@@ -373,7 +374,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	expect(bundles).toHaveLength(1);
 	const [firstOfA] = await recordsOfA();
 	const underConsent = {
-		requester: CLINIC_B,
+		requester: devRequester(CLINIC_B),
 		holder: firstOfA!.holder,
 		digest: firstOfA!.digest,
 		shareBundle: bundles[0]

@@ -1,18 +1,22 @@
 /**
  * The live demo network for browser tests, as `npm start` runs it: the relay (with its peer directory)
- * and headless clinic nodes (Aster, Birch, Cedar: three of the four consensus-group members), each a
- * child process on free loopback ports with its own data directory. Pages join with `?relay=<addr>`.
+ * and headless clinic nodes (Aster, Birch, Cedar: three of the four consensus-group members of the
+ * deterministic test consortium, seeded into their keystores), each a child process on free loopback
+ * ports with its own data directory. Pages join with `query` (`?relay=<addr>&genesis=<data URL>`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { genesisQuery, seedDevConsortium } from './dev-consortium.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface DemoNetwork {
 	relay: string[];
+	/** `relay=…&genesis=…` for a page's query string. */
+	query: string;
 	clinics: { name: string; addresses: string[] }[];
 	/** Output of the clinic nodes so far (for failure messages). */
 	log(): string;
@@ -33,10 +37,12 @@ export async function startDemoNetwork(options: { clinics?: string[] } = {}): Pr
 		child.stderr?.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
 		return child;
 	};
+	const clinicNames = options.clinics ?? ['Aster Clinic', 'Birch Hospital', 'Cedar Health'];
+	await seedDevConsortium(dir, clinicNames);
 	const relay = run('relay/main.ts', { RELAY_PORT: '0', RELAY_KEY_FILE: join(dir, 'relay.key') });
 	const clinics = run('src/lib/node/clinic-main.ts', {
 		CLINIC_PORT_BASE: '0',
-		CLINICS: (options.clinics ?? ['Aster Clinic', 'Birch Hospital', 'Cedar Health']).join(',')
+		CLINICS: clinicNames.join(',')
 	});
 	const deadline = Date.now() + 90_000;
 	let network: { relay: string[]; clinics?: { name: string; addresses: string[] }[] } | undefined;
@@ -59,6 +65,7 @@ export async function startDemoNetwork(options: { clinics?: string[] } = {}): Pr
 		});
 	return {
 		relay: network.relay,
+		query: `relay=${encodeURIComponent(network.relay[0]!)}&${genesisQuery()}`,
 		clinics: network.clinics,
 		log: () => output,
 		stopRelay: () => void relay.kill('SIGTERM'),

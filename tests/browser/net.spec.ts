@@ -5,6 +5,7 @@
  * exchange gossip.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { genesisQuery } from './dev-consortium.ts';
 import { startNetFixture, type NetFixture } from './relay-fixture.ts';
 
 type Diagnostics = import('../../src/routes/diagnostics/net/diagnostics.ts').NetDiagnostics;
@@ -23,7 +24,7 @@ test.afterEach(async () => {
 async function openNode(page: Page, relay: string[]): Promise<string> {
 	const errors: string[] = [];
 	page.on('pageerror', (error) => errors.push(error.message));
-	const query = relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&');
+	const query = relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&') + `&${genesisQuery()}`;
 	await page.goto(`/diagnostics/net?${query}`);
 	await expect(page.getByRole('heading', { level: 1 })).toHaveText('Network check');
 	await page.waitForFunction(() => 'netDiagnostics' in window, undefined, { timeout: 30_000 });

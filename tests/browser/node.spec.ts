@@ -5,6 +5,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { startDemoNetwork, type DemoNetwork } from './demo-network.ts';
+import { genesisQuery } from './dev-consortium.ts';
 import { startNetFixture } from './relay-fixture.ts';
 
 type NodeDiagnostics = import('../../src/routes/diagnostics/node/diagnostics.ts').NodeDiagnostics;
@@ -26,7 +27,7 @@ test.afterAll(async () => {
 
 test('a page rejects forged keyblocks from a peer and bans that peer', async ({ page }) => {
 	test.setTimeout(180_000);
-	await page.goto(`/diagnostics/node?relay=${encodeURIComponent(network.relay[0]!)}`);
+	await page.goto(`/diagnostics/node?${network.query}`);
 	await expect(page.getByTestId('peers')).not.toHaveText('0', { timeout: 60_000 });
 	const forger = await startNetFixture({ bootstrap: network.relay });
 	try {
@@ -77,7 +78,7 @@ test('a page that joins later syncs the whole chain, the same chain as an earlie
 	browser
 }) => {
 	test.setTimeout(240_000);
-	const url = `/diagnostics/node?relay=${encodeURIComponent(network.relay[0]!)}`;
+	const url = `/diagnostics/node?${network.query}`;
 	await page.goto(url);
 	await expect
 		.poll(async () => Number(await page.getByTestId('height').textContent()), { timeout: 120_000 })
@@ -117,7 +118,7 @@ test('a transaction submitted on one page reaches the mempool of another over We
 	try {
 		const [a, b] = await Promise.all(contexts.map((context) => context.newPage()));
 		const open = async (page: Page) => {
-			await page.goto(`/diagnostics/node?relay=${encodeURIComponent(fixture.relay[0]!)}`);
+			await page.goto(`/diagnostics/node?relay=${encodeURIComponent(fixture.relay[0]!)}&${genesisQuery()}`);
 			await page.waitForFunction(() => 'nodeDiagnostics' in window, undefined, { timeout: 60_000 });
 			return page.evaluate(() => window.nodeDiagnostics.view().peerId);
 		};
@@ -168,7 +169,7 @@ test('a transaction submitted on one page reaches the mempool of another over We
 // Last: it stops the demo network.
 test('a page joins the consortium, syncs the chain and keeps it across a reload', async ({ page }) => {
 	test.setTimeout(240_000);
-	const url = `/diagnostics/node?relay=${encodeURIComponent(network.relay[0]!)}`;
+	const url = `/diagnostics/node?${network.query}`;
 	await page.goto(url);
 	await expect(page.getByTestId('peers')).not.toHaveText('0', { timeout: 60_000 });
 	await expect

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import QRCode from 'qrcode';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
 import { addressOf } from '../../src/lib/core/identity.ts';
+import { genesisQuery } from './dev-consortium.ts';
 import { startNetFixture, type NetFixture } from './relay-fixture.ts';
 
 let fixture: NetFixture;
@@ -22,7 +23,8 @@ test.afterAll(async () => {
 	await fixture?.close();
 });
 
-const relayQuery = () => fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&');
+const relayQuery = () =>
+	[...fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`), genesisQuery()].join('&');
 
 /** A patient's invitation as the patient app makes it: a real address and a real peer id. */
 function invitation(seed: number): { address: string; text: string } {

@@ -4,6 +4,7 @@
  * can take it back. Only one tab ever holds the profile's lock, so two nodes never write one store.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { genesisQuery } from './dev-consortium.ts';
 import { startNetFixture, type NetFixture } from './relay-fixture.ts';
 
 let fixture: NetFixture | undefined;
@@ -27,7 +28,7 @@ test('the newest tab takes a profile over; the other closes its node, says so, a
 	browser
 }) => {
 	fixture = await startNetFixture();
-	const query = fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&');
+	const query = fixture.relay.map((r) => `relay=${encodeURIComponent(r)}`).join('&') + `&${genesisQuery()}`;
 	const context = await browser.newContext();
 	const errors: string[] = [];
 	const first = await context.newPage();

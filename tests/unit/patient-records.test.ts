@@ -19,7 +19,7 @@ import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';
 import { proveCollision, proveHash, type ChameleonProver } from '../../src/lib/crypto/chameleon-prover.ts';
 import { clinics, mineNext, patientKeys, registerTx, testGenesis } from '../fixtures/chain.ts';
-import type { DevInstitution } from '../../src/lib/core/genesis-dev.ts';
+import type { DevInstitution } from '../fixtures/genesis-dev.ts';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
 
 const genesis = testGenesis();

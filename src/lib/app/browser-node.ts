@@ -1,13 +1,17 @@
 /**
  * A full node in the page: the FullNode wired to the browser adapters (IndexedDB store, libp2p with
  * WebRTC through the relay, the Groth16 verifier, the prover and miners in Web Workers). The network
- * it joins is read from `/network.json` (served next to the PWA by the local demo network), or from the
- * `relay` query parameter.
+ * it joins is read from `/network.json` (served next to the PWA by the local network), or from the
+ * `relay` query parameter; its genesis file from the URL network.json names (or `?genesis=`). A profile
+ * keeps the genesis it first loaded (trust on first use; the pages show its fingerprint) and refuses to
+ * run on another one, so a changed network.json cannot move its chain and keys to another network.
  */
 import { base } from '$app/paths';
 import { bytesToHex } from '../core/bytes.ts';
-import { devGenesis } from '../core/genesis-dev.ts';
-import type { GenesisConfig } from '../core/genesis.ts';
+import { decodeGenesisFile } from '../core/genesis-file.ts';
+import { genesisFingerprint, genesisHash, type GenesisConfig } from '../core/genesis.ts';
+import { guardGenesis } from '../institution/genesis-guard.ts';
+import { GenesisMismatchError, pinGenesis } from '../institution/genesis-pin.ts';
 import { loadVerificationKey } from '../crypto/artifacts.browser.ts';
 import { installWasmBackends } from '../crypto/wasm-backends.browser.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
@@ -25,19 +29,73 @@ import { AppError } from './types.ts';
 export interface NetworkInfo {
 	relay: string[];
 	clinics?: { name: string; addresses: string[] }[];
+	/** URL of the network's genesis file (relative to the PWA). */
+	genesis?: string;
 }
 
-/** Where to find the network: `?relay=<multiaddr>` wins, then /network.json. */
+/** Where to find the network: `?relay=<multiaddr>` and `?genesis=<url>` win, then /network.json. */
 export async function networkInfo(): Promise<NetworkInfo> {
-	const fromQuery = new URL(location.href).searchParams.getAll('relay');
-	if (fromQuery.length > 0) return { relay: fromQuery };
+	const query = new URL(location.href).searchParams;
+	const relay = query.getAll('relay');
+	const genesis = query.get('genesis') ?? undefined;
+	if (relay.length > 0) return { relay, genesis };
 	try {
 		const response = await fetch(`${base}/network.json`, { cache: 'no-store' });
-		if (response.ok) return (await response.json()) as NetworkInfo;
+		if (response.ok) {
+			const info = (await response.json()) as NetworkInfo;
+			return { ...info, relay: info.relay ?? [], genesis: genesis ?? info.genesis };
+		}
 	} catch {
 		// offline: the node still opens its stored chain and waits for peers
 	}
-	return { relay: [] };
+	return { relay: [], genesis };
+}
+
+/** The profile's genesis file, kept at first use (plain public data, next to the node's chain). */
+const GENESIS_FILE_KEY = 'genesis-file';
+
+/**
+ * The genesis this profile runs: the one it kept, checked against what the network now names; on first
+ * use, the network's (fetched, decoded and verified: hash, founders' signatures and proofs).
+ */
+export async function profileGenesis(store: Store, info: NetworkInfo): Promise<GenesisConfig> {
+	const keptBytes = await store.get('meta', GENESIS_FILE_KEY);
+	const kept = keptBytes && decodeGenesisFile(new TextDecoder().decode(keptBytes)).genesis;
+	let offered: { text: string; genesis: GenesisConfig } | undefined;
+	if (info.genesis) {
+		let text: string | undefined;
+		try {
+			const response = await fetch(new URL(info.genesis, location.href), { cache: 'no-store' });
+			if (response.ok) text = await response.text();
+		} catch {
+			// offline: the kept genesis (if any) serves
+		}
+		if (text !== undefined) {
+			try {
+				offered = { text, genesis: decodeGenesisFile(text).genesis };
+			} catch (error) {
+				throw new AppError(
+					'genesis-invalid',
+					`The network's genesis file is not valid: ${(error as Error).message}`
+				);
+			}
+		}
+	}
+	if (kept && offered && bytesToHex(genesisHash(kept)) !== bytesToHex(genesisHash(offered.genesis)))
+		throw new AppError(
+			'genesis-changed',
+			`This profile belongs to the network ${kept.network} (genesis ${genesisFingerprint(kept)}); the network here now runs ${offered.genesis.network} (genesis ${genesisFingerprint(offered.genesis)}). Its chain and keys stay on the first one: use another browser profile for the new network.`
+		);
+	if (kept) return kept;
+	if (!offered)
+		throw new AppError(
+			'no-genesis',
+			'No network genesis is known yet: open the app from a network address once (npm start serves one), online.'
+		);
+	await store.write([
+		{ table: 'meta', key: GENESIS_FILE_KEY, value: new TextEncoder().encode(offered.text) }
+	]);
+	return offered.genesis;
 }
 
 export interface BrowserNode {
@@ -45,6 +103,8 @@ export interface BrowserNode {
 	net: PeerNet;
 	store: Store;
 	genesis: GenesisConfig;
+	/** The genesis hash in short groups, for people to compare. */
+	fingerprint: string;
 	snarkBase: URL;
 	prover(): WorkerProver;
 	/** Hashes tried by this tab's miners so far (for the rate display). */
@@ -72,7 +132,6 @@ async function savedWorkers(store: Store): Promise<number | undefined> {
 }
 
 export async function openBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
-	const genesis = devGenesis();
 	const snarkBase = new URL(`${base}/snark/`, location.href);
 	let prover: WorkerProver | undefined;
 	const getProver = () => (prover ??= new WorkerProver(snarkBase));
@@ -80,8 +139,19 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	await installWasmBackends();
 	const store = await openStore(options.profile);
 	const info = await networkInfo();
+	let genesis: GenesisConfig;
+	try {
+		genesis = await profileGenesis(store, info);
+		await pinGenesis(store, genesis);
+	} catch (error) {
+		await store.close();
+		if (error instanceof GenesisMismatchError) throw new AppError('genesis-mismatch', error.message);
+		throw error;
+	}
 	const bootstrap = [...info.relay, ...(info.clinics ?? []).flatMap((c) => c.addresses)];
 	const net = await createPeerNet({ bootstrap });
+	// A peer on another chain is refused at once, with both fingerprints in the console.
+	guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
 	let verifier: Groth16BatchVerifier;
 	try {
 		// Proofs count only under the verification key the consortium's genesis pins.
@@ -134,6 +204,7 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		net,
 		store,
 		genesis,
+		fingerprint: genesisFingerprint(genesis),
 		snarkBase,
 		prover: getProver,
 		hashes: () => pool?.hashes ?? 0,

@@ -58,7 +58,7 @@ import {
 import type { PeerNet } from '../net/peer-net.ts';
 import type { Store } from '../store/store.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import type { InstitutionSecrets } from '../core/genesis-dev.ts';
+import type { InstitutionSecrets } from '../keys/secrets.ts';
 import type { MiningControl } from '../mining/control.ts';
 
 /** How long a clinic waits for the patient to answer on their device. */

@@ -9,8 +9,8 @@ import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
 import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/consent.ts';
-import { devGenesis, devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
-import { targetForExpectedHashes } from '../core/genesis-dev.ts';
+import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
+import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
 import { createPresence, type Presence } from '../core/presence.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
@@ -29,7 +29,7 @@ import { FullNode } from '../runtime/full-node.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
 import { TABLES, type Store } from '../store/store.ts';
 import { startRelay, type Relay } from '../../../relay/relay.ts';
-import { createClinicSession } from './clinic-session.ts';
+import { composeInstitution, institutionRole } from '../institution/institution-node.ts';
 import { Directory } from './directory.ts';
 import { Holder } from './holder.ts';
 import { createPatientSession } from './patient-session.ts';
@@ -58,7 +58,12 @@ interface Party {
 	presences: Presence[];
 }
 
-async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
+async function party(
+	clinic?: DevInstitution,
+	mine = false,
+	/** A clinic with a session gets its directory from the composition root. */
+	withSession = false
+): Promise<Omit<Party, 'directory'> & { directory?: Directory }> {
 	const net = await createPeerNet({ bootstrap: relay.addresses });
 	const store = openMemoryStore();
 	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
@@ -68,18 +73,10 @@ async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
 		net,
 		verifier,
 		timeouts: FAST,
-		institution: clinic && {
-			id: clinic.institution.id,
-			signingKey: clinic.secrets.signingKey,
-			blsKey: clinic.secrets.blsKey,
-			chameleonKey: clinic.institution.chameleonKey,
-			trapdoor: clinic.secrets.trapdoor,
-			prover,
-			pool
-		}
+		institution: clinic && institutionRole(clinic, prover, pool)
 	});
 	const presences: Presence[] = [];
-	const directory = new Directory(net, () => presences);
+	const directory = withSession ? undefined : new Directory(net, () => presences);
 	stops.push(async () => {
 		await node.stop();
 		pool?.terminate();
@@ -93,31 +90,17 @@ async function clinicSession(
 	mine = false
 ): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
 	const dev = devInstitution(name);
-	const p = await party(dev, mine);
-	p.presences.push(
-		createPresence('institution', dev.secrets.signingKey, dev.institution.id, p.net.peerId, Date.now())
-	);
-	const holder = new Holder({
-		store: p.store,
-		net: p.net,
-		ledger: p.node.chain.ledger,
-		institution: { id: dev.institution.id, secretKey: dev.secrets.signingKey }
-	});
-	const session = await createClinicSession({
+	const p = await party(dev, mine, true);
+	// The same composition root as a clinic tab and a headless clinic.
+	const { session, holder, directory } = await composeInstitution({
+		identity: dev,
 		node: p.node,
 		net: p.net,
 		store: p.store,
-		holder,
-		directory: p.directory,
-		prover: () => prover,
-		institution: {
-			id: dev.institution.id,
-			name,
-			chameleonKey: dev.institution.chameleonKey,
-			secrets: dev.secrets
-		}
+		prover: () => prover
 	});
-	return { session, party: p, holder };
+	const clinicParty: Party = { ...p, directory };
+	return { session, party: clinicParty, holder };
 }
 
 /** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
@@ -154,7 +137,8 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		birch = await clinicSession('Birch Hospital');
 		const cedar = await party(devInstitution('Cedar Health'));
 		elm = await clinicSession('Elm Family Practice');
-		patientParty = await party();
+		const made = await party();
+		patientParty = { ...made, directory: made.directory! };
 		// Setup: keys made on the device, kept in a vault.
 		const signingKey = generateSigningKey().secretKey;
 		const publicKey = publicKeyOf(signingKey);

@@ -4,14 +4,18 @@
  * backup file), the directory of who is who, and for an institution the holder of its ciphertexts.
  * Pages import this module lazily, so libp2p and snarkjs load only when a session opens.
  */
+import { equalBytes } from '../core/bytes.ts';
 import { createPresence, type Presence } from '../core/presence.ts';
-import { devInstitution, DEV_INSTITUTION_NAMES } from '../core/genesis-dev.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
+import { composeInstitution, institutionKeys } from '../institution/institution-node.ts';
+import { decodeBackup } from '../keys/backup.ts';
 import { deviceKey } from '../keys/device-key.browser.ts';
+import { checkInstitutionName, createInstitutionIdentity, institutionOf } from '../keys/institution.ts';
 import {
-	loadInstitutionSecrets,
+	INSTITUTION_KEY_NAMES,
+	loadInstitutionIdentity,
 	loadPatientSecrets,
-	saveInstitutionSecrets,
+	saveInstitutionIdentity,
 	savePatientSecrets
 } from '../keys/secrets.ts';
 import { KeyVault } from '../keys/vault.ts';
@@ -19,10 +23,8 @@ import { generateMasterKey } from '../records/envelope.ts';
 import { openStore } from '../store/store.browser.ts';
 import type { Store } from '../store/store.ts';
 import { openBrowserNode } from './browser-node.ts';
-import { createClinicSession } from './clinic-session.ts';
 import { Directory } from './directory.ts';
 import { createExplorerSession } from './explorer-session.ts';
-import { Holder } from './holder.ts';
 import { openAsProfileHolder, withProfileIdle, type OpenedProfile } from './profile-tabs.ts';
 import { createPatientSession } from './patient-session.ts';
 import { AppError, type ClinicSession, type ExplorerSession, type PatientSession } from './types.ts';
@@ -124,62 +126,128 @@ async function patientSession(profile: string): Promise<OpenedProfile<PatientSes
 	return { session, close: () => browser.close() };
 }
 
+/** What a clinic tab shows about the network its institution runs on. */
+export interface ClinicNetworkInfo {
+	network: string;
+	/** The genesis hash in short groups (compare it with the consortium's published one). */
+	fingerprint: string;
+	/** Whether the genesis names this institution (else it cannot mine or write until admitted). */
+	member: boolean;
+}
+
+const clinicNetworks = new Map<string, ClinicNetworkInfo>();
+
+/** The network of an open clinic session (undefined before it opened). */
+export function clinicNetwork(institutionName: string): ClinicNetworkInfo | undefined {
+	return clinicNetworks.get(clinicProfile(institutionName));
+}
+
 /**
- * A clinic tab for one institution of the consortium. The development consortium's keys are derived
- * from public seeds (genesis-dev.ts); a real institution imports its own key backup instead.
+ * A clinic tab for one institution. Its keys are made on this device the first time the name is opened
+ * (CSPRNG; the vault keeps them under the device key) or restored from the institution's key backup;
+ * nothing here derives a key from a public value.
  */
 export function openClinicSession(institutionName: string): Promise<ClinicSession> {
-	return once(clinicProfile(institutionName), () => clinicSession(institutionName));
+	let name: string;
+	try {
+		name = checkInstitutionName(institutionName);
+	} catch (error) {
+		return Promise.reject(new AppError('institution', (error as Error).message));
+	}
+	return once(clinicProfile(name), () => clinicSession(name));
+}
+
+/**
+ * Restores an institution from its key backup (made in another browser, or exported by a headless
+ * clinic) into this browser; returns its name, under which openClinicSession then opens it.
+ */
+export async function restoreClinicProfile(file: Blob, passphrase: string): Promise<string> {
+	const bytes = new Uint8Array(await file.arrayBuffer());
+	let name: string;
+	try {
+		const { secrets } = await decodeBackup(bytes, passphrase);
+		const stored = secrets[INSTITUTION_KEY_NAMES.name];
+		if (!stored || !secrets[INSTITUTION_KEY_NAMES.signingKey])
+			throw new Error(
+				'this backup holds no institution (a patient backup is restored on the patient screen)'
+			);
+		name = checkInstitutionName(new TextDecoder().decode(stored));
+	} catch (error) {
+		throw new AppError('restore', `The backup could not be restored: ${(error as Error).message}`);
+	}
+	const profile = clinicProfile(name);
+	if (sessions.has(profile))
+		throw new AppError('session-open', `Close the open session of ${name} before restoring its backup.`);
+	await withProfileIdle(profile, async () => {
+		const store = await openStore(`${profile}-keys`);
+		try {
+			const protector = { kind: 'device' as const, key: await deviceKey(profile) };
+			await KeyVault.restore(store, bytes, passphrase, protector);
+		} catch (error) {
+			throw new AppError('restore', `The backup could not be restored: ${(error as Error).message}`);
+		} finally {
+			await store.close();
+		}
+	});
+	return name;
+}
+
+/** The institution's keys as a passphrase-encrypted backup file (backup.ts). */
+export async function exportClinicBackup(institutionName: string, passphrase: string): Promise<Uint8Array> {
+	const profile = clinicProfile(checkInstitutionName(institutionName));
+	const store = await openStore(`${profile}-keys`);
+	try {
+		return await (await vaultOf(store, profile)).exportBackup(passphrase);
+	} finally {
+		await store.close();
+	}
 }
 
 async function clinicSession(institutionName: string): Promise<OpenedProfile<ClinicSession>> {
-	if (!(DEV_INSTITUTION_NAMES as readonly string[]).includes(institutionName))
-		throw new AppError('institution', `${institutionName} is not an institution of this consortium.`);
-	const dev = devInstitution(institutionName);
 	const profile = clinicProfile(institutionName);
-	const presences: Presence[] = [];
 	const store = await openStore(`${profile}-keys`);
-	const vault = await vaultOf(store, profile);
-	if (!(await loadInstitutionSecrets(vault))) await saveInstitutionSecrets(vault, dev.secrets);
-	const secrets = (await loadInstitutionSecrets(vault))!;
-	const browser = await openBrowserNode({
-		profile,
-		institution: {
-			id: dev.institution.id,
-			signingKey: secrets.signingKey,
-			blsKey: secrets.blsKey,
-			chameleonKey: dev.institution.chameleonKey,
-			trapdoor: secrets.trapdoor
+	let identity;
+	try {
+		const vault = await vaultOf(store, profile);
+		const stored = await loadInstitutionIdentity(vault);
+		if (stored)
+			identity = { institution: institutionOf(stored.name, stored.secrets), secrets: stored.secrets };
+		else {
+			identity = createInstitutionIdentity(institutionName);
+			await saveInstitutionIdentity(vault, identity.institution.name, identity.secrets);
 		}
-	});
-	const directory = new Directory(browser.net, () => presences);
-	presences.push(
-		createPresence('institution', secrets.signingKey, dev.institution.id, browser.net.peerId, Date.now())
-	);
-	void directory.refresh();
-	const holder = new Holder({
-		store: browser.store,
-		net: browser.net,
-		ledger: browser.node.chain.ledger,
-		institution: { id: dev.institution.id, secretKey: secrets.signingKey }
-	});
-	const session = await createClinicSession({
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
+	let browser;
+	try {
+		browser = await openBrowserNode({
+			profile,
+			institution: institutionKeys(identity)
+		});
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
+	const { session } = await composeInstitution({
+		identity,
 		node: browser.node,
 		net: browser.net,
 		store: browser.store,
-		holder,
-		directory,
 		prover: browser.prover,
-		institution: {
-			id: dev.institution.id,
-			name: institutionName,
-			chameleonKey: dev.institution.chameleonKey,
-			secrets
-		},
 		hashes: () => browser.hashes(),
 		mining: browser.mining
 	});
-	return { session, close: async () => (await browser.close(), await store.close()) };
+	clinicNetworks.set(profile, {
+		network: browser.genesis.network,
+		fingerprint: browser.fingerprint,
+		member: browser.genesis.institutions.some((i) => equalBytes(i.id, identity.institution.id))
+	});
+	return {
+		session,
+		close: async () => (clinicNetworks.delete(profile), await browser.close(), await store.close())
+	};
 }
 
 /** The explorer joins the network as a plain observer node (no identity). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from './bytes.ts';
 import { ENDOWMENT_KEYBLOCK_REWARDS, FeeAccounts, feeOf } from './balances.ts';
-import { devGenesis } from './genesis-dev.ts';
+import { devGenesis } from '../../../tests/fixtures/genesis-dev.ts';
 
 const genesis = devGenesis();
 const [aster, birch, cedar, dogwood, elm] = genesis.institutions.map((i) => i.id) as [

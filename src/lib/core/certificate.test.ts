@@ -10,7 +10,7 @@ import {
 	type ConsensusKind
 } from './certificate.ts';
 import { blsProvePossession, blsSign, blsVerifyPossession } from './consensus/bls.ts';
-import { devMembers } from './consensus/dev-members.ts';
+import { devMembers } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
 import { ValidationError } from './errors.ts';
 import { sha256 } from './hash.ts';

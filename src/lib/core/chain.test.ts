@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Ledger } from './chain.ts';
 import { keyblockHash, sealKeyblock } from './keyblock.ts';
 import { patientBlockHash, type LeafEntry } from './patient-block.ts';
-import { targetForExpectedHashes } from './genesis-dev.ts';
+import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { sha256 } from './hash.ts';
 import { signTransaction, transactionId, type RecordBody, type Transaction } from './transaction.ts';
 import {

@@ -23,7 +23,7 @@ import {
 	type Consent
 } from './consent.ts';
 import { encodeCanonical } from './encoding.ts';
-import { codeOf } from '../records/test-support.ts';
+import { codeOf } from '../../../tests/fixtures/records.ts';
 import { sign, verifySignature } from './identity.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 

@@ -12,7 +12,7 @@ import {
 	type GenesisConfig
 } from './genesis.ts';
 import type { Institution } from './identity.ts';
-import { devGenesis, devInstitution, targetForExpectedHashes } from './genesis-dev.ts';
+import { devGenesis, devInstitution, targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { encodeCanonical } from './encoding.ts';
 import { CHAMELEON_VKEY_HASH } from './chameleon-params.ts';
 import { bigIntToBytes, bytesToHex, type Bytes } from './bytes.ts';

@@ -3,7 +3,8 @@
  * Fig. 6: "the genesis part is set by the system management"). Every rule parameter lives here, so a
  * real consortium edits one reviewed document; its hash is the chain id that every keyblock descends from.
  */
-import { equalBytes, type Bytes } from './bytes.ts';
+import { bigIntToBytes, equalBytes, fromHex, type Bytes } from './bytes.ts';
+import { CHAMELEON_VKEY_HASH } from './chameleon-params.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
 import { decodeHashKey } from './chameleon.ts';
 import { blsVerifyPossession } from './consensus/bls.ts';
@@ -47,6 +48,44 @@ export interface GenesisConfig {
 	maxRegistersPerKeyblock: number;
 	/** SHA-256 of the chameleon circuit's verification key; proofs under any other key are refused. */
 	chameleonVkeyHash: Bytes;
+}
+
+/** What founders agree on besides themselves (the institutions and the genesis microblock come from the founding). */
+export type GenesisParameters = Omit<GenesisConfig, 'institutions' | 'genesisMicroblock'>;
+
+/** Target such that a hash meets it once in `expectedHashes` tries on average. */
+export function targetForExpectedHashes(expectedHashes: bigint): Bytes {
+	return bigIntToBytes((1n << 256n) / expectedHashes - 1n, 32);
+}
+
+/**
+ * The parameters a new consortium starts from unless its founders choose others: keyblocks every
+ * 10 s at about a million hashes (a fraction of a second for a WASM miner, so browsers mine), a group
+ * of four (tolerates one fault), epochs of 10 keyblocks, and the published SNARK verification key.
+ */
+export function defaultParameters(
+	overrides: Partial<GenesisParameters> & { network: string; timestamp: number }
+): GenesisParameters {
+	return {
+		initialTarget: targetForExpectedHashes(1n << 20n),
+		keyblockIntervalMs: 10_000,
+		retargetInterval: 10,
+		maxFutureDriftMs: 2 * 60_000,
+		fees: {
+			register: { service: 10, transaction: 2 },
+			medical: { service: 20, transaction: 2 },
+			label: { service: 5, transaction: 2 }
+		},
+		keyblockReward: 1000,
+		microblockReward: 100,
+		reputation: { chunkSize: 10, a: 5000, lambda: 20000 },
+		consensusGroupSize: 4,
+		epochLength: 10,
+		roundWindow: 20,
+		maxRegistersPerKeyblock: 4096,
+		chameleonVkeyHash: fromHex(CHAMELEON_VKEY_HASH, 32),
+		...overrides
+	};
 }
 
 const FIELDS = [
@@ -94,7 +133,14 @@ export function genesisHash(g: GenesisConfig): Bytes {
 }
 
 export function decodeGenesis(bytes: Bytes): GenesisConfig {
-	const o = read.object(decodeCanonical(bytes, 1024 * 1024), 'genesis', FIELDS);
+	const g = readGenesis(decodeCanonical(bytes, 1024 * 1024), 'genesis');
+	checkGenesis(g);
+	return g;
+}
+
+/** The fields of a decoded genesis, typed and bounded, without the consistency rules (a founding draft has no institutions yet). */
+export function readGenesis(value: unknown, where: string): GenesisConfig {
+	const o = read.object(value, where, FIELDS);
 	const fees = read.object(o.fees, 'genesis.fees', TRANSACTION_KINDS);
 	const reputation = read.object(o.reputation, 'genesis.reputation', ['chunkSize', 'a', 'lambda']);
 	const g: GenesisConfig = {
@@ -131,7 +177,6 @@ export function decodeGenesis(bytes: Bytes): GenesisConfig {
 		maxRegistersPerKeyblock: read.uint(o.maxRegistersPerKeyblock, 'genesis.maxRegistersPerKeyblock'),
 		chameleonVkeyHash: read.bytes(o.chameleonVkeyHash, 'genesis.chameleonVkeyHash', HASH_LENGTH)
 	};
-	checkGenesis(g);
 	return g;
 }
 
@@ -190,6 +235,12 @@ function checkKey(institution: Institution, code: string, message: string, valid
 		detail = ` (${error instanceof Error ? error.message : String(error)})`;
 	}
 	ensure(ok, code, `${institution.name}: ${message}${detail}`);
+}
+
+/** A short human-comparable form of the genesis hash (what a clinic and a patient read to each other). */
+export function genesisFingerprint(g: GenesisConfig): string {
+	const hex = Array.from(genesisHash(g).slice(0, 10), (b) => b.toString(16).padStart(2, '0')).join('');
+	return hex.match(/.{4}/g)!.join('-');
 }
 
 export function institutionById(g: GenesisConfig, id: Bytes): Institution | undefined {

@@ -10,7 +10,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { bytesToHex, fromHex, type Bytes } from './bytes.ts';
 import type { Certificate } from './certificate.ts';
-import { devMembers } from './consensus/dev-members.ts';
+import { devMembers } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
 import { attachMachine, InMemoryNetwork } from './consensus/in-memory-network.ts';
 import { ConsensusMachine } from './consensus/machine.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bytes } from './bytes.ts';
 import { assembleCertificate, statementBytes, type Certificate, type ConsensusKind } from './certificate.ts';
 import { blsSign } from './consensus/bls.ts';
-import { devMembers } from './consensus/dev-members.ts';
+import { devMembers } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
 import { sha256 } from './hash.ts';
 import { merkleProof, merkleRoot, rootFromProof } from './merkle.ts';

@@ -5,10 +5,16 @@
  * names and byte layouts, so the screens, the backup file and the node agree on them.
  */
 import { bigIntToBytes, bytesToBigInt } from '../core/bytes.ts';
-import type { InstitutionSecrets } from '../core/genesis-dev.ts';
 import type { KeyVault } from './vault.ts';
 
-export type { InstitutionSecrets };
+export interface InstitutionSecrets {
+	/** 32-byte Schnorr (BIP-340, secp256k1) secret key: the institution's id is its public key. */
+	signingKey: Uint8Array;
+	/** 32-byte BLS12-381 secret key (consensus votes and pin certificates). */
+	blsKey: Uint8Array;
+	/** Chameleon trapdoor x (scalar mod L of Baby Jubjub's subgroup). */
+	trapdoor: bigint;
+}
 
 export interface PatientSecrets {
 	/** 32-byte Schnorr (BIP-340, secp256k1) secret key. */
@@ -21,7 +27,9 @@ export const PATIENT_KEY_NAMES = { signingKey: 'patient/signing', masterKey: 'pa
 export const INSTITUTION_KEY_NAMES = {
 	signingKey: 'institution/signing',
 	blsKey: 'institution/bls',
-	trapdoor: 'institution/trapdoor'
+	trapdoor: 'institution/trapdoor',
+	/** Not secret, but kept with the keys so a backup restores the whole identity. */
+	name: 'institution/name'
 } as const;
 
 function exactly(bytes: Uint8Array, length: number, what: string): Uint8Array {
@@ -45,13 +53,17 @@ export async function loadPatientSecrets(vault: KeyVault): Promise<PatientSecret
 }
 
 export async function saveInstitutionSecrets(vault: KeyVault, secrets: InstitutionSecrets): Promise<void> {
+	await vault.putAll(institutionRows(secrets));
+}
+
+function institutionRows(secrets: InstitutionSecrets): Record<string, Uint8Array> {
 	if (typeof secrets.trapdoor !== 'bigint' || secrets.trapdoor <= 0n || secrets.trapdoor >= 2n ** 256n)
 		throw new TypeError('the chameleon trapdoor must be a positive scalar below 2^256');
-	await vault.putAll({
+	return {
 		[INSTITUTION_KEY_NAMES.signingKey]: exactly(secrets.signingKey, 32, 'the institution signing key'),
 		[INSTITUTION_KEY_NAMES.blsKey]: exactly(secrets.blsKey, 32, 'the BLS secret key'),
 		[INSTITUTION_KEY_NAMES.trapdoor]: bigIntToBytes(secrets.trapdoor, 32)
-	});
+	};
 }
 
 export async function loadInstitutionSecrets(vault: KeyVault): Promise<InstitutionSecrets | undefined> {
@@ -62,4 +74,26 @@ export async function loadInstitutionSecrets(vault: KeyVault): Promise<Instituti
 		blsKey: await vault.get(INSTITUTION_KEY_NAMES.blsKey),
 		trapdoor: bytesToBigInt(await vault.get(INSTITUTION_KEY_NAMES.trapdoor))
 	};
+}
+
+/** Stores the secrets and the name together (one batch), so a backup restores the whole identity. */
+export async function saveInstitutionIdentity(
+	vault: KeyVault,
+	name: string,
+	secrets: InstitutionSecrets
+): Promise<void> {
+	await vault.putAll({
+		...institutionRows(secrets),
+		[INSTITUTION_KEY_NAMES.name]: new TextEncoder().encode(name)
+	});
+}
+
+/** The stored name and secrets, or undefined when this vault holds no institution. */
+export async function loadInstitutionIdentity(
+	vault: KeyVault
+): Promise<{ name: string; secrets: InstitutionSecrets } | undefined> {
+	const secrets = await loadInstitutionSecrets(vault);
+	const name = await vault.find(INSTITUTION_KEY_NAMES.name);
+	if (!secrets || !name) return undefined;
+	return { name: new TextDecoder().decode(name), secrets };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { devInstitution, DEV_INSTITUTION_NAMES } from '../core/genesis-dev.ts';
+import { devInstitution, DEV_INSTITUTION_NAMES } from '../../../tests/fixtures/genesis-dev.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { openStore } from '../store/store.node.ts';
 import { KeyNotFoundError, VaultStateError, WeakPassphraseError, WrongPassphraseError } from './errors.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../core/chain.ts';
-import { targetForExpectedHashes } from '../core/genesis-dev.ts';
+import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { registersRoot, sealKeyblock, type KeyblockHeader } from '../core/keyblock.ts';
 import { meetsTarget, powHash } from '../core/pow.ts';
 import { clinics, testGenesis, timeOf } from '../../../tests/fixtures/chain.ts';

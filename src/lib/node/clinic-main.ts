@@ -1,22 +1,29 @@
 /**
- * `npm start` runs this beside the relay: headless clinic nodes of the development consortium that mine,
- * form the consensus group and store their patients' ciphertexts, so a visitor's browser joins a live
- * chain. The visitor's clinic tab is the fourth institution (Dogwood Medical) of the group of four.
+ * `npm start` runs this beside the relay: the headless clinics of this data directory's consortium. On
+ * the first start each clinic makes its own keys (node/keystore.ts) and together they found the chain
+ * (node/local-consortium.ts), writing `<DATA_DIR>/genesis.json`; later starts load the same keys and
+ * genesis. Each clinic is a whole institution node: it mines, votes in the consensus group, pins
+ * keyblocks and transaction batches, holds the records it writes, answers access requests and receives
+ * shares. The network file names the genesis so pages load it.
  *
  * Configuration (environment): RELAY_ADDRESS_FILE (default .data/network.json, written by the relay),
- * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health"), CLINIC_PORT_BASE (9101; 0 for any free ports), DATA_DIR
- * (.data), MINERS per clinic (1), MINING_DUTY (0.25: share of time each clinic's miners hash).
+ * CLINICS (default "Aster Clinic,Birch Hospital,Cedar Health,Dogwood Medical": a consensus group of
+ * four tolerates one fault), CLINIC_PORT_BASE (9101; 0 for any free ports), DATA_DIR (.data),
+ * GENESIS_FILE (<DATA_DIR>/genesis.json), SPCHAIN_PASSPHRASE (protects the keystores; else each clinic
+ * has a key file in its directory), MINERS per clinic (1), MINING_DUTY (0.25: share of time each
+ * clinic's miners hash).
  */
 import './polyfills.ts';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex } from '../core/bytes.ts';
-import { devGenesis, devInstitution } from '../core/genesis-dev.ts';
+import { genesisFingerprint } from '../core/genesis.ts';
 import { startClinicNode, type ClinicNode } from './clinic-node.ts';
+import { loadOrFoundConsortium } from './local-consortium.ts';
 
 const dataDir = process.env.DATA_DIR ?? '.data';
 const networkFile = process.env.RELAY_ADDRESS_FILE ?? join(dataDir, 'network.json');
-const names = (process.env.CLINICS ?? 'Aster Clinic,Birch Hospital,Cedar Health')
+const names = (process.env.CLINICS ?? 'Aster Clinic,Birch Hospital,Cedar Health,Dogwood Medical')
 	.split(',')
 	.map((s) => s.trim());
 const portBase = Number(process.env.CLINIC_PORT_BASE ?? 9101);
@@ -38,15 +45,22 @@ async function relayAddresses(): Promise<string[]> {
 }
 
 const QUIET_TOPICS = new Set(['keyblocks', 'consensus']);
-const genesis = devGenesis();
+const consortium = await loadOrFoundConsortium({
+	dataDir,
+	names,
+	genesisFile: process.env.GENESIS_FILE,
+	passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
+});
+const { genesis } = consortium;
+console.log(
+	`${consortium.founded ? 'Founded' : 'Loaded'} consortium ${genesis.network} (genesis ${genesisFingerprint(genesis)}) in ${consortium.genesisFile}`
+);
 const bootstrap = await relayAddresses();
 const clinics: ClinicNode[] = [];
-for (const [index, name] of names.entries()) {
-	const dir = join(dataDir, 'clinics', name.replace(/\W+/g, '-').toLowerCase());
-	mkdirSync(dir, { recursive: true });
+for (const [index, { name, dir, identity }] of consortium.clinics.entries()) {
 	const clinic = await startClinicNode({
 		genesis,
-		clinic: devInstitution(name),
+		clinic: identity,
 		dataDir: dir,
 		bootstrap,
 		listen: [`/ip4/127.0.0.1/tcp/${portBase === 0 ? 0 : portBase + index}/ws`],
@@ -84,6 +98,8 @@ for (const [index, name] of names.entries()) {
 // Browsers dial the clinics directly too (WebSockets on loopback), not only through the relay.
 const network = JSON.parse(readFileSync(networkFile, 'utf8')) as Record<string, unknown>;
 network.clinics = clinics.map((clinic, i) => ({ name: names[i], addresses: clinic.addresses() }));
+// Pages fetch the genesis from the PWA's origin (scripts/serve.mjs serves this file there).
+network.genesis = '/genesis.json';
 writeFileSync(networkFile, JSON.stringify(network, null, 2));
 for (const clinic of clinics) clinic.node.startMining();
 

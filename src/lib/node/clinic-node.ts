@@ -1,11 +1,12 @@
 /**
  * A headless clinic node: the same FullNode a clinic tab runs, wired to Node adapters (a file-backed
  * store, libp2p over WebSockets (and WebRTC through node-datachannel) with the relay as bootstrap, the
- * in-process SNARK prover, and worker_threads miners). `npm start` runs a few of these so a lone
- * visitor finds a live consortium.
+ * in-process SNARK prover, and worker_threads miners) and made a whole institution by the same
+ * composition root as a clinic tab (institution/institution-node.ts): it holds the records it writes,
+ * answers access requests and receives shares. `npm start` runs a few of these so a lone visitor finds
+ * a live consortium.
  */
 import { bytesToHex } from '../core/bytes.ts';
-import type { DevInstitution } from '../core/genesis-dev.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { installWasmBackends } from '../crypto/wasm-backends.node.ts';
@@ -15,12 +16,20 @@ import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.node.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import { FullNode } from '../runtime/full-node.ts';
+import {
+	composeInstitution,
+	institutionRole,
+	type InstitutionNode
+} from '../institution/institution-node.ts';
+import type { InstitutionIdentity } from '../keys/institution.ts';
+import { guardGenesis } from '../institution/genesis-guard.ts';
+import { pinGenesis } from '../institution/genesis-pin.ts';
 import type { TimeoutConfig } from '../core/consensus/machine.ts';
 import { openStore } from '../store/store.node.ts';
 
 export interface ClinicNodeOptions {
 	genesis: GenesisConfig;
-	clinic: DevInstitution;
+	clinic: InstitutionIdentity;
 	/** Directory of this clinic's store. */
 	dataDir: string;
 	bootstrap: string[];
@@ -33,7 +42,7 @@ export interface ClinicNodeOptions {
 	timeouts?: TimeoutConfig;
 }
 
-export interface ClinicNode {
+export interface ClinicNode extends InstitutionNode {
 	node: FullNode;
 	addresses(): string[];
 	stop(): Promise<void>;
@@ -44,7 +53,16 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster).
 	await installWasmBackends();
 	const store = await openStore(options.dataDir);
+	try {
+		await pinGenesis(store, options.genesis);
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
 	const net = await createPeerNet({ bootstrap: options.bootstrap, listen: options.listen });
+	guardGenesis(net, options.genesis, (refusal) =>
+		console.log(`${clinic.institution.name}: ${refusal.message}`)
+	);
 	// Proofs count only under the verification key the consortium's genesis pins.
 	const verifier = await Groth16BatchVerifier.create(
 		await loadVerificationKey(),
@@ -58,18 +76,11 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		net,
 		verifier,
 		timeouts: options.timeouts,
-		institution: {
-			id: clinic.institution.id,
-			signingKey: clinic.secrets.signingKey,
-			blsKey: clinic.secrets.blsKey,
-			chameleonKey: clinic.institution.chameleonKey,
-			trapdoor: clinic.secrets.trapdoor,
-			prover,
-			pool,
-			miningDuty: options.miningDuty
-		}
+		institution: institutionRole(clinic, prover, pool, options.miningDuty)
 	});
+	const institution = await composeInstitution({ identity: clinic, node, net, store, prover: () => prover });
 	return {
+		...institution,
 		node,
 		addresses: () => net.addresses(),
 		stop: async () => {

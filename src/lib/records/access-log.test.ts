@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { codeOf } from './test-support.ts';
+import { codeOf } from '../../../tests/fixtures/records.ts';
 import { encodeCanonical } from '../core/encoding.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import {

@@ -3,7 +3,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { generateSigningKey } from '../core/identity.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, openBox, randomIv, sealTo } from './aead.ts';
-import { codeOfAsync } from './test-support.ts';
+import { codeOfAsync } from '../../../tests/fixtures/records.ts';
 
 const message = utf8ToBytes('record key or record content');
 const aad = utf8ToBytes('bound context');

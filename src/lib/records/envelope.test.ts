@@ -28,7 +28,7 @@ import {
 } from './envelope.ts';
 import { aesGcmEncrypt, randomIv } from './aead.ts';
 import { encodeCanonical } from '../core/encoding.ts';
-import { codeOfAsync } from './test-support.ts';
+import { codeOfAsync } from '../../../tests/fixtures/records.ts';
 
 const alice = patientKeys('alice');
 const bob = patientKeys('bob');

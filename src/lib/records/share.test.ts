@@ -35,7 +35,7 @@ import {
 	sealShare,
 	shareItemAad
 } from './share.ts';
-import { codeOfAsync, holderKeys, signerOf } from './test-support.ts';
+import { codeOfAsync, holderKeys, signerOf } from '../../../tests/fixtures/records.ts';
 
 const alice = patientKeys('alice');
 const bob = patientKeys('bob');

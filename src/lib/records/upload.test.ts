@@ -6,7 +6,7 @@ import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import { openBox } from './aead.ts';
 import { containsBytes, encodeHeader, generateMasterKey } from './envelope.ts';
 import { recordFromForm } from './fhir.ts';
-import { codeOfAsync, holderKeys, signerOf } from './test-support.ts';
+import { codeOfAsync, holderKeys, signerOf } from '../../../tests/fixtures/records.ts';
 import {
 	acceptRecordKey,
 	decodeRecordKeyGrant,

@@ -13,7 +13,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
 import { PRESENCE_WINDOW_EPOCHS } from '../core/consensus/membership.ts';
 import { messageFromDigest } from '../core/chameleon.ts';
-import { targetForExpectedHashes, type DevInstitution } from '../core/genesis-dev.ts';
+import { targetForExpectedHashes, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { encodeKeyblock } from '../core/keyblock.ts';
 import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bytes } from '../core/bytes.ts';
 import { statementBytes } from '../core/certificate.ts';
 import { blsSign } from '../core/consensus/bls.ts';
-import { devMembers } from '../core/consensus/dev-members.ts';
+import { devMembers } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
 import { ConsensusMachine } from '../core/consensus/machine.ts';
 import { encodeMessage, statementOf, type SignedMessage, type Vote } from '../core/consensus/messages.ts';

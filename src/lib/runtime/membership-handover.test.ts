@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesToHex, equalBytes } from '../core/bytes.ts';
 import { ConsensusGroup } from '../core/consensus/group.ts';
 import { PRESENCE_WINDOW_EPOCHS, rankIncomingGroup, type Handover } from '../core/consensus/membership.ts';
-import { devInstitution, type DevInstitution } from '../core/genesis-dev.ts';
+import { devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { encodePin } from '../core/pinning.ts';
 import { consensusGroup } from '../core/reputation.ts';

@@ -5,7 +5,7 @@ import { ValidationError } from '../errors.ts';
 import { decodeEvidence, encodeEvidence, verifyEvidence } from '../evidence.ts';
 import { sha256 } from '../hash.ts';
 import { blsSign } from './bls.ts';
-import { devMember, devMembers } from './dev-members.ts';
+import { devMember, devMembers } from '../../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import {
 	ConsensusMachine,

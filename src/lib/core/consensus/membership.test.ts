@@ -5,7 +5,7 @@ import { bytesToHex } from '../bytes.ts';
 import { assembleCertificate, statementBytes, type Certificate } from '../certificate.ts';
 import { ValidationError } from '../errors.ts';
 import { blsSign } from './bls.ts';
-import { devMember, type DevMember } from './dev-members.ts';
+import { devMember, type DevMember } from '../../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import { attachMachine, InMemoryNetwork } from './in-memory-network.ts';
 import { ConsensusMachine } from './machine.ts';

@@ -25,7 +25,7 @@ import { ValidationError } from '../errors.ts';
 import { verifyEvidence } from '../evidence.ts';
 import { sha256 } from '../hash.ts';
 import { blsSign } from './bls.ts';
-import { devMember } from './dev-members.ts';
+import { devMember } from '../../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import { InMemoryNetwork, type RandomSource } from './in-memory-network.ts';
 import { ConsensusMachine, type ConsensusOutput, type StatementSigner } from './machine.ts';

@@ -5,15 +5,14 @@
  * the mempool — and probes over the real network: a sync from the node of a given institution (an
  * institution keeps its own attachments, which reach others by gossip once), a register transaction of a
  * fresh patient, built and signed here and submitted through the node (gossiped like any patient's), and
- * an access request to a holder signed with a development institution's key (the public seeds of
- * genesis-dev.ts), which reports the holder's answer or its refusal.
+ * an access request to a holder signed with the key the caller hands in (a test's institution), which
+ * reports the holder's answer or its refusal.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, fromHex } from '$lib/core/bytes.ts';
 import { createAccessRequest, encodeAccessRequest, type AccessAuthority } from '$lib/core/consent.ts';
 import { encodeCanonical } from '$lib/core/encoding.ts';
-import { devInstitution } from '$lib/core/genesis-dev.ts';
 import { generateSigningKey, parseAddress, publicKeyOf } from '$lib/core/identity.ts';
 import { signTransaction, transactionId, type RegisterBody } from '$lib/core/transaction.ts';
 import { Directory } from '$lib/app/directory.ts';
@@ -114,17 +113,16 @@ export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, 
 		},
 
 		/**
-		 * Asks `holder` (hex id) for the ciphertext at `digest` (hex) as the development institution
-		 * `requester`: under patient authority (which only the patient has), or under the consent of a share
+		 * Asks `holder` (hex id) for the ciphertext at `digest` (hex) as the institution `requester` (its id
+		 * and signing secret, hex, as the test holds them): under patient authority (which only the patient has), or under the consent of a share
 		 * bundle (hex, as the grantee received it).
 		 */
 		async fetchCiphertext(options: {
-			requester: string;
+			requester: { id: string; signingKey: string };
 			holder: string;
 			digest: string;
 			shareBundle?: string;
 		}): Promise<FetchOutcome> {
-			const requester = devInstitution(options.requester);
 			const holder = fromHex(options.holder, 32);
 			const authority: AccessAuthority = options.shareBundle
 				? { kind: 'consent', consent: decodeShareBundle(fromHex(options.shareBundle)).consent }
@@ -132,8 +130,8 @@ export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, 
 			const peer = await locate(holder);
 			const request = createAccessRequest(
 				{ holder, digest: fromHex(options.digest, 32), authority, time: Date.now() },
-				requester.secrets.signingKey,
-				requester.institution.id
+				fromHex(options.requester.signingKey, 32),
+				fromHex(options.requester.id, 32)
 			);
 			try {
 				for await (const frame of net.request(peer, PROTOCOLS.ciphertext, encodeAccessRequest(request)))

@@ -1,0 +1,124 @@
+/**
+ * `npm run consortium -- <command>`: a consortium's genesis and its institutions' keys.
+ *
+ *   verify <genesis.json> [--snark static/snark] [--full]
+ *       re-checks a genesis file: its hash, every founder's signature, key and proof of possession,
+ *       and its link to the SNARK setup (src/lib/node/genesis-verify.ts); --full also re-verifies the
+ *       SNARK transcript itself with snarkjs (the ceremony's verify, about a minute). Exit code 1 and
+ *       the reason on any failure.
+ *   found-start <dir> --network <name> [--group 4]
+ *   found-join <dir> --name "<institution>" --keystore <its data dir>
+ *   found-finish <dir> --out <genesis.json>
+ *       a founding passed from founder to founder as a directory (src/lib/node/founding-dir.ts): each
+ *       founder, on its own machine, re-verifies the transcript and adds its signed join step with the
+ *       keys of its keystore (made there on first use; SPCHAIN_PASSPHRASE or a key file protects it);
+ *       the last writes the genesis file;
+ *   backup <clinic data dir> <file> [--passphrase-env NAME]
+ *       writes a headless clinic's key backup (encrypted under the passphrase in $NAME, default
+ *       SPCHAIN_BACKUP_PASSPHRASE), which a clinic tab restores; the keystore opens with
+ *       SPCHAIN_PASSPHRASE or its key file.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+	finishFoundingDir,
+	FoundingDirError,
+	joinFoundingDir,
+	startFoundingDir
+} from '../src/lib/node/founding-dir.ts';
+import { GenesisVerifyError, verifyGenesisFile } from '../src/lib/node/genesis-verify.ts';
+import { openKeystore } from '../src/lib/node/keystore.ts';
+
+const { values, positionals } = parseArgs({
+	allowPositionals: true,
+	options: {
+		snark: { type: 'string', default: 'static/snark' },
+		full: { type: 'boolean', default: false },
+		'passphrase-env': { type: 'string', default: 'SPCHAIN_BACKUP_PASSPHRASE' },
+		network: { type: 'string' },
+		group: { type: 'string', default: '4' },
+		name: { type: 'string' },
+		keystore: { type: 'string' },
+		out: { type: 'string' }
+	}
+});
+const callerPath = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
+
+class UsageError extends Error {}
+
+async function verify(file: string | undefined): Promise<void> {
+	if (!file)
+		throw new UsageError('usage: npm run consortium -- verify <genesis.json> [--snark dir] [--full]');
+	const snark = callerPath(values.snark);
+	const report = verifyGenesisFile(readFileSync(callerPath(file), 'utf8'), snark);
+	console.log(`${report.genesis.network}: genesis ${report.fingerprint}`);
+	console.log(`founders: ${report.founders.join(', ')}`);
+	for (const line of report.checked) console.log(`ok: ${line}`);
+	if (values.full) {
+		const { verify: verifyCeremony } = await import('../circuits/ceremony/steps.ts');
+		await verifyCeremony(snark);
+		console.log('ok: SNARK transcript re-verified with snarkjs');
+	}
+}
+
+async function backup(dir: string | undefined, out: string | undefined): Promise<void> {
+	if (!dir || !out) throw new UsageError('usage: npm run consortium -- backup <clinic data dir> <file>');
+	const passphrase = process.env[values['passphrase-env']];
+	if (!passphrase) throw new UsageError(`set the backup passphrase in $${values['passphrase-env']}`);
+	const keystore = await openKeystore({
+		dir: callerPath(dir),
+		passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
+	});
+	try {
+		writeFileSync(callerPath(out), await keystore.vault.exportBackup(passphrase), { mode: 0o600 });
+	} finally {
+		await keystore.close();
+	}
+	console.log(`key backup written to ${out}`);
+}
+
+async function found(command: string, dir: string | undefined): Promise<void> {
+	if (!dir)
+		throw new UsageError(`usage: npm run consortium -- ${command} <dir> … (see scripts/consortium.ts)`);
+	const path = callerPath(dir);
+	if (command === 'found-start') {
+		const group = Number(values.group);
+		if (!values.network || !Number.isInteger(group) || group < 1)
+			throw new UsageError('found-start needs --network <name> and a positive --group');
+		await startFoundingDir(path, { network: values.network, consensusGroupSize: group });
+		console.log(`founding of ${values.network} started in ${dir}: pass it to the first founder`);
+	} else if (command === 'found-join') {
+		if (!values.name || !values.keystore) throw new UsageError('found-join needs --name and --keystore');
+		const identity = await joinFoundingDir(path, values.name, {
+			dir: callerPath(values.keystore),
+			passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
+		});
+		console.log(`${identity.institution.name} joined with its own keys; pass ${dir} to the next founder`);
+	} else {
+		if (!values.out) throw new UsageError('found-finish needs --out <genesis.json>');
+		const genesis = await finishFoundingDir(path, callerPath(values.out));
+		console.log(
+			`genesis of ${genesis.network} written to ${values.out} (${genesis.institutions.length} founders)`
+		);
+	}
+}
+
+try {
+	const [command, ...rest] = positionals;
+	if (command === 'verify') await verify(rest[0]);
+	else if (command?.startsWith('found-') && ['found-start', 'found-join', 'found-finish'].includes(command))
+		await found(command, rest[0]);
+	else if (command === 'backup') await backup(rest[0], rest[1]);
+	else
+		throw new UsageError(
+			'usage: npm run consortium -- verify <genesis.json> | found-start|found-join|found-finish <dir> | backup <dir> <file>'
+		);
+	// snarkjs keeps worker threads alive after a --full check.
+	process.exit(0);
+} catch (error) {
+	const known =
+		error instanceof UsageError || error instanceof GenesisVerifyError || error instanceof FoundingDirError;
+	console.error(known ? `refused: ${(error as Error).message}` : error);
+	process.exit(1);
+}

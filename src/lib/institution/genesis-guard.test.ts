@@ -1,0 +1,48 @@
+/** Real libp2p on loopback: three nodes meet through a relay; the one on another genesis is refused. */
+import '../node/polyfills.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startRelay } from '../../../relay/relay.ts';
+import { devGenesis } from '../../../tests/fixtures/genesis-dev.ts';
+import { genesisFingerprint } from '../core/genesis.ts';
+import { servePeerDirectory } from '../net/directory.ts';
+import { createPeerNet } from '../net/peer-net.node.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { guardGenesis, type ForeignPeer } from './genesis-guard.ts';
+
+const stops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+	for (const stop of stops.reverse()) await stop();
+});
+
+describe('genesis guard', () => {
+	it('keeps peers of the same genesis and refuses one on another, saying so', async () => {
+		const relay = await startRelay({ port: 0 });
+		stops.push(() => relay.stop());
+		await servePeerDirectory(relay.node);
+		const ours = devGenesis();
+		const theirs = devGenesis({ network: 'spchain-other' });
+		const nets: PeerNet[] = [];
+		const refusals = new Map<PeerNet, ForeignPeer[]>();
+		for (const genesis of [ours, ours, theirs]) {
+			const net = await createPeerNet({ bootstrap: relay.addresses });
+			stops.push(() => net.stop());
+			const seen: ForeignPeer[] = [];
+			refusals.set(net, seen);
+			guardGenesis(net, genesis, (r) => seen.push(r));
+			nets.push(net);
+		}
+		const [a, b, foreign] = nets as [PeerNet, PeerNet, PeerNet];
+		await expect
+			.poll(() => refusals.get(a)!.map((r) => r.peer), { timeout: 60_000, interval: 500 })
+			.toContain(foreign.peerId);
+		const refusal = refusals.get(a)!.find((r) => r.peer === foreign.peerId)!;
+		expect(refusal.message).toContain('another network');
+		expect(refusal.message).toContain(genesisFingerprint(ours));
+		await expect
+			.poll(() => a.peers().includes(foreign.peerId), { timeout: 30_000, interval: 500 })
+			.toBe(false);
+		await expect.poll(() => a.peers().includes(b.peerId), { timeout: 60_000, interval: 500 }).toBe(true);
+		expect(refusals.get(a)!.some((r) => r.peer === b.peerId)).toBe(false);
+		expect(refusals.get(foreign)!.map((r) => r.peer)).toEqual(expect.arrayContaining([a.peerId]));
+	});
+});
