@@ -58,6 +58,9 @@ describe('records from the clinic form', () => {
 			period: { start: NOW.toISOString() }
 		});
 		expect((built[2] as Condition).clinicalStatus?.coding?.[0]?.code).toBe('active');
+		expect(
+			summarize(recordFromForm('Encounter', { patient: PATIENT, reason: 'Follow-up for cough' }, NOW))
+		).toBe('Encounter · Follow-up for cough');
 		expect(built.map(summarize)).toEqual([
 			'Encounter · Consultation',
 			'Observation · Body temperature: 38.6 Cel',

@@ -20,6 +20,8 @@ const CODE_ELEMENTS = [
 	'vaccineCode',
 	'medicationCodeableConcept',
 	'type',
+	// A visit written from the form says why (reasonCode) rather than its type; its class ("AMB") last.
+	'reasonCode',
 	'class',
 	'category',
 	'relationship'
