@@ -89,6 +89,8 @@ interface SimBlock {
 	hash: Uint8Array;
 	prev: Uint8Array;
 	selfish: boolean;
+	/** The hash as the pin rule sees it (hex of a real keyblock hash; any unique string here). */
+	key: string;
 }
 
 function blockHash(n: number): Uint8Array {
@@ -96,8 +98,6 @@ function blockHash(n: number): Uint8Array {
 	new DataView(out.buffer).setFloat64(0, n + 1);
 	return out;
 }
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** Start of round r in ms after the first arrival, as the consensus machine's timeouts run. */
 export function roundStart(r: number): number {
@@ -154,23 +154,35 @@ export function selfishWithPinning(
 	const root = seededRandom(seed);
 	const mining = root.fork(1);
 	const race: Random = root.fork(2);
-	let tip: SimBlock = { height: 0, hash: blockHash(-1), prev: new Uint8Array(32), selfish: false };
+	let tip: SimBlock = { height: 0, hash: blockHash(-1), prev: new Uint8Array(32), selfish: false, key: 'g' };
 	let withheld: SimBlock[] = [];
 	let selfish = 0;
 	let honest = 0;
 	for (let i = 0; i < events; i++) {
 		if (mining.float() < alpha) {
 			const parent = withheld[withheld.length - 1] ?? tip;
-			withheld.push({ height: parent.height + 1, hash: blockHash(i), prev: parent.hash, selfish: true });
+			withheld.push({
+				height: parent.height + 1,
+				hash: blockHash(i),
+				prev: parent.hash,
+				selfish: true,
+				key: `s${i}`
+			});
 			continue;
 		}
-		const found: SimBlock = { height: tip.height + 1, hash: blockHash(i), prev: tip.hash, selfish: false };
+		const found: SimBlock = {
+			height: tip.height + 1,
+			hash: blockHash(i),
+			prev: tip.hash,
+			selfish: false,
+			key: `h${i}`
+		};
 		const release = withheld[0];
 		let pinned = found;
 		if (release && release.height === found.height) {
 			const first = Array.from({ length: group.size }, () => race.float() < releaseFirst);
-			const winner = decideContest(group, found.height, hex(found.hash), hex(release.hash), first);
-			pinned = winner === hex(release.hash) ? release : found;
+			const winner = decideContest(group, found.height, found.key, release.key, first);
+			pinned = winner === release.key ? release : found;
 		}
 		tip = pinned;
 		if (pinned.selfish) selfish++;
@@ -191,7 +203,7 @@ export const selfish: Scenario = {
 	params: [
 		{ name: 'alphas', label: 'Selfish hash shares α', default: [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45] },
 		{ name: 'gamma', label: 'γ (tie share mining on the selfish block)', default: 0.5 },
-		{ name: 'events', label: 'Keyblocks found per run', default: 100000 },
+		{ name: 'events', label: 'Keyblocks found per run', default: 50000 },
 		{
 			name: 'releaseFirst',
 			label: 'Pinned: chance w each member receives the release first',
