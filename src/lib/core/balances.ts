@@ -66,7 +66,8 @@ export function feesByPayer(bodies: Iterable<Payable>): Map<string, bigint> {
 	return out;
 }
 
-const verifiersOf = (members: readonly GroupMember[]): Verifier[] =>
+/** A batch's verifiers: the members of the group that pinned it (any quorum's certificate is the same decision). */
+export const verifiersOf = (members: readonly GroupMember[]): Verifier[] =>
 	members.map((m) => ({ id: m.id, reputation: m.reputation }));
 
 export class FeeAccounts {

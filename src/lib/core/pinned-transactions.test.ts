@@ -18,7 +18,8 @@ import { MemoryVotingStateStore } from './consensus/voting-state.ts';
 import { ValidationError } from './errors.ts';
 import { sha256 } from './hash.ts';
 import { batchHash, PinnedTransactions, verifyPinnedBatch, type TransactionBatch } from './pinning.ts';
-import { certificateSigners, rewardsOf } from './rewards.ts';
+import { verifiersOf } from './balances.ts';
+import { rewardsOf } from './rewards.ts';
 import {
 	checkFairSelection,
 	fairShares,
@@ -127,14 +128,14 @@ describe('pinned transactions through consensus, against an inhibiting leader', 
 			expect(counts.get(bytesToHex(table[i]!.institution)) ?? 0).toBeGreaterThanOrEqual(share)
 		);
 
-		// The certificate pays the institutions that append the transactions and the members who verified.
+		// The batch pays the institutions that append the transactions and the group that pinned it.
 		const paid = rewardsOf(
 			{
 				type: 'batch',
 				sequence: 1,
 				creators: [...counts].map(([id, transactions]) => ({ id: fromHex(id, 32), transactions })),
 				fees: BigInt(batch.transactions.length) * 2n,
-				verifiers: certificateSigners(certificate, group)
+				verifiers: verifiersOf(group.members)
 			},
 			{ keyblockReward: 1000n, microblockReward: 100n, creatorShare: 2000 }
 		);

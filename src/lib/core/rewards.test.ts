@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, type Bytes } from './bytes.ts';
-import { assembleCertificate, statementBytes } from './certificate.ts';
-import { blsSign } from './consensus/bls.ts';
-import { devMembers } from '../../../tests/fixtures/dev-members.ts';
-import { ConsensusGroup } from './consensus/group.ts';
 import { sha256 } from './hash.ts';
-import {
-	certificateSigners,
-	rewardsOf,
-	splitByWeight,
-	type PinnedFact,
-	type RewardParams
-} from './rewards.ts';
+import { rewardsOf, splitByWeight, type PinnedFact, type RewardParams } from './rewards.ts';
 
 const id = (i: number): Bytes => sha256(new Uint8Array([0x1d, i]));
 const hex = (i: number): string => bytesToHex(id(i));
@@ -67,27 +57,6 @@ describe('rewards', () => {
 		const verifierParts = [1, 2, 3].map((i) => paid.get(hex(i))! - (i === 1 ? 20n : 0n));
 		expect([...verifierParts].sort()).toEqual([26n, 27n, 27n]);
 		expect(rewardsOf(fact, params)).toEqual(paid);
-	});
-
-	it('finds the verifiers of a pinned batch from its certificate', () => {
-		const dev = devMembers([0.9, 0.8, 0.7, 0.1]);
-		const group = new ConsensusGroup(dev.map((d) => d.member));
-		const decision = {
-			kind: 'transactions' as const,
-			height: 1,
-			round: 0,
-			value: sha256(new Uint8Array([5]))
-		};
-		const statement = statementBytes(group, { ...decision, step: 'precommit' });
-		const certificate = assembleCertificate(
-			group,
-			decision,
-			new Map([0, 1, 2].map((i) => [group.indexOf(dev[i]!.member.id), blsSign(dev[i]!.secretKey, statement)]))
-		);
-		const verifiers = certificateSigners(certificate, group);
-		expect(verifiers.map((v) => bytesToHex(v.id)).sort()).toEqual(
-			[0, 1, 2].map((i) => bytesToHex(dev[i]!.member.id)).sort()
-		);
 	});
 
 	it('rejects negative amounts and bad parameters', () => {

@@ -5,8 +5,9 @@
  * - Microblock (a pinned transaction batch): the microblock reward plus the batch's transaction fees are
  *   "shared among the reputable miners who create the microblocks and verify the transactions": the
  *   institutions that append the batch's transactions to their patients' microblocks (the creators) take
- *   `creatorShare` basis points, split by the number of transactions each appends, and the members who
- *   signed the batch's certificate (the verifiers) share the rest in proportion to their reputation.
+ *   `creatorShare` basis points, split by the number of transactions each appends, and the members of
+ *   the group that pinned the batch (the verifiers) share the rest in proportion to their reputation
+ *   (the members, not one certificate's signers: nodes hold different quorums' certificates of one batch).
  *
  * Amounts are integers (bigint, smallest unit). Splits use the largest-remainder method with ties going
  * to the lower member id, so every node derives the same balances from the same pinned facts, and the
@@ -14,8 +15,7 @@
  * when each fact is credited, is balances.ts (the chain's accounts).
  */
 import { bytesToHex, compareBytes, type Bytes } from './bytes.ts';
-import { signerIndices, type Certificate } from './certificate.ts';
-import { reputationWeight, type ConsensusGroup } from './consensus/group.ts';
+import { reputationWeight } from './consensus/group.ts';
 import { ensure } from './errors.ts';
 
 export interface RewardParams {
@@ -40,13 +40,6 @@ export type PinnedFact =
 export interface Creator {
 	id: Bytes;
 	transactions: number;
-}
-
-/** The members of `group` whose signatures are in `certificate`, with their reputation in that group. */
-export function certificateSigners(certificate: Certificate, group: ConsensusGroup): Verifier[] {
-	return signerIndices(certificate.signers)
-		.filter((i) => i < group.size)
-		.map((i) => ({ id: group.members[i]!.id, reputation: group.members[i]!.reputation }));
 }
 
 function checkParams(params: RewardParams): void {
