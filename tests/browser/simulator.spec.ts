@@ -15,9 +15,11 @@ test('the simulator page runs a seeded scenario in a worker and draws its charts
 	const firstRun = await result.locator('table').first().innerText();
 
 	// Same seed → identical table: the scenario is deterministic in the browser too.
+	// The first run's caption stays up during the second, so wait for the button: disabled while it runs.
 	await page.getByRole('button', { name: 'Run' }).click();
-	await expect(result.getByText(/Seed 7, .* s in a worker/)).toBeVisible({ timeout: 60_000 });
-	await expect(page.getByRole('button', { name: 'Run' })).toBeEnabled();
+	await expect(page.getByRole('button', { name: 'Run' })).toBeDisabled();
+	await expect(page.getByRole('button', { name: 'Run' })).toBeEnabled({ timeout: 60_000 });
+	await expect(result.getByText(/Seed 7, .* s in a worker/)).toBeVisible();
 	expect(await result.locator('table').first().innerText()).toBe(firstRun);
 });
 
