@@ -8,13 +8,12 @@ import { blsSign } from './bls.ts';
 import { devMember, devMembers } from '../../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './group.ts';
 import {
-	ConsensusMachine,
 	FUTURE_PER_SLOT,
 	FUTURE_ROUNDS,
 	HEIGHTS_BUFFERED_AHEAD,
-	MAX_BUFFERED_FUTURE,
-	type ConsensusOutput
-} from './machine.ts';
+	MAX_BUFFERED_FUTURE
+} from './future-buffer.ts';
+import { ConsensusMachine, type ConsensusOutput } from './machine.ts';
 import {
 	decodeMessage,
 	encodeMessage,

@@ -46,8 +46,9 @@
  * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
  *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
  *
- * Longer than our usual file: one state machine whose upon-rules, intake checks and buffers share
- * its per-height state; split, each part would reach into the others' fields.
+ * Why this file is long: one state machine whose upon-rules and intake checks share its per-height
+ * state; split, each part would reach into the others' fields. The later-height buffer's bookkeeping
+ * is its own type (future-buffer.ts).
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
@@ -62,6 +63,13 @@ import {
 import { ValidationError } from '../errors.ts';
 import type { EquivocationEvidence } from '../evidence.ts';
 import { sha256 } from '../hash.ts';
+import {
+	FUTURE_COMMITS_PER_HEIGHT,
+	FUTURE_PER_SLOT,
+	FUTURE_ROUNDS,
+	FutureBuffer,
+	HEIGHTS_BUFFERED_AHEAD
+} from './future-buffer.ts';
 import type { ConsensusGroup } from './group.ts';
 import {
 	decodeMessage,
@@ -108,20 +116,6 @@ export const DEFAULT_TIMEOUTS: TimeoutConfig = {
 
 export const MAX_ROUNDS_AHEAD = 64;
 export const MAX_CONFLICTING = 4;
-/** Later heights buffered (an honest member is at most a decision or two ahead of us). */
-export const HEIGHTS_BUFFERED_AHEAD = 2;
-/**
- * Rounds of a later height buffered: members start a height in round 0; resends bring later ones.
- * Each buffered vote may cost a signature check when its height starts (~60 ms on a loaded machine),
- * so a height's share is kept to one round and one message per member and step.
- */
-export const FUTURE_ROUNDS = 1;
-/** Buffered messages per (height, round, step, sender) slot (a forgery in it is replaced by resends). */
-export const FUTURE_PER_SLOT = 1;
-/** Buffered COMMITs per later height. */
-const FUTURE_COMMITS_PER_HEIGHT = 2;
-/** Hard cap on the buffer (before the group is known, sender ids cannot be checked). */
-export const MAX_BUFFERED_FUTURE = 1024;
 const COMMITS_KEPT = 16;
 
 export interface TimeoutEvent {
@@ -226,9 +220,7 @@ export class ConsensusMachine {
 	private relayLog: Bytes[] = [];
 	private evidenceReported = new Set<string>();
 
-	/** Messages of later heights by slot (height:round:step:sender or height:commit), unchecked. */
-	private future = new Map<string, { height: number; list: Bytes[] }>();
-	private futureCount = 0;
+	private readonly future = new FutureBuffer();
 	private readonly commits = new Map<number, Certificate>();
 	/** Past heights answered with their COMMIT since the last resend tick. */
 	private answered = new Set<number>();
@@ -280,7 +272,7 @@ export class ConsensusMachine {
 			} else {
 				await this.startRound(0, out);
 			}
-			for (const bytes of this.takeFuture(height)) {
+			for (const bytes of this.future.take(height)) {
 				try {
 					await this.receiveInner(bytes, out);
 				} catch (error) {
@@ -312,7 +304,7 @@ export class ConsensusMachine {
 
 	/** Messages buffered for later heights now (diagnostics and tests). */
 	get buffered(): number {
-		return this.futureCount;
+		return this.future.size;
 	}
 
 	/** A timeout the adapter scheduled has expired (L57, L61, L65, and the resend period). */
@@ -564,7 +556,6 @@ export class ConsensusMachine {
 	 */
 	private bufferFuture(message: ConsensusMessage, height: number, bytes: Bytes): void {
 		if (this.started && height > this.height + HEIGHTS_BUFFERED_AHEAD) return;
-		if (this.futureCount >= MAX_BUFFERED_FUTURE) return;
 		let slot: string;
 		let limit: number;
 		if (message.type === 'commit') {
@@ -576,12 +567,9 @@ export class ConsensusMachine {
 			slot = `${height}:${message.round}:${message.type}:${bytesToHex(message.sender)}`;
 			limit = FUTURE_PER_SLOT;
 		}
-		const entry = this.future.get(slot) ?? { height, list: [] };
-		if (entry.list.length >= limit) return;
+		if (!this.future.hasRoom(slot, limit)) return;
 		if (message.type !== 'commit' && this.started) this.checkEarly(message, height);
-		entry.list.push(bytes);
-		this.future.set(slot, entry);
-		this.futureCount++;
+		this.future.add(slot, height, bytes);
 	}
 
 	/** Checks a later height's signed message now when that height's group is known (see groupOf). */
@@ -602,21 +590,6 @@ export class ConsensusMachine {
 				'consensus-bad-signature',
 				'signature does not match the sender and statement'
 			);
-	}
-
-	/**
-	 * Removes and returns the buffered messages of `height`, dropping those of earlier heights and those
-	 * beyond the window (buffered before the machine started, when no height bounded them).
-	 */
-	private takeFuture(height: number): Bytes[] {
-		const taken: Bytes[] = [];
-		for (const [slot, entry] of this.future) {
-			if (entry.height > height && entry.height <= height + HEIGHTS_BUFFERED_AHEAD) continue;
-			this.future.delete(slot);
-			this.futureCount -= entry.list.length;
-			if (entry.height === height) taken.push(...entry.list);
-		}
-		return taken;
 	}
 
 	/** Stores a verified message and reports equivocation. Returns false when nothing new was stored. */
