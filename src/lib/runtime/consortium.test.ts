@@ -22,6 +22,7 @@ import { proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.node.ts';
+import { institutionRole } from '../institution/institution-node.ts';
 import { servePeerDirectory } from '../net/directory.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import type { PeerNet } from '../net/peer-net.ts';
@@ -59,15 +60,8 @@ async function startNode(clinic?: DevInstitution, mine = false): Promise<FullNod
 		net,
 		verifier,
 		timeouts: FAST,
-		institution: clinic && {
-			id: clinic.institution.id,
-			signingKey: clinic.secrets.signingKey,
-			blsKey: clinic.secrets.blsKey,
-			chameleonKey: clinic.institution.chameleonKey,
-			trapdoor: clinic.secrets.trapdoor,
-			prover,
-			pool
-		}
+		// The institution role as every institution node wires it (institution/institution-node.ts).
+		institution: clinic && institutionRole(clinic, prover, pool)
 	});
 	nodes.push(node);
 	return node;
