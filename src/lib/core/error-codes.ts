@@ -238,6 +238,42 @@ export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
 const KNOWN: ReadonlySet<string> = new Set(VALIDATION_CODES);
 
+/**
+ * The codes of the app's own failures (app/types.ts AppError) beyond the validation codes it passes on:
+ * what a page tests to choose what to show (e.g. 'patient-declined' against 'timeout').
+ */
+export const APP_CODES = [
+	'bad-answer',
+	'consent-unknown',
+	'genesis-changed',
+	'genesis-invalid',
+	'genesis-mismatch',
+	'holder-offline',
+	'institution-offline',
+	'mining-workers',
+	'no-answer',
+	'no-genesis',
+	'not-registered',
+	'patient-address',
+	'patient-declined',
+	'patient-offline',
+	'patient-reply',
+	'profile-busy',
+	'refused',
+	'register-timeout',
+	'registered',
+	'remote',
+	'request-gone',
+	'restore',
+	'session-open',
+	'timeout',
+	'vault-passphrase',
+	'verifier'
+] as const;
+
+/** A code an AppError carries: one of its own, or the ValidationError code it passes on. */
+export type AppCode = (typeof APP_CODES)[number] | ValidationCode;
+
 /** Whether `code` (e.g. one that crossed a worker or tab boundary as a string) is in the table. */
 export function isValidationCode(code: unknown): code is ValidationCode {
 	return typeof code === 'string' && KNOWN.has(code);

@@ -4,7 +4,7 @@
  * ignores exactly the state-dependent codes and blames the sender for every other one. No network.
  */
 import { describe, expect, it } from 'vitest';
-import { isValidationCode, VALIDATION_CODES } from '../core/error-codes.ts';
+import { APP_CODES, isValidationCode, VALIDATION_CODES } from '../core/error-codes.ts';
 import { ValidationError, type ValidationCode } from '../core/errors.ts';
 import { judged, STATE_DEPENDENT } from './gossip-verdict.ts';
 
@@ -20,9 +20,10 @@ async function verdictOf(code: ValidationCode): Promise<{ verdict: string; blame
 }
 
 describe('validation code table', () => {
-	it('lists each code once, in kebab case', () => {
-		expect(new Set(VALIDATION_CODES).size).toBe(VALIDATION_CODES.length);
-		for (const code of VALIDATION_CODES) expect(code).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+	it('lists each code once across validation and app codes, in kebab case', () => {
+		const all = [...VALIDATION_CODES, ...APP_CODES];
+		expect(new Set(all).size).toBe(all.length);
+		for (const code of all) expect(code).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
 	});
 
 	it('covers every code the state-dependent set names', () => {
