@@ -3,7 +3,7 @@
  * connection, and callers that left streams open failed from the 65th request on ("Too many outbound
  * protocol streams"). Here one node calls another through `call`/`serve` far more often than that,
  * on every path (answers, the handler's errors, timeouts, an oversized answer), and every later call
- * still gets through.
+ * still gets through. A raw `PeerNet.request` whose reader stops early is reset by net-core too.
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,17 @@ describe('call/serve over libp2p', () => {
 			expect(new Set(kinds)).toEqual(new Set(['timeout']));
 		}
 		for (let i = 0; i < 100; i++) expect(await call(client, server.peerId, ECHO, `m${i}`)).toBe(`echo m${i}`);
+	}, 120_000);
+
+	it('a raw request whose reader stops at the first frame resets its stream (net-core)', async () => {
+		for (let i = 0; i < 100; i++) {
+			let answer = '';
+			for await (const frame of client.request(server.peerId, ECHO.id, text.encode(`r${i}`))) {
+				answer = text.decode(frame);
+				break;
+			}
+			expect(answer).toBe(`echo r${i}`);
+		}
+		expect(await call(client, server.peerId, ECHO, 'after')).toBe('echo after');
 	}, 120_000);
 });
