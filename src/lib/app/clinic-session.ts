@@ -47,22 +47,13 @@ import {
 	type SharedRecordView
 } from './types.ts';
 import { institutionView, nodeView, RateMeter } from './views.ts';
-import {
-	decodeRecordReply,
-	decodeSignReply,
-	encodeRecordRequest,
-	encodeSignRequest,
-	PROTOCOLS,
-	type RecordRequest
-} from './wire.ts';
+import { RECORD, SIGN, type RecordRequest } from './wire.ts';
 import type { PeerNet } from '../net/peer-net.ts';
+import { call } from '../net/protocol.ts';
 import type { Store } from '../store/store.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import type { InstitutionSecrets } from '../keys/secrets.ts';
 import type { MiningControl } from '../mining/control.ts';
-
-/** How long a clinic waits for the patient to answer on their device. */
-const PATIENT_ANSWER_MS = 5 * 60_000;
 
 export interface ClinicSessionOptions {
 	node: FullNode;
@@ -75,21 +66,6 @@ export interface ClinicSessionOptions {
 	hashes?: () => number;
 	mining?: MiningControl;
 	clock?: () => number;
-}
-
-async function firstFrame(frames: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-	for await (const frame of frames) return frame;
-	throw new AppError('no-answer', 'The other device closed the connection without answering.');
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new AppError('timeout', message)), ms);
-		promise.then(
-			(value) => (clearTimeout(timer), resolve(value)),
-			(error) => (clearTimeout(timer), reject(error))
-		);
-	});
 }
 
 export async function createClinicSession(options: ClinicSessionOptions): Promise<ClinicSession> {
@@ -162,13 +138,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 	/** Upload step (4): ask the patient's device for the record's nonce and key k_P. */
 	async function askPatient(patient: PublicKey, request: RecordRequest) {
 		const peer = await reach(patient);
-		const reply = decodeRecordReply(
-			await withTimeout(
-				firstFrame(net.request(peer, PROTOCOLS.record, encodeRecordRequest(request))),
-				PATIENT_ANSWER_MS,
-				'The patient did not answer in time.'
-			)
-		);
+		const reply = await call(net, peer, RECORD, request);
 		if (!reply.approved) throw new AppError('patient-declined', `The patient declined: ${reply.reason}`);
 		if (
 			bytesToHex(reply.header.patient) !== bytesToHex(patient) ||
@@ -183,13 +153,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		body: MedicalBody | LabelBody,
 		sealed: Bytes
 	): Promise<Transaction> {
-		const reply = decodeSignReply(
-			await withTimeout(
-				firstFrame(net.request(peer, PROTOCOLS.sign, encodeSignRequest({ body, sealed }))),
-				PATIENT_ANSWER_MS,
-				'The patient did not sign in time.'
-			)
-		);
+		const reply = await call(net, peer, SIGN, { body, sealed });
 		if (!reply.signed) throw new AppError('patient-declined', `The patient did not sign: ${reply.reason}`);
 		return { body, signature: reply.signature } as Transaction;
 	}

@@ -4,9 +4,10 @@
  * clinic can reach a patient by public key and a patient can reach the institution holding a record.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import { checkPresence, decodePresences, encodePresences, type Presence } from '../core/presence.ts';
+import { checkPresence, type Presence } from '../core/presence.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { PROTOCOLS } from './wire.ts';
+import { call, serve } from '../net/protocol.ts';
+import { IDENTITY } from './wire.ts';
 
 export class Directory {
 	/** Identity (hex public key) → peer id, from verified presences. */
@@ -18,9 +19,7 @@ export class Directory {
 		private readonly own: () => Presence[],
 		private readonly clock: () => number = Date.now
 	) {
-		net.handle(PROTOCOLS.identity, async function* () {
-			yield encodePresences(own());
-		});
+		serve(net, IDENTITY, async () => own());
 		net.addEventListener('peer:connect', (event) => void this.ask(event.detail));
 		for (const peer of net.peers()) void this.ask(peer);
 	}
@@ -42,11 +41,9 @@ export class Directory {
 	/** Asks `peer` who it is; invalid presences penalise it. */
 	async ask(peer: string): Promise<void> {
 		try {
-			for await (const frame of this.net.request(peer, PROTOCOLS.identity, new Uint8Array(0))) {
-				for (const presence of decodePresences(frame)) {
-					checkPresence(presence, peer, this.clock());
-					this.peers.set(bytesToHex(presence.publicKey), peer);
-				}
+			for (const presence of await call(this.net, peer, IDENTITY, null)) {
+				checkPresence(presence, peer, this.clock());
+				this.peers.set(bytesToHex(presence.publicKey), peer);
 			}
 			for (const listener of this.listeners) listener();
 		} catch (error) {

@@ -7,9 +7,9 @@
 import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
 import {
 	checkRevocation,
-	decodeAccessRequest,
 	decodeRevocation,
 	encodeRevocation,
+	type AccessRequest,
 	type Revocation
 } from '../core/consent.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
@@ -24,14 +24,17 @@ import { deriveStorageKey } from '../records/envelope.ts';
 import {
 	answerAccessRequest,
 	decodeShareBundle,
-	encodeAccessResponse,
+	encodeShareBundle,
 	openShare,
+	type AccessResponse,
+	type ShareBundle,
 	type HolderKeys,
 	type SharedRecord
 } from '../records/share.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import type { Store } from '../store/store.ts';
-import { decodeAccessLogRequest, encodeAck, PROTOCOLS } from './wire.ts';
+import { serve } from '../net/protocol.ts';
+import { ACCESS_LOG, CIPHERTEXT, REVOKE, SHARE, type AccessLogRequest, type Ack } from './wire.ts';
 
 /** A record this institution wrote and holds. */
 export interface HeldRow {
@@ -154,10 +157,10 @@ export class Holder {
 			storageKey: deriveStorageKey(options.institution.secretKey)
 		};
 		const { net } = options;
-		net.handle(PROTOCOLS.ciphertext, (request) => this.answerCiphertext(request));
-		net.handle(PROTOCOLS.accessLog, (request) => this.answerAccessLog(request));
-		net.handle(PROTOCOLS.revoke, (request) => this.receiveRevocation(request));
-		net.handle(PROTOCOLS.share, (request) => this.receiveShare(request));
+		serve(net, CIPHERTEXT, (request) => this.answerCiphertext(request));
+		serve(net, ACCESS_LOG, (request) => this.answerAccessLog(request));
+		serve(net, REVOKE, (revocation) => this.receiveRevocation(revocation));
+		serve(net, SHARE, (bundle) => this.receiveShare(bundle));
 	}
 
 	onChange(listener: () => void): () => void {
@@ -217,8 +220,7 @@ export class Holder {
 
 	// ------------------------------------------------------------------------------ protocol handlers
 
-	private async *answerCiphertext(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-		const request = decodeAccessRequest(bytes);
+	private async answerCiphertext(request: AccessRequest): Promise<AccessResponse> {
 		const row = await this.get(request.digest);
 		if (!row || !row.transactionId)
 			throw new ValidationError('holder-unknown', 'this institution holds no such record');
@@ -238,7 +240,7 @@ export class Holder {
 			return { value: answer, entry: answer.entry };
 		});
 		this.answered.set(bytesToHex(request.nonce), now);
-		yield encodeAccessResponse(result.response);
+		return result.response;
 	}
 
 	/** Appends to a patient's access log under the queue so the hash chain stays linear. */
@@ -264,17 +266,15 @@ export class Holder {
 		return bytes ? decodeAccessLog(bytes) : [];
 	}
 
-	private async *answerAccessLog(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-		const request = decodeAccessLogRequest(bytes);
+	private async answerAccessLog(request: AccessLogRequest): Promise<AccessLogEntry[]> {
 		if (Math.abs(this.clock() - request.time) > 5 * 60_000)
 			throw new ValidationError('access-stale', 'the request is too old; check the device clock');
 		if (!verifySignature(request.patient, accessLogChallenge(this.keys.id, request.time), request.signature))
 			throw new ValidationError('access-signature', 'only the patient may read their access log');
-		yield encodeAccessLog(await this.accessLog(request.patient));
+		return this.accessLog(request.patient);
 	}
 
-	private async *receiveRevocation(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-		const revocation = decodeRevocation(bytes);
+	private async receiveRevocation(revocation: Revocation): Promise<Ack> {
 		checkRevocation(revocation);
 		await this.store.write([
 			{
@@ -284,11 +284,10 @@ export class Holder {
 			}
 		]);
 		this.changed();
-		yield encodeAck({ ok: true });
+		return { ok: true };
 	}
 
-	private async *receiveShare(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-		const bundle = decodeShareBundle(bytes);
+	private async receiveShare(bundle: ShareBundle): Promise<Ack> {
 		const records = await openShare(bundle, {
 			grantee: { id: this.keys.id, secretKey: this.keys.secretKey },
 			revocations: await this.revocations(),
@@ -305,8 +304,10 @@ export class Holder {
 				throw new ValidationError('share-holder', 'a shared record names another holder than the chain');
 		}
 		const id = records[0] ? bytesToHex(records[0].consentId) : 'empty';
-		await this.store.write([{ table: 'meta', key: `share:${id}:${this.clock()}`, value: bytes }]);
+		await this.store.write([
+			{ table: 'meta', key: `share:${id}:${this.clock()}`, value: encodeShareBundle(bundle) }
+		]);
 		this.changed();
-		yield encodeAck({ ok: true });
+		return { ok: true };
 	}
 }

@@ -12,7 +12,6 @@ import { bytesToHex, concatBytes, fromHex } from '../core/bytes.ts';
 import {
 	consentId,
 	createAccessRequest,
-	encodeAccessRequest,
 	type AccessAuthority,
 	createConsent,
 	createRevocation,
@@ -29,7 +28,7 @@ import { ValidationError } from '../core/errors.ts';
 import { addressOf, parseAddress, sign, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
 import { signTransaction, transactionId, type RegisterBody, type Transaction } from '../core/transaction.ts';
-import { decodeAccessLog, verifyAccessLog } from '../records/access-log.ts';
+import { verifyAccessLog } from '../records/access-log.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, IV_LENGTH, randomIv } from '../records/aead.ts';
 import {
 	checkRecordContent,
@@ -44,11 +43,12 @@ import {
 	type RecordHeader
 } from '../records/envelope.ts';
 import { exportHistory, parseRecord } from '../records/fhir.ts';
-import { decodeAccessResponse, encodeShareBundle, openAccessResponse, sealShare } from '../records/share.ts';
+import { openAccessResponse, sealShare } from '../records/share.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
 import type { PeerNet } from '../net/peer-net.ts';
+import { call, serve, type ProtocolDescriptor } from '../net/protocol.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 import type { Store } from '../store/store.ts';
 import type { Directory } from './directory.ts';
@@ -65,14 +65,16 @@ import {
 } from './types.ts';
 import { institutionView, nodeView } from './views.ts';
 import {
-	decodeAck,
-	decodeRecordRequest,
-	decodeSignRequest,
-	encodeAccessLogRequest,
-	encodeRecordReply,
-	encodeSignReply,
-	PROTOCOLS,
-	type RecordRequest
+	ACCESS_LOG,
+	CIPHERTEXT,
+	RECORD,
+	REVOKE,
+	SHARE,
+	SIGN,
+	type Ack,
+	type RecordReply,
+	type RecordRequest,
+	type SignReply
 } from './wire.ts';
 
 /** A record request the patient has not answered yet. */
@@ -80,7 +82,7 @@ interface Waiting {
 	view: SigningRequestView;
 	holder: PublicKey;
 	request: RecordRequest;
-	answer: (reply: Uint8Array) => void;
+	answer: (reply: RecordReply) => void;
 }
 
 /** An approved record: the clinic may ask once for a signature of a transaction pointing at it. */
@@ -109,11 +111,6 @@ export interface PatientSessionOptions {
 	secrets: PatientSecrets;
 	publicKey: PublicKey;
 	clock?: () => number;
-}
-
-async function firstFrame(frames: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-	for await (const frame of frames) return frame;
-	throw new AppError('no-answer', 'The institution closed the connection without answering.');
 }
 
 export async function createPatientSession(options: PatientSessionOptions): Promise<PatientSession> {
@@ -145,13 +142,12 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		return find();
 	}
 
-	net.handle(PROTOCOLS.record, async function* (bytes, from) {
-		const request = decodeRecordRequest(bytes);
+	serve(net, RECORD, async (request, from) => {
 		const holder = await institutionAt(from);
 		if (!holder)
 			throw new ValidationError('record-requester', 'only consortium institutions may write records');
 		const id = bytesToHex(randomBytes(8));
-		const reply = await new Promise<Uint8Array>((answer) => {
+		return new Promise<RecordReply>((answer) => {
 			waiting.set(id, {
 				holder: holder.id,
 				request,
@@ -168,18 +164,14 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			});
 			notify();
 		});
-		yield reply;
 	});
 
-	net.handle(PROTOCOLS.sign, async function* (bytes, from) {
-		const { body, sealed } = decodeSignRequest(bytes);
-		const refuse = (reason: string) => encodeSignReply({ signed: false, reason });
+	serve(net, SIGN, async ({ body, sealed }, from): Promise<SignReply> => {
+		const refuse = (reason: string): SignReply => ({ signed: false, reason });
 		const header = decodeSealedRecord(sealed);
 		const approval = approved.get(bytesToHex(header.record));
-		if (!approval || clock() - approval.at > APPROVAL_VALID_MS) {
-			yield refuse('this record was not approved on the patient device, or the approval expired');
-			return;
-		}
+		if (!approval || clock() - approval.at > APPROVAL_VALID_MS)
+			return refuse('this record was not approved on the patient device, or the approval expired');
 		const holder = body.institution;
 		const problems = [
 			[bytesToHex(body.patient) === bytesToHex(publicKey), 'the transaction is for another patient'],
@@ -210,10 +202,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			]
 		] as const;
 		const failed = problems.find(([ok]) => !ok);
-		if (failed) {
-			yield refuse(failed[1]);
-			return;
-		}
+		if (failed) return refuse(failed[1]);
 		approved.delete(bytesToHex(header.record));
 		const tx = signTransaction(body, secrets.signingKey);
 		if (body.kind === 'label' && approval.request.reason) {
@@ -227,10 +216,10 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				}
 			]);
 		}
-		yield encodeSignReply({ signed: true, signature: tx.signature });
+		return { signed: true, signature: tx.signature };
 	});
 
-	function answer(id: string, reply: Uint8Array): void {
+	function answer(id: string, reply: RecordReply): void {
 		const entry = waiting.get(id);
 		if (!entry) throw new AppError('request-gone', 'This request is no longer waiting (the clinic gave up).');
 		waiting.delete(id);
@@ -271,9 +260,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			secrets.signingKey,
 			publicKey
 		);
-		const response = decodeAccessResponse(
-			await firstFrame(net.request(peer, PROTOCOLS.ciphertext, encodeAccessRequest(request)))
-		);
+		const response = await call(net, peer, CIPHERTEXT, request);
 		const opened = await openAccessResponse(response, {
 			request,
 			pointer,
@@ -443,7 +430,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				const [id, institution] = key.slice(REVOCATION_DUE_PREFIX.length).split(':') as [string, string];
 				const revocation = await store.get('meta', `revocation:${id}`);
 				try {
-					if (revocation) await tell(fromHex(institution, 32), PROTOCOLS.revoke, revocation);
+					if (revocation) await tell(fromHex(institution, 32), REVOKE, decodeRevocation(revocation));
 				} catch (error) {
 					if (!(error instanceof AppError && error.code === 'refused')) continue;
 				}
@@ -486,14 +473,18 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		};
 	}
 
-	async function tell(institution: PublicKey, protocol: string, bytes: Uint8Array): Promise<void> {
+	async function tell<Req>(
+		institution: PublicKey,
+		protocol: ProtocolDescriptor<Req, Ack>,
+		request: Req
+	): Promise<void> {
 		const peer = await directory.locate(institution, 8000);
 		if (!peer)
 			throw new AppError(
 				'institution-offline',
 				`${institutionView(genesis, institution).name} is not reachable right now.`
 			);
-		const ack = decodeAck(await firstFrame(net.request(peer, protocol, bytes)));
+		const ack = await call(net, peer, protocol, request);
 		if (!ack.ok)
 			throw new AppError('refused', `${institutionView(genesis, institution).name} refused: ${ack.reason}`);
 	}
@@ -572,14 +563,11 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				throw new AppError('request-gone', 'This request is no longer waiting (the clinic gave up).');
 			const { header, key } = issueRecordKey(secrets.masterKey, publicKey, entry.holder);
 			approved.set(bytesToHex(header.record), { header, request: entry.request, at: clock() });
-			answer(requestId, encodeRecordReply({ approved: true, header, key }));
+			answer(requestId, { approved: true, header, key });
 		},
 
 		async decline(requestId) {
-			answer(
-				requestId,
-				encodeRecordReply({ approved: false, reason: 'the patient declined on their device' })
-			);
+			answer(requestId, { approved: false, reason: 'the patient declined on their device' });
 		},
 
 		async consents() {
@@ -633,7 +621,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				now: clock(),
 				records
 			});
-			await tell(grantee, PROTOCOLS.share, encodeShareBundle(bundle));
+			await tell(grantee, SHARE, bundle);
 			onProgress({ step: 'Shared', fraction: 1 });
 			notify();
 			return consentView(consent, []);
@@ -675,9 +663,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 					time,
 					signature: sign(secrets.signingKey, accessLogChallenge(holder, time))
 				};
-				const entries = decodeAccessLog(
-					await firstFrame(net.request(peer, PROTOCOLS.accessLog, encodeAccessLogRequest(request)))
-				);
+				const entries = await call(net, peer, ACCESS_LOG, request);
 				verifyAccessLog(entries, { holder, patient: publicKey });
 				for (const e of entries)
 					out.push({

@@ -8,6 +8,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { MiningControl } from '../mining/control.ts';
+import type { AppCode } from '../core/error-codes.ts';
 
 /** Kinds of FHIR resources a clinic writes (see records/fhir.ts). */
 export type RecordKind = 'Encounter' | 'Observation' | 'Condition' | 'DiagnosticReport' | 'MedicationRequest';
@@ -23,8 +24,8 @@ export type OnProgress = (progress: Progress) => void;
 export class AppError extends Error {
 	override readonly name = 'AppError';
 	constructor(
-		/** Stable code for tests, e.g. 'not-registered', 'storage-full', 'patient-declined'. */
-		readonly code: string,
+		/** Stable code (core/error-codes.ts), e.g. 'not-registered', 'patient-declined'. */
+		readonly code: AppCode,
 		message: string
 	) {
 		super(message);

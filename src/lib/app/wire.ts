@@ -29,6 +29,27 @@ import {
 	type MedicalBody
 } from '../core/transaction.ts';
 import { MAX_SEALED_BYTES, readHeader, type RecordHeader } from '../records/envelope.ts';
+import {
+	decodeAccessRequest,
+	decodeRevocation,
+	encodeAccessRequest,
+	encodeRevocation,
+	type AccessRequest,
+	type Revocation
+} from '../core/consent.ts';
+import { decodePresences, encodePresences, type Presence } from '../core/presence.ts';
+import { decodeAccessLog, encodeAccessLog, type AccessLogEntry } from '../records/access-log.ts';
+import {
+	decodeAccessResponse,
+	decodeShareBundle,
+	encodeAccessResponse,
+	encodeShareBundle,
+	type AccessResponse,
+	type ShareBundle
+} from '../records/share.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../net/peer-net.ts';
+import { defineProtocol, type Codec, type ProtocolError } from '../net/protocol.ts';
+import { AppError } from './types.ts';
 
 export const PROTOCOLS = {
 	identity: '/spchain/identity/1.0.0',
@@ -182,3 +203,100 @@ export function decodeAck(bytes: Bytes): Ack {
 	const o = read.object(value, 'ack', ['ok', 'reason']);
 	return { ok: false, reason: read.string(o.reason, 'ack.reason', MAX_REASON) };
 }
+
+// --- protocol descriptors (net/protocol.ts: call and serve) -------------------------------------------
+
+/** How long a clinic waits for the patient to answer on their device (they read, then decide). */
+export const PATIENT_ANSWER_MS = 5 * 60_000;
+/** How long a device waits for an institution's node, which answers without a person. */
+const INSTITUTION_ANSWER_MS = 30_000;
+
+/** Protocol failures as sentences a patient or clinician can act on; `who` is the other side. */
+function appErrors(who: string, late: string): (error: ProtocolError) => Error {
+	return (error) => {
+		switch (error.kind) {
+			case 'timeout':
+				return new AppError('timeout', late);
+			case 'no-answer':
+				return new AppError('no-answer', `${who} closed the connection without answering.`);
+			case 'remote':
+				return new AppError('remote', `${who} could not answer: ${error.message}`);
+			default:
+				return new AppError(
+					'bad-answer',
+					`${who} sent an answer this device cannot read (${error.message}).`
+				);
+		}
+	};
+}
+
+const empty: Codec<null> = {
+	encode: () => new Uint8Array(0),
+	decode: (bytes) => {
+		ensure(bytes.length === 0, 'schema', 'expected an empty request');
+		return null;
+	}
+};
+const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({ encode, decode });
+
+export const IDENTITY = defineProtocol({
+	id: PROTOCOLS.identity,
+	request: empty,
+	response: codec<Presence[]>(encodePresences, decodePresences),
+	maxBytes: 4096,
+	timeoutMs: 10_000
+});
+
+export const RECORD = defineProtocol({
+	id: PROTOCOLS.record,
+	request: codec(encodeRecordRequest, decodeRecordRequest),
+	response: codec(encodeRecordReply, decodeRecordReply),
+	maxBytes: 16 * 1024,
+	timeoutMs: PATIENT_ANSWER_MS,
+	mapError: appErrors("The patient's device", 'The patient did not answer in time.')
+});
+
+export const SIGN = defineProtocol({
+	id: PROTOCOLS.sign,
+	request: codec(encodeSignRequest, decodeSignRequest),
+	response: codec(encodeSignReply, decodeSignReply),
+	maxBytes: MAX_SEALED_BYTES + 8192,
+	timeoutMs: PATIENT_ANSWER_MS,
+	mapError: appErrors("The patient's device", 'The patient did not sign in time.')
+});
+
+export const CIPHERTEXT = defineProtocol({
+	id: PROTOCOLS.ciphertext,
+	request: codec<AccessRequest>(encodeAccessRequest, decodeAccessRequest),
+	response: codec<AccessResponse>(encodeAccessResponse, decodeAccessResponse),
+	maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
+	timeoutMs: INSTITUTION_ANSWER_MS,
+	mapError: appErrors('The institution', 'The institution did not answer in time.')
+});
+
+export const ACCESS_LOG = defineProtocol({
+	id: PROTOCOLS.accessLog,
+	request: codec(encodeAccessLogRequest, decodeAccessLogRequest),
+	response: codec<AccessLogEntry[]>(encodeAccessLog, decodeAccessLog),
+	maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
+	timeoutMs: INSTITUTION_ANSWER_MS,
+	mapError: appErrors('The institution', 'The institution did not send its access log in time.')
+});
+
+export const SHARE = defineProtocol({
+	id: PROTOCOLS.share,
+	request: codec<ShareBundle>(encodeShareBundle, decodeShareBundle),
+	response: codec(encodeAck, decodeAck),
+	maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
+	timeoutMs: INSTITUTION_ANSWER_MS,
+	mapError: appErrors('The institution', 'The institution did not confirm the share in time.')
+});
+
+export const REVOKE = defineProtocol({
+	id: PROTOCOLS.revoke,
+	request: codec<Revocation>(encodeRevocation, decodeRevocation),
+	response: codec(encodeAck, decodeAck),
+	maxBytes: 4096,
+	timeoutMs: INSTITUTION_ANSWER_MS,
+	mapError: appErrors('The institution', 'The institution did not confirm the revocation in time.')
+});

@@ -8,7 +8,7 @@ import { CHAMELEON_VKEY_HASH } from './chameleon-params.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
 import { decodeHashKey } from './chameleon.ts';
 import { blsVerifyPossession } from './consensus/bls.ts';
-import { ensure } from './errors.ts';
+import { ensure, type ValidationCode } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { readInstitution, type Institution } from './identity.ts';
 import * as read from './schema.ts';
@@ -225,7 +225,12 @@ export function checkGenesis(g: GenesisConfig): void {
 }
 
 /** One code per key kind whatever the decoder threw, so a bad genesis says which institution and key. */
-function checkKey(institution: Institution, code: string, message: string, valid: () => boolean): void {
+function checkKey(
+	institution: Institution,
+	code: ValidationCode,
+	message: string,
+	valid: () => boolean
+): void {
 	let detail = '';
 	let ok: boolean;
 	try {

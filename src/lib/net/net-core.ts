@@ -318,6 +318,7 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 		const onAbort = () => stream.abort(new RequestError('aborted', peer, protocol));
 		signal?.addEventListener('abort', onAbort);
 		let ended = false;
+		let settled = false;
 		try {
 			await sendFrame(stream, body, signal);
 			for await (const frame of readFrames(stream, maxBytes + 1)) {
@@ -333,11 +334,16 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 			signal?.throwIfAborted();
 			if (!ended) throw new RequestError('the stream ended before the response did', peer, protocol);
 			await stream.close().catch(() => undefined);
+			settled = true;
 		} catch (error) {
+			settled = true;
 			stream.abort(error instanceof Error ? error : new Error(String(error)));
 			throw error;
 		} finally {
 			signal?.removeEventListener('abort', onAbort);
+			// A reader that stops early (break/return in its loop) lands here only: reset the stream,
+			// or it stays open and counts against libp2p's per-protocol stream limit.
+			if (!settled) stream.abort(new RequestError('the caller stopped reading', peer, protocol));
 		}
 	}
 

@@ -18,7 +18,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, type Bytes } from '../core/bytes.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ValidationError, type ValidationCode } from '../core/errors.ts';
 import { isValidPublicKey, type PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 
@@ -70,7 +70,7 @@ export async function aesGcmDecrypt(
 	iv: Bytes,
 	ciphertext: Bytes,
 	aad: Bytes,
-	code: string,
+	code: ValidationCode,
 	message: string
 ): Promise<Bytes> {
 	const k = await importKey(key, 'decrypt');

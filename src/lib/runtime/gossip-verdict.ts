@@ -7,13 +7,13 @@
  */
 import type { Bytes } from '../core/bytes.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ValidationError, type ValidationCode } from '../core/errors.ts';
 import { decodeConsensusEnvelope } from '../core/gossip.ts';
 import type { Verdict } from '../net/peer-net.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 
 /** State-dependent rejections (we may be behind): ignore the message without blaming the peer. */
-export const STATE_DEPENDENT = new Set([
+export const STATE_DEPENDENT: ReadonlySet<ValidationCode> = new Set<ValidationCode>([
 	'keyblock-height',
 	'keyblock-prev',
 	'keyblock-penu',

@@ -4,6 +4,7 @@
  */
 import type { ChameleonHash } from '../core/chameleon.ts';
 import { ValidationError } from '../core/errors.ts';
+import { isValidationCode } from '../core/error-codes.ts';
 import type { ChameleonProver, OnProgress, ProveRequest } from '../crypto/chameleon-prover.ts';
 import type { ProverReplyMessage, ProverRequestMessage } from './prover.worker.ts';
 
@@ -61,7 +62,11 @@ export class WorkerProver implements ChameleonProver {
 		if (reply.kind === 'result')
 			pending.resolve({ hash: reply.hash, loadMs: reply.loadMs, proveMs: reply.proveMs });
 		else
-			pending.reject(reply.code ? new ValidationError(reply.code, reply.message) : new Error(reply.message));
+			pending.reject(
+				isValidationCode(reply.code)
+					? new ValidationError(reply.code, reply.message)
+					: new Error(reply.message)
+			);
 	}
 
 	private failAll(error: Error): void {
