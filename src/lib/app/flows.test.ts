@@ -311,6 +311,12 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		const shared = await elm.session.shared();
 		expect(shared.length).toBeGreaterThanOrEqual(3);
 		expect(JSON.stringify(shared.map((s) => s.record.resource))).toContain('Body temperature');
+		// The corrected record arrives as one record: the correction current, the replaced version marked.
+		const labelled = shared.filter((s) => s.record.id === first);
+		expect(labelled).toHaveLength(1);
+		expect(JSON.stringify(labelled[0]!.record.label?.corrected)).toContain('COVID-19');
+		expect(labelled[0]!.record.label?.reason).toContain('SARS-CoV-2');
+		expect(shared.some((s) => s.record.id === labelled[0]!.record.label!.id)).toBe(false);
 		const log = await patient.accessLog();
 		expect(log.some((entry) => entry.authority === consent.id)).toBe(true);
 		await patient.revoke(consent.id);

@@ -24,7 +24,7 @@
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
  * bundles under it once it has seen it. What D already decrypted cannot be recalled (docs/privacy.md).
  */
-import { equalBytes, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import {
 	checkAccessRequest,
 	checkConsentFor,
@@ -407,6 +407,44 @@ export async function openShare(
 			shared.key = { recordKey: payload.recordKey, digest: payload.digest };
 		}
 		out.push(shared);
+	}
+	return out;
+}
+
+// ---------------------------------------------------------------- D: a correction travels with its record
+
+/** A shared record with what replaced it, when the same share carries a correction of it. */
+export interface SharedVersion extends SharedRecord {
+	/** The shared correction that replaces this version (paper §5.3 Label): it is never current. */
+	replacedBy?: { transactionId: Bytes; holder: PublicKey; authoredAt: number; reason: string };
+	/** Set on a correction: the record it corrects. */
+	corrects?: Bytes;
+}
+
+/**
+ * Grantee D: links each shared correction to the record it corrects, so the screens show one current
+ * version per record and mark the replaced one. A correction counts only if it was shared with its
+ * target, is signed by the same holder (only the author may correct; the signature was checked by
+ * openShare) and names the same patient; the newest correction of a record wins.
+ */
+export function chainShared(records: readonly SharedRecord[]): SharedVersion[] {
+	const out: SharedVersion[] = records.map((r) => ({ ...r }));
+	const byId = new Map(out.map((r) => [bytesToHex(r.transactionId), r]));
+	for (const r of out) {
+		const correction = r.content?.correction;
+		if (!correction || !r.content) continue;
+		const target = byId.get(bytesToHex(correction.target));
+		if (!target || target === r) continue;
+		if (!equalBytes(target.header.holder, r.header.holder)) continue;
+		if (!equalBytes(target.header.patient, r.header.patient)) continue;
+		r.corrects = correction.target;
+		if (target.replacedBy && target.replacedBy.authoredAt > r.content.authoredAt) continue;
+		target.replacedBy = {
+			transactionId: r.transactionId,
+			holder: r.header.holder,
+			authoredAt: r.content.authoredAt,
+			reason: correction.reason
+		};
 	}
 	return out;
 }
