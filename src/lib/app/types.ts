@@ -97,6 +97,8 @@ export interface ConsentView {
 	issuedAt: number;
 	expiresAt: number;
 	revoked: boolean;
+	/** The institution has not acknowledged the shared records yet (it was unreachable or refused). */
+	pending: boolean;
 	/** Institutions a revocation of this consent has not reached yet (it is sent again when they are online). */
 	revocationNotDelivered: InstitutionView[];
 }
@@ -108,6 +110,8 @@ export interface AccessLogView {
 	/** 'patient' or the consent id under which the access happened. */
 	authority: string;
 	requester: string;
+	/** The holder could not be reached: the entry is from the copy this device kept. */
+	fromCopy?: boolean;
 }
 
 /** A clinic asks the patient to sign a transaction (upload or label); the patient decides. */
