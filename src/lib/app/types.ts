@@ -279,6 +279,8 @@ export interface ExplorerSession {
 	keyblocks(options?: { before?: number; limit?: number }): KeyblockView[];
 	patientBlocks(options?: { limit?: number }): PatientBlockView[];
 	reputation(): ReputationView[];
+	/** The genesis curve's parameters and f(0): what an honest institution with no activity starts at. */
+	reputationCurve(): { a: number; lambda: number; floor: number };
 	/** R of each institution after each chunk of keyblocks, for the chart. */
 	reputationHistory(): { height: number; values: { institution: string; r: number }[] }[];
 	peers(): { id: string; direct: boolean; label?: string }[];
