@@ -542,6 +542,15 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
 		node: () => nodeView(node, errors),
 		registered: () => ledger.patientBlock(publicKey) !== undefined,
+		registration() {
+			const block = ledger.patientBlock(publicKey);
+			if (!block) return undefined;
+			const height = block.header.round;
+			const tx = ledger
+				.keyblock(height)
+				?.block.registers.find((r) => bytesToHex(r.body.patient) === bytesToHex(publicKey));
+			return tx && { height, institution: institutionView(genesis, tx.body.institution) };
+		},
 
 		async register(details, onProgress: OnProgress = () => {}) {
 			if (ledger.patientBlock(publicKey)) throw new AppError('registered', 'You are already registered.');

@@ -136,6 +136,8 @@ export interface PatientSession {
 	institutions(): InstitutionView[];
 	node(): NodeView;
 	registered(): boolean;
+	/** Where the registration is on the chain: its keyblock height and the institution it went through. */
+	registration(): { height: number; institution: InstitutionView } | undefined;
 	register(
 		details: { name: string; birthDate: string; institution: string },
 		onProgress?: OnProgress
