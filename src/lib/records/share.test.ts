@@ -537,6 +537,20 @@ describe('A correction travels with its record', () => {
 		expect(alone[1]!.corrects).toBeUndefined();
 	});
 
+	it('a record shared under two consents is marked replaced in both copies', async () => {
+		const master = generateMasterKey();
+		const original = await upload(master, 'Blood pressure 148/95');
+		const corrected = await upload(master, '138/88', A, { target: original.txId, reason: 'r' }, NOW + 1);
+		const chained = chainShared([
+			...(await shareWithD([original])),
+			...(await shareWithD([original, corrected]))
+		]);
+		expect(chained.filter((r) => r.replacedBy).map((r) => r.transactionId)).toEqual([
+			original.txId,
+			original.txId
+		]);
+	});
+
 	it('a correction shared without its original is just a record (nothing to mark)', async () => {
 		const master = generateMasterKey();
 		const original = await upload(master, 'Blood pressure 148/95');

@@ -20,6 +20,10 @@
  * requester: `openGranteeResponse`), so D checks the bytes against the chain, and a revocation stops D's
  * fetches of records it has not fetched yet.
  *
+ * A corrected record is shared with its correction (the label's record, carrying who, when and why under
+ * the author's signature); `chainShared` links the two so D shows the correction as current and the
+ * replaced version as replaced.
+ *
  * Nobody but D can open a bundle (not the relay, not A, not another clinic); D learns only the records in
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
  * bundles under it once it has seen it. What D already decrypted cannot be recalled (docs/privacy.md).
@@ -429,22 +433,30 @@ export interface SharedVersion extends SharedRecord {
  */
 export function chainShared(records: readonly SharedRecord[]): SharedVersion[] {
 	const out: SharedVersion[] = records.map((r) => ({ ...r }));
-	const byId = new Map(out.map((r) => [bytesToHex(r.transactionId), r]));
+	// The same record may arrive under several consents: every copy of a replaced record is marked.
+	const byId = new Map<string, SharedVersion[]>();
+	for (const r of out)
+		byId.set(bytesToHex(r.transactionId), [...(byId.get(bytesToHex(r.transactionId)) ?? []), r]);
 	for (const r of out) {
 		const correction = r.content?.correction;
 		if (!correction || !r.content) continue;
-		const target = byId.get(bytesToHex(correction.target));
-		if (!target || target === r) continue;
-		if (!equalBytes(target.header.holder, r.header.holder)) continue;
-		if (!equalBytes(target.header.patient, r.header.patient)) continue;
+		const targets = (byId.get(bytesToHex(correction.target)) ?? []).filter(
+			(t) =>
+				t !== r &&
+				equalBytes(t.header.holder, r.header.holder) &&
+				equalBytes(t.header.patient, r.header.patient)
+		);
+		if (targets.length === 0) continue;
 		r.corrects = correction.target;
-		if (target.replacedBy && target.replacedBy.authoredAt > r.content.authoredAt) continue;
-		target.replacedBy = {
-			transactionId: r.transactionId,
-			holder: r.header.holder,
-			authoredAt: r.content.authoredAt,
-			reason: correction.reason
-		};
+		for (const target of targets) {
+			if (target.replacedBy && target.replacedBy.authoredAt > r.content.authoredAt) continue;
+			target.replacedBy = {
+				transactionId: r.transactionId,
+				holder: r.header.holder,
+				authoredAt: r.content.authoredAt,
+				reason: correction.reason
+			};
+		}
 	}
 	return out;
 }
