@@ -27,6 +27,8 @@
  * Nobody but D can open a bundle (not the relay, not A, not another clinic); D learns only the records in
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
  * bundles under it once it has seen it. What D already decrypted cannot be recalled (docs/privacy.md).
+ *
+ * (Slightly over 450 lines: the holder's, the patient's and the grantee's steps of one protocol.)
  */
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import {
