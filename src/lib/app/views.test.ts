@@ -5,8 +5,7 @@ import { clinics, patientKeys, testGenesis } from '../../../tests/fixtures/chain
 import { signerOf } from '../../../tests/fixtures/records.ts';
 import { generateMasterKey, issueRecordKey, signRecordContent } from '../records/envelope.ts';
 import { decodeShareBundle, encodeShareBundle, openShare, sealShare } from '../records/share.ts';
-import type { RecordView } from './types.ts';
-import { shareChoices, sharedRecordViews } from './views.ts';
+import { sharedRecordViews } from './views.ts';
 
 const alice = patientKeys('alice');
 const [A, , , D] = [clinics[0]!, clinics[1]!, clinics[2]!, clinics[3]!];
@@ -74,36 +73,5 @@ describe('a corrected record shared with another clinic', () => {
 		});
 		expect(JSON.stringify(record.label!.corrected)).toContain('138/88');
 		expect(JSON.stringify(record.resource)).toContain('148/95');
-	});
-});
-
-describe("the patient's share picker", () => {
-	const base = {
-		institution: { id: '00', address: 'spi1', name: 'Dogwood' },
-		round: 1,
-		at: NOW,
-		status: { pinned: true, proofVerified: true, attached: true }
-	};
-	it('lists records, not versions: a corrected record is one choice covering both versions', () => {
-		const records: RecordView[] = [
-			{
-				...base,
-				id: 'aa',
-				resource: JSON.parse(bloodPressure(148, 95)),
-				label: {
-					id: 'bb',
-					institution: base.institution,
-					at: NOW,
-					reason: 'r',
-					corrected: JSON.parse(bloodPressure(138, 88))
-				}
-			},
-			{ ...base, id: 'cc', resource: JSON.parse(bloodPressure(120, 80)) }
-		];
-		const choices = shareChoices(records);
-		expect(choices.map((c) => c.ids)).toEqual([['aa', 'bb'], ['cc']]);
-		expect(choices[0]!.title).toContain('(corrected)');
-		expect(choices[0]!.title).toContain('138/88');
-		expect(choices[0]!.title).not.toContain('148/95');
 	});
 });

@@ -12,7 +12,7 @@ import { patientBlockHash, type PatientBlock } from '../core/patient-block.ts';
 import type { KeyblockEntry } from '../core/chain.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 import type { Resource } from '@medplum/fhirtypes';
-import { parseRecord, summarize, type RecordResource } from '../records/fhir.ts';
+import { parseRecord } from '../records/fhir.ts';
 import { chainShared, type SharedRecord } from '../records/share.ts';
 import type {
 	InstitutionView,
@@ -140,22 +140,4 @@ export function sharedRecordViews(
 		out.push({ consentId: bytesToHex(r.consentId), patient: addressOf(r.header.patient, 'patient'), record });
 	}
 	return out;
-}
-
-/** One choice of the patient's share picker: a record with all its versions, titled by its current one. */
-export interface ShareChoice {
-	/** The transaction ids the consent must cover: the record and its correction. */
-	ids: string[];
-	title: string;
-}
-
-export function shareChoices(records: readonly RecordView[]): ShareChoice[] {
-	return records.map((r) => {
-		const current = r.label?.corrected ?? r.resource;
-		const what = current ? summarize(current as RecordResource) : 'Record';
-		return {
-			ids: r.label ? [r.id, r.label.id] : [r.id],
-			title: `${what}${r.label ? ' (corrected)' : ''} · ${r.institution.name}`
-		};
-	});
 }
