@@ -85,7 +85,7 @@ const SCREENS: Screen[] = [
 		path: () => '/simulator',
 		ready: async (page) => {
 			// With a result: the summary table, the charts and the download buttons are part of the screen.
-			await page.getByRole('tab', { name: 'flash' }).click();
+			await page.getByRole('tab', { name: 'Flash / 51% attack' }).click();
 			await page.getByRole('button', { name: 'Run' }).click();
 			await expect(page.getByText(/Seed 1, .* s in a worker/)).toBeVisible({ timeout: 60_000 });
 		}

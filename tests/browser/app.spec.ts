@@ -349,6 +349,12 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await clinicB.reload();
 	const shared = clinicB.getByTestId('shared-record');
 	await expect(shared.filter({ hasText: CORRECTED })).toBeVisible({ timeout: 180_000 });
+	// The correction travelled with its record: one record, the correction current, the original marked.
+	await expect(shared.filter({ hasText: CORRECTED })).toHaveCount(1);
+	const replaced = shared.filter({ hasText: CORRECTED }).getByTestId('replaced-version');
+	await expect(replaced).toContainText(DIAGNOSIS);
+	await expect(replaced).toContainText(REASON);
+	await expect(shared.filter({ hasText: DIAGNOSIS })).toHaveCount(1);
 	await expect(shared.filter({ hasText: 'Body temperature' })).toBeVisible();
 	await shot(clinicB, '12-clinic-b-shared');
 

@@ -5,7 +5,7 @@ test('the simulator page runs a seeded scenario in a worker and draws its charts
 }) => {
 	await page.goto('/simulator');
 	await expect(page.getByRole('heading', { level: 1 })).toHaveText('Attack simulator');
-	await page.getByRole('tab', { name: 'selfish' }).click();
+	await page.getByRole('tab', { name: 'Selfish mining' }).click();
 	await page.getByLabel('Seed').fill('7');
 	await page.getByRole('button', { name: 'Run' }).click();
 	const result = page.locator('section[aria-live="polite"]');
@@ -27,7 +27,7 @@ test('the inhibition scenario runs Algorithm 2 in the worker and draws the share
 	page
 }) => {
 	await page.goto('/simulator');
-	await page.getByRole('tab', { name: 'inhibition' }).click();
+	await page.getByRole('tab', { name: 'Starving transactions' }).click();
 	await expect(page.getByRole('heading', { level: 2 })).toContainText('Inhibition attack');
 	// A short horizon: the browser check is that the scenario runs here, the numbers are tested in vitest.
 	await page.getByLabel('Rounds Δ').fill('60');

@@ -46,7 +46,7 @@ import {
 	type RecordView,
 	type SharedRecordView
 } from './types.ts';
-import { institutionView, nodeView, RateMeter } from './views.ts';
+import { institutionView, nodeView, RateMeter, sharedRecordViews } from './views.ts';
 import { RECORD, SIGN, type RecordRequest } from './wire.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import { call } from '../net/protocol.ts';
@@ -457,24 +457,11 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		},
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {
-			const withContent = (await holder.sharedWithUs()).filter(
-				(r): r is typeof r & { content: NonNullable<typeof r.content> } => r.content !== undefined
-			);
-			return withContent.map((record) => ({
-				consentId: bytesToHex(record.consentId),
-				patient: addressOf(record.header.patient, 'patient'),
-				record: {
-					id: bytesToHex(record.transactionId),
-					institution: institutionView(genesis, record.header.holder),
-					round: 0,
-					at: record.content.authoredAt,
-					status: {
-						pinned: node.chain.isPinned(record.transactionId),
-						proofVerified: ledger.recordLocation(record.transactionId) !== undefined,
-						attached: ledger.recordLocation(record.transactionId) !== undefined
-					},
-					resource: JSON.parse(record.content.resource) as Resource
-				}
+			// A shared correction is folded into the record it corrects (views.sharedRecordViews).
+			return sharedRecordViews(genesis, await holder.sharedWithUs(), (id) => ({
+				pinned: node.chain.isPinned(id),
+				proofVerified: ledger.recordLocation(id) !== undefined,
+				attached: ledger.recordLocation(id) !== undefined
 			}));
 		},
 		subscribe(listener) {

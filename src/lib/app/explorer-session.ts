@@ -3,6 +3,7 @@
  * counts), the consensus group with reputation and balances, and the node's peers.
  */
 import { bytesToHex } from '../core/bytes.ts';
+import { reputationCurve } from '../core/reputation.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
 import type { ExplorerSession, KeyblockView, PatientBlockView, ReputationView } from './types.ts';
@@ -48,6 +49,11 @@ export function createExplorerSession(node: FullNode, errors: string[] = []): Ex
 					balance: (balances.get(r.institution) ?? 0n).toString()
 				};
 			});
+		},
+		reputationCurve() {
+			// f(0) > 0 is the paper's curve (§4.4, Algorithm 1 line 8), not a count: say so on screen.
+			const { a, lambda } = genesis.reputation;
+			return { a, lambda, floor: reputationCurve(0, { a, lambda }) };
 		},
 		reputationHistory() {
 			const step = genesis.reputation.chunkSize;

@@ -166,6 +166,10 @@ describe('Setup, Register, Upload, Label and Share', () => {
 
 		await patient.register({ name: 'Alice Example', birthDate: '1980-04-02', institution: 'Aster Clinic' });
 		expect(patient.registered()).toBe(true);
+		const registration = patient.registration()!;
+		expect(registration.institution.name).toBe('Aster Clinic');
+		expect(registration.height).toBeGreaterThanOrEqual(1);
+		expect(registration.height).toBeLessThanOrEqual(aster.party.node.chain.height);
 		await expect(
 			patient.register({ name: 'Alice Example', birthDate: '1980-04-02', institution: 'Birch Hospital' })
 		).rejects.toMatchObject({ code: 'registered' });
@@ -311,6 +315,12 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		const shared = await elm.session.shared();
 		expect(shared.length).toBeGreaterThanOrEqual(3);
 		expect(JSON.stringify(shared.map((s) => s.record.resource))).toContain('Body temperature');
+		// The corrected record arrives as one record: the correction current, the replaced version marked.
+		const labelled = shared.filter((s) => s.record.id === first);
+		expect(labelled).toHaveLength(1);
+		expect(JSON.stringify(labelled[0]!.record.label?.corrected)).toContain('COVID-19');
+		expect(labelled[0]!.record.label?.reason).toContain('SARS-CoV-2');
+		expect(shared.some((s) => s.record.id === labelled[0]!.record.label!.id)).toBe(false);
 		const log = await patient.accessLog();
 		expect(log.some((entry) => entry.authority === consent.id)).toBe(true);
 		await patient.revoke(consent.id);
@@ -331,6 +341,21 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		const due = (await patient.consents()).find((c) => c.id === second.id)!;
 		expect(due.revoked).toBe(true);
 		expect(due.revocationNotDelivered.map((i) => i.name)).toEqual(['Birch Hospital']);
+		expect(revoked.pending).toBe(false);
+
+		// Birch (a holder too) is offline: its part of the access log is the copy this device kept, marked so.
+		const kept = await patient.accessLog();
+		const atBirch = kept.filter((e) => e.holder.name === 'Birch Hospital');
+		expect(atBirch.length).toBeGreaterThan(0);
+		expect(atBirch.every((e) => e.fromCopy)).toBe(true);
+		expect(kept.some((e) => e.requester === 'Elm Family Practice' && !e.fromCopy)).toBe(true);
+
+		// A share Birch cannot receive is not listed as given: it shows as pending.
+		await expect(
+			patient.share({ institution: 'Birch Hospital', scope: 'all', purpose: 'follow-up', days: 7 })
+		).rejects.toBeInstanceOf(Error);
+		const unconfirmed = (await patient.consents()).find((c) => c.purpose === 'follow-up')!;
+		expect(unconfirmed.pending).toBe(true);
 		stopApproving();
 	}, 200_000);
 });

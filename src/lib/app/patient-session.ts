@@ -28,7 +28,12 @@ import { ValidationError } from '../core/errors.ts';
 import { addressOf, parseAddress, sign, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
 import { signTransaction, transactionId, type RegisterBody, type Transaction } from '../core/transaction.ts';
-import { verifyAccessLog } from '../records/access-log.ts';
+import {
+	decodeAccessLog,
+	encodeAccessLog,
+	extendKnownLog,
+	type AccessLogEntry
+} from '../records/access-log.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, IV_LENGTH, randomIv } from '../records/aead.ts';
 import {
 	checkRecordContent,
@@ -95,6 +100,9 @@ interface Approved {
 const APPROVAL_VALID_MS = 30 * 60_000;
 /** Meta keys of the approved label reasons: sealed (`label-reason:<tx id>`), and clear from before. */
 const REASON_PREFIX = 'label-reason:';
+const ACCESS_LOG_PREFIX = 'access-log:';
+const CONSENT_PENDING_PREFIX = 'consent-pending:';
+const CONSENT_PENDING_END = 'consent-pending;';
 const REASON_END = 'label-reason;';
 const LEGACY_REASON_PREFIX = 'reason:';
 const LEGACY_REASON_END = 'reason;';
@@ -373,6 +381,33 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		const iv = randomIv();
 		return concatBytes(iv, await aesGcmEncrypt(reasonKey(id), iv, new TextEncoder().encode(reason), id));
 	}
+	/** Each holder's access log as last verified, sealed on the device like the cached records. */
+	const logKey = (holder: Uint8Array) =>
+		deriveKey(secrets.masterKey, holder, 'spchain/patient-access-log/v1');
+	async function keepLog(holder: Uint8Array, entries: AccessLogEntry[]): Promise<void> {
+		const iv = randomIv();
+		const sealed = await aesGcmEncrypt(logKey(holder), iv, encodeAccessLog(entries), holder);
+		await store.write([
+			{ table: 'meta', key: `${ACCESS_LOG_PREFIX}${bytesToHex(holder)}`, value: concatBytes(iv, sealed) }
+		]);
+	}
+	async function keptLog(holder: Uint8Array): Promise<AccessLogEntry[]> {
+		const value = await store.get('meta', `${ACCESS_LOG_PREFIX}${bytesToHex(holder)}`);
+		if (!value) return [];
+		try {
+			const plain = await aesGcmDecrypt(
+				logKey(holder),
+				value.subarray(0, IV_LENGTH),
+				value.subarray(IV_LENGTH),
+				holder,
+				'access-log-kept',
+				'the kept access log does not open'
+			);
+			return decodeAccessLog(plain);
+		} catch {
+			return []; // damaged on this device: the next fetch from the holder replaces it
+		}
+	}
 	const reasons = new Map<string, string>();
 	for (const [key, value] of await store.list('meta', { from: REASON_PREFIX, to: REASON_END })) {
 		const id = key.slice(REASON_PREFIX.length);
@@ -459,9 +494,11 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	function consentView(
 		consent: Consent,
 		revocations: Revocation[],
-		due: Map<string, InstitutionView[]> = new Map()
+		due: Map<string, InstitutionView[]> = new Map(),
+		pending: ReadonlySet<string> = new Set()
 	): ConsentView {
 		return {
+			pending: pending.has(bytesToHex(consentId(consent))),
 			revocationNotDelivered: due.get(bytesToHex(consentId(consent))) ?? [],
 			id: bytesToHex(consentId(consent)),
 			grantee: institutionView(genesis, consent.grantee),
@@ -496,6 +533,15 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
 		node: () => nodeView(node, errors),
 		registered: () => ledger.patientBlock(publicKey) !== undefined,
+		registration() {
+			const block = ledger.patientBlock(publicKey);
+			if (!block) return undefined;
+			const height = block.header.round;
+			const tx = ledger
+				.keyblock(height)
+				?.block.registers.find((r) => bytesToHex(r.body.patient) === bytesToHex(publicKey));
+			return tx && { height, institution: institutionView(genesis, tx.body.institution) };
+		},
 
 		async register(details, onProgress: OnProgress = () => {}) {
 			if (ledger.patientBlock(publicKey)) throw new AppError('registered', 'You are already registered.');
@@ -573,8 +619,13 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		async consents() {
 			const revocations = await storedRevocations();
 			const due = await revocationsDue();
+			const pending = new Set(
+				(await store.list('meta', { from: CONSENT_PENDING_PREFIX, to: CONSENT_PENDING_END })).map(([key]) =>
+					key.slice(CONSENT_PENDING_PREFIX.length)
+				)
+			);
 			return (await storedConsents())
-				.map((c) => consentView(c, revocations, due))
+				.map((c) => consentView(c, revocations, due, pending))
 				.sort((a, b) => b.issuedAt - a.issuedAt);
 		},
 
@@ -596,8 +647,11 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				},
 				secrets.signingKey
 			);
+			const id = bytesToHex(consentId(consent));
+			// Pending until the institution acknowledged the records: a failed share is not shown as given.
 			await store.write([
-				{ table: 'meta', key: `consent:${bytesToHex(consentId(consent))}`, value: encodeConsent(consent) }
+				{ table: 'meta', key: `consent:${id}`, value: encodeConsent(consent) },
+				{ table: 'meta', key: `${CONSENT_PENDING_PREFIX}${id}`, value: new Uint8Array(0) }
 			]);
 			const entries = myEntries().filter(
 				(e) => scope === 'all' || scope.includes(bytesToHex(transactionId(e.tx.body)))
@@ -622,6 +676,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				records
 			});
 			await tell(grantee, SHARE, bundle);
+			await store.write([{ table: 'meta', key: `${CONSENT_PENDING_PREFIX}${id}`, value: null }]);
 			onProgress({ step: 'Shared', fraction: 1 });
 			notify();
 			return consentView(consent, []);
@@ -655,16 +710,24 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			const out: AccessLogView[] = [];
 			for (const hex of holders) {
 				const holder = fromHex(hex, 32);
+				// The device keeps each holder's verified log (sealed), shown when the holder is unreachable.
+				let fresh: AccessLogEntry[] | undefined;
 				const peer = await directory.locate(holder, 5000);
-				if (!peer) continue;
-				const time = clock();
-				const request = {
-					patient: publicKey,
-					time,
-					signature: sign(secrets.signingKey, accessLogChallenge(holder, time))
-				};
-				const entries = await call(net, peer, ACCESS_LOG, request);
-				verifyAccessLog(entries, { holder, patient: publicKey });
+				if (peer) {
+					const time = clock();
+					const request = {
+						patient: publicKey,
+						time,
+						signature: sign(secrets.signingKey, accessLogChallenge(holder, time))
+					};
+					try {
+						fresh = await call(net, peer, ACCESS_LOG, request);
+					} catch {
+						// unreachable after all: the kept copy stands, marked as such
+					}
+				}
+				const entries = extendKnownLog(await keptLog(holder), fresh, { holder, patient: publicKey });
+				if (fresh) await keepLog(holder, entries);
 				for (const e of entries)
 					out.push({
 						at: e.at,
@@ -672,7 +735,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 						recordId: bytesToHex(e.record),
 						authority: e.authority.kind === 'patient' ? 'patient' : bytesToHex(e.authority.consentId),
 						requester:
-							e.authority.kind === 'patient' ? 'you' : institutionView(genesis, e.authority.grantee).name
+							e.authority.kind === 'patient' ? 'you' : institutionView(genesis, e.authority.grantee).name,
+						...(fresh ? {} : { fromCopy: true })
 					});
 			}
 			return out.sort((a, b) => b.at - a.at);

@@ -98,6 +98,8 @@ export interface ConsentView {
 	issuedAt: number;
 	expiresAt: number;
 	revoked: boolean;
+	/** The institution has not acknowledged the shared records yet (it was unreachable or refused). */
+	pending: boolean;
 	/** Institutions a revocation of this consent has not reached yet (it is sent again when they are online). */
 	revocationNotDelivered: InstitutionView[];
 }
@@ -109,6 +111,8 @@ export interface AccessLogView {
 	/** 'patient' or the consent id under which the access happened. */
 	authority: string;
 	requester: string;
+	/** The holder could not be reached: the entry is from the copy this device kept. */
+	fromCopy?: boolean;
 }
 
 /** A clinic asks the patient to sign a transaction (upload or label); the patient decides. */
@@ -133,6 +137,8 @@ export interface PatientSession {
 	institutions(): InstitutionView[];
 	node(): NodeView;
 	registered(): boolean;
+	/** Where the registration is on the chain: its keyblock height and the institution it went through. */
+	registration(): { height: number; institution: InstitutionView } | undefined;
 	register(
 		details: { name: string; birthDate: string; institution: string },
 		onProgress?: OnProgress
@@ -276,6 +282,8 @@ export interface ExplorerSession {
 	keyblocks(options?: { before?: number; limit?: number }): KeyblockView[];
 	patientBlocks(options?: { limit?: number }): PatientBlockView[];
 	reputation(): ReputationView[];
+	/** The genesis curve's parameters and f(0): what an honest institution with no activity starts at. */
+	reputationCurve(): { a: number; lambda: number; floor: number };
 	/** R of each institution after each chunk of keyblocks, for the chart. */
 	reputationHistory(): { height: number; values: { institution: string; r: number }[] }[];
 	peers(): { id: string; direct: boolean; label?: string }[];

@@ -1,5 +1,6 @@
 /**
- * Chain objects as the screens show them (app/types.ts): hex ids, bech32 addresses, names.
+ * Chain objects and records as the screens show them (app/types.ts): hex ids, bech32 addresses, names;
+ * a corrected record as one record whose replaced version is marked, never as two current records.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { signerIndices } from '../core/certificate.ts';
@@ -10,7 +11,18 @@ import { decodePin } from '../core/pinning.ts';
 import { patientBlockHash, type PatientBlock } from '../core/patient-block.ts';
 import type { KeyblockEntry } from '../core/chain.ts';
 import type { FullNode } from '../runtime/full-node.ts';
-import type { InstitutionView, KeyblockView, NodeView, PatientBlockView } from './types.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { parseRecord } from '../records/fhir.ts';
+import { chainShared, type SharedRecord } from '../records/share.ts';
+import type {
+	InstitutionView,
+	KeyblockView,
+	NodeView,
+	PatientBlockView,
+	RecordStatus,
+	RecordView,
+	SharedRecordView
+} from './types.ts';
 
 export function institutionView(genesis: GenesisConfig, id: Bytes): InstitutionView {
 	const institution = genesis.institutions.find((i) => bytesToHex(i.id) === bytesToHex(id));
@@ -80,4 +92,52 @@ export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeVi
 		banned: net.banned.length,
 		errors: [...errors]
 	};
+}
+
+function resourceOf(json: string): Resource | undefined {
+	try {
+		return parseRecord(json) as Resource;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * What a clinic shows of the records patients shared with it: one entry per record, the current version
+ * on top (`label.corrected`) and the replaced version kept as `resource`, marked by `label` with who,
+ * when and why. A correction shared with its original is folded into it, never listed as a record of
+ * its own. Records shared as a key only (no content yet) are left out until fetched.
+ */
+export function sharedRecordViews(
+	genesis: GenesisConfig,
+	records: readonly SharedRecord[],
+	statusOf: (transactionId: Bytes) => RecordStatus
+): SharedRecordView[] {
+	const chained = chainShared(records.filter((r) => r.content !== undefined));
+	const byId = new Map(chained.map((r) => [bytesToHex(r.transactionId), r]));
+	const out: SharedRecordView[] = [];
+	for (const r of chained) {
+		if (r.corrects && byId.has(bytesToHex(r.corrects))) continue;
+		const record: RecordView = {
+			id: bytesToHex(r.transactionId),
+			institution: institutionView(genesis, r.header.holder),
+			round: 0,
+			at: r.content!.authoredAt,
+			status: statusOf(r.transactionId),
+			resource: resourceOf(r.content!.resource)
+		};
+		if (!record.resource) record.unavailable = 'the shared record is not a valid FHIR resource';
+		if (r.replacedBy) {
+			const by = byId.get(bytesToHex(r.replacedBy.transactionId))!;
+			record.label = {
+				id: bytesToHex(r.replacedBy.transactionId),
+				institution: institutionView(genesis, r.replacedBy.holder),
+				at: r.replacedBy.authoredAt,
+				reason: r.replacedBy.reason,
+				corrected: resourceOf(by.content!.resource)
+			};
+		}
+		out.push({ consentId: bytesToHex(r.consentId), patient: addressOf(r.header.patient, 'patient'), record });
+	}
+	return out;
 }

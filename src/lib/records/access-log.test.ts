@@ -8,6 +8,7 @@ import {
 	appendAccessLog,
 	decodeAccessLog,
 	encodeAccessLog,
+	extendKnownLog,
 	verifyAccessLog,
 	type AccessLogEntry,
 	type AccessLogFields
@@ -94,5 +95,31 @@ describe('access log', () => {
 		expect(codeOf(() => decodeAccessLog(encodeCanonical({})))).toBe('schema');
 		const bytes = encodeAccessLog(logOf(1));
 		expect(codeOf(() => decodeAccessLog(bytes.slice(0, -1)))).toBe('encoding');
+	});
+});
+
+describe('the log the patient device keeps', () => {
+	it('keeps the last verified copy when the holder is offline, and takes a fresh log that extends it', () => {
+		const kept = logOf(3);
+		expect(extendKnownLog(kept, undefined, expected)).toEqual(kept);
+		const fresh = logOf(5);
+		expect(extendKnownLog(kept, fresh, expected)).toEqual(fresh);
+		expect(extendKnownLog([], fresh, expected)).toHaveLength(5);
+	});
+
+	it('refuses a fresh log that drops or rewrites an entry the device already saw', () => {
+		const kept = logOf(3);
+		expect(codeOf(() => extendKnownLog(kept, logOf(2), expected))).toBe('log-rewritten');
+		// A log rewritten from the start, validly chained and signed, but not the one the device saw.
+		const other: AccessLogEntry[] = [];
+		for (let i = 0; i < 4; i++)
+			other.push(
+				appendAccessLog(other.at(-1) ?? null, fields(i, { at: NOW + i * 1000 + 1 }), A.secrets.signingKey)
+			);
+		expect(codeOf(() => extendKnownLog(kept, other, expected))).toBe('log-rewritten');
+		// And a fresh log that does not verify is refused before the comparison.
+		expect(codeOf(() => extendKnownLog(kept, logOf(4, B.secrets.signingKey), expected))).toBe(
+			'log-signature'
+		);
 	});
 });

@@ -176,3 +176,25 @@ export function verifyAccessLog(
 		previous = e;
 	}
 }
+
+/**
+ * Patient: one holder's log as the device knows it, so the log still shows after an offline reload and a
+ * holder cannot quietly take back what the patient saw. `known` is the copy the device kept (verified
+ * when kept); `fresh` the whole log just fetched, or undefined when the holder could not be reached (the
+ * kept copy stands). A fresh log is verified and must start with every kept entry unchanged.
+ * Throws ValidationError (log-rewritten, or verifyAccessLog's codes).
+ */
+export function extendKnownLog(
+	known: readonly AccessLogEntry[],
+	fresh: readonly AccessLogEntry[] | undefined,
+	expected: { holder: PublicKey; patient: PublicKey }
+): AccessLogEntry[] {
+	if (!fresh) return [...known];
+	verifyAccessLog(fresh, expected);
+	ensure(
+		fresh.length >= known.length && known.every((e, i) => equalBytes(entryHash(e), entryHash(fresh[i]!))),
+		'log-rewritten',
+		'the institution now shows fewer or different log entries than it showed this device before'
+	);
+	return [...fresh];
+}

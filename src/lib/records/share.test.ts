@@ -31,6 +31,7 @@ import {
 	encodeShareBundle,
 	openAccessResponse,
 	openGranteeResponse,
+	chainShared,
 	openShare,
 	sealShare,
 	shareItemAad
@@ -45,7 +46,13 @@ const DAY = 86_400_000;
 const SECRET = 'Type 2 diabetes mellitus without complications';
 
 /** Upload case 1 at `clinic`: the patient derives k_P, the clinic seals, the medical transaction points at it. */
-async function upload(master: Uint8Array, text: string, clinic = A) {
+async function upload(
+	master: Uint8Array,
+	text: string,
+	clinic = A,
+	correction?: { target: Uint8Array; reason: string },
+	authoredAt = NOW
+) {
 	const { header, key } = issueRecordKey(master, alice.publicKey, clinic.institution.id);
 	const resource = JSON.stringify({
 		resourceType: 'Condition',
@@ -54,7 +61,7 @@ async function upload(master: Uint8Array, text: string, clinic = A) {
 	});
 	const content = signRecordContent(
 		header,
-		{ resource: resource, authoredAt: NOW },
+		{ resource: resource, authoredAt, ...(correction ? { correction } : {}) },
 		clinic.secrets.signingKey
 	);
 	const sealed = await sealRecord(header, key, holderKeys(clinic).storageKey, content);
@@ -473,5 +480,84 @@ describe('Share: holder → patient → clinic D', () => {
 		expect(() => decodeAccessResponse(new Uint8Array([0xa1]))).toThrow(
 			expect.objectContaining({ code: 'encoding' })
 		);
+	});
+});
+
+describe('A correction travels with its record', () => {
+	async function shareWithD(records: Uploaded[]) {
+		const consent = consentForD(records.map((r) => r.txId));
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW,
+			records: records.map((r) => ({ transactionId: r.txId, header: r.header, content: r.content }))
+		});
+		return openShare(decodeShareBundle(encodeShareBundle(bundle)), {
+			grantee: signerOf(D),
+			revocations: [],
+			now: NOW
+		});
+	}
+
+	it('D sees the original marked as replaced by the correction, with who, when and why', async () => {
+		const master = generateMasterKey();
+		const original = await upload(master, 'Blood pressure 148/95');
+		const reason = 'cuff too small; re-measured';
+		const corrected = await upload(
+			master,
+			'Blood pressure 138/88',
+			A,
+			{ target: original.txId, reason },
+			NOW + 60_000
+		);
+		const chained = chainShared(await shareWithD([original, corrected]));
+		const [first, second] = chained;
+		expect(first!.replacedBy).toEqual({
+			transactionId: corrected.txId,
+			holder: A.institution.id,
+			authoredAt: NOW + 60_000,
+			reason
+		});
+		expect(first!.corrects).toBeUndefined();
+		expect(second!.replacedBy).toBeUndefined();
+		expect(second!.corrects).toEqual(original.txId);
+	});
+
+	it('the newest of two corrections wins; a correction signed by another clinic replaces nothing', async () => {
+		const master = generateMasterKey();
+		const original = await upload(master, 'Blood pressure 148/95');
+		const later = await upload(master, '138/88', A, { target: original.txId, reason: 'r2' }, NOW + 2);
+		const earlier = await upload(master, '140/90', A, { target: original.txId, reason: 'r1' }, NOW + 1);
+		const chained = chainShared(await shareWithD([original, later, earlier]));
+		expect(chained[0]!.replacedBy?.transactionId).toEqual(later.txId);
+
+		const foreign = await upload(master, '120/80', B, { target: original.txId, reason: 'not mine' });
+		const alone = chainShared(await shareWithD([original, foreign]));
+		expect(alone[0]!.replacedBy).toBeUndefined();
+		expect(alone[1]!.corrects).toBeUndefined();
+	});
+
+	it('a record shared under two consents is marked replaced in both copies', async () => {
+		const master = generateMasterKey();
+		const original = await upload(master, 'Blood pressure 148/95');
+		const corrected = await upload(master, '138/88', A, { target: original.txId, reason: 'r' }, NOW + 1);
+		const chained = chainShared([
+			...(await shareWithD([original])),
+			...(await shareWithD([original, corrected]))
+		]);
+		expect(chained.filter((r) => r.replacedBy).map((r) => r.transactionId)).toEqual([
+			original.txId,
+			original.txId
+		]);
+	});
+
+	it('a correction shared without its original is just a record (nothing to mark)', async () => {
+		const master = generateMasterKey();
+		const original = await upload(master, 'Blood pressure 148/95');
+		const corrected = await upload(master, '138/88', A, { target: original.txId, reason: 'r' });
+		const chained = chainShared(await shareWithD([corrected]));
+		expect(chained).toHaveLength(1);
+		expect(chained[0]!.replacedBy).toBeUndefined();
+		expect(chained[0]!.corrects).toBeUndefined();
 	});
 });

@@ -20,11 +20,17 @@
  * requester: `openGranteeResponse`), so D checks the bytes against the chain, and a revocation stops D's
  * fetches of records it has not fetched yet.
  *
+ * A corrected record is shared with its correction (the label's record, carrying who, when and why under
+ * the author's signature); `chainShared` links the two so D shows the correction as current and the
+ * replaced version as replaced.
+ *
  * Nobody but D can open a bundle (not the relay, not A, not another clinic); D learns only the records in
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
  * bundles under it once it has seen it. What D already decrypted cannot be recalled (docs/privacy.md).
+ *
+ * (Slightly over 450 lines: the holder's, the patient's and the grantee's steps of one protocol.)
  */
-import { equalBytes, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import {
 	checkAccessRequest,
 	checkConsentFor,
@@ -407,6 +413,52 @@ export async function openShare(
 			shared.key = { recordKey: payload.recordKey, digest: payload.digest };
 		}
 		out.push(shared);
+	}
+	return out;
+}
+
+// ---------------------------------------------------------------- D: a correction travels with its record
+
+/** A shared record with what replaced it, when the same share carries a correction of it. */
+export interface SharedVersion extends SharedRecord {
+	/** The shared correction that replaces this version (paper §5.3 Label): it is never current. */
+	replacedBy?: { transactionId: Bytes; holder: PublicKey; authoredAt: number; reason: string };
+	/** Set on a correction: the record it corrects. */
+	corrects?: Bytes;
+}
+
+/**
+ * Grantee D: links each shared correction to the record it corrects, so the screens show one current
+ * version per record and mark the replaced one. A correction counts only if it was shared with its
+ * target, is signed by the same holder (only the author may correct; the signature was checked by
+ * openShare) and names the same patient; the newest correction of a record wins.
+ */
+export function chainShared(records: readonly SharedRecord[]): SharedVersion[] {
+	const out: SharedVersion[] = records.map((r) => ({ ...r }));
+	// The same record may arrive under several consents: every copy of a replaced record is marked.
+	const byId = new Map<string, SharedVersion[]>();
+	for (const r of out)
+		byId.set(bytesToHex(r.transactionId), [...(byId.get(bytesToHex(r.transactionId)) ?? []), r]);
+	for (const r of out) {
+		const correction = r.content?.correction;
+		if (!correction || !r.content) continue;
+		const targets = (byId.get(bytesToHex(correction.target)) ?? []).filter(
+			(t) =>
+				t !== r &&
+				equalBytes(t.header.holder, r.header.holder) &&
+				equalBytes(t.header.patient, r.header.patient)
+		);
+		if (targets.length === 0) continue;
+		r.corrects = correction.target;
+		for (const target of targets) {
+			if (target.replacedBy && target.replacedBy.authoredAt > r.content.authoredAt) continue;
+			target.replacedBy = {
+				transactionId: r.transactionId,
+				holder: r.header.holder,
+				authoredAt: r.content.authoredAt,
+				reason: correction.reason
+			};
+		}
 	}
 	return out;
 }
