@@ -1,5 +1,6 @@
 /**
- * Share (paper §5.3 step 10): the patient shows records to clinic D.
+ * Share (paper §5.3 step 10): the patient shows records to clinic D. Why this file is long (slightly
+ * over 450 lines): the holder's, the patient's and the grantee's steps of one protocol.
  *
  *   1. patient → holder A   AccessRequest signed by the patient (consent.ts), authority 'patient' or the
  *                           consent for D (so A's log says "disclosed to D under consent C").
@@ -27,8 +28,6 @@
  * Nobody but D can open a bundle (not the relay, not A, not another clinic); D learns only the records in
  * it. A revocation stops future shares: holders refuse requests under it, `sealShare` refuses it, D refuses
  * bundles under it once it has seen it. What D already decrypted cannot be recalled (docs/privacy.md).
- *
- * (Slightly over 450 lines: the holder's, the patient's and the grantee's steps of one protocol.)
  */
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import {

@@ -4,6 +4,10 @@
  * that algorithm. Quorums ("2f + 1") are the double quorum of section 5.3 (6): more than 2/3 of the
  * members AND of their reputation (group.ts); "f + 1" is a set with more than 1/3 of both.
  *
+ * Why this file is long: one state machine whose upon-rules and intake checks share its per-height
+ * state; split, each part would reach into the others' fields. The later-height buffer's bookkeeping
+ * is its own type (future-buffer.ts).
+ *
  * Pure: no network, no clock. The adapter calls `start(height, group)`, `receive(bytes)` and
  * `timeout(event)` and carries out the returned outputs (broadcast/send bytes, schedule a timeout after
  * `delay` ms, apply a decision with its certificate, report evidence). Calls are serialised internally, so
@@ -45,10 +49,6 @@
  *   so replayed old votes cannot make a member amplify traffic.
  * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
  *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
- *
- * Why this file is long: one state machine whose upon-rules and intake checks share its per-height
- * state; split, each part would reach into the others' fields. The later-height buffer's bookkeeping
- * is its own type (future-buffer.ts).
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
