@@ -28,7 +28,7 @@ const CORRECTED = 'Bacterial pneumonia wombat3';
 const VISIT_B = 'Follow-up for cough numbat5';
 const REASON = 'Sputum culture came back positive';
 const PATIENT_NAME = 'Ada Lovelace';
-// The holder's refusals (core/consent.ts checkAccessRequest), as its error frame carries them.
+// The holder's refusals (core/access-request.ts checkAccessRequest), as its error frame carries them.
 const NOT_PATIENT_OR_GRANTEE =
 	"only the record's patient, or an institution the patient consented to, can fetch it"; // access-requester
 const REVOKED = 'the patient revoked this consent'; // consent-revoked

@@ -8,7 +8,7 @@
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
-import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/consent.ts';
+import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/access-request.ts';
 import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';

@@ -5,13 +5,8 @@
  * the records patients shared with it. It answers the patient (or a consent holder) and nobody else.
  */
 import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
-import {
-	checkRevocation,
-	decodeRevocation,
-	encodeRevocation,
-	type AccessRequest,
-	type Revocation
-} from '../core/consent.ts';
+import { type AccessRequest } from '../core/access-request.ts';
+import { checkRevocation, decodeRevocation, encodeRevocation, type Revocation } from '../core/consent.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import { taggedHash } from '../core/hash.ts';

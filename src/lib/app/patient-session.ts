@@ -9,10 +9,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, concatBytes, fromHex } from '../core/bytes.ts';
+import { createAccessRequest, type AccessAuthority } from '../core/access-request.ts';
 import {
 	consentId,
-	createAccessRequest,
-	type AccessAuthority,
 	createConsent,
 	createRevocation,
 	decodeConsent,

@@ -9,7 +9,7 @@
  *   sign          clinic → patient    the medical/label transaction body for that record, with the sealed
  *                                     record so the device checks the pointer; signed automatically when it
  *                                     matches a record the patient approved
- *   ciphertext    patient/D → holder  an AccessRequest (consent.ts); the holder removes its layer (share.ts)
+ *   ciphertext    patient/D → holder  an AccessRequest (access-request.ts); the holder removes its layer (share.ts)
  *   access-log    patient → holder    the holder's signed access log of this patient's records
  *   share         patient → D         a ShareBundle sealed to D (share.ts)
  *   revoke        patient → holder/D  a Revocation of a consent
@@ -29,14 +29,8 @@ import {
 	type MedicalBody
 } from '../core/transaction.ts';
 import { MAX_SEALED_BYTES, readHeader, type RecordHeader } from '../records/envelope.ts';
-import {
-	decodeAccessRequest,
-	decodeRevocation,
-	encodeAccessRequest,
-	encodeRevocation,
-	type AccessRequest,
-	type Revocation
-} from '../core/consent.ts';
+import { decodeAccessRequest, encodeAccessRequest, type AccessRequest } from '../core/access-request.ts';
+import { decodeRevocation, encodeRevocation, type Revocation } from '../core/consent.ts';
 import { decodePresences, encodePresences, type Presence } from '../core/presence.ts';
 import { decodeAccessLog, encodeAccessLog, type AccessLogEntry } from '../records/access-log.ts';
 import {

@@ -4,22 +4,24 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import {
 	accessChallenge,
 	checkAccessRequest,
+	createAccessRequest,
+	decodeAccessRequest,
+	encodeAccessRequest,
+	type AccessContext
+} from './access-request.ts';
+import {
 	checkConsent,
 	checkConsentFor,
 	checkRevocation,
 	consentCovers,
 	consentId,
-	createAccessRequest,
 	createConsent,
 	createRevocation,
-	decodeAccessRequest,
 	decodeConsent,
 	decodeRevocation,
-	encodeAccessRequest,
 	encodeConsent,
 	encodeRevocation,
 	isConsentActive,
-	type AccessContext,
 	type Consent
 } from './consent.ts';
 import { encodeCanonical } from './encoding.ts';

@@ -8,7 +8,7 @@
  * head it last saw and `verifyAccessLog` accepts it as the expected start.)
  */
 import { equalBytes, type Bytes } from '../core/bytes.ts';
-import type { AccessGrant } from '../core/consent.ts';
+import type { AccessGrant } from '../core/access-request.ts';
 import { decodeCanonical, encodeCanonical, type Canonical } from '../core/encoding.ts';
 import { ensure } from '../core/errors.ts';
 import { HASH_LENGTH, taggedHash } from '../core/hash.ts';

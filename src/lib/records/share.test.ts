@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
-	consentId,
 	createAccessRequest,
-	createConsent,
-	createRevocation,
 	decodeAccessRequest,
 	encodeAccessRequest,
 	type AccessAuthority,
-	type AccessRequest,
-	type Consent
-} from '../core/consent.ts';
+	type AccessRequest
+} from '../core/access-request.ts';
+import { consentId, createConsent, createRevocation, type Consent } from '../core/consent.ts';
 import { transactionId, type MedicalBody } from '../core/transaction.ts';
 import { clinics, patientKeys } from '../../../tests/fixtures/chain.ts';
 import { openBox } from './aead.ts';

@@ -2,7 +2,7 @@
  * Share (paper §5.3 step 10): the patient shows records to clinic D. Why this file is long (slightly
  * over 450 lines): the holder's, the patient's and the grantee's steps of one protocol.
  *
- *   1. patient → holder A   AccessRequest signed by the patient (consent.ts), authority 'patient' or the
+ *   1. patient → holder A   AccessRequest signed by the patient (access-request.ts), authority 'patient' or the
  *                           consent for D (so A's log says "disclosed to D under consent C").
  *   2. A                    checkAccessRequest (refuses a revoked, expired, foreign or out-of-scope consent),
  *                           appends a signed access-log entry, and "removes its layer" for the requester:
@@ -32,16 +32,18 @@
 import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import {
 	checkAccessRequest,
+	type AccessGrant,
+	type AccessRequest,
+	type HeldRecord
+} from '../core/access-request.ts';
+import {
 	checkConsentFor,
 	consentCovers,
 	consentId,
 	consentToCanonical,
 	isConsentActive,
 	readConsent,
-	type AccessGrant,
-	type AccessRequest,
 	type Consent,
-	type HeldRecord,
 	type Revocation
 } from '../core/consent.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
@@ -96,7 +98,7 @@ function responseAad(request: Pick<AccessRequest, 'digest' | 'nonce' | 'requeste
 }
 
 /**
- * Holder institution: checks the request (consent.ts), logs it, and releases its layer of that one
+ * Holder institution: checks the request (access-request.ts), logs it, and releases its layer of that one
  * record to the requester. `stored` is the ciphertext it holds for `record.digest`; `logHead` the last
  * entry of this patient's access log (null if none). Throws ValidationError on any refusal.
  */

@@ -11,7 +11,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, fromHex } from '$lib/core/bytes.ts';
-import { createAccessRequest, encodeAccessRequest, type AccessAuthority } from '$lib/core/consent.ts';
+import { createAccessRequest, encodeAccessRequest, type AccessAuthority } from '$lib/core/access-request.ts';
 import { encodeCanonical } from '$lib/core/encoding.ts';
 import { generateSigningKey, parseAddress, publicKeyOf } from '$lib/core/identity.ts';
 import { signTransaction, transactionId, type RegisterBody } from '$lib/core/transaction.ts';
