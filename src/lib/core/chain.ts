@@ -23,8 +23,7 @@ import {
 	initialLeafValue,
 	patientBlockHash,
 	type LeafEntry,
-	type PatientBlock,
-	type PatientBlockHeader
+	type PatientBlock
 } from './patient-block.ts';
 import {
 	checkTransaction,
@@ -404,44 +403,6 @@ export class Ledger {
 		ids.forEach((id, k) => {
 			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
 		});
-	}
-
-	/**
-	 * Checks a patient block received from elsewhere (a peer, a patient's device) against this ledger. Its
-	 * header is a function of the chain, so every field must equal the one this ledger derived: a forged
-	 * round, keyblock, register or prev is refused here, not merely hashed differently. Then the structural
-	 * rules, each entry's signature, fees and recorded pin (its record proof was verified before the group
-	 * pinned it), and the leaf proofs, batched.
-	 */
-	async verifyPatientBlock(block: PatientBlock, verifier: ChameleonVerifier): Promise<void> {
-		const own = this.patientBlock(block.header.patient);
-		ensure(own !== undefined, 'tx-unregistered', 'the patient has not registered yet');
-		for (const [field, value] of Object.entries(own.header) as [keyof PatientBlockHeader, Bytes | number][]) {
-			const theirs = block.header[field];
-			ensure(
-				typeof value === 'number' ? theirs === value : equalBytes(theirs as Bytes, value),
-				'patient-header',
-				`the patient block's ${field} is not the one the chain derived`
-			);
-		}
-		const statements = checkPatientBlock(block, this.genesis.institutions);
-		for (const leaf of block.leaves)
-			for (const entry of leaf.entries) {
-				checkTransaction(entry.tx, this.genesis.fees);
-				const pin = this.pinOf(transactionId(entry.tx.body));
-				ensure(pin !== undefined, 'tx-unpinned', 'the block holds a transaction the group never pinned');
-				ensure(
-					equalBytes(pin, entry.pin),
-					'tx-pin',
-					'an entry names another pinned batch than the one that pinned it'
-				);
-			}
-		const results = await verifier.verifyAll(statements);
-		ensure(
-			results.every((ok) => ok),
-			'leaf-proof',
-			"an institution's proof for the patient block leaf is not valid"
-		);
 	}
 
 	/** Hash of a patient's block: fixed from creation, whatever is attached later. */

@@ -13,6 +13,7 @@ import {
 } from './patient-block.ts';
 import { encodeCanonical } from './encoding.ts';
 import { signTransaction, transactionToCanonical, type RecordBody, type Transaction } from './transaction.ts';
+import { verifyReceivedPatientBlock } from './received-patient-block.ts';
 import {
 	clinics,
 	expectOnlyValidationErrors,
@@ -57,7 +58,7 @@ const entry = (tx: Transaction<RecordBody>): LeafEntry => ({ tx, pin: new Uint8A
 /** The code a received block is refused with, after decoding and the ledger's check, or 'accepted'. */
 async function verdict(ledger: Ledger, bytes: Bytes): Promise<string> {
 	try {
-		await ledger.verifyPatientBlock(decodePatientBlock(bytes, 16), soundVerifier);
+		await verifyReceivedPatientBlock(ledger, decodePatientBlock(bytes, 16), soundVerifier);
 	} catch (error) {
 		expect(error).toBeInstanceOf(ValidationError);
 		return (error as ValidationError).code;
@@ -105,7 +106,7 @@ describe('patient block', () => {
 		const { ledger, block } = created();
 		const other = ledger.patientBlock(bob.publicKey)!.header;
 		const check = (header: Partial<PatientBlock['header']>) =>
-			ledger.verifyPatientBlock({ ...block, header: { ...block.header, ...header } }, soundVerifier);
+			verifyReceivedPatientBlock(ledger, { ...block, header: { ...block.header, ...header } }, soundVerifier);
 		for (const field of ['register', 'keyblock', 'prev', 'institutionRoot'] as const)
 			await expect(check({ [field]: sha256(other[field]) }), field).rejects.toMatchObject({
 				code: 'patient-header'
@@ -158,7 +159,8 @@ describe('patient block', () => {
 		// An entry the group never pinned is refused even with a valid signature and leaf proof.
 		const unpinned = [first!, entry(medicalTx(genesis, alice, aster, 3, 'unpinned'))];
 		await expect(
-			ledger.verifyPatientBlock(
+			verifyReceivedPatientBlock(
+				ledger,
 				withEntries(block, unpinned, leafProof(alice.publicKey, aster, unpinned)),
 				soundVerifier
 			)

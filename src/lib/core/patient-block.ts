@@ -202,7 +202,7 @@ export function decodePatientBlock(
  * entries that belong here (this patient, this institution, chronological rounds from the block's own on,
  * labels pointing at an earlier entry of the same leaf, no entry twice), a proof exactly when a leaf has
  * entries, and the header's institution root. Returns the chameleon statements to verify (batched by the
- * caller). Whether the header is the one the chain derived is the ledger's check (`verifyPatientBlock`).
+ * caller). Whether the header is the one the chain derived is received-patient-block.ts's check.
  */
 export function checkPatientBlock(
 	block: PatientBlock,
