@@ -69,7 +69,8 @@ import { proveCollision, proveHash, type ChameleonProver } from '../../src/lib/c
 import { createNodeProver } from '../../src/lib/crypto/prover.node.ts';
 import type { VerificationKey } from '../../src/lib/crypto/verification-key.ts';
 import { MiningKernel } from '../../src/lib/mining/kernel.ts';
-import { ChainState, encodeFact, type ChainFact } from '../../src/lib/runtime/chain-state.ts';
+import { ChainState } from '../../src/lib/runtime/chain-state.ts';
+import { encodeFact, type ChainFact } from '../../src/lib/runtime/chain-fact.ts';
 import { genesisGroup } from '../../src/lib/runtime/genesis-group.ts';
 import { HandoverAgreement } from '../../src/lib/runtime/membership-handover.ts';
 import { MemoryStore } from '../../src/lib/store/memory-store.ts';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
-import { FACT_TYPES, type ChainFact } from '../../src/lib/runtime/chain-state.ts';
+import { FACT_TYPES, type ChainFact } from '../../src/lib/runtime/chain-fact.ts';
 
 export interface JournalFact {
 	type: ChainFact['type'];

@@ -30,13 +30,8 @@ import {
 } from '../../src/lib/core/transaction.ts';
 import type { Attachment } from '../../src/lib/core/gossip.ts';
 import type { Handover } from '../../src/lib/core/consensus/membership.ts';
-import {
-	decodeFact,
-	encodeFact,
-	FACT_TYPES,
-	JOURNAL_FORMAT,
-	type ChainFact
-} from '../../src/lib/runtime/chain-state.ts';
+import { decodeFact, encodeFact, FACT_TYPES, type ChainFact } from '../../src/lib/runtime/chain-fact.ts';
+import { JOURNAL_FORMAT } from '../../src/lib/runtime/stored-journal.ts';
 import { checkJournal, derivedWrite, headWrite, joinHashes } from '../../src/lib/runtime/verified-journal.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
 import type { StoreWrite, TableName } from '../../src/lib/store/store.ts';

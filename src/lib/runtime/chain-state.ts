@@ -11,42 +11,23 @@
  *     honest flag H = 0 from the keyblock height of the offence on (Algorithm 1).
  * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
- *
- * Which group certifies what, so that every node picks the same group without a clock: keyblock h is
- * pinned by the group of epochOf(h) (the keyblocks of a new epoch wait for its hand-over); batch n is
- * pinned by the group of the epoch of batch n−1's keyblock round (batch 1 by the genesis group), a fact
- * every node holds before it can start batch n.
+ * The facts' bytes and tables are chain-fact.ts; which group certifies what, group-schedule.ts.
  */
-import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
+import { equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { FeeAccounts } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
-import { ConsensusGroup, type GroupMember } from '../core/consensus/group.ts';
-import {
-	decodeHandover,
-	encodeHandover,
-	epochOf,
-	verifyHandover,
-	type Handover,
-	type MembershipParams
-} from '../core/consensus/membership.ts';
+import type { ConsensusGroup, GroupMember } from '../core/consensus/group.ts';
+import type { Handover, MembershipParams } from '../core/consensus/membership.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
-import {
-	decodeEvidence,
-	encodeEvidence,
-	verifyEvidence,
-	type EquivocationEvidence
-} from '../core/evidence.ts';
+import { verifyEvidence } from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import type { ProvenMisbehaviour } from '../core/reputation.ts';
-import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
-import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import { keyblockHash, type Keyblock } from '../core/keyblock.ts';
 import {
 	assertNotConflictingWithPins,
 	decodePin,
-	decodePinnedBatch,
-	encodePinnedBatch,
 	pinnedBatchId,
 	PinnedTransactions,
 	verifyKeyblockPin,
@@ -54,81 +35,31 @@ import {
 	type PinnedBatch
 } from '../core/pinning.ts';
 import { transactionId, type RecordBody } from '../core/transaction.ts';
-import type { Store, StoreWrite, TableName } from '../store/store.ts';
+import type { Store, StoreWrite } from '../store/store.ts';
 import {
-	checkJournal,
-	decodeHead,
-	DERIVED_RANGE,
+	attachmentKey,
+	decodeFact,
+	encodeFact,
+	FACT_TYPES,
+	offenceKey,
+	pinValueOf,
+	position,
+	TABLE_OF,
+	type ChainFact
+} from './chain-fact.ts';
+import { GroupSchedule } from './group-schedule.ts';
+import { listJournal, readStoredJournal } from './stored-journal.ts';
+import {
 	derivedOf,
 	derivedWrite,
 	EMPTY_HEAD,
 	extendHead,
 	headWrite,
-	positionOfDerived,
 	splitHashes,
-	VERIFIED_HEAD_KEY,
 	type JournalDistrust,
 	type VerifiedHead
 } from './verified-journal.ts';
 import { checkHandoverRanking } from './chain-metrics.ts';
-
-export type ChainFact =
-	| { type: 'keyblock'; block: Keyblock }
-	| { type: 'batch'; pinned: PinnedBatch }
-	| { type: 'attachment'; attachment: Attachment }
-	| { type: 'handover'; handover: Handover }
-	| { type: 'evidence'; evidence: EquivocationEvidence };
-
-const TABLE_OF: Record<ChainFact['type'], TableName> = {
-	keyblock: 'keyblocks',
-	batch: 'certificates',
-	attachment: 'patientBlocks',
-	handover: 'handovers',
-	evidence: 'evidence'
-};
-
-export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
-
-/**
- * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
- * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
- * 3: hand-overs must match the node's own ranking (lifetime R, presence) and fees are debited.
- */
-export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/3');
-const JOURNAL_FORMAT_KEY = 'journal-format';
-
-const POSITION_DIGITS = 12;
-const position = (n: number) => String(n).padStart(POSITION_DIGITS, '0');
-
-export function encodeFact(fact: ChainFact): Bytes {
-	switch (fact.type) {
-		case 'keyblock':
-			return encodeKeyblock(fact.block);
-		case 'batch':
-			return encodePinnedBatch(fact.pinned);
-		case 'attachment':
-			return encodeAttachment(fact.attachment);
-		case 'handover':
-			return encodeHandover(fact.handover);
-		case 'evidence':
-			return encodeEvidence(fact.evidence);
-	}
-}
-
-export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: GenesisConfig): ChainFact {
-	switch (type) {
-		case 'keyblock':
-			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock) };
-		case 'batch':
-			return { type, pinned: decodePinnedBatch(bytes) };
-		case 'attachment':
-			return { type, attachment: decodeAttachment(bytes) };
-		case 'handover':
-			return { type, handover: decodeHandover(bytes) };
-		case 'evidence':
-			return { type, evidence: decodeEvidence(bytes) };
-	}
-}
 
 export interface ChainStateOptions {
 	genesis: GenesisConfig;
@@ -145,16 +76,13 @@ export class ChainState {
 	readonly ledger: Ledger;
 	/** Balances: fees debited from their payers, rewards credited (core balances.ts). */
 	readonly accounts: FeeAccounts;
-	/** Group of each epoch so far, by epoch number (epoch 0: genesis). */
-	private readonly groups: ConsensusGroup[];
-	private readonly membership: MembershipParams;
+	/** Which group certifies what (group-schedule.ts). */
+	private readonly schedule: GroupSchedule;
 	private readonly store: Store;
 	private readonly verifier: ChameleonVerifier;
 	private readonly clock: () => number;
 	private readonly pinned = new PinnedTransactions();
 	private readonly batches: PinnedBatch[] = [];
-	/** The hand-overs applied, in epoch order (light clients are served them, light-sync.ts). */
-	private readonly handovers: Handover[] = [];
 	private readonly attachments = new Set<string>();
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
 	private readonly offences = new Set<string>();
@@ -174,11 +102,15 @@ export class ChainState {
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis);
 		this.accounts = new FeeAccounts(options.genesis);
-		this.groups = [options.group];
-		this.membership = {
+		const membership = {
 			groupSize: options.genesis.consensusGroupSize,
 			epochLength: options.genesis.epochLength
 		};
+		this.schedule = new GroupSchedule(
+			options.group,
+			membership,
+			(sequence) => this.batches[sequence - 1]?.batch.round
+		);
 		this.store = options.store;
 		this.verifier = options.verifier;
 		this.clock = options.clock ?? Date.now;
@@ -194,34 +126,12 @@ export class ChainState {
 	static async open(options: ChainStateOptions): Promise<ChainState> {
 		const state = new ChainState(options);
 		const { store } = options;
-		let rows: { at: string; table: TableName; type: ChainFact['type']; bytes: Bytes }[] = [];
-		for (const type of FACT_TYPES)
-			for (const [at, bytes] of await store.list(TABLE_OF[type]))
-				rows.push({ at, table: TABLE_OF[type], type, bytes });
-		const format = await store.get('meta', JOURNAL_FORMAT_KEY);
-		if (!format || !equalBytes(format, JOURNAL_FORMAT)) {
-			await store.write([
-				...rows.map(({ table, at }) => ({ table, key: at, value: null })),
-				{ table: 'meta', key: JOURNAL_FORMAT_KEY, value: JOURNAL_FORMAT }
-			]);
-			state.discardedFacts = rows.length;
-			rows = [];
-		}
-		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
-		const derivedRows = await store.list('meta', DERIVED_RANGE);
-		const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
-		const journal = rows.map((r) => ({
-			position: Number(r.at),
-			type: FACT_TYPES.indexOf(r.type),
-			bytes: r.bytes,
-			derived: derived.get(Number(r.at))
-		}));
-		const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
-		const { head, distrust } = checkJournal(journal, stored);
-		state.distrust = rows.length > 0 ? distrust : undefined;
+		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(store);
+		state.discardedFacts = discarded;
+		state.distrust = journal.length > 0 ? distrust : undefined;
 		state.opened = distrust === undefined ? 'restored' : 'verified';
 		// Verifying: the head and derived rows are written again for what verification derives.
-		const rewrite: StoreWrite[] = derivedRows.map(([key]) => ({ table: 'meta', key, value: null }));
+		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
 			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
 			if (distrust === undefined) await state.restore(fact, row.derived);
@@ -263,8 +173,7 @@ export class ChainState {
 				return;
 			}
 			case 'handover':
-				this.groups.push(new ConsensusGroup(fact.handover.members, fact.handover.epoch));
-				this.handovers.push(fact.handover);
+				this.schedule.admit(fact.handover);
 				return;
 			case 'attachment': {
 				const { patient, institution, entries, leafProof } = fact.attachment;
@@ -286,31 +195,29 @@ export class ChainState {
 
 	/** The newest group: the one in office (or about to be, once the chain reaches its epoch). */
 	get group(): ConsensusGroup {
-		return this.groups[this.groups.length - 1]!;
+		return this.schedule.group;
 	}
 
 	get epochs(): number {
-		return this.groups.length;
+		return this.schedule.epochs;
 	}
 
 	/** The group that pins keyblock `height`, or undefined while its epoch's hand-over is missing. */
 	groupFor(height: number): ConsensusGroup | undefined {
-		return this.groups[epochOf(height, this.membership)];
+		return this.schedule.groupFor(height);
 	}
 
-	/** The group that pins batch `sequence` (see the header); undefined until batch sequence−1 is known. */
+	/** The group that pins batch `sequence`; undefined until batch sequence−1 is known. */
 	groupForBatch(sequence: number): ConsensusGroup | undefined {
-		if (sequence <= 1) return this.groups[0];
-		const previous = this.batches[sequence - 2];
-		return previous && this.groupFor(Math.max(1, previous.batch.round));
+		return this.schedule.groupForBatch(sequence);
 	}
 
 	groupOfEpoch(epoch: number): ConsensusGroup | undefined {
-		return this.groups[epoch];
+		return this.schedule.groupOfEpoch(epoch);
 	}
 
 	get membershipParams(): MembershipParams {
-		return this.membership;
+		return this.schedule.membership;
 	}
 
 	get batchCount(): number {
@@ -327,7 +234,7 @@ export class ChainState {
 
 	/** The hand-over to `epoch` (1 onwards), once applied. */
 	handover(epoch: number): Handover | undefined {
-		return this.handovers[epoch - 1];
+		return this.schedule.handover(epoch);
 	}
 
 	/**
@@ -351,29 +258,7 @@ export class ChainState {
 
 	/** The group whose members vote at `height` of consensus `kind` (undefined while it is unknown). */
 	groupForVotes(kind: ConsensusKind, height: number): ConsensusGroup | undefined {
-		switch (kind) {
-			case 'keyblock':
-				return this.groupFor(height);
-			case 'transactions':
-				return this.groupForBatch(height);
-			case 'membership':
-				return this.groupOfEpoch(height - 1);
-		}
-	}
-
-	/**
-	 * The keyblock height an offence at `height` of `kind` belongs to, the same on every node however late
-	 * the evidence reaches it: the keyblock itself, the round whose group pins the batch, or the epoch's end.
-	 */
-	private offenceHeight(kind: ConsensusKind, height: number): number {
-		switch (kind) {
-			case 'keyblock':
-				return height;
-			case 'transactions':
-				return Math.max(1, this.batches[height - 2]?.batch.round ?? 1);
-			case 'membership':
-				return height * this.membership.epochLength;
-		}
+		return this.schedule.groupForVotes(kind, height);
 	}
 
 	isPinned(txId: Bytes): boolean {
@@ -412,12 +297,7 @@ export class ChainState {
 
 	/** The journal from position `from`, in order (what a syncing peer receives). */
 	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
-		const rows: { at: string; type: ChainFact['type']; bytes: Bytes }[] = [];
-		for (const type of FACT_TYPES)
-			for (const [at, bytes] of await this.store.list(TABLE_OF[type], { from: position(from) }))
-				rows.push({ at, type, bytes });
-		rows.sort((a, b) => (a.at < b.at ? -1 : 1));
-		for (const { type, bytes } of rows) yield { type, bytes };
+		for (const { type, bytes } of await listJournal(this.store, from)) yield { type, bytes };
 	}
 
 	private isKnown(fact: ChainFact): boolean {
@@ -432,10 +312,8 @@ export class ChainState {
 			}
 			case 'attachment':
 				return this.attachments.has(attachmentKey(fact.attachment));
-			case 'handover': {
-				const known = this.groups[fact.handover.epoch];
-				return known !== undefined && equalBytes(known.hash, fact.handover.certificate.value);
-			}
+			case 'handover':
+				return this.schedule.knows(fact.handover);
 			case 'evidence':
 				return this.offences.has(offenceKey(fact.evidence));
 		}
@@ -518,36 +396,10 @@ export class ChainState {
 			}
 			case 'handover': {
 				const { handover } = fact;
-				ensure(
-					handover.epoch === this.groups.length,
-					'handover-epoch',
-					`expected the hand-over to epoch ${this.groups.length}, got epoch ${handover.epoch}`
-				);
-				// The outgoing group hands over once its last keyblock is pinned, not before.
-				ensure(
-					this.height >= handover.epoch * this.membership.epochLength,
-					'handover-early',
-					`the hand-over to epoch ${handover.epoch} comes before the end of epoch ${handover.epoch - 1}`
-				);
-				ensure(
-					handover.members.length <= this.membership.groupSize,
-					'handover-size',
-					`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
-				);
-				ensure(
-					handover.members.every((m) =>
-						this.ledger.genesis.institutions.some(
-							(i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey)
-						)
-					),
-					'handover-member',
-					'the hand-over names a member that is not a consortium institution with its BLS key'
-				);
-				const incoming = verifyHandover(this.groups[handover.epoch - 1]!, handover);
+				const incoming = this.schedule.checkHandover(handover, this.height, this.ledger.genesis);
 				// The certificate is necessary, not sufficient: this node ranks its own chain (issue 11).
 				checkHandoverRanking(this, incoming);
-				this.groups.push(incoming);
-				this.handovers.push(handover);
+				this.schedule.admit(handover, incoming);
 				return;
 			}
 			case 'attachment': {
@@ -580,27 +432,10 @@ export class ChainState {
 					`the evidence is about ${kind} height ${height}, whose group this node does not know yet`
 				);
 				const { offender } = verifyEvidence(fact.evidence, group);
-				this.misbehaviours.push({ offender, height: this.offenceHeight(kind, height) });
+				this.misbehaviours.push({ offender, height: this.schedule.offenceHeight(kind, height) });
 				this.offences.add(offenceKey(fact.evidence));
 				return;
 			}
 		}
 	}
-}
-
-/** One record per member and consensus position: a second pair for the same offence adds nothing. */
-function offenceKey(evidence: EquivocationEvidence): string {
-	const { kind, height, sender } = evidence.first;
-	return `${kind}:${height}:${bytesToHex(sender)}`;
-}
-
-function pinValueOf(pinned: PinnedBatch): Bytes {
-	return pinned.certificate.value;
-}
-
-function attachmentKey(
-	attachment: Attachment,
-	ids = attachment.entries.map((e) => transactionId(e.tx.body))
-): string {
-	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
 }

@@ -14,7 +14,8 @@ import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
 import * as read from '../core/schema.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { decodeFact, FACT_TYPES, type ChainFact, type ChainState } from './chain-state.ts';
+import { decodeFact, FACT_TYPES, type ChainFact } from './chain-fact.ts';
+import type { ChainState } from './chain-state.ts';
 
 /** 2.0.0: the header frame with the fact count (1.0.0 streams had none). */
 export const SYNC_PROTOCOL = '/spchain/sync/2.0.0';

@@ -26,7 +26,7 @@ import { concatBytes, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { StoreWrite } from '../store/store.ts';
-import type { ChainFact } from './chain-state.ts';
+import type { ChainFact } from './chain-fact.ts';
 
 export const VERIFIED_HEAD_KEY = 'verified-head';
 const HEAD_BYTES = 8 + 32;

@@ -1,0 +1,80 @@
+/**
+ * The five kinds of facts that change a node's chain (chain-state.ts): their bytes, the store table
+ * each is kept in under its journal position, and the key that tells one already applied.
+ */
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { decodeHandover, encodeHandover, type Handover } from '../core/consensus/membership.ts';
+import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../core/evidence.ts';
+import type { GenesisConfig } from '../core/genesis.ts';
+import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
+import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
+import { decodePinnedBatch, encodePinnedBatch, type PinnedBatch } from '../core/pinning.ts';
+import { transactionId } from '../core/transaction.ts';
+import type { TableName } from '../store/store.ts';
+
+export type ChainFact =
+	| { type: 'keyblock'; block: Keyblock }
+	| { type: 'batch'; pinned: PinnedBatch }
+	| { type: 'attachment'; attachment: Attachment }
+	| { type: 'handover'; handover: Handover }
+	| { type: 'evidence'; evidence: EquivocationEvidence };
+
+export const TABLE_OF: Record<ChainFact['type'], TableName> = {
+	keyblock: 'keyblocks',
+	batch: 'certificates',
+	attachment: 'patientBlocks',
+	handover: 'handovers',
+	evidence: 'evidence'
+};
+
+export const FACT_TYPES = Object.keys(TABLE_OF) as readonly ChainFact['type'][];
+
+const POSITION_DIGITS = 12;
+export const position = (n: number) => String(n).padStart(POSITION_DIGITS, '0');
+
+export function encodeFact(fact: ChainFact): Bytes {
+	switch (fact.type) {
+		case 'keyblock':
+			return encodeKeyblock(fact.block);
+		case 'batch':
+			return encodePinnedBatch(fact.pinned);
+		case 'attachment':
+			return encodeAttachment(fact.attachment);
+		case 'handover':
+			return encodeHandover(fact.handover);
+		case 'evidence':
+			return encodeEvidence(fact.evidence);
+	}
+}
+
+export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: GenesisConfig): ChainFact {
+	switch (type) {
+		case 'keyblock':
+			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock) };
+		case 'batch':
+			return { type, pinned: decodePinnedBatch(bytes) };
+		case 'attachment':
+			return { type, attachment: decodeAttachment(bytes) };
+		case 'handover':
+			return { type, handover: decodeHandover(bytes) };
+		case 'evidence':
+			return { type, evidence: decodeEvidence(bytes) };
+	}
+}
+
+/** One record per member and consensus position: a second pair for the same offence adds nothing. */
+export function offenceKey(evidence: EquivocationEvidence): string {
+	const { kind, height, sender } = evidence.first;
+	return `${kind}:${height}:${bytesToHex(sender)}`;
+}
+
+export function pinValueOf(pinned: PinnedBatch): Bytes {
+	return pinned.certificate.value;
+}
+
+export function attachmentKey(
+	attachment: Attachment,
+	ids = attachment.entries.map((e) => transactionId(e.tx.body))
+): string {
+	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
+}

@@ -1,0 +1,89 @@
+/**
+ * The journal a node keeps in its store (chain-state.ts), read back on open: its facts in the order
+ * they were applied, the values derived from them, and whether it is the journal this node verified
+ * (verified-journal.ts). A journal in another format is discarded here.
+ */
+import { equalBytes, type Bytes } from '../core/bytes.ts';
+import type { Store, TableName } from '../store/store.ts';
+import { FACT_TYPES, position, TABLE_OF, type ChainFact } from './chain-fact.ts';
+import {
+	checkJournal,
+	decodeHead,
+	DERIVED_RANGE,
+	positionOfDerived,
+	VERIFIED_HEAD_KEY,
+	type JournalDistrust,
+	type VerifiedHead
+} from './verified-journal.ts';
+
+/**
+ * The journal's format, kept in the store's meta table. Bump it when stored facts stop replaying under
+ * the current rules. 2: leaf entries name the pinned batch (pinning.ts pinnedBatchId), not a certificate.
+ * 3: hand-overs must match the node's own ranking (lifetime R, presence) and fees are debited.
+ */
+export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/3');
+const JOURNAL_FORMAT_KEY = 'journal-format';
+
+/** A stored fact: its journal position (zero-padded), table, kind and bytes. */
+export interface StoredFact {
+	at: string;
+	table: TableName;
+	type: ChainFact['type'];
+	bytes: Bytes;
+}
+
+/** The journal kept in `store` from position `from`, in the order it was applied. */
+export async function listJournal(store: Store, from = 0): Promise<StoredFact[]> {
+	const rows: StoredFact[] = [];
+	for (const type of FACT_TYPES)
+		for (const [at, bytes] of await store.list(TABLE_OF[type], { from: position(from) }))
+			rows.push({ at, table: TABLE_OF[type], type, bytes });
+	rows.sort((a, b) => (a.at < b.at ? -1 : 1));
+	return rows;
+}
+
+/** One fact of the stored journal, as open() replays it. */
+export interface JournalRow {
+	position: number;
+	/** Index in FACT_TYPES. */
+	type: number;
+	bytes: Bytes;
+	derived: Bytes | undefined;
+}
+
+export interface StoredJournal {
+	journal: JournalRow[];
+	/** The head the rows hash to, and why they are not the journal this node verified (if they are not). */
+	head: VerifiedHead;
+	distrust: JournalDistrust | undefined;
+	/** The meta keys of the derived rows read (rewritten when the journal is verified again). */
+	derivedKeys: string[];
+	/** Facts of a journal in an older format, deleted (0 when the journal was current). */
+	discarded: number;
+}
+
+/** Reads the journal kept in `store`; one in another format is deleted (see JOURNAL_FORMAT). */
+export async function readStoredJournal(store: Store): Promise<StoredJournal> {
+	let rows = await listJournal(store);
+	let discarded = 0;
+	const format = await store.get('meta', JOURNAL_FORMAT_KEY);
+	if (!format || !equalBytes(format, JOURNAL_FORMAT)) {
+		await store.write([
+			...rows.map(({ table, at }) => ({ table, key: at, value: null })),
+			{ table: 'meta', key: JOURNAL_FORMAT_KEY, value: JOURNAL_FORMAT }
+		]);
+		discarded = rows.length;
+		rows = [];
+	}
+	const derivedRows = await store.list('meta', DERIVED_RANGE);
+	const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
+	const journal = rows.map((r) => ({
+		position: Number(r.at),
+		type: FACT_TYPES.indexOf(r.type),
+		bytes: r.bytes,
+		derived: derived.get(Number(r.at))
+	}));
+	const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
+	const { head, distrust } = checkJournal(journal, stored);
+	return { journal, head, distrust, derivedKeys: derivedRows.map(([key]) => key), discarded };
+}
