@@ -14,7 +14,7 @@ import type { InstitutionIdentity } from '../keys/institution.ts';
 import type { MiningControl } from '../mining/control.ts';
 import type { MinerPool } from '../mining/pool.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import type { InstitutionRole } from '../runtime/full-node.ts';
+import type { InstitutionRole } from '../runtime/node-api.ts';
 import type { Store } from '../store/store.ts';
 import { createClinicSession } from '../app/clinic-session.ts';
 import { Directory } from '../app/directory.ts';

@@ -7,18 +7,8 @@
  * browser or of Node).
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import type { Certificate, ConsensusKind } from '../core/certificate.ts';
-import type { ChameleonVerifier } from '../core/chameleon.ts';
-import type { ConsensusGroup } from '../core/consensus/group.ts';
-import {
-	ConsensusMachine,
-	type ConsensusApplication,
-	type TimeoutConfig
-} from '../core/consensus/machine.ts';
-import { blsSign } from '../core/consensus/bls.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { EquivocationEvidence } from '../core/evidence.ts';
-import type { GenesisConfig } from '../core/genesis.ts';
 import {
 	decodeAttachment,
 	decodeBatchMessage,
@@ -33,15 +23,15 @@ import {
 	transactionId,
 	type Transaction
 } from '../core/transaction.ts';
-import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import type { MinerPool } from '../mining/pool.ts';
 import type { PeerNet, Topic, Verdict } from '../net/peer-net.ts';
-import type { Store } from '../store/store.ts';
 import { BatchAgreement } from './batch-agreement.ts';
-import { ChainState, type ChainFact } from './chain-state.ts';
-import { serveSync, syncFrom, type SyncProgress } from './chain-sync.ts';
+import type { FullNodeOptions, NodeEvent, NodeStatus } from './node-api.ts';
+import type { ChainFact } from './chain-fact.ts';
+import { ChainState } from './chain-state.ts';
+import { serveSync, type SyncProgress } from './chain-sync.ts';
+import { PeerSyncs } from './peer-syncs.ts';
 import { serveLight } from './light-sync.ts';
-import { ConsensusDriver } from './consensus-driver.ts';
+import { ConsensusDrivers } from './consensus-drivers.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
 import { KeyblockMiner } from './keyblock-miner.ts';
@@ -49,64 +39,14 @@ import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
-import { StoredVotingState } from './voting-store.ts';
 import { consensusVerdict, judged } from './gossip-verdict.ts';
 
-/** An institution's secrets and workers, for nodes run by a consortium member. */
-export interface InstitutionRole {
-	id: Bytes;
-	signingKey: Bytes;
-	blsKey: Bytes;
-	chameleonKey: Bytes;
-	trapdoor: bigint;
-	prover: ChameleonProver;
-	/** Mining workers; absent for an institution node that does not mine. */
-	pool?: MinerPool;
-	/** Share of time the miners hash (default 1). */
-	miningDuty?: number;
-}
-
-export interface FullNodeOptions {
-	genesis: GenesisConfig;
-	store: Store;
-	net: PeerNet;
-	verifier: ChameleonVerifier;
-	institution?: InstitutionRole;
-	/** T_m of Algorithm 2. */
-	batchCapacity?: number;
-	timeouts?: TimeoutConfig;
-	clock?: () => number;
-}
-
-export interface NodeStatus {
-	peerId: string;
-	peers: number;
-	height: number;
-	batches: number;
-	patients: number;
-	mempool: number;
-	member: boolean;
-	mining: boolean;
-	syncing: SyncProgress | null;
-}
-
-export type NodeEvent =
-	| { type: 'fact'; fact: ChainFact }
-	| { type: 'status' }
-	| { type: 'error'; message: string }
-	| { type: 'penalised'; peer: string; reason: string }
-	/** A gossip message this node did not take, and why (a log's view of what the network sends). */
-	| { type: 'refused'; topic: Topic; code: string; message: string; blamed: boolean }
-	/** A transaction waiting here that the chain can no longer take (mempool.ts prune): it left the pool. */
-	| { type: 'dropped'; id: Bytes; code: string; message: string };
-
-/** How often a node asks a peer for the newest part of its journal, and how much of it. */
+/** How often a node asks a peer for the newest part of its journal (peer-syncs.ts catchUp). */
 const CATCH_UP_INTERVAL_MS = 15_000;
 /** How often a node re-announces its keyblock candidate and the transactions it submitted. */
 const ANNOUNCE_INTERVAL_MS = 5000;
 /** Bound on the transactions one node re-announces (a clinic's own queue, not a relay's). */
 const MAX_REANNOUNCED = 4096;
-const CATCH_UP_WINDOW = 512;
 
 export class FullNode {
 	readonly chain: ChainState;
@@ -116,23 +56,18 @@ export class FullNode {
 	private readonly keyblocks: KeyblockAgreement;
 	private readonly batches: BatchAgreement;
 	private readonly handovers: HandoverAgreement;
-	private readonly driverFor: (kind: ConsensusKind) => (group: ConsensusGroup) => ConsensusDriver | null;
-	private readonly drivers = new Map<string, ConsensusDriver>();
+	/** This institution's consensus drivers (consensus-drivers.ts). */
+	private readonly drivers: ConsensusDrivers;
 	private readonly miner: KeyblockMiner | null;
 	private readonly attacher: RecordAttacher | null;
 	/** Attachments that arrived before the batch that pins their records. */
 	private readonly heldAttachments: Attachment[] = [];
 	private readonly listeners = new Set<(event: NodeEvent) => void>();
-	/** Syncs running now, at most one per peer (a peer's messages may ask for many), shown in status(). */
-	private readonly syncs = new Map<
-		string,
-		{ progress: SyncProgress; done: Promise<void>; listeners: Set<(progress: SyncProgress) => void> }
-	>();
+	/** Syncs from peers running now (peer-syncs.ts), shown in status(). */
+	private readonly syncs: PeerSyncs;
 	private ownCandidate: Keyblock | null = null;
 	private announceTimer: ReturnType<typeof setInterval> | undefined;
 	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
-	private catchingUp = false;
-	private catchUpTurn = 0;
 	/** Transactions submitted through this node, re-announced until they leave its mempool. */
 	private readonly submitted = new Map<string, { id: Bytes; encoded: Bytes }>();
 	private stopped = false;
@@ -143,58 +78,26 @@ export class FullNode {
 		this.net = options.net;
 		const clock = options.clock ?? Date.now;
 		this.mempool = new Mempool(chain.ledger, options.verifier, clock, chain.accounts);
+		this.syncs = new PeerSyncs(
+			options.net,
+			chain,
+			() => this.emit({ type: 'status' }),
+			() => this.stopped
+		);
 		const role = options.institution;
-		const voting = new StoredVotingState(options.store);
-		const applications: Record<ConsensusKind, ConsensusApplication> = {
-			keyblock: {
-				propose: (height) => this.keyblocks.propose(height),
-				validate: (value, height) => this.keyblocks.validate(value, height)
-			},
-			transactions: {
-				propose: (sequence) => this.batches.propose(sequence),
-				validate: (value, sequence) => this.batches.validate(value, sequence)
-			},
-			membership: {
-				propose: (epoch) => this.handovers.propose(epoch),
-				validate: (value, epoch) => this.handovers.validate(value, epoch)
-			}
-		};
-		const decided = (kind: ConsensusKind, height: number, value: Bytes, certificate: Certificate) =>
-			kind === 'keyblock'
-				? this.keyblocks.decided(height, value, certificate)
-				: kind === 'transactions'
-					? this.batches.decided(height, value, certificate)
-					: this.handovers.decided(height, value, certificate);
-		/**
-		 * The driver of `kind` when this institution is a member of `group` (created the first time it is):
-		 * membership changes at hand-overs, so a node joins the voting when a group names it.
-		 */
-		const driverFor = (this.driverFor =
-			(kind: ConsensusKind) =>
-			(group: ConsensusGroup): ConsensusDriver | null => {
-				if (!role || group.indexOf(role.id) < 0) return null;
-				let existing = this.drivers.get(kind);
-				if (!existing) {
-					const machine = new ConsensusMachine({
-						kind,
-						signer: { id: role.id, sign: (message) => blsSign(role.blsKey, message) },
-						application: applications[kind],
-						store: voting,
-						timeouts: options.timeouts,
-						groupOf: (height) => chain.groupForVotes(kind, height)
-					});
-					existing = new ConsensusDriver(machine, {
-						publish: (bytes) => this.publish('consensus', bytes),
-						decided: (height, value, certificate) =>
-							void decided(kind, height, value, certificate).catch((error) => this.fail(error)),
-						evidence: (evidence) => void this.recordEvidence(evidence).catch((error) => this.fail(error)),
-						error: (error) => this.fail(error)
-					});
-					if (this.stopped) existing.stop();
-					this.drivers.set(kind, existing);
-				}
-				return existing;
-			});
+		this.drivers = new ConsensusDrivers({
+			signer: role,
+			chain,
+			store: options.store,
+			timeouts: options.timeouts,
+			agreement: (kind) =>
+				kind === 'keyblock' ? this.keyblocks : kind === 'transactions' ? this.batches : this.handovers,
+			publish: (bytes) => this.publish('consensus', bytes),
+			evidence: (evidence) => this.recordEvidence(evidence),
+			fail: (error) => this.fail(error),
+			stopped: () => this.stopped
+		});
+		const { driverFor } = this.drivers;
 		this.keyblocks = new KeyblockAgreement({
 			chain,
 			driverFor: driverFor('keyblock'),
@@ -277,7 +180,7 @@ export class FullNode {
 			mempool: this.mempool.size,
 			member: this.isMember,
 			mining: this.miner?.mining ?? false,
-			syncing: this.syncProgress()
+			syncing: this.syncs.progress()
 		};
 	}
 
@@ -314,7 +217,7 @@ export class FullNode {
 	async syncNow(onProgress?: (progress: SyncProgress) => void): Promise<void> {
 		for (const peer of this.net.peers()) {
 			try {
-				await this.syncWith(peer, onProgress);
+				await this.syncs.syncWith(peer, onProgress);
 			} catch (error) {
 				this.emit({ type: 'error', message: `sync from ${peer.slice(-8)} stopped: ${describe(error)}` });
 			}
@@ -326,7 +229,7 @@ export class FullNode {
 		clearInterval(this.announceTimer);
 		clearInterval(this.catchUpTimer);
 		this.miner?.stop();
-		for (const driver of this.drivers.values()) driver.stop();
+		this.drivers.stop();
 	}
 
 	// ------------------------------------------------------------------------------ wiring
@@ -341,11 +244,11 @@ export class FullNode {
 		net.subscribe('batches', (data, from) => this.guard('batches', () => this.onBatch(data, from)));
 		net.subscribe('patient-blocks', (data) => this.guard('patient-blocks', () => this.onAttachment(data)));
 		net.addEventListener('peer:connect', (event) => {
-			void this.syncWith(event.detail).catch(() => undefined);
+			void this.syncs.syncWith(event.detail).catch(() => undefined);
 		});
 		// Peers that connected while the chain was opening (a bootstrap peer dialled directly) came before
 		// the listener: sync from them now, or a quiet network would leave this node behind.
-		for (const peer of net.peers()) void this.syncWith(peer).catch(() => undefined);
+		for (const peer of net.peers()) void this.syncs.syncWith(peer).catch(() => undefined);
 		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned. So with
 		// the transactions submitted here: one lost, or ignored by a peer that was behind (a label whose
 		// record it had not attached yet), would otherwise wait until its round expires.
@@ -356,7 +259,7 @@ export class FullNode {
 		}, ANNOUNCE_INTERVAL_MS);
 		// Gossip is best effort (an attachment or a pin is published once): ask a peer for the tail of its
 		// journal now and then, and its whole journal if the tail does not apply here.
-		this.catchUpTimer = setInterval(() => void this.catchUp(), CATCH_UP_INTERVAL_MS);
+		this.catchUpTimer = setInterval(() => void this.syncs.catchUp(), CATCH_UP_INTERVAL_MS);
 	}
 
 	/** Publishes again what this node submitted and is still waiting here (neither pinned nor dropped). */
@@ -364,24 +267,6 @@ export class FullNode {
 		for (const [key, { id, encoded }] of this.submitted) {
 			if (this.chain.isPinned(id) || !this.mempool.has(id)) this.submitted.delete(key);
 			else void this.publish('transactions', encoded).catch(() => undefined);
-		}
-	}
-
-	private async catchUp(): Promise<void> {
-		const peers = this.net.peers();
-		if (this.stopped || this.catchingUp || peers.length === 0) return;
-		const peer = peers[this.catchUpTurn++ % peers.length]!;
-		// a full sync with that peer is under way (another peer's, maybe held open, does not stop us)
-		if (this.syncs.has(peer)) return;
-		this.catchingUp = true;
-		try {
-			await syncFrom(this.net, this.chain, peer, undefined, undefined, {
-				from: Math.max(0, this.chain.length - CATCH_UP_WINDOW)
-			});
-		} catch (error) {
-			if (error instanceof ValidationError) await this.syncWith(peer).catch(() => undefined);
-		} finally {
-			this.catchingUp = false;
 		}
 	}
 
@@ -409,7 +294,7 @@ export class FullNode {
 		const block = decodeKeyblock(data, this.chain.ledger.genesis.maxRegistersPerKeyblock);
 		if (block.pin) {
 			if (block.header.height > this.chain.height + 1) {
-				void this.syncWith(from).catch(() => undefined);
+				void this.syncs.syncWith(from).catch(() => undefined);
 				return 'ignore';
 			}
 			return (await this.chain.apply({ type: 'keyblock', block })) === 'applied' ? 'accept' : 'ignore';
@@ -420,7 +305,10 @@ export class FullNode {
 	/** See consensusVerdict. */
 	private onConsensus(data: Uint8Array): Promise<Verdict> {
 		// A member of the newest group listens from the first message on, so early votes are buffered.
-		return consensusVerdict(data, (kind) => this.drivers.get(kind) ?? this.driverFor(kind)(this.chain.group));
+		return consensusVerdict(
+			data,
+			(kind) => this.drivers.running(kind) ?? this.drivers.driverFor(kind)(this.chain.group)
+		);
 	}
 
 	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
@@ -433,14 +321,14 @@ export class FullNode {
 		}
 		if (message.type === 'handover') {
 			if (message.handover.epoch > this.chain.epochs) {
-				void this.syncWith(from).catch(() => undefined);
+				void this.syncs.syncWith(from).catch(() => undefined);
 				return 'ignore';
 			}
 			const outcome = await this.chain.apply({ type: 'handover', handover: message.handover });
 			return outcome === 'applied' ? 'accept' : 'ignore';
 		}
 		if (message.pinned.sequence > this.chain.batchCount + 1) {
-			void this.syncWith(from).catch(() => undefined);
+			void this.syncs.syncWith(from).catch(() => undefined);
 			return 'ignore';
 		}
 		return (await this.chain.apply({ type: 'batch', pinned: message.pinned })) === 'applied'
@@ -463,42 +351,6 @@ export class FullNode {
 			}
 			throw error;
 		}
-	}
-
-	// ------------------------------------------------------------------------------ sync
-
-	/**
-	 * Pulls `peer`'s journal; its progress shows in status() (and the UI) while it runs. One at a time
-	 * per peer: a call while one runs joins it (a stream of far-ahead keyblocks opens no more syncs).
-	 */
-	private syncWith(peer: string, onProgress?: (progress: SyncProgress) => void): Promise<void> {
-		const running = this.syncs.get(peer);
-		if (running) {
-			if (onProgress) running.listeners.add(onProgress);
-			return running.done;
-		}
-		const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
-		const listeners = new Set(onProgress ? [onProgress] : []);
-		const done = syncFrom(this.net, this.chain, peer, (update) => {
-			Object.assign(progress, update);
-			for (const listener of listeners) listener(update);
-			this.emit({ type: 'status' });
-		})
-			.then(() => undefined)
-			.finally(() => {
-				this.syncs.delete(peer);
-				this.emit({ type: 'status' });
-			});
-		this.syncs.set(peer, { progress, done, listeners });
-		return done;
-	}
-
-	/** The running sync with the most facts still to come, so a short catch-up does not hide a long one. */
-	private syncProgress(): SyncProgress | null {
-		let longest: SyncProgress | null = null;
-		for (const { progress: sync } of this.syncs.values())
-			if (!longest || sync.total - sync.received > longest.total - longest.received) longest = sync;
-		return longest && { ...longest };
 	}
 
 	// ------------------------------------------------------------------------------ reactions
