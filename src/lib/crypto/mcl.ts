@@ -14,6 +14,7 @@
  * guard). Points are set in Jacobian form with Z = 1. No conversion checks curve membership: callers pass
  * points decodeProof has checked.
  */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type * as McL from 'mcl-wasm';
 
 export type Mcl = typeof McL;
@@ -67,17 +68,16 @@ export function words(value: McL.G1 | McL.G2 | McL.GT | McL.Fp2 | McL.Fr): Uint3
 	return (value as unknown as { a_: Uint32Array }).a_;
 }
 
-/** `value` (0 ≤ value < 2^(8·length)) as little-endian bytes. */
+/**
+ * `value` (0 ≤ value < 2^(8·length)) as little-endian bytes. Through hex: a byte-by-byte loop of BigInt
+ * shifts allocated a BigInt per byte and was a visible part of the verifier's cost per proof.
+ */
 export function littleEndian(value: bigint, length = 32): Uint8Array {
-	const out = new Uint8Array(length);
-	for (let i = 0; i < length && value > 0n; i++, value >>= 8n) out[i] = Number(value & 0xffn);
-	return out;
+	return hexToBytes(value.toString(16).padStart(2 * length, '0')).reverse();
 }
 
 export function fromLittleEndian(bytes: Uint8Array): bigint {
-	let value = 0n;
-	for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-	return value;
+	return bytes.length === 0 ? 0n : BigInt('0x' + bytesToHex(bytes.slice().reverse()));
 }
 
 export function fp(mcl: Mcl, value: bigint): McL.Fp {
