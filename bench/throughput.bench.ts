@@ -21,12 +21,13 @@
  * Each configuration runs three times from the same transactions: members on the WASM back ends the
  * nodes install (libsecp256k1, mcl), the same on @noble/curves (the baseline: what every node ran
  * before), and the ceiling. Besides pinned TPS and latency it prints the CPU a member spends checking
- * one transaction (decode, fees, signature, proof) and the verification capacity that implies per core.
+ * one transaction (decode, fees, signature, proof), split by stage, the verification capacity that
+ * implies per core, and the machine's load average when the row was measured.
  * The default runs 1, 2 and 4 MB for 4 and 7 members; `BENCH_FULL=1` adds 10 and 13 members;
  * `BENCH_QUICK=1` runs 0.0625 MB blocks for 4 and 7 members (a smoke run, same columns, < 3 minutes).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -55,7 +56,9 @@ import {
 import { proveHash } from '../src/lib/crypto/chameleon-prover.ts';
 import { createNodeProver } from '../src/lib/crypto/prover.node.ts';
 import { installWasmBackends } from '../src/lib/crypto/wasm-backends.node.ts';
-import type { MemberResult, MemberTask, MemberTaskBody } from './throughput/protocol.ts';
+import type { MemberResult, MemberTask, MemberTaskBody, StageCpu } from './throughput/protocol.ts';
+
+const STAGES = ['decode', 'checks', 'proofs'] as const;
 
 const POOL_SIZE = 48;
 const POOL_FILE = fileURLToPath(new URL('../.cache/bench-proofs/pool.json', import.meta.url));
@@ -247,7 +250,10 @@ async function agreeBatch(
 	await Promise.all(
 		members.map((member) => pool.run({ type: 'certificate', member, groupSize: n, certificate }))
 	);
-	return prevotes.reduce((sum, p) => sum + (p.verifyCpuMs ?? 0), 0);
+	const stages: StageCpu = { decode: 0, checks: 0, proofs: 0 };
+	for (const { stageCpuMs } of prevotes)
+		for (const stage of STAGES) stages[stage] += stageCpuMs?.[stage] ?? 0;
+	return stages;
 }
 
 interface RunResult {
@@ -256,8 +262,10 @@ interface RunResult {
 	tps: number;
 	p50: number;
 	p99: number;
-	/** CPU ms one member spends checking one transaction (mean over members and transactions). */
+	/** CPU ms one member spends decoding and checking one transaction (mean over members and transactions). */
 	verifyMsPerTx: number;
+	/** The same by stage. */
+	stageMsPerTx: StageCpu;
 }
 
 async function runBlock(
@@ -269,9 +277,10 @@ async function runBlock(
 ): Promise<RunResult> {
 	const start = performance.now();
 	const latencies: number[] = [];
-	let verifyMs = 0;
+	const stageMs: StageCpu = { decode: 0, checks: 0, proofs: 0 };
 	for (const [i, batch] of batches.entries()) {
-		verifyMs += await agreeBatch(pool, n, i + 1, batch, verify);
+		const stages = await agreeBatch(pool, n, i + 1, batch, verify);
+		for (const stage of STAGES) stageMs[stage] += stages[stage];
 		const at = (performance.now() - start) / 1000;
 		for (let k = 0; k < counts[i]!; k++) latencies.push(at);
 	}
@@ -285,7 +294,12 @@ async function runBlock(
 		tps: transactions / seconds,
 		p50: quantile(0.5),
 		p99: quantile(0.99),
-		verifyMsPerTx: verifyMs / (transactions * n)
+		verifyMsPerTx: (stageMs.decode + stageMs.checks + stageMs.proofs) / (transactions * n),
+		stageMsPerTx: {
+			decode: stageMs.decode / (transactions * n),
+			checks: stageMs.checks / (transactions * n),
+			proofs: stageMs.proofs / (transactions * n)
+		}
 	};
 }
 
@@ -399,7 +413,7 @@ export default async function throughput(): Promise<void> {
 	const warm = blockOf(txs.slice(0, quick ? 24 : 64), MB);
 	for (const members of [wasm, noble]) await runBlock(members, 4, warm.batches, warm.counts, true);
 	console.log(
-		'block   members  tx/block  pinned TPS  noble TPS  paper TPS  latency p50/p99 (s)  verify ms/tx  noble ms/tx  capacity tx/s/core  ceiling TPS'
+		'block   members  tx/block  pinned TPS  noble TPS  paper TPS  latency p50/p99 (s)  verify ms/tx  noble ms/tx  capacity tx/s/core  ceiling TPS  load'
 	);
 	try {
 		for (const size of sizes)
@@ -413,8 +427,13 @@ export default async function throughput(): Promise<void> {
 						`${real.tps.toFixed(0).padStart(12)}${baseline.tps.toFixed(0).padStart(11)}${paperTps(size, n).padStart(11)}` +
 						`  ${real.p50.toFixed(2).padStart(8)} / ${real.p99.toFixed(2).padEnd(8)}` +
 						`${real.verifyMsPerTx.toFixed(2).padStart(13)}${baseline.verifyMsPerTx.toFixed(2).padStart(13)}` +
-						`${(1000 / real.verifyMsPerTx).toFixed(0).padStart(20)}${ceiling.tps.toFixed(0).padStart(13)}`
+						`${(1000 / real.verifyMsPerTx).toFixed(0).padStart(20)}${ceiling.tps.toFixed(0).padStart(13)}` +
+						// The machine's 1-minute load average: pinned TPS follows other jobs' load.
+						`${loadavg()[0]!.toFixed(1).padStart(6)}`
 				);
+				const stages = (r: RunResult) =>
+					STAGES.map((stage) => `${stage} ${r.stageMsPerTx[stage].toFixed(2)}`).join(', ');
+				console.log(`        CPU ms/tx by stage: ${stages(real)} (noble: ${stages(baseline)})`);
 			}
 		console.log(
 			'\npaper (4-core i5): 145 → 116 TPS at 1 MB for 4 → 13 members; 218 TPS at 2 MB, 4 members.' +

@@ -38,10 +38,17 @@ export type MemberResult =
 			signature?: Uint8Array;
 			value?: Uint8Array;
 			transactions?: number;
-			/** CPU time (ms) of the prevote's decoding and checks, this process only. */
-			verifyCpuMs?: number;
+			/** CPU time (ms) of the prevote's decoding and checks, this process only, by stage. */
+			stageCpuMs?: StageCpu;
 	  }
 	| { type: 'failed'; id: number; message: string };
+
+/** Where a prevote's CPU goes: decoding the proposal, fee/holder/signature checks, the proofs. */
+export interface StageCpu {
+	decode: number;
+	checks: number;
+	proofs: number;
+}
 
 /** A task as the bench writes it; the pool numbers it. */
 export type MemberTaskBody = MemberTask extends infer T

@@ -146,8 +146,20 @@ describe('chameleon hash with Groth16 proofs', () => {
 		alias.set(bigIntToBytes(bytesToBigInt(proof.subarray(0, 32)) + p, 32), 0);
 		const offCurve = proof.slice();
 		offCurve[63]! ^= 1;
+		const offCurveB = proof.slice();
+		offCurveB[191]! ^= 1;
+		const offCurveC = proof.slice();
+		offCurveC[255]! ^= 1;
 		// B on the twist but outside the order-r subgroup: the curve point (x = 1, y = √(1 + b′)) if it exists.
-		const cases = [proof.subarray(0, 200), new Uint8Array(256), alias, offCurve, outsideG2(proof)];
+		const cases = [
+			proof.subarray(0, 200),
+			new Uint8Array(256),
+			alias,
+			offCurve,
+			offCurveB,
+			offCurveC,
+			outsideG2(proof)
+		];
 		for (const bytes of cases) expect(await verify(withProof(bytes))).toBe(false);
 		// A non-canonical h (y + p) and hash keys that are the identity or outside the subgroup.
 		const y = decodePoint(hashed.hash.h, 'h').toAffine().y;
@@ -201,6 +213,11 @@ describe('chameleon hash with Groth16 proofs', () => {
 		negA.set(bigIntToBytes(bn254.fields.Fp.ORDER - bytesToBigInt(proof.subarray(32, 64)), 32), 32);
 		const swappedB = proof.slice();
 		swappedB.set(collided.hash.proof.subarray(64, 192), 64);
+		// −C and another proof's C: valid points, wrong proofs.
+		const negC = proof.slice();
+		negC.set(bigIntToBytes(bn254.fields.Fp.ORDER - bytesToBigInt(proof.subarray(224, 256)), 32), 224);
+		const swappedC = proof.slice();
+		swappedC.set(collided.hash.proof.subarray(192, 256), 192);
 		const cases: [ChameleonStatement, boolean][] = [
 			[hashed, true],
 			[collided, true],
@@ -211,6 +228,8 @@ describe('chameleon hash with Groth16 proofs', () => {
 			[{ ...hashed, hash: { ...hashed.hash, h: zero.hash.h } }, false],
 			[withProof(hashed, negA), false],
 			[withProof(hashed, swappedB), false],
+			[withProof(hashed, negC), false],
+			[withProof(hashed, swappedC), false],
 			[withProof(hashed, outsideG2(proof)), false],
 			[withProof(hashed, zero.hash.proof), false]
 		];
@@ -225,12 +244,12 @@ describe('chameleon hash with Groth16 proofs', () => {
 			expect(await verifier.verifySingle(statement)).toBe(expected);
 			expect((await ffjs.verifyAll([statement]))[0]).toBe(expected);
 		}
-		// All cases in one batch of 44, through the worker pool (once up), this thread, and ffjavascript.
+		// All cases in one batch of 52, through the worker pool (once up), this thread, and ffjavascript.
 		const pool = sharedMclPool()!;
 		for (let wait = 0; pool.ready < pool.size && wait < 3000; wait++)
 			await new Promise((r) => setTimeout(r, 20));
 		expect(pool.ready).toBeGreaterThan(0);
-		const batch = Array.from({ length: 44 }, (_, i) => cases[(i * 5) % cases.length]!);
+		const batch = Array.from({ length: 52 }, (_, i) => cases[(i * 5) % cases.length]!);
 		const expected = batch.map(([, ok]) => ok);
 		const statements = batch.map(([statement]) => statement);
 		expect(await verifier.verifyAll(statements)).toEqual(expected);

@@ -42,7 +42,19 @@ export interface Groth16Backend<P> {
 /** Bytes of ρ: 128 bits, so a bad proof survives a batch with probability ≤ 2⁻¹²⁸. */
 export const RHO_BYTES = 16;
 
+/** CSPRNG bytes for the next ρs: one platform call per 256 proofs instead of one per proof. */
+const rhoBytes = new Uint8Array(RHO_BYTES * 256);
+let rhoOffset = rhoBytes.length;
+
 /** A fresh secret ρ < 2¹²⁸ from the platform's CSPRNG, odd so it is never 0. */
 export function randomRho(): bigint {
-	return bytesToBigInt(crypto.getRandomValues(new Uint8Array(RHO_BYTES))) | 1n;
+	if (rhoOffset === rhoBytes.length) {
+		crypto.getRandomValues(rhoBytes);
+		rhoOffset = 0;
+	}
+	const bytes = rhoBytes.subarray(rhoOffset, (rhoOffset += RHO_BYTES));
+	const rho = bytesToBigInt(bytes) | 1n;
+	// Used once: the bytes of a spent ρ do not stay in memory.
+	bytes.fill(0);
+	return rho;
 }

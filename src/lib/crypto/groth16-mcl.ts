@@ -17,7 +17,7 @@ import { ValidationError } from '../core/errors.ts';
 import { createMclPointDecoder } from './babyjubjub-mcl.ts';
 import { randomRho, type BatchCheck, type Groth16Backend, type PreparedProof } from './groth16-backend.ts';
 import { fr, g1, g2, loadMcl, R, type Fr, type G1, type G2, type GT, type Mcl } from './mcl.ts';
-import { millerValueOf, type PairItem } from './mcl-batch-job.ts';
+import { millerValueOf, pairItem, type PairItem } from './mcl-batch-job.ts';
 import { createMclG2SubgroupCheck } from './mcl-g2-subgroup.ts';
 import { MclMultiPairing } from './mcl-multi-pairing.ts';
 import { sharedMclPool, type MclPool } from './mcl-pool.ts';
@@ -29,12 +29,11 @@ const POOL_MIN = 8;
 const MIN_JOB = 8;
 const MAX_JOB = 32;
 
-/** A proof's points in mcl's form, and its decoded coordinates (what a worker job carries). */
+/** A proof's points in mcl's form. */
 interface Points {
 	a: G1;
 	b: G2;
 	c: G1;
-	proof: Groth16Proof;
 }
 
 /** The verification key's points in mcl's form. */
@@ -100,7 +99,7 @@ class MclGroth16 implements Groth16Backend<Points> {
 
 	toPoints(proof: Groth16Proof): Points | undefined {
 		const b = g2(this.mcl, proof.b);
-		return this.inG2(b) ? { a: g1(this.mcl, proof.a), b, c: g1(this.mcl, proof.c), proof } : undefined;
+		return this.inG2(b) ? { a: g1(this.mcl, proof.a), b, c: g1(this.mcl, proof.c) } : undefined;
 	}
 
 	batch(expected: number): BatchCheck<Points> {
@@ -158,7 +157,7 @@ class MclBatchCheck implements BatchCheck<Points> {
 		this.cs.push(points.c);
 		this.rhos.push(rhoFr);
 		if (!this.pool) return this.pairing.add(this.mcl.mul(points.a, rhoFr), points.b);
-		this.job.push({ a: points.proof.a, b: points.proof.b, rho });
+		this.job.push(pairItem(points.a, points.b, rhoFr));
 		if (this.job.length < this.jobSize) return false;
 		this.send();
 		return true;

@@ -12,7 +12,7 @@
  * P's order divides x < r, so P is not in G2 (whose nonzero points have order r): rejected.
  */
 import { bn254 } from '@noble/curves/bn254.js';
-import { fp2, fr, type Fp2, type G2, type Mcl } from './mcl.ts';
+import { fp2, fr, rawMcl, words, type G2, type Mcl } from './mcl.ts';
 
 const F = bn254.fields.Fp2;
 const p = bn254.fields.Fp.ORDER;
@@ -21,29 +21,49 @@ const XI = { c0: 9n, c1: 1n };
 const EPS_X = F.pow(XI, (p - 1n) / 3n);
 const EPS_Y = F.pow(XI, (p - 1n) / 2n);
 
+/** Slots of the scratch area, each one G2 point (X, Y, Z as Fp2 = a + b·u) wide. */
+const SLOTS = ['input', 'multiple', 'psi1', 'psi2', 'psi3', 'sum1', 'sum2', 'twice', 'constants'] as const;
+type Slot = (typeof SLOTS)[number];
+
 export function createMclG2SubgroupCheck(mcl: Mcl): (point: G2) => boolean {
-	const epsX = fp2(mcl, [EPS_X.c0, EPS_X.c1]);
-	const epsY = fp2(mcl, [EPS_Y.c0, EPS_Y.c1]);
-	const seed = fr(mcl, BN_SEED);
-	const conjugate = (v: Fp2) => {
-		const out = v.clone();
-		out.set_b(mcl.neg(v.get_b()));
-		return out;
+	const raw = rawMcl(mcl);
+	const pointBytes = words(new mcl.G2()).length * 4;
+	const fp2Bytes = pointBytes / 3;
+	const fpBytes = fp2Bytes / 2;
+	const base = raw._malloc(pointBytes * SLOTS.length);
+	const at = (slot: Slot) => base + SLOTS.indexOf(slot) * pointBytes;
+	// Constants slot: εx, εy, then the seed as an Fr.
+	const epsX = at('constants');
+	const epsY = epsX + fp2Bytes;
+	const seed = epsY + fp2Bytes;
+	raw.HEAP32.set(words(fp2(mcl, [EPS_X.c0, EPS_X.c1])), epsX >> 2);
+	raw.HEAP32.set(words(fp2(mcl, [EPS_Y.c0, EPS_Y.c1])), epsY >> 2);
+	raw.HEAP32.set(words(fr(mcl, BN_SEED)), seed >> 2);
+	const conjugate = (out: number, v: number) => {
+		raw.HEAP32.copyWithin(out >> 2, v >> 2, (v + fpBytes) >> 2);
+		raw._mclBnFp_neg(out + fpBytes, v + fpBytes);
 	};
-	const psi = (point: G2) => {
-		const out = new mcl.G2();
-		out.setX(mcl.mul(conjugate(point.getX()), epsX));
-		out.setY(mcl.mul(conjugate(point.getY()), epsY));
-		out.setZ(conjugate(point.getZ()));
-		return out;
+	/** ψ(input) into out; the conjugates go through the `twice` slot, free until the last step. */
+	const psi = (out: number, input: number) => {
+		const scratch = at('twice');
+		conjugate(scratch, input);
+		raw._mclBnFp2_mul(out, scratch, epsX);
+		conjugate(scratch, input + fp2Bytes);
+		raw._mclBnFp2_mul(out + fp2Bytes, scratch, epsY);
+		conjugate(out + 2 * fp2Bytes, input + 2 * fp2Bytes);
 	};
 	return (point) => {
 		if (point.isZero()) return true;
-		const r = mcl.mul(point, seed);
-		if (r.isZero()) return false;
-		const psi1 = psi(r);
-		const psi2 = psi(psi1);
-		const left = mcl.add(mcl.add(mcl.add(point, r), psi1), psi2);
-		return left.isEqual(mcl.dbl(psi(psi2)));
+		raw.HEAP32.set(words(point), at('input') >> 2);
+		raw._mclBnG2_mul(at('multiple'), at('input'), seed);
+		if (raw._mclBnG2_isZero(at('multiple'))) return false;
+		psi(at('psi1'), at('multiple'));
+		psi(at('psi2'), at('psi1'));
+		psi(at('psi3'), at('psi2'));
+		raw._mclBnG2_add(at('sum1'), at('input'), at('multiple'));
+		raw._mclBnG2_add(at('sum2'), at('sum1'), at('psi1'));
+		raw._mclBnG2_add(at('sum1'), at('sum2'), at('psi2'));
+		raw._mclBnG2_dbl(at('twice'), at('psi3'));
+		return raw._mclBnG2_isEqual(at('sum1'), at('twice')) === 1;
 	};
 }

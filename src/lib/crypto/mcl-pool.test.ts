@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { bn254 } from '@noble/curves/bn254.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { millerValueOf, type PairItem } from './mcl-batch-job.ts';
-import { loadMcl, type Mcl } from './mcl.ts';
+import { millerValueOf, pairItem, type PairItem } from './mcl-batch-job.ts';
+import { fr, g1, g2, loadMcl, type Mcl } from './mcl.ts';
 import { sharedMclPool, type MclPool } from './mcl-pool.ts';
 
 let mcl: Mcl;
@@ -14,14 +14,14 @@ function items(count: number, seed: bigint): PairItem[] {
 	return Array.from({ length: count }, (_, i) => {
 		const a = bn254.G1.Point.BASE.multiply(seed + BigInt(i)).toAffine();
 		const b = bn254.G2.Point.BASE.multiply(seed * 7n + BigInt(i)).toAffine();
-		return {
-			a: [a.x, a.y],
-			b: [
+		return pairItem(
+			g1(mcl, [a.x, a.y]),
+			g2(mcl, [
 				[b.x.c0, b.x.c1],
 				[b.y.c0, b.y.c1]
-			],
-			rho: (seed << 64n) + BigInt(i) + 1n
-		};
+			]),
+			fr(mcl, (seed << 64n) + BigInt(i) + 1n)
+		);
 	});
 }
 
@@ -50,12 +50,15 @@ describe('mcl worker pool', () => {
 	it('lets a Node process that used it exit on its own', () => {
 		const script = `
 			import { sharedMclPool } from ${JSON.stringify(new URL('./mcl-pool.ts', import.meta.url).href)};
+			import { pairItem } from ${JSON.stringify(new URL('./mcl-batch-job.ts', import.meta.url).href)};
+			import { fr, g1, g2, loadMcl } from ${JSON.stringify(new URL('./mcl.ts', import.meta.url).href)};
+			const mcl = await loadMcl();
 			const pool = sharedMclPool();
 			while (pool.ready < pool.size) await new Promise((r) => setTimeout(r, 20));
-			const a = [1n, 2n];
-			const b = [[${bn254.G2.Point.BASE.toAffine().x.c0}n, ${bn254.G2.Point.BASE.toAffine().x.c1}n],
-				[${bn254.G2.Point.BASE.toAffine().y.c0}n, ${bn254.G2.Point.BASE.toAffine().y.c1}n]];
-			const bytes = await pool.run([{ a, b, rho: 3n }]);
+			const a = g1(mcl, [1n, 2n]);
+			const b = g2(mcl, [[${bn254.G2.Point.BASE.toAffine().x.c0}n, ${bn254.G2.Point.BASE.toAffine().x.c1}n],
+				[${bn254.G2.Point.BASE.toAffine().y.c0}n, ${bn254.G2.Point.BASE.toAffine().y.c1}n]]);
+			const bytes = await pool.run([pairItem(a, b, fr(mcl, 3n))]);
 			console.log('done', bytes.length);
 		`;
 		const run = spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script], {

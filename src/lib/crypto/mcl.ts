@@ -14,12 +14,13 @@
  * guard). Points are set in Jacobian form with Z = 1. No conversion checks curve membership: callers pass
  * points decodeProof has checked.
  */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type * as McL from 'mcl-wasm';
 
 export type Mcl = typeof McL;
 export type { Fp, Fp2, Fr, G1, G2, GT } from 'mcl-wasm';
 
-/** Words of mcl's internal buffers; raw WASM exports used by mcl-multi-pairing.ts. */
+/** Words of mcl's internal buffers; raw WASM exports used by mcl-multi-pairing.ts and mcl-g2-subgroup.ts. */
 export interface McLRaw {
 	stackSave(): number;
 	stackRestore(position: number): void;
@@ -27,6 +28,16 @@ export interface McLRaw {
 	sallocArray(words: Uint32Array[]): number;
 	copyFromHeap32(words: Uint32Array, position: number): void;
 	_mclBn_millerLoopVec(gt: number, g1s: number, g2s: number, n: number): void;
+	/** Heap memory that outlives a call (mcl-g2-subgroup.ts keeps one scratch area per realm). */
+	_malloc(bytes: number): number;
+	HEAP32: Int32Array;
+	_mclBnFp_neg(out: number, x: number): void;
+	_mclBnFp2_mul(out: number, x: number, y: number): void;
+	_mclBnG2_mul(out: number, point: number, scalar: number): void;
+	_mclBnG2_add(out: number, x: number, y: number): void;
+	_mclBnG2_dbl(out: number, x: number): void;
+	_mclBnG2_isZero(point: number): number;
+	_mclBnG2_isEqual(x: number, y: number): number;
 }
 
 /** BN254's group order r (= Baby Jubjub's base field) and base field p. */
@@ -53,21 +64,20 @@ export function rawMcl(mcl: Mcl): McLRaw {
 }
 
 /** The words of an mcl value (its internal `a_`, copied to the WASM stack by every mcl call). */
-export function words(value: McL.G1 | McL.G2 | McL.GT): Uint32Array {
+export function words(value: McL.G1 | McL.G2 | McL.GT | McL.Fp2 | McL.Fr): Uint32Array {
 	return (value as unknown as { a_: Uint32Array }).a_;
 }
 
-/** `value` (0 ≤ value < 2^(8·length)) as little-endian bytes. */
+/**
+ * `value` (0 ≤ value < 2^(8·length)) as little-endian bytes. Through hex: a byte-by-byte loop of BigInt
+ * shifts allocated a BigInt per byte and was a visible part of the verifier's cost per proof.
+ */
 export function littleEndian(value: bigint, length = 32): Uint8Array {
-	const out = new Uint8Array(length);
-	for (let i = 0; i < length && value > 0n; i++, value >>= 8n) out[i] = Number(value & 0xffn);
-	return out;
+	return hexToBytes(value.toString(16).padStart(2 * length, '0')).reverse();
 }
 
 export function fromLittleEndian(bytes: Uint8Array): bigint {
-	let value = 0n;
-	for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-	return value;
+	return bytes.length === 0 ? 0n : BigInt('0x' + bytesToHex(bytes.slice().reverse()));
 }
 
 export function fp(mcl: Mcl, value: bigint): McL.Fp {
