@@ -172,7 +172,10 @@ export class ChainState {
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
 
 	private constructor(options: ChainStateOptions) {
-		this.ledger = new Ledger(options.genesis);
+		this.ledger = new Ledger(options.genesis, {
+			epochOf: (height) => epochOf(height, this.membership),
+			groupOfEpoch: (epoch) => this.groups[epoch]
+		});
 		this.accounts = new FeeAccounts(options.genesis);
 		this.groups = [options.group];
 		this.membership = {
@@ -245,10 +248,10 @@ export class ChainState {
 				const roots = derived && splitHashes(derived, fact.block.registers.length);
 				this.ledger.restoreKeyblock(fact.block, roots);
 				// Balances are derived state: replayed (cheap integer sums), never trusted from storage.
-				const { height, miner } = fact.block.header;
+				const { height } = fact.block.header;
 				this.accounts.applyKeyblock(
 					height,
-					miner,
+					this.ledger.minerOf(fact.block.header),
 					fact.block.registers.map((tx) => tx.body)
 				);
 				return;
@@ -493,10 +496,10 @@ export class ChainState {
 					`keyblock ${block.header.height}`
 				);
 				this.ledger.appendKeyblock(block, this.clock());
-				const { height, miner } = block.header;
+				const { height } = block.header;
 				this.accounts.applyKeyblock(
 					height,
-					miner,
+					this.ledger.minerOf(block.header),
 					block.registers.map((tx) => tx.body)
 				);
 				return;
@@ -535,11 +538,10 @@ export class ChainState {
 					`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
 				);
 				ensure(
-					handover.members.every((m) =>
-						this.ledger.genesis.institutions.some(
-							(i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey)
-						)
-					),
+					handover.members.every((m) => {
+						const institution = this.ledger.registry.memberAt(m.id, this.height + 1);
+						return institution !== undefined && equalBytes(institution.blsKey, m.blsPublicKey);
+					}),
 					'handover-member',
 					'the hand-over names a member that is not a consortium institution with its BLS key'
 				);
