@@ -15,6 +15,7 @@ import { checkTarget, checkTimestamp, nextTarget } from './difficulty.ts';
 import { ensure, ValidationError } from './errors.ts';
 import { genesisHash, type GenesisConfig } from './genesis.ts';
 import { InstitutionRegistry, type ApprovingGroups } from './institution-registry.ts';
+import type { RegistryFact } from './registry-facts.ts';
 import type { Institution, PublicKey } from './identity.ts';
 import { checkKeyblock, keyblockHash, type Keyblock } from './keyblock.ts';
 import {
@@ -189,8 +190,12 @@ export class Ledger {
 			);
 			identities.add(bytesToHex(body.identity));
 		}
-		// Admissions and rotations: checked in order on a copy, applied when the keyblock is.
-		this.registry.clone().applyFacts(block.registry ?? [], height, this.#approvingGroups);
+		this.checkRegistryFacts(block.registry ?? [], height);
+	}
+
+	/** Admissions and rotations for keyblock `height`: checked in order on a copy, applied with the keyblock. */
+	checkRegistryFacts(facts: readonly RegistryFact[], height: number): void {
+		this.registry.clone().applyFacts(facts, height, this.#approvingGroups);
 	}
 
 	/** Appends a checked keyblock and creates its round's patient blocks. */

@@ -48,6 +48,8 @@ export class InstitutionRegistry {
 	/** Every signing key and BLS key ever registered, so none is registered twice. */
 	readonly #signingKeys = new Map<string, RegisteredInstitution>();
 	readonly #blsKeys = new Set<string>();
+	/** The facts applied, with the height of the keyblock that carried each (light clients are sent them). */
+	readonly #facts: { height: number; fact: RegistryFact }[] = [];
 
 	constructor(
 		readonly network: Bytes,
@@ -156,6 +158,12 @@ export class InstitutionRegistry {
 	#apply(fact: RegistryFact, height: number): void {
 		if (fact.type === 'admit') this.#admit(fact.application.institution, height);
 		else this.#rotate(fact, height);
+		this.#facts.push({ height, fact });
+	}
+
+	/** Every fact applied so far, in chain order, with the height of the keyblock that carried it. */
+	get facts(): readonly { height: number; fact: RegistryFact }[] {
+		return this.#facts;
 	}
 
 	#checkApproval(fact: RegistryFact, height: number, groups: ApprovingGroups): void {

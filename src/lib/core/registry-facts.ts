@@ -14,7 +14,7 @@
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { decodeHashKey } from './chameleon.ts';
 import { blsVerifyPossession } from './consensus/bls.ts';
-import { encodeCanonical, type Canonical } from './encoding.ts';
+import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
 import { ensure, ValidationError, type ValidationCode } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import {
@@ -190,15 +190,15 @@ function approvalCanonical(a: Approval): { [key: string]: Canonical } {
 	return { epoch: a.epoch, signers: a.signers, signature: a.signature };
 }
 
+export function applicationToCanonical(a: Application): { [key: string]: Canonical } {
+	return { network: a.network, institution: institutionCanonical(a.institution), signature: a.signature };
+}
+
 export function registryFactToCanonical(fact: RegistryFact): { [key: string]: Canonical } {
 	if (fact.type === 'admit')
 		return {
 			type: 'admit',
-			application: {
-				network: fact.application.network,
-				institution: institutionCanonical(fact.application.institution),
-				signature: fact.application.signature
-			},
+			application: applicationToCanonical(fact.application),
 			approval: approvalCanonical(fact.approval)
 		};
 	const { previousSignature, nextSignature, ...unsigned } = fact.rotation;
@@ -262,11 +262,17 @@ export function readRegistryFact(value: unknown, where: string): RegistryFact {
 	return { type, rotation: readRotation(o.rotation, `${where}.rotation`), approval };
 }
 
+export function encodeRegistryFact(fact: RegistryFact): Bytes {
+	return encodeCanonical(registryFactToCanonical(fact));
+}
+
+export function decodeRegistryFact(bytes: Bytes): RegistryFact {
+	return readRegistryFact(decodeCanonical(bytes, 16 * 1024), 'registryFact');
+}
+
 /** Merkle root a keyblock header commits to over its registry facts (hash of each canonical fact). */
 export function registryRoot(facts: readonly RegistryFact[]): Bytes {
-	return merkleRoot(
-		facts.map((f) => taggedHash('spchain/registry-fact', encodeCanonical(registryFactToCanonical(f))))
-	);
+	return merkleRoot(facts.map((f) => taggedHash('spchain/registry-fact', encodeRegistryFact(f))));
 }
 
 /** Who a fact is about, for messages and indices. */

@@ -45,6 +45,7 @@ import { ConsensusDriver } from './consensus-driver.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
 import { KeyblockMiner } from './keyblock-miner.ts';
+import { RegistryPool } from './registry-pool.ts';
 import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
@@ -111,6 +112,8 @@ const CATCH_UP_WINDOW = 512;
 export class FullNode {
 	readonly chain: ChainState;
 	readonly mempool: Mempool;
+	/** Approved admissions and key rotations this node's miner carries (registry-pool.ts). */
+	readonly registryPool: RegistryPool;
 	readonly net: PeerNet;
 	private readonly options: FullNodeOptions;
 	private readonly keyblocks: KeyblockAgreement;
@@ -143,6 +146,7 @@ export class FullNode {
 		this.net = options.net;
 		const clock = options.clock ?? Date.now;
 		this.mempool = new Mempool(chain.ledger, options.verifier, clock, chain.accounts);
+		this.registryPool = new RegistryPool(chain.ledger);
 		const role = options.institution;
 		const voting = new StoredVotingState(options.store);
 		const applications: Record<ConsensusKind, ConsensusApplication> = {
@@ -227,6 +231,7 @@ export class FullNode {
 						minerId: role.id,
 						signingKey: role.signingKey,
 						found: (block) => this.minedCandidate(block),
+						registryFacts: (height) => this.registryPool.forKeyblock(height),
 						duty: role.miningDuty,
 						error: (error) => this.fail(error),
 						clock
