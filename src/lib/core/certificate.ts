@@ -144,12 +144,33 @@ export function verifyCertificate(
 		);
 	if (expected.value !== undefined && bytesToHex(expected.value) !== bytesToHex(certificate.value))
 		throw new ValidationError('certificate-value', 'certificate is for another value');
-	ensure(
-		certificate.signers.length === bitmapLength(group.size),
-		'certificate-bitmap',
-		`signer bitmap has ${certificate.signers.length} bytes, the group of ${group.size} needs ${bitmapLength(group.size)}`
+	verifyQuorumSignature(
+		group,
+		certificate.signers,
+		certificate.signature,
+		statementBytes(group, { ...certificate, step: 'precommit' }),
+		scheme
 	);
-	const indices = signerIndices(certificate.signers);
+}
+
+/**
+ * The double quorum of section 5.3 (6) over `message`: the bitmap fits the group, more than 2/3 of the
+ * members AND of their reputation signed, and the aggregate verifies under the signers' summed keys.
+ * Shared by pin certificates and by the group's approvals of registry facts (core/registry-approval.ts).
+ */
+export function verifyQuorumSignature(
+	group: ConsensusGroup,
+	signers: Bytes,
+	signature: Bytes,
+	message: Bytes,
+	scheme: SignatureScheme = blsScheme
+): void {
+	ensure(
+		signers.length === bitmapLength(group.size),
+		'certificate-bitmap',
+		`signer bitmap has ${signers.length} bytes, the group of ${group.size} needs ${bitmapLength(group.size)}`
+	);
+	const indices = signerIndices(signers);
 	ensure(
 		indices.every((i) => i < group.size),
 		'certificate-bitmap',
@@ -167,11 +188,10 @@ export function verifyCertificate(
 		'certificate-reputation',
 		`signers hold ${weight} of ${group.totalWeight} reputation units; more than two thirds are needed`
 	);
-	const message = statementBytes(group, { ...certificate, step: 'precommit' });
 	const ok = scheme.verifyAggregate(
 		indices.map((i) => group.members[i]!.blsPublicKey),
 		message,
-		certificate.signature
+		signature
 	);
 	ensure(ok, 'certificate-signature', 'aggregate signature does not match the statement and signers');
 }

@@ -13,7 +13,9 @@ import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { messageFromDigest, type ChameleonStatement, type ChameleonVerifier } from './chameleon.ts';
 import { checkTarget, checkTimestamp, nextTarget } from './difficulty.ts';
 import { ensure, ValidationError } from './errors.ts';
-import { genesisHash, institutionById, type GenesisConfig } from './genesis.ts';
+import { genesisHash, type GenesisConfig } from './genesis.ts';
+import { InstitutionRegistry, type ApprovingGroups } from './institution-registry.ts';
+import type { RegistryFact } from './registry-facts.ts';
 import type { Institution, PublicKey } from './identity.ts';
 import { checkKeyblock, keyblockHash, type Keyblock } from './keyblock.ts';
 import {
@@ -57,9 +59,16 @@ export class Ledger {
 	/** Record transaction id → id of the batch that pinned it (pinning.ts pinnedBatchId; fed by the consensus layer). */
 	readonly #pins = new Map<string, Bytes>();
 
-	constructor(genesis: GenesisConfig) {
+	/** The consortium as the keyblocks so far make it (genesis founders, admissions, key rotations). */
+	readonly registry: InstitutionRegistry;
+	/** The groups that may approve registry facts; without them a keyblock carrying facts is refused. */
+	readonly #approvingGroups: ApprovingGroups | undefined;
+
+	constructor(genesis: GenesisConfig, approvingGroups?: ApprovingGroups) {
 		this.genesis = genesis;
 		this.genesisHash = genesisHash(genesis);
+		this.registry = InstitutionRegistry.ofGenesis(genesis, this.genesisHash);
+		this.#approvingGroups = approvingGroups;
 	}
 
 	/** Height of the tip (0 before the first keyblock). */
@@ -115,10 +124,15 @@ export class Ledger {
 	}
 
 	institution(id: Bytes): Institution {
-		const found = institutionById(this.genesis, id);
+		const found = this.registry.byId(id);
 		if (!found)
 			throw new ValidationError('unknown-institution', 'this institution is not a member of the consortium');
 		return found;
+	}
+
+	/** The institution id of a keyblock's miner (its signing key may be a rotated one, not the id). */
+	minerOf(header: { miner: PublicKey; height: number }): PublicKey {
+		return this.registry.signerAt(header.miner, header.height)?.id ?? header.miner;
 	}
 
 	// ------------------------------------------------------------ keyblocks
@@ -143,11 +157,7 @@ export class Ledger {
 			'keyblock-penu',
 			`keyblock ${height} does not mine over the last microblock of round ${height - 2}`
 		);
-		ensure(
-			institutionById(g, header.miner) !== undefined,
-			'keyblock-miner',
-			`keyblock ${height} was mined by a key outside the consortium`
-		);
+		this.registry.assertSigner(header.miner, height, 'keyblock-miner');
 		checkTarget(header.target, this.#timedTargets(), g);
 		checkTimestamp(
 			header.timestamp,
@@ -161,7 +171,7 @@ export class Ledger {
 		for (const tx of block.registers) {
 			const body = tx.body;
 			ensure(
-				institutionById(g, body.institution) !== undefined,
+				this.registry.memberAt(body.institution, height) !== undefined,
 				'tx-institution',
 				'a register transaction names an institution outside the consortium'
 			);
@@ -179,6 +189,12 @@ export class Ledger {
 			);
 			identities.add(bytesToHex(body.identity));
 		}
+		this.checkRegistryFacts(block.registry ?? [], height);
+	}
+
+	/** Admissions and rotations for keyblock `height`: checked in order on a copy, applied with the keyblock. */
+	checkRegistryFacts(facts: readonly RegistryFact[], height: number): void {
+		this.registry.clone().applyFacts(facts, height, this.#approvingGroups);
 	}
 
 	/** Appends a checked keyblock and creates its round's patient blocks. */
@@ -201,9 +217,10 @@ export class Ledger {
 		const { blocks, microTip } = createPatientBlocks(
 			block,
 			this.microTip(this.height),
-			this.genesis.institutions,
+			this.registry.members(block.header.height),
 			institutionRoots
 		);
+		this.registry.restoreFacts(block.registry ?? [], block.header.height);
 		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
 		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));
 		for (const patientBlock of blocks)
@@ -264,6 +281,11 @@ export class Ledger {
 		this.#checkRound(body.round, this.height);
 		ensure(body.round >= block.header.round, 'tx-round', 'the transaction predates the patient registration');
 		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, body.institution));
+		ensure(
+			leafIndex >= 0,
+			'leaf-missing',
+			`${author.name} was admitted after this patient registered, so the patient block has no leaf for it; records go to the institutions of the patient's registration`
+		);
 		const leaf = block.leaves[leafIndex]!;
 		const entries = [...leaf.entries, ...pending];
 		// checkPatientBlock keeps a leaf in round order: a transaction that could never be attached is not pinned.
@@ -375,7 +397,7 @@ export class Ledger {
 		const updated = { ...leaf, entries: staged, proof: leafProof };
 		checkPatientBlock(
 			{ ...block, leaves: block.leaves.map((l, i) => (i === leafIndex ? updated : l)) },
-			this.genesis.institutions
+			this.registry.members(block.header.round)
 		);
 		block.leaves[leafIndex] = updated;
 		stagedIds.forEach((id, k) => {

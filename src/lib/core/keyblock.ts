@@ -20,6 +20,13 @@ import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verifySignature, type PublicKey } from './identity.ts';
 import { merkleRoot } from './merkle.ts';
 import { meetsTarget, powHash } from './pow.ts';
+import {
+	MAX_REGISTRY_FACTS,
+	readRegistryFact,
+	registryFactToCanonical,
+	registryRoot,
+	type RegistryFact
+} from './registry-facts.ts';
 import * as read from './schema.ts';
 import {
 	checkTransaction,
@@ -50,11 +57,15 @@ export interface KeyblockHeader {
 	timestamp: number;
 	/** Merkle root of the register transaction ids, in packing order. */
 	registersRoot: Bytes;
+	/** Merkle root of the registry facts (admissions, key rotations), present only when there are some. */
+	registryRoot?: Bytes;
 }
 
 export interface Keyblock {
 	header: KeyblockHeader;
 	registers: Transaction<RegisterBody>[];
+	/** Admissions and key rotations the group approved (registry-facts.ts), in force from the next keyblock. */
+	registry?: RegistryFact[];
 	/** The miner's signature over the header hash. */
 	signature: Bytes;
 	/** The consensus group's pin certificate, once pinned (opaque here; see pinning.ts). */
@@ -62,7 +73,11 @@ export interface Keyblock {
 }
 
 function headerToCanonical(h: KeyblockHeader): { [key: string]: Canonical } {
-	return { ...h, nonce: u64be(h.nonce) };
+	const { registryRoot, ...fields } = h;
+	// A header without registry facts encodes (and hashes) exactly as before the field existed.
+	return registryRoot
+		? { ...fields, nonce: u64be(h.nonce), registryRoot }
+		: { ...fields, nonce: u64be(h.nonce) };
 }
 
 export function keyblockHash(header: KeyblockHeader): Bytes {
@@ -79,6 +94,7 @@ export function keyblockToCanonical(block: Keyblock): { [key: string]: Canonical
 		registers: block.registers.map(transactionToCanonical),
 		signature: block.signature
 	};
+	if (block.registry?.length) out.registry = block.registry.map(registryFactToCanonical);
 	if (block.pin) out.pin = block.pin;
 	return out;
 }
@@ -99,8 +115,8 @@ const HEADER_FIELDS = [
 ] as const;
 
 export function readKeyblockHeader(value: unknown, where = 'keyblock.header'): KeyblockHeader {
-	const o = read.object(value, where, HEADER_FIELDS);
-	return {
+	const o = read.object(value, where, HEADER_FIELDS, ['registryRoot']);
+	const header: KeyblockHeader = {
 		height: read.uint(o.height, `${where}.height`, 2 ** 32 - 1),
 		prev: read.bytes(o.prev, `${where}.prev`, HASH_LENGTH),
 		penu: read.bytes(o.penu, `${where}.penu`, HASH_LENGTH),
@@ -110,6 +126,9 @@ export function readKeyblockHeader(value: unknown, where = 'keyblock.header'): K
 		timestamp: read.uint(o.timestamp, `${where}.timestamp`),
 		registersRoot: read.bytes(o.registersRoot, `${where}.registersRoot`, HASH_LENGTH)
 	};
+	if (o.registryRoot !== undefined)
+		header.registryRoot = read.bytes(o.registryRoot, `${where}.registryRoot`, HASH_LENGTH);
+	return header;
 }
 
 /** Decodes untrusted bytes into a structurally valid keyblock; `maxRegisters` bounds the list. */
@@ -118,7 +137,7 @@ export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 
 		decodeCanonical(bytes, maxBytes),
 		'keyblock',
 		['header', 'registers', 'signature'],
-		['pin']
+		['registry', 'pin']
 	);
 	const block: Keyblock = {
 		header: readKeyblockHeader(o.header),
@@ -133,6 +152,8 @@ export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 
 		}),
 		signature: read.bytes(o.signature, 'keyblock.signature', SIGNATURE_LENGTH)
 	};
+	if (o.registry !== undefined)
+		block.registry = read.array(o.registry, 'keyblock.registry', MAX_REGISTRY_FACTS, readRegistryFact);
 	if (o.pin !== undefined) block.pin = read.bytes(o.pin, 'keyblock.pin', { min: 1, max: MAX_PIN_BYTES });
 	return block;
 }
@@ -141,9 +162,12 @@ export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 
 export function sealKeyblock(
 	header: KeyblockHeader,
 	registers: Transaction<RegisterBody>[],
-	minerSecretKey: Bytes
+	minerSecretKey: Bytes,
+	registry: RegistryFact[] = []
 ): Keyblock {
-	return { header, registers, signature: sign(minerSecretKey, keyblockHash(header)) };
+	const block: Keyblock = { header, registers, signature: sign(minerSecretKey, keyblockHash(header)) };
+	if (registry.length > 0) block.registry = registry;
+	return block;
 }
 
 /**
@@ -173,6 +197,15 @@ export function checkKeyblock(block: Keyblock, fees: FeeSchedule, maxRegisters: 
 		equalBytes(registersRoot(block.registers), header.registersRoot),
 		'keyblock-root',
 		`keyblock ${header.height}: the register root does not match its transactions`
+	);
+	const registry = block.registry ?? [];
+	ensure(
+		registry.length <= MAX_REGISTRY_FACTS &&
+			(registry.length === 0
+				? header.registryRoot === undefined
+				: header.registryRoot !== undefined && equalBytes(registryRoot(registry), header.registryRoot)),
+		'keyblock-registry',
+		`keyblock ${header.height}: the registry root does not match its admissions and key rotations`
 	);
 	const patients = new Set<string>();
 	for (const tx of block.registers) {

@@ -31,7 +31,7 @@ export async function verifyReceivedPatientBlock(
 			`the patient block's ${field} is not the one the chain derived`
 		);
 	}
-	const statements = checkPatientBlock(block, ledger.genesis.institutions);
+	const statements = checkPatientBlock(block, ledger.registry.members(block.header.round));
 	for (const leaf of block.leaves)
 		for (const entry of leaf.entries) {
 			checkTransaction(entry.tx, ledger.genesis.fees);

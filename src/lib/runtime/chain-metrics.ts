@@ -37,7 +37,8 @@ export function chainReputations(
 		string,
 		InstitutionActivity & { keyblocks: number[]; registerTxs: number[]; medicalTxs: number[] }
 	>();
-	for (const institution of genesis.institutions) {
+	// Founders and every institution admitted by then (institution-registry.ts).
+	for (const institution of ledger.registry.members(length + 1)) {
 		const id = bytesToHex(institution.id);
 		activity.set(id, {
 			institution: id,
@@ -50,7 +51,7 @@ export function chainReputations(
 	for (let height = 1; height <= length; height++) {
 		const { block } = ledger.keyblock(height)!;
 		const chunk = chunkOf(height);
-		const miner = activity.get(bytesToHex(block.header.miner));
+		const miner = activity.get(bytesToHex(ledger.minerOf(block.header)));
 		if (miner) miner.keyblocks[chunk]!++;
 		for (const tx of block.registers) {
 			const receiver = activity.get(bytesToHex(tx.body.institution));
@@ -82,7 +83,7 @@ export function chainStandings(chain: ChainState, epoch: number): Standing[] {
 	const recordsUpTo = Math.max(0, end - epochLength);
 	const seen = new Map<string, number>();
 	for (let height = 1; height <= Math.min(end, chain.height); height++)
-		seen.set(bytesToHex(chain.ledger.keyblock(height)!.block.header.miner), height);
+		seen.set(bytesToHex(chain.ledger.minerOf(chain.ledger.keyblock(height)!.block.header)), height);
 	for (let sequence = 1; sequence <= chain.batchCount; sequence++) {
 		const { batch } = chain.batch(sequence)!;
 		if (batch.round > recordsUpTo) continue;
@@ -102,7 +103,7 @@ export function expectedGroup(chain: ChainState, epoch: number): ConsensusGroup 
 	const standings = chainStandings(chain, epoch);
 	const rOf = new Map(standings.map((s) => [s.institution, s.r]));
 	const chosen = new Set(rankIncomingGroup(standings, epoch, chain.membershipParams));
-	const members = chain.ledger.genesis.institutions
+	const members = chain.ledger.registry.all
 		.filter((i) => chosen.has(bytesToHex(i.id)))
 		.map((i) => ({ id: i.id, blsPublicKey: i.blsKey, reputation: rOf.get(bytesToHex(i.id))! }));
 	return new ConsensusGroup(members, epoch);

@@ -19,7 +19,7 @@ import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { FeeAccounts } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
 import type { ConsensusGroup, GroupMember } from '../core/consensus/group.ts';
-import type { Handover, MembershipParams } from '../core/consensus/membership.ts';
+import { epochOf, type Handover, type MembershipParams } from '../core/consensus/membership.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
 import { verifyEvidence } from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
@@ -100,7 +100,10 @@ export class ChainState {
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
 
 	private constructor(options: ChainStateOptions) {
-		this.ledger = new Ledger(options.genesis);
+		this.ledger = new Ledger(options.genesis, {
+			epochOf: (height) => epochOf(height, this.schedule.membership),
+			groupOfEpoch: (epoch) => this.schedule.groupOfEpoch(epoch)
+		});
 		this.accounts = new FeeAccounts(options.genesis);
 		const membership = {
 			groupSize: options.genesis.consensusGroupSize,
@@ -155,10 +158,10 @@ export class ChainState {
 				const roots = derived && splitHashes(derived, fact.block.registers.length);
 				this.ledger.restoreKeyblock(fact.block, roots);
 				// Balances are derived state: replayed (cheap integer sums), never trusted from storage.
-				const { height, miner } = fact.block.header;
+				const { height } = fact.block.header;
 				this.accounts.applyKeyblock(
 					height,
-					miner,
+					this.ledger.minerOf(fact.block.header),
 					fact.block.registers.map((tx) => tx.body)
 				);
 				return;
@@ -371,10 +374,10 @@ export class ChainState {
 					`keyblock ${block.header.height}`
 				);
 				this.ledger.appendKeyblock(block, this.clock());
-				const { height, miner } = block.header;
+				const { height } = block.header;
 				this.accounts.applyKeyblock(
 					height,
-					miner,
+					this.ledger.minerOf(block.header),
 					block.registers.map((tx) => tx.body)
 				);
 				return;
@@ -396,7 +399,10 @@ export class ChainState {
 			}
 			case 'handover': {
 				const { handover } = fact;
-				const incoming = this.schedule.checkHandover(handover, this.height, this.ledger.genesis);
+				const incoming = this.schedule.checkHandover(handover, this.height, (m) => {
+					const institution = this.ledger.registry.memberAt(m.id, this.height + 1);
+					return institution !== undefined && equalBytes(institution.blsKey, m.blsPublicKey);
+				});
 				// The certificate is necessary, not sufficient: this node ranks its own chain (issue 11).
 				checkHandoverRanking(this, incoming);
 				this.schedule.admit(handover, incoming);

@@ -35,6 +35,7 @@ import { ConsensusDrivers } from './consensus-drivers.ts';
 import { genesisGroup } from './genesis-group.ts';
 import { KeyblockAgreement } from './keyblock-agreement.ts';
 import { KeyblockMiner } from './keyblock-miner.ts';
+import { RegistryPool } from './registry-pool.ts';
 import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
@@ -51,6 +52,8 @@ const MAX_REANNOUNCED = 4096;
 export class FullNode {
 	readonly chain: ChainState;
 	readonly mempool: Mempool;
+	/** Approved admissions and key rotations this node's miner carries (registry-pool.ts). */
+	readonly registryPool: RegistryPool;
 	readonly net: PeerNet;
 	private readonly options: FullNodeOptions;
 	private readonly keyblocks: KeyblockAgreement;
@@ -84,6 +87,7 @@ export class FullNode {
 			() => this.emit({ type: 'status' }),
 			() => this.stopped
 		);
+		this.registryPool = new RegistryPool(chain.ledger);
 		const role = options.institution;
 		this.drivers = new ConsensusDrivers({
 			signer: role,
@@ -130,6 +134,7 @@ export class FullNode {
 						minerId: role.id,
 						signingKey: role.signingKey,
 						found: (block) => this.minedCandidate(block),
+						registryFacts: (height) => this.registryPool.forKeyblock(height),
 						duty: role.miningDuty,
 						error: (error) => this.fail(error),
 						clock

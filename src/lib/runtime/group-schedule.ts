@@ -14,7 +14,6 @@ import {
 	type MembershipParams
 } from '../core/consensus/membership.ts';
 import { ensure } from '../core/errors.ts';
-import type { GenesisConfig } from '../core/genesis.ts';
 
 export class GroupSchedule {
 	/** Group of each epoch so far, by epoch number (epoch 0: genesis). */
@@ -99,7 +98,11 @@ export class GroupSchedule {
 	 * end, a group of consortium institutions with their BLS keys, certified by the outgoing group.
 	 * Returns the incoming group (the caller ranks it against its own chain before it admits it).
 	 */
-	checkHandover(handover: Handover, height: number, genesis: GenesisConfig): ConsensusGroup {
+	checkHandover(
+		handover: Handover,
+		height: number,
+		isInstitutionKey: (member: Handover['members'][number]) => boolean
+	): ConsensusGroup {
 		ensure(
 			handover.epoch === this.groups.length,
 			'handover-epoch',
@@ -117,9 +120,7 @@ export class GroupSchedule {
 			`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
 		);
 		ensure(
-			handover.members.every((m) =>
-				genesis.institutions.some((i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey))
-			),
+			handover.members.every(isInstitutionKey),
 			'handover-member',
 			'the hand-over names a member that is not a consortium institution with its BLS key'
 		);

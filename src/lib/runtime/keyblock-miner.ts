@@ -9,6 +9,7 @@ import type { Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
 import { medianTimePast } from '../core/difficulty.ts';
 import { registersRoot, sealKeyblock, type Keyblock, type KeyblockHeader } from '../core/keyblock.ts';
+import { registryRoot, type RegistryFact } from '../core/registry-facts.ts';
 import type { MinerPool } from '../mining/pool.ts';
 import type { Mempool } from './mempool.ts';
 
@@ -20,6 +21,8 @@ export interface KeyblockMinerOptions {
 	minerId: Bytes;
 	signingKey: Bytes;
 	found(block: Keyblock): Promise<void>;
+	/** Approved admissions and key rotations to carry in keyblock `height` (registry-pool.ts). */
+	registryFacts?: (height: number) => RegistryFact[];
 	error(error: unknown): void;
 	clock?: () => number;
 	/**
@@ -121,6 +124,7 @@ export class KeyblockMiner {
 		for (let h = Math.max(1, height - 11); h < height; h++)
 			past.push(ledger.keyblock(h)!.block.header.timestamp);
 		const registers = mempool.registersFor(ledger.genesis.maxRegistersPerKeyblock);
+		const registry = this.options.registryFacts?.(height) ?? [];
 		const header: KeyblockHeader = {
 			height,
 			prev,
@@ -129,10 +133,11 @@ export class KeyblockMiner {
 			miner: this.options.minerId,
 			target,
 			timestamp: Math.max(this.clock(), medianTimePast(past) + 1),
-			registersRoot: registersRoot(registers)
+			registersRoot: registersRoot(registers),
+			...(registry.length > 0 ? { registryRoot: registryRoot(registry) } : {})
 		};
 		try {
-			await this.options.found(sealKeyblock(header, registers, this.options.signingKey));
+			await this.options.found(sealKeyblock(header, registers, this.options.signingKey, registry));
 		} catch (error) {
 			this.options.error(error);
 		}

@@ -20,7 +20,9 @@ import {
 	type MembershipParams
 } from '../core/consensus/membership.ts';
 import { ensure } from '../core/errors.ts';
-import type { GenesisConfig } from '../core/genesis.ts';
+import { genesisHash, type GenesisConfig } from '../core/genesis.ts';
+import { InstitutionRegistry } from '../core/institution-registry.ts';
+import { encodeRegistryFact, type RegistryFact } from '../core/registry-facts.ts';
 import {
 	batchHeaderOf,
 	batchIdOf,
@@ -43,12 +45,35 @@ export class LightClient {
 	/** Bytes of what this client keeps (encoded hand-overs and batch headers). */
 	storedBytes = 0;
 
+	/** The consortium as the registry facts received so far make it (core institution-registry.ts). */
+	readonly registry: InstitutionRegistry;
+
 	constructor(
 		readonly genesis: GenesisConfig,
 		genesisGroup: ConsensusGroup
 	) {
 		this.groups = [genesisGroup];
 		this.membership = { groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength };
+		this.registry = InstitutionRegistry.ofGenesis(genesis, genesisHash(genesis));
+	}
+
+	/**
+	 * The next admission or key rotation, carried by keyblock `height`: its approval is verified against
+	 * the group of that keyblock's epoch or the one before, which this client holds (the server sends the
+	 * facts of an epoch before the hand-over that ends it).
+	 */
+	applyRegistryFact(height: number, fact: RegistryFact): void {
+		const last = this.registry.facts.at(-1)?.height ?? 0;
+		ensure(
+			height >= last,
+			'registry-fact',
+			`registry facts must come in chain order (${height} after ${last})`
+		);
+		this.registry.applyFacts([fact], height, {
+			epochOf: (h) => epochOf(h, this.membership),
+			groupOfEpoch: (epoch) => this.groups[epoch]
+		});
+		this.storedBytes += encodeRegistryFact(fact).length;
 	}
 
 	get epochs(): number {
@@ -72,9 +97,10 @@ export class LightClient {
 			`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
 		);
 		ensure(
-			handover.members.every((m) =>
-				this.genesis.institutions.some((i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey))
-			),
+			handover.members.every((m) => {
+				const institution = this.registry.byId(m.id);
+				return institution !== undefined && equalBytes(institution.blsKey, m.blsPublicKey);
+			}),
 			'handover-member',
 			'the hand-over names a member that is not a consortium institution with its BLS key'
 		);

@@ -41,7 +41,12 @@ beforeAll(async () => {
 	serveLight(server, chain);
 	// The same frames with the record's inclusion proof bent.
 	server.handle(TAMPERED, async function* (request) {
-		const o = decodeCanonical(request) as { handovers: number; batches: number; patient: Uint8Array };
+		const o = decodeCanonical(request) as {
+			handovers: number;
+			batches: number;
+			registry: number;
+			patient: Uint8Array;
+		};
 		for await (const raw of lightFrames(chain, o)) {
 			const f = decodeCanonical(raw) as { type: string; bytes: Uint8Array };
 			if (f.type === 'proof') {

@@ -1,0 +1,275 @@
+/**
+ * Joining later, over the network (docs/consortium.md "Joining later"): the paper's certifying
+ * authority is the consensus group's quorum. Two request/response protocols (net/protocol.ts):
+ *
+ * - APPLY: an applicant sends its signed application to the peers it knows; each member of the group
+ *   that approves for the next keyblock answers by its node's admission policy: 'open' approves any
+ *   well-formed application at once (the demo network and tests), 'manual' keeps it until the
+ *   operator approves or refuses it (what a real consortium runs) and answers 'pending' meanwhile.
+ *   An approval is the member's BLS signature over the application hash (core registry-approval.ts).
+ * - SUBMIT: once it holds a quorum of approvals, the applicant aggregates them and hands the admission
+ *   to the institutions, whose miners carry it in their next keyblock (registry-pool.ts); it is in force
+ *   from the keyblock after the one the group pins with it.
+ *
+ * `AdmissionDesk` is a member's side, `seekAdmission` the applicant's.
+ */
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { blsVerify } from '../core/consensus/bls.ts';
+import type { ConsensusGroup } from '../core/consensus/group.ts';
+import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
+import { ValidationError } from '../core/errors.ts';
+import type { Institution } from '../core/identity.ts';
+import { approvalMessage, assembleApproval, signApproval } from '../core/registry-approval.ts';
+import {
+	applicationHash,
+	applicationToCanonical,
+	checkApplication,
+	decodeRegistryFact,
+	encodeRegistryFact,
+	readApplication,
+	signApplication,
+	type Application,
+	type RegistryFact
+} from '../core/registry-facts.ts';
+import * as read from '../core/schema.ts';
+import { call, defineProtocol, serve, type Codec } from '../net/protocol.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import type { FullNode } from './full-node.ts';
+
+export const ADMISSION_POLICIES = ['manual', 'open'] as const;
+export type AdmissionPolicy = (typeof ADMISSION_POLICIES)[number];
+
+export type ApplyAnswer =
+	/** This member signed the application for the group of `epoch`. */
+	| { status: 'approved'; epoch: number; member: Bytes; signature: Bytes }
+	/** Kept for this member's operator (manual policy). */
+	| { status: 'pending' }
+	/** This node is not a member of the group that approves now. */
+	| { status: 'not-member' }
+	/** The operator refused it. */
+	| { status: 'refused' }
+	/** Already an institution, in force from keyblock `from`. */
+	| { status: 'admitted'; from: number };
+
+const ANSWER_STATUSES = ['approved', 'pending', 'not-member', 'refused', 'admitted'] as const;
+
+const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({ encode, decode });
+
+function encodeAnswer(answer: ApplyAnswer): Bytes {
+	return encodeCanonical({ ...answer });
+}
+
+function decodeAnswer(bytes: Bytes): ApplyAnswer {
+	const o = read.object(
+		decodeCanonical(bytes, 1024),
+		'applyAnswer',
+		['status'],
+		['epoch', 'member', 'signature', 'from']
+	);
+	const status = read.oneOf(o.status, 'applyAnswer.status', ANSWER_STATUSES);
+	if (status === 'approved')
+		return {
+			status,
+			epoch: read.uint(o.epoch, 'applyAnswer.epoch'),
+			member: read.bytes(o.member, 'applyAnswer.member', 32),
+			signature: read.bytes(o.signature, 'applyAnswer.signature', 96)
+		};
+	if (status === 'admitted') return { status, from: read.uint(o.from, 'applyAnswer.from') };
+	return { status };
+}
+
+export const APPLY = defineProtocol({
+	id: '/spchain/admission/apply/1.0.0',
+	request: codec<Application>(
+		(a) => encodeCanonical(applicationToCanonical(a)),
+		(bytes) => readApplication(decodeCanonical(bytes, 4096), 'application')
+	),
+	response: codec(encodeAnswer, decodeAnswer),
+	maxBytes: 4096,
+	timeoutMs: 15_000
+});
+
+export const SUBMIT = defineProtocol({
+	id: '/spchain/admission/submit/1.0.0',
+	request: codec(encodeRegistryFact, decodeRegistryFact),
+	response: codec<'added' | 'known'>(
+		(status) => encodeCanonical({ status }),
+		(bytes) =>
+			read.oneOf(
+				read.object(decodeCanonical(bytes, 64), 'submitAnswer', ['status']).status,
+				'submitAnswer.status',
+				['added', 'known'] as const
+			)
+	),
+	maxBytes: 16 * 1024,
+	timeoutMs: 15_000
+});
+
+/** The group that approves facts for the next keyblock (its epoch's, or the newest while it is unknown). */
+export function approvingGroup(node: FullNode): ConsensusGroup {
+	return node.chain.groupFor(node.chain.height + 1) ?? node.chain.group;
+}
+
+export interface AdmissionDeskOptions {
+	node: FullNode;
+	/** This institution's id and BLS secret key (its consensus key signs approvals). */
+	id: Bytes;
+	blsKey: Bytes;
+	policy: AdmissionPolicy;
+}
+
+/** An application waiting for this member's operator. */
+export interface PendingApplication {
+	institution: Institution;
+	hash: string;
+	receivedAt: number;
+}
+
+/** A member's side of admission: answers APPLY by its policy, keeps SUBMITted facts for its miner. */
+export class AdmissionDesk {
+	readonly #pending = new Map<string, PendingApplication>();
+	readonly #approved = new Set<string>();
+	readonly #refused = new Set<string>();
+	readonly #listeners = new Set<() => void>();
+
+	constructor(private readonly options: AdmissionDeskOptions) {
+		const { node } = options;
+		serve(node.net, APPLY, async (application) => this.answer(application));
+		serve(node.net, SUBMIT, async (fact) => node.registryPool.add(fact));
+	}
+
+	get policy(): AdmissionPolicy {
+		return this.options.policy;
+	}
+
+	/** Applications waiting for the operator (manual policy), oldest first. */
+	pending(): PendingApplication[] {
+		return [...this.#pending.values()];
+	}
+
+	onChange(listener: () => void): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
+	}
+
+	/** The operator's decision on a pending application (by its hash, hex). */
+	decide(hash: string, approve: boolean): void {
+		if (!this.#pending.delete(hash))
+			throw new ValidationError('registry-fact', 'no application with this hash is waiting here');
+		(approve ? this.#approved : this.#refused).add(hash);
+		for (const listener of this.#listeners) listener();
+	}
+
+	answer(application: Application): ApplyAnswer {
+		const { node, id, blsKey, policy } = this.options;
+		const { ledger } = node.chain;
+		checkApplication(application, ledger.genesisHash);
+		const known = ledger.registry.byId(application.institution.id);
+		if (known) return { status: 'admitted', from: known.admittedAt + 1 };
+		const group = approvingGroup(node);
+		if (group.indexOf(id) < 0) return { status: 'not-member' };
+		const hash = applicationHash(application.network, application.institution);
+		const key = bytesToHex(hash);
+		if (this.#refused.has(key)) return { status: 'refused' };
+		if (policy === 'manual' && !this.#approved.has(key)) {
+			if (!this.#pending.has(key)) {
+				this.#pending.set(key, { institution: application.institution, hash: key, receivedAt: Date.now() });
+				for (const listener of this.#listeners) listener();
+			}
+			return { status: 'pending' };
+		}
+		return {
+			status: 'approved',
+			epoch: group.epoch,
+			member: id,
+			signature: signApproval(group, hash, blsKey)
+		};
+	}
+}
+
+export type AdmissionStatus =
+	| { state: 'applying'; approvals: number; members: number; pending: number; refused: number }
+	| { state: 'submitted'; approvals: number; members: number }
+	| { state: 'admitted'; from: number };
+
+export interface SeekAdmissionOptions {
+	node: FullNode;
+	net: PeerNet;
+	institution: Institution;
+	signingKey: Bytes;
+	onStatus?: (status: AdmissionStatus) => void;
+	signal?: AbortSignal;
+	/** Pause between rounds of asking (default 3 s). */
+	retryMs?: number;
+}
+
+/**
+ * The applicant's side: asks every connected peer to approve, aggregates a quorum of the approving
+ * group's signatures, submits the admission, and repeats until the chain holds it. Resolves with the
+ * first keyblock height at which the institution is in force.
+ */
+export async function seekAdmission(options: SeekAdmissionOptions): Promise<number> {
+	const { node, net, institution, onStatus, signal } = options;
+	const { ledger } = node.chain;
+	const application = signApplication(ledger.genesisHash, institution, options.signingKey);
+	const hash = applicationHash(application.network, institution);
+	const admittedFrom = () => {
+		const found = ledger.registry.byId(institution.id);
+		return found && found.admittedAt + 1;
+	};
+	for (;;) {
+		signal?.throwIfAborted();
+		const from = admittedFrom();
+		if (from !== undefined) {
+			onStatus?.({ state: 'admitted', from });
+			return from;
+		}
+		const group = approvingGroup(node);
+		const message = approvalMessage(group, hash);
+		const signatures = new Map<number, Bytes>();
+		let pending = 0;
+		let refused = 0;
+		await Promise.all(
+			net.peers().map(async (peer) => {
+				const answer = await call(net, peer, APPLY, application, { signal }).catch(() => undefined);
+				if (answer?.status === 'pending') pending++;
+				if (answer?.status === 'refused') refused++;
+				if (answer?.status !== 'approved' || answer.epoch !== group.epoch) return;
+				const index = group.indexOf(answer.member);
+				// A wrong signature would only spoil the aggregate: each is checked on its own first.
+				if (index >= 0 && blsVerify(group.members[index]!.blsPublicKey, message, answer.signature))
+					signatures.set(index, answer.signature);
+			})
+		);
+		const progress = { approvals: signatures.size, members: group.size };
+		if (group.isQuorum(signatures.keys())) {
+			const fact: RegistryFact = {
+				type: 'admit',
+				application,
+				approval: assembleApproval(group, signatures)
+			};
+			await Promise.all(
+				net.peers().map((peer) => call(net, peer, SUBMIT, fact, { signal }).catch(() => undefined))
+			);
+			onStatus?.({ state: 'submitted', ...progress });
+		} else onStatus?.({ state: 'applying', ...progress, pending, refused });
+		await untilAdmittedOr(node, options.retryMs ?? 3000, signal);
+	}
+}
+
+/** Waits `ms`, or less if a fact makes the institution admitted meanwhile. */
+function untilAdmittedOr(node: FullNode, ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		const done = () => {
+			clearTimeout(timer);
+			off();
+			signal?.removeEventListener('abort', done);
+			resolve();
+		};
+		const timer = setTimeout(done, ms);
+		const off = node.chain.onFact((fact) => {
+			if (fact.type === 'keyblock' && fact.block.registry?.length) done();
+		});
+		signal?.addEventListener('abort', done, { once: true });
+	});
+}
