@@ -15,7 +15,6 @@ export const VALIDATION_CODES = [
 	'access-requester',
 	'access-signature',
 	'access-stale',
-	'access-log-kept',
 	'address',
 	'aead-key',
 	'aead-unavailable',
@@ -142,7 +141,6 @@ export const VALIDATION_CODES = [
 	'keyblock-unpinned',
 	'label-author',
 	'label-hash',
-	'label-reason',
 	'label-target',
 	'label-twice',
 	'leaf-duplicate',
@@ -247,6 +245,7 @@ const KNOWN: ReadonlySet<string> = new Set(VALIDATION_CODES);
 export const APP_CODES = [
 	'bad-answer',
 	'consent-unknown',
+	'decline-reason',
 	'genesis-changed',
 	'genesis-invalid',
 	'genesis-mismatch',
