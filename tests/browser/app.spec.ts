@@ -27,6 +27,8 @@ const DIAGNOSIS = 'Influenza A quokka7';
 const CORRECTED = 'Bacterial pneumonia wombat3';
 const VISIT_B = 'Follow-up for cough numbat5';
 const REASON = 'Sputum culture came back positive';
+const DECLINED = 'Sprained ankle wallaby9';
+const DECLINE_REASON = 'I was never treated for an ankle';
 const PATIENT_NAME = 'Ada Lovelace';
 // The holder's refusals (core/access-request.ts checkAccessRequest), as its error frame carries them.
 const NOT_PATIENT_OR_GRANTEE =
@@ -82,20 +84,37 @@ async function selectPatient(clinic: Page, address: string, invitation: string):
 	await clinic.locator(`button[title="${address}"]`).click();
 }
 
-/** The clinic writes, the patient approves on the phone, the clinic sees the record attached. */
-async function writeAndApprove(
+/** The clinic writes a record with the form; the patient's phone shows the request (the record it opened). */
+async function writeRequest(
 	clinic: Page,
 	patient: Page,
 	kind: string,
 	fields: Record<string, string>,
 	summary: string
-): Promise<void> {
+) {
 	await clinic.getByLabel('Record type').selectOption(kind);
 	for (const [label, value] of Object.entries(fields))
 		await clinic.getByLabel(label, { exact: true }).fill(value);
 	await clinic.getByRole('button', { name: 'Write record' }).click();
 	const request = patient.getByTestId('signing-request').filter({ hasText: summary });
 	await expect(request).toBeVisible({ timeout: 120_000 });
+	return request;
+}
+
+/**
+ * The clinic writes, the patient reads the record on the phone (decrypted there from the sealed bytes the
+ * transaction points at: `shown` is read before signing) and approves; the clinic sees it attached.
+ */
+async function writeAndApprove(
+	clinic: Page,
+	patient: Page,
+	kind: string,
+	fields: Record<string, string>,
+	summary: string,
+	shown: (string | RegExp)[] = [summary]
+): Promise<void> {
+	const request = await writeRequest(clinic, patient, kind, fields, summary);
+	for (const text of shown) await expect(request.getByTestId('signing-record')).toContainText(text);
 	await request.getByRole('button', { name: 'Approve' }).click();
 	await expect(clinic.getByTestId('pending-row').filter({ hasText: summary })).toContainText('Attached', {
 		timeout: 240_000
@@ -226,12 +245,31 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await selectPatient(clinicA, address, invitation);
 	await writeAndApprove(clinicA, patient, 'Condition', { Diagnosis: DIAGNOSIS }, DIAGNOSIS);
 	await shot(clinicA, '04-clinic-a-first-record');
+	// ---- A record the patient declines, saying why: the clinic is shown the reason, nothing is pinned.
+	const declinedRequest = await writeRequest(
+		clinicA,
+		patient,
+		'Condition',
+		{ Diagnosis: DECLINED },
+		DECLINED
+	);
+	await expect(declinedRequest.getByTestId('signing-record')).toContainText(DECLINED);
+	await declinedRequest.getByRole('button', { name: 'Decline' }).click();
+	await expect(patient.getByText('Say in a few words why you decline')).toBeVisible();
+	await declinedRequest.getByLabel('Reason, if you decline').fill(DECLINE_REASON);
+	await declinedRequest.getByRole('button', { name: 'Decline' }).click();
+	await expect(declinedRequest).toHaveCount(0);
+	const declinedRow = clinicA.getByTestId('pending-row').filter({ hasText: DECLINED });
+	await expect(declinedRow).toContainText('Declined', { timeout: 60_000 });
+	await expect(declinedRow).toContainText(DECLINE_REASON);
+	await shot(clinicA, '04b-clinic-a-declined');
 	await writeAndApprove(
 		clinicA,
 		patient,
 		'Observation',
 		{ Test: 'Body temperature', Value: '38.9', Unit: 'Cel' },
-		'Body temperature'
+		'Body temperature',
+		['Body temperature', /38\.9\s*(Cel|°C)/]
 	);
 	await shot(clinicA, '05-clinic-a-second-record');
 
@@ -295,6 +333,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	}
 	await expect(history.filter({ hasText: DIAGNOSIS })).toContainText(CLINIC_A);
 	await expect(history.filter({ hasText: VISIT_B })).toContainText(CLINIC_B);
+	await expect(history.filter({ hasText: DECLINED })).toHaveCount(0); // declined: never pinned
 	await shot(patient, '07-patient-history');
 
 	// ---- Label at A with the patient's consent: the patient block's hash does not change.
@@ -311,6 +350,13 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await clinicA.getByRole('button', { name: 'Submit correction' }).click();
 	const labelRequest = patient.getByTestId('signing-request').filter({ hasText: 'Sputum culture' });
 	await expect(labelRequest).toBeVisible({ timeout: 120_000 });
+	// Before consenting, the phone shows the original and the corrected record side by side, the change
+	// (old → new) and the reason the corrected record carries under the clinic's signature.
+	await expect(labelRequest.getByTestId('label-original')).toContainText(DIAGNOSIS);
+	await expect(labelRequest.getByTestId('label-corrected')).toContainText(CORRECTED);
+	await expect(labelRequest.getByTestId('label-changes')).toContainText(DIAGNOSIS);
+	await expect(labelRequest.getByTestId('label-changes')).toContainText(CORRECTED);
+	await expect(labelRequest.getByTestId('label-reason')).toContainText(REASON);
 	await shot(patient, '09-patient-label-request');
 	await labelRequest.getByRole('button', { name: 'Approve' }).click();
 	await expect(clinicA.getByTestId('pending-row').filter({ hasText: CORRECTED })).toContainText('Attached', {
@@ -429,9 +475,15 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 
 	// ---- Every record transaction is pinned and attached: the ones A and B submitted are exactly the
 	// patient's entries on the chain (B's node check), each pinned and attached there, as A's screen says.
-	for (const row of await clinicA.getByTestId('pending-row').all())
+	// The declined record's row stays declined; it never reaches the chain (the ids below are exact).
+	for (const row of await clinicA.getByTestId('pending-row').filter({ hasNotText: DECLINED }).all())
 		await expect(row).toContainText('Attached');
-	const txA = await clinicA.evaluate(() => window.clinicDiagnostics.pending().map((p) => p.id));
+	const txA = await clinicA.evaluate(() =>
+		window.clinicDiagnostics
+			.pending()
+			.filter((p) => p.state !== 'declined')
+			.map((p) => p.id)
+	);
 	expect(txA).toHaveLength(3);
 	const onChain = () => nodeB.evaluate((patient) => window.nodeDiagnostics.records(patient), address);
 	await expect

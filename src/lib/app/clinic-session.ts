@@ -1,37 +1,31 @@
 /**
- * A clinic's session (paper section 5.3, the institution's side of Upload and Label): it writes records
- * for patients (ask the patient for the record key, encrypt twice, hash with the chameleon hash and prove
- * it, have the patient sign, submit for pinning; the node then attaches the pinned record), corrects its
- * own records with the patient's consent through a chameleon collision, keeps the ciphertexts (holder.ts)
- * and shows what patients shared with it. An imported FHIR file (a whole visit) is one record, checked in
- * full before the patient is asked (records/fhir/visit.ts). Longer than our usual 450 lines because the
- * write path, its import and correction variants share one closure over the node, holder and network.
+ * A clinic's session (paper section 5.3, the institution's side of Upload and Label), the façade the pages
+ * use: it writes records for patients and corrects its own records with the patient's signature
+ * (clinic/record-writer.ts: record key, sealing, proof, the patient's review), keeps the ciphertexts
+ * (holder.ts), tracks its transactions until attached, and shows what patients shared with it. An
+ * imported FHIR file (a whole visit) is one record, checked in full before the patient is asked
+ * (records/fhir/visit.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';
-import { messageFromDigest } from '../core/chameleon.ts';
-import { ValidationError } from '../core/errors.ts';
 import { addressOf, parseAddress, type PublicKey } from '../core/identity.ts';
-import { transactionId, type LabelBody, type MedicalBody, type Transaction } from '../core/transaction.ts';
-import { proveCollision, proveHash } from '../crypto/chameleon-prover.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import type { InstitutionSecrets } from '../keys/secrets.ts';
+import type { MiningControl } from '../mining/control.ts';
+import type { PeerNet } from '../net/peer-net.ts';
+import { decodeSealedRecord, deriveOuterKey, openRecord } from '../records/envelope.ts';
 import {
 	ensureValidResource,
 	MAX_RECORD_BYTES,
 	parseRecord,
 	planImport,
-	summarize,
 	type ImportPlan,
 	type RecordResource
 } from '../records/fhir.ts';
-import {
-	decodeSealedRecord,
-	deriveOuterKey,
-	openRecord,
-	sealRecord,
-	signRecordContent
-} from '../records/envelope.ts';
-import type { FullNode } from '../runtime/full-node.ts';
 import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
+import type { FullNode } from '../runtime/full-node.ts';
+import type { Store } from '../store/store.ts';
+import { RecordWriter } from './clinic/record-writer.ts';
 import type { Directory } from './directory.ts';
 import type { Holder, HeldRow } from './holder.ts';
 import {
@@ -47,13 +41,6 @@ import {
 	type SharedRecordView
 } from './types.ts';
 import { institutionView, nodeView, RateMeter, sharedRecordViews } from './views.ts';
-import { RECORD, SIGN, type RecordRequest } from './wire.ts';
-import type { PeerNet } from '../net/peer-net.ts';
-import { call } from '../net/protocol.ts';
-import type { Store } from '../store/store.ts';
-import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import type { InstitutionSecrets } from '../keys/secrets.ts';
-import type { MiningControl } from '../mining/control.ts';
 
 export interface ClinicSessionOptions {
 	node: FullNode;
@@ -135,174 +122,33 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		return peer;
 	}
 
-	/** Upload step (4): ask the patient's device for the record's nonce and key k_P. */
-	async function askPatient(patient: PublicKey, request: RecordRequest) {
-		const peer = await reach(patient);
-		const reply = await call(net, peer, RECORD, request);
-		if (!reply.approved) throw new AppError('patient-declined', `The patient declined: ${reply.reason}`);
-		if (
-			bytesToHex(reply.header.patient) !== bytesToHex(patient) ||
-			bytesToHex(reply.header.holder) !== bytesToHex(institution.id)
-		)
-			throw new AppError('patient-reply', "The patient's device answered for another record.");
-		return { peer, header: reply.header, key: reply.key };
-	}
-
-	async function requestSignature(
-		peer: string,
-		body: MedicalBody | LabelBody,
-		sealed: Bytes
-	): Promise<Transaction> {
-		const reply = await call(net, peer, SIGN, { body, sealed });
-		if (!reply.signed) throw new AppError('patient-declined', `The patient did not sign: ${reply.reason}`);
-		return { body, signature: reply.signature } as Transaction;
-	}
-
-	/** Resolves true once `ready()` holds, re-checked on every chain change, or false after a while. */
-	function chainCatchesUp(ready: () => boolean, ms = 20_000): Promise<boolean> {
-		if (ready()) return Promise.resolve(true);
-		return new Promise((resolve) => {
-			const timer = setTimeout(() => (stop(), resolve(false)), ms);
-			const stop = node.on(() => {
-				if (!ready()) return;
-				clearTimeout(timer);
-				stop();
-				resolve(true);
-			});
-		});
-	}
-
 	function track(view: PendingTransactionView): PendingTransactionView {
 		pending.set(view.id, view);
 		notify();
 		return view;
 	}
 
-	async function write(
+	const writer = new RecordWriter({
+		node,
+		net,
+		holder,
+		prover: options.prover,
+		institution,
+		clock,
+		reach,
+		owed: () =>
+			[...pending.values()].filter((v) =>
+				['awaiting-signature', 'waiting-for-pin', 'pinned'].includes(v.state)
+			),
+		track,
+		changed: notify
+	});
+	const write = (
 		patientText: string,
 		resource: RecordResource,
-		onProgress: OnProgress = () => {},
+		onProgress?: OnProgress,
 		label?: { target: HeldRow; reason: string }
-	): Promise<PendingTransactionView> {
-		const patient = patientKey(patientText);
-		// The patient's node may have seen the registering keyblock a moment before ours did.
-		if (!(await chainCatchesUp(() => ledger.patientBlock(patient) !== undefined)))
-			throw new AppError('not-registered', 'This patient has not registered on the chain yet.');
-		// This clinic pays the fees (core balances.ts): refuse before the patient is asked anything.
-		const owed = [...pending.values()]
-			.filter((v) => ['awaiting-signature', 'waiting-for-pin', 'pinned'].includes(v.state))
-			.map((v) => ({ institution: institution.id, fees: genesis.fees[v.kind] }));
-		try {
-			node.chain.accounts.checkPayable(
-				[...owed, { institution: institution.id, fees: genesis.fees[label ? 'label' : 'medical'] }],
-				'this record'
-			);
-		} catch (error) {
-			if (error instanceof ValidationError) throw new AppError(error.code, error.message);
-			throw error;
-		}
-		const summary = summarize(resource);
-		onProgress({ step: 'Waiting for the patient to accept on their device', fraction: 0.05 });
-		const { peer, header, key } = await askPatient(patient, {
-			kind: label ? 'label' : 'medical',
-			summary,
-			...(label ? { target: label.target.transactionId!, reason: label.reason } : {})
-		});
-		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
-		const content = signRecordContent(
-			header,
-			{
-				resource: JSON.stringify(resource),
-				authoredAt: clock(),
-				...(label ? { correction: { target: label.target.transactionId!, reason: label.reason } } : {})
-			},
-			institution.secrets.signingKey
-		);
-		const { bytes, digest } = await sealRecord(header, key, holder.keys.storageKey, content);
-		onProgress({ step: 'Proving the chameleon hash', fraction: 0.2 });
-		const proverProgress = (p: { stage: string; done?: number; total?: number }) =>
-			onProgress({
-				step: 'Proving the chameleon hash',
-				fraction: 0.2 + 0.6 * (p.total ? (p.done ?? 0) / p.total : p.stage === 'done' ? 1 : 0)
-			});
-		let chameleon;
-		let r: bigint;
-		if (label) {
-			const originalTx = ledger
-				.patientBlock(patient)!
-				.leaves.flatMap((l) => l.entries)
-				.find((e) => bytesToHex(transactionId(e.tx.body)) === bytesToHex(label.target.transactionId!));
-			if (!originalTx) throw new AppError('label-target', 'The record to correct is not on the chain yet.');
-			const collision = await proveCollision(
-				options.prover(),
-				{
-					x: institution.secrets.trapdoor,
-					X: institution.chameleonKey,
-					h: originalTx.tx.body.record.chameleon.h,
-					m: messageFromDigest(label.target.digest),
-					r: label.target.r
-				},
-				messageFromDigest(digest),
-				proverProgress
-			);
-			chameleon = collision.hash;
-			r = collision.r;
-		} else {
-			const hashed = await proveHash(
-				options.prover(),
-				messageFromDigest(digest),
-				institution.chameleonKey,
-				proverProgress
-			);
-			chameleon = hashed.hash;
-			r = hashed.r;
-		}
-		const common = {
-			patient,
-			institution: institution.id,
-			round: ledger.height,
-			record: { chameleon, pointer: { digest, holder: institution.id } }
-		};
-		const body: MedicalBody | LabelBody = label
-			? { ...common, kind: 'label', fees: genesis.fees.label, target: label.target.transactionId! }
-			: { ...common, kind: 'medical', fees: genesis.fees.medical };
-		const id = transactionId(body);
-		// Keep the ciphertext before anything else can fail: it is what the chain will point at.
-		await holder.put({
-			digest,
-			patient,
-			sealed: bytes,
-			recordKey: key,
-			r,
-			kind: body.kind,
-			transactionId: id,
-			summary,
-			createdAt: clock(),
-			...(label ? { target: label.target.transactionId!, reason: label.reason } : {})
-		});
-		const view = track({
-			id: bytesToHex(id),
-			patient: addressOf(patient, 'patient'),
-			kind: body.kind,
-			summary,
-			state: 'awaiting-signature',
-			since: clock()
-		});
-		onProgress({ step: 'Waiting for the patient to sign', fraction: 0.85 });
-		try {
-			const tx = await requestSignature(peer, body, bytes);
-			await node.submit(tx);
-			view.state = node.chain.isPinned(id) ? 'pinned' : 'waiting-for-pin';
-		} catch (error) {
-			view.state = error instanceof AppError && error.code === 'patient-declined' ? 'declined' : 'failed';
-			view.detail = error instanceof Error ? error.message : String(error);
-			notify();
-			throw error instanceof ValidationError ? new AppError(error.code, error.message) : error;
-		}
-		onProgress({ step: 'Submitted for pinning', fraction: 1 });
-		notify();
-		return view;
-	}
+	) => writer.write(patientKey(patientText), resource, onProgress, label);
 
 	async function recordView(row: HeldRow): Promise<RecordView> {
 		const { content } = await openRecord(row.sealed, {

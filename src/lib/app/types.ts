@@ -115,15 +115,22 @@ export interface AccessLogView {
 	fromCopy?: boolean;
 }
 
-/** A clinic asks the patient to sign a transaction (upload or label); the patient decides. */
+/**
+ * A clinic asks the patient to sign the transaction of a record it sealed (upload or label). The device
+ * opened the sealed bytes the transaction points at: what is shown is exactly what would be signed.
+ */
 export interface SigningRequestView {
 	id: string;
 	kind: 'medical' | 'label';
 	institution: InstitutionView;
-	/** Human summary of the record, e.g. 'Encounter · 24 Nov 2026 · Influenza'. */
+	/** One line for the record, made on this device from the decrypted record. */
 	summary: string;
-	/** For a label: the record being corrected and the reason. */
+	/** The record as the clinic sealed it, decrypted on this device. */
+	record: Resource;
+	/** For a label: the transaction id of the record corrected, that record as this device opened it, and
+	 * the reason the correction carries under the clinic's signature. */
 	target?: string;
+	original?: Resource;
 	reason?: string;
 	receivedAt: number;
 }
@@ -146,7 +153,8 @@ export interface PatientSession {
 	history(): Promise<RecordView[]>;
 	signingRequests(): SigningRequestView[];
 	approve(requestId: string): Promise<void>;
-	decline(requestId: string): Promise<void>;
+	/** Declines with the reason the clinic is shown; nothing is signed, the clinic pins nothing. */
+	decline(requestId: string, reason: string): Promise<void>;
 	consents(): Promise<ConsentView[]>;
 	share(
 		options: { institution: string; scope: 'all' | string[]; purpose: string; days: number },

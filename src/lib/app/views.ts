@@ -5,7 +5,7 @@
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { signerIndices } from '../core/certificate.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
-import { addressOf } from '../core/identity.ts';
+import { addressOf, parseAddress, type PublicKey } from '../core/identity.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { decodePin } from '../core/pinning.ts';
 import { patientBlockHash, type PatientBlock } from '../core/patient-block.ts';
@@ -140,4 +140,16 @@ export function sharedRecordViews(
 		out.push({ consentId: bytesToHex(r.consentId), patient: addressOf(r.header.patient, 'patient'), record });
 	}
 	return out;
+}
+
+/** The institution a person named by its spi1… address, its name or its hex id; undefined if none is. */
+export function findInstitution(genesis: GenesisConfig, text: string): PublicKey | undefined {
+	if (text.startsWith('spi')) {
+		try {
+			return parseAddress(text, 'institution');
+		} catch {
+			return undefined;
+		}
+	}
+	return genesis.institutions.find((i) => i.name === text || bytesToHex(i.id) === text)?.id;
 }

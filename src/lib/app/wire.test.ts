@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.ts';
 import { ProtocolError } from '../net/protocol.ts';
 import { AppError } from './types.ts';
-import { ACCESS_LOG, CIPHERTEXT, IDENTITY, RECORD, REVOKE, SHARE, SIGN } from './wire.ts';
+import { ACCESS_LOG, CIPHERTEXT, IDENTITY, RECORD_KEY, REVOKE, SHARE, SIGN } from './wire.ts';
 
 describe('app protocol descriptors', () => {
 	it('map every protocol failure of each app protocol to an AppError sentence', () => {
-		for (const protocol of [RECORD, SIGN, CIPHERTEXT, ACCESS_LOG, SHARE, REVOKE]) {
+		for (const protocol of [RECORD_KEY, SIGN, CIPHERTEXT, ACCESS_LOG, SHARE, REVOKE]) {
 			const map = protocol.mapError!;
 			const timeout = map(new ProtocolError('timeout', protocol.id, 'no answer in 1 ms'));
 			expect(timeout).toBeInstanceOf(AppError);
@@ -26,8 +26,8 @@ describe('app protocol descriptors', () => {
 				code: 'bad-answer'
 			});
 		}
-		expect(RECORD.mapError!(new ProtocolError('timeout', RECORD.id, '')).message).toBe(
-			'The patient did not answer in time.'
+		expect(RECORD_KEY.mapError!(new ProtocolError('timeout', RECORD_KEY.id, '')).message).toBe(
+			"The patient's device did not answer in time."
 		);
 		expect(SIGN.mapError!(new ProtocolError('timeout', SIGN.id, '')).message).toBe(
 			'The patient did not sign in time.'
@@ -41,7 +41,7 @@ describe('app protocol descriptors', () => {
 	});
 
 	it('ids are the wire protocol ids, one per descriptor', () => {
-		const ids = [IDENTITY, RECORD, SIGN, CIPHERTEXT, ACCESS_LOG, SHARE, REVOKE].map((p) => p.id);
+		const ids = [IDENTITY, RECORD_KEY, SIGN, CIPHERTEXT, ACCESS_LOG, SHARE, REVOKE].map((p) => p.id);
 		expect(new Set(ids).size).toBe(7);
 		expect(ACCESS_LOG.id).toBe('/spchain/access-log/1.0.0');
 	});

@@ -4,11 +4,13 @@
  * presence binds to a chain identity):
  *
  *   identity      anyone → anyone     the peer's signed presences (who it is on the chain)
- *   record        clinic → patient    "may I write a record for you?" (Upload step 4, Label step 7); the
- *                                     patient decides; on yes the device issues the record's nonce and key k_P
- *   sign          clinic → patient    the medical/label transaction body for that record, with the sealed
- *                                     record so the device checks the pointer; signed automatically when it
- *                                     matches a record the patient approved
+ *   record-key    clinic → patient    a new record's key: the device answers a consortium institution with
+ *                                     a RecordKeyGrant (records/upload.ts: k_P of one record, sealed to that
+ *                                     clinic and signed); nothing is written or signed on the chain by this
+ *   sign          clinic → patient    the medical/label transaction body with an UploadReview (the sealed
+ *                                     record and its outer key sealed to the patient): the device opens the
+ *                                     exact bytes the pointer names, shows the record, and the patient signs
+ *                                     or declines with a reason (Upload steps 4-6, Label step 7)
  *   ciphertext    patient/D → holder  an AccessRequest (access-request.ts); the holder removes its layer (share.ts)
  *   access-log    patient → holder    the holder's signed access log of this patient's records
  *   share         patient → D         a ShareBundle sealed to D (share.ts)
@@ -18,7 +20,6 @@
  */
 import type { Bytes } from '../core/bytes.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
-import { HASH_LENGTH } from '../core/hash.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 import { ensure } from '../core/errors.ts';
@@ -28,7 +29,15 @@ import {
 	type LabelBody,
 	type MedicalBody
 } from '../core/transaction.ts';
-import { MAX_SEALED_BYTES, readHeader, type RecordHeader } from '../records/envelope.ts';
+import { MAX_SEALED_BYTES } from '../records/envelope.ts';
+import {
+	decodeRecordKeyGrant,
+	decodeUploadReview,
+	encodeRecordKeyGrant,
+	encodeUploadReview,
+	type RecordKeyGrant,
+	type UploadReview
+} from '../records/upload.ts';
 import { decodeAccessRequest, encodeAccessRequest, type AccessRequest } from '../core/access-request.ts';
 import { decodeRevocation, encodeRevocation, type Revocation } from '../core/consent.ts';
 import { decodePresences, encodePresences, type Presence } from '../core/presence.ts';
@@ -47,7 +56,7 @@ import { AppError } from './types.ts';
 
 export const PROTOCOLS = {
 	identity: '/spchain/identity/1.0.0',
-	record: '/spchain/record/1.0.0',
+	recordKey: '/spchain/record-key/1.0.0',
 	sign: '/spchain/sign/1.0.0',
 	ciphertext: '/spchain/ciphertext/1.0.0',
 	accessLog: '/spchain/access-log/1.0.0',
@@ -55,92 +64,26 @@ export const PROTOCOLS = {
 	revoke: '/spchain/revoke/1.0.0'
 } as const;
 
-const MAX_SUMMARY = 300;
 const MAX_REASON = 500;
-
-// --- record ------------------------------------------------------------------------------------------
-
-export interface RecordRequest {
-	kind: 'medical' | 'label';
-	/** What the clinic is writing, in words the patient understands. */
-	summary: string;
-	/** For a label: the transaction id of the record being corrected, and why. */
-	target?: Bytes;
-	reason?: string;
-}
-
-export type RecordReply =
-	{ approved: true; header: RecordHeader; key: Bytes } | { approved: false; reason: string };
-
-export function encodeRecordRequest(r: RecordRequest): Bytes {
-	const out: Record<string, string | Bytes> = { kind: r.kind, summary: r.summary };
-	if (r.target) out.target = r.target;
-	if (r.reason !== undefined) out.reason = r.reason;
-	return encodeCanonical(out);
-}
-
-export function decodeRecordRequest(bytes: Bytes): RecordRequest {
-	const o = read.object(
-		decodeCanonical(bytes, 2048),
-		'recordRequest',
-		['kind', 'summary'],
-		['target', 'reason']
-	);
-	const request: RecordRequest = {
-		kind: read.oneOf(o.kind, 'recordRequest.kind', ['medical', 'label'] as const),
-		summary: read.string(o.summary, 'recordRequest.summary', MAX_SUMMARY)
-	};
-	if (o.target !== undefined) request.target = read.bytes(o.target, 'recordRequest.target', HASH_LENGTH);
-	if (o.reason !== undefined) request.reason = read.string(o.reason, 'recordRequest.reason', MAX_REASON);
-	return request;
-}
-
-export function encodeRecordReply(r: RecordReply): Bytes {
-	return encodeCanonical(
-		r.approved
-			? {
-					approved: true,
-					header: { patient: r.header.patient, holder: r.header.holder, record: r.header.record },
-					key: r.key
-				}
-			: { approved: false, reason: r.reason }
-	);
-}
-
-export function decodeRecordReply(bytes: Bytes): RecordReply {
-	const value = decodeCanonical(bytes, 1024) as { approved?: unknown };
-	if (value?.approved === true) {
-		const o = read.object(value, 'recordReply', ['approved', 'header', 'key']);
-		return {
-			approved: true,
-			header: readHeader(o.header, 'recordReply.header'),
-			key: read.bytes(o.key, 'recordReply.key', 32)
-		};
-	}
-	const o = read.object(value, 'recordReply', ['approved', 'reason']);
-	return { approved: false, reason: read.string(o.reason, 'recordReply.reason', MAX_REASON) };
-}
 
 // --- sign --------------------------------------------------------------------------------------------
 
 export interface SignRequest {
 	body: MedicalBody | LabelBody;
-	/** The stored ciphertext (its content address is the body's pointer digest). */
-	sealed: Bytes;
+	/** The stored ciphertext and its outer key sealed to the patient: what the device opens and shows. */
+	review: UploadReview;
 }
 
 export function encodeSignRequest(r: SignRequest): Bytes {
-	return encodeCanonical({
-		body: bodyToCanonical(r.body),
-		sealed: r.sealed
-	});
+	return encodeCanonical({ body: bodyToCanonical(r.body), review: encodeUploadReview(r.review) });
 }
 
 export function decodeSignRequest(bytes: Bytes): SignRequest {
-	const o = read.object(decodeCanonical(bytes, MAX_SEALED_BYTES + 4096), 'signRequest', ['body', 'sealed']);
+	const o = read.object(decodeCanonical(bytes, MAX_SEALED_BYTES + 4096), 'signRequest', ['body', 'review']);
 	const body = readTransactionBody(o.body, 'signRequest.body');
 	ensure(body.kind !== 'register', 'sign-kind', 'clinics ask patients to sign records, not registrations');
-	return { body, sealed: read.bytes(o.sealed, 'signRequest.sealed', { min: 1, max: MAX_SEALED_BYTES }) };
+	const review = read.bytes(o.review, 'signRequest.review', { min: 1, max: MAX_SEALED_BYTES + 1024 });
+	return { body, review: decodeUploadReview(review) };
 }
 
 export type SignReply = { signed: true; signature: Bytes } | { signed: false; reason: string };
@@ -241,13 +184,13 @@ export const IDENTITY = defineProtocol({
 	timeoutMs: 10_000
 });
 
-export const RECORD = defineProtocol({
-	id: PROTOCOLS.record,
-	request: codec(encodeRecordRequest, decodeRecordRequest),
-	response: codec(encodeRecordReply, decodeRecordReply),
-	maxBytes: 16 * 1024,
-	timeoutMs: PATIENT_ANSWER_MS,
-	mapError: appErrors("The patient's device", 'The patient did not answer in time.')
+export const RECORD_KEY = defineProtocol({
+	id: PROTOCOLS.recordKey,
+	request: empty,
+	response: codec<RecordKeyGrant>(encodeRecordKeyGrant, decodeRecordKeyGrant),
+	maxBytes: 4096,
+	timeoutMs: INSTITUTION_ANSWER_MS,
+	mapError: appErrors("The patient's device", "The patient's device did not answer in time.")
 });
 
 export const SIGN = defineProtocol({

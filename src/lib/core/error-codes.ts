@@ -151,7 +151,6 @@ export const VALIDATION_CODES = [
 	'keyblock-unpinned',
 	'label-author',
 	'label-hash',
-	'label-reason',
 	'label-target',
 	'label-twice',
 	'leaf-duplicate',
@@ -263,6 +262,7 @@ const KNOWN: ReadonlySet<string> = new Set(VALIDATION_CODES);
 export const APP_CODES = [
 	'bad-answer',
 	'consent-unknown',
+	'decline-reason',
 	'genesis-changed',
 	'genesis-invalid',
 	'genesis-mismatch',

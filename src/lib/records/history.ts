@@ -9,8 +9,7 @@ import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { PublicKey } from '../core/identity.ts';
 import type { RecordBody } from '../core/transaction.ts';
 import type { RecordContent, RecordHeader } from './envelope.ts';
-import { exportBundle, parseResource, type RecordResource } from './fhir.ts';
-import type { Bundle } from '@medplum/fhirtypes';
+import { parseResource, type RecordResource } from './fhir.ts';
 
 /** One pinned record transaction of the patient (medical or label). */
 export interface ChainRecord {
@@ -20,7 +19,7 @@ export interface ChainRecord {
 	round: number;
 }
 
-/** A record the device opened (share.openAccessResponse, upload.openUploadReview, share.openShare). */
+/** A record the device opened (share.openAccessResponse, upload.openUploadReview, its sealed copy). */
 export interface OpenedRecord {
 	header: RecordHeader;
 	content: RecordContent;
@@ -122,15 +121,4 @@ export function buildHistory(
 		(a, b) => a.round - b.round || (a.authoredAt ?? 0) - (b.authoredAt ?? 0)
 	);
 	return { entries: sorted, orphanLabels };
-}
-
-/**
- * The history as a FHIR collection Bundle: the current version of each record (a labelled record's
- * trusted correction, otherwise the original). Records the device could not open are left out.
- */
-export function historyBundle(entries: readonly HistoryEntry[], now = new Date()): Bundle<RecordResource> {
-	const current = entries
-		.map((e) => (e.label?.corrected && !e.label.problem ? e.label.corrected : e.resource))
-		.filter((r): r is RecordResource => r !== undefined);
-	return exportBundle(current, now);
 }

@@ -1,0 +1,191 @@
+/**
+ * The patient's consents (paper §5.3 Share) and their revocation outbox. A consent is kept on the device
+ * and stays "pending" until the grantee acknowledged the shared records, so a failed share is not shown
+ * as given. A revocation is due to the grantee and every holder of the patient's records until each one
+ * confirmed it (or refused it: it had heard); `deliver` is run again whenever an institution comes online
+ * and when the app opens, and the consent's view says who has not received it yet (docs/privacy.md).
+ */
+import { bytesToHex, fromHex, type Bytes } from '../../core/bytes.ts';
+import {
+	consentId,
+	createConsent,
+	createRevocation,
+	decodeConsent,
+	decodeRevocation,
+	encodeConsent,
+	encodeRevocation,
+	isConsentActive,
+	type Consent,
+	type Revocation
+} from '../../core/consent.ts';
+import type { GenesisConfig } from '../../core/genesis.ts';
+import type { PublicKey } from '../../core/identity.ts';
+import { sealShare, type ShareBundle } from '../../records/share.ts';
+import type { Store } from '../../store/store.ts';
+import { AppError, type ConsentView, type InstitutionView, type OnProgress } from '../types.ts';
+import { findInstitution, institutionView } from '../views.ts';
+
+const PENDING_PREFIX = 'consent-pending:';
+const PENDING_END = 'consent-pending;';
+/** `revocation-due:<consent id>:<institution id>`: a revocation that institution has not confirmed. */
+const DUE_PREFIX = 'revocation-due:';
+const DUE_END = 'revocation-due;';
+
+type SharedRecords = Parameters<typeof sealShare>[0]['records'];
+
+export interface ConsentBookOptions {
+	store: Store;
+	genesis: GenesisConfig;
+	clock: () => number;
+	patient: { publicKey: PublicKey; secretKey: Bytes };
+	/** The institutions holding the patient's records (each must hear of a revocation). */
+	holders(): PublicKey[];
+	/** The records in `scope`, fetched from their holders under `consent`. */
+	collect(consent: Consent, scope: 'all' | string[], onProgress: OnProgress): Promise<SharedRecords>;
+	/** Delivers to an institution; throws AppError 'refused' when it answered no, another error when unreachable. */
+	send(institution: PublicKey, message: { share: ShareBundle } | { revoke: Revocation }): Promise<void>;
+	changed(): void;
+}
+
+export class ConsentBook {
+	private delivering: Promise<void> | undefined;
+
+	constructor(private readonly options: ConsentBookOptions) {}
+
+	async consents(): Promise<ConsentView[]> {
+		const { store } = this.options;
+		const revocations = await this.revocations();
+		const due = await this.due();
+		const pending = new Set(
+			(await store.list('meta', { from: PENDING_PREFIX, to: PENDING_END })).map(([key]) =>
+				key.slice(PENDING_PREFIX.length)
+			)
+		);
+		const consents = (await store.list('meta', { from: 'consent:', to: 'consent;' })).map(([, bytes]) =>
+			decodeConsent(bytes)
+		);
+		return consents
+			.map((c) => this.view(c, revocations, due, pending))
+			.sort((a, b) => b.issuedAt - a.issuedAt);
+	}
+
+	async share(
+		options: { institution: string; scope: 'all' | string[]; purpose: string; days: number },
+		onProgress: OnProgress = () => {}
+	): Promise<ConsentView> {
+		const { store, clock, patient } = this.options;
+		const grantee = findInstitution(this.options.genesis, options.institution);
+		if (!grantee) throw new AppError('institution', 'Choose an institution of the consortium to share with.');
+		const now = clock();
+		const consent = createConsent(
+			{
+				patient: patient.publicKey,
+				grantee,
+				scope: options.scope === 'all' ? 'all' : options.scope.map((id) => fromHex(id, 32)),
+				purpose: options.purpose,
+				issuedAt: now,
+				expiresAt: now + Math.max(1, options.days) * 86_400_000
+			},
+			patient.secretKey
+		);
+		const id = bytesToHex(consentId(consent));
+		// Pending until the institution acknowledged the records: a failed share is not shown as given.
+		await store.write([
+			{ table: 'meta', key: `consent:${id}`, value: encodeConsent(consent) },
+			{ table: 'meta', key: `${PENDING_PREFIX}${id}`, value: new Uint8Array(0) }
+		]);
+		const records = await this.options.collect(consent, options.scope, onProgress);
+		onProgress({ step: 'Sealing the records for the institution alone', fraction: 0.9 });
+		const bundle = await sealShare({ consent, revocations: await this.revocations(), now: clock(), records });
+		await this.options.send(grantee, { share: bundle });
+		await store.write([{ table: 'meta', key: `${PENDING_PREFIX}${id}`, value: null }]);
+		onProgress({ step: 'Shared', fraction: 1 });
+		this.options.changed();
+		return this.view(consent, []);
+	}
+
+	async revoke(id: string): Promise<void> {
+		const { store, clock, patient } = this.options;
+		const bytes = await store.get('meta', `consent:${id}`);
+		if (!bytes) throw new AppError('consent-unknown', 'There is no such consent on this device.');
+		const consent = decodeConsent(bytes);
+		const revocation = createRevocation(consent, patient.secretKey, clock());
+		// The grantee and every holder are told; each stays due until it confirmed (deliver).
+		const due = new Set([consent.grantee, ...this.options.holders()].map(bytesToHex));
+		await store.write([
+			{ table: 'meta', key: `revocation:${id}`, value: encodeRevocation(revocation) },
+			...[...due].map((institution) => ({
+				table: 'meta' as const,
+				key: `${DUE_PREFIX}${id}:${institution}`,
+				value: new Uint8Array(0)
+			}))
+		]);
+		this.options.changed();
+		// A run already under way listed what was due before this revocation: wait for it, then run.
+		await this.delivering?.catch(() => undefined);
+		await this.deliver();
+	}
+
+	/**
+	 * Tells each institution a revocation is still due to; what it confirms (or refuses: it has heard) is
+	 * done. One that is unreachable stays due for the next run.
+	 */
+	deliver(): Promise<void> {
+		const { store } = this.options;
+		let delivered = 0;
+		this.delivering ??= (async () => {
+			for (const [key] of await store.list('meta', { from: DUE_PREFIX, to: DUE_END })) {
+				const [id, institution] = key.slice(DUE_PREFIX.length).split(':') as [string, string];
+				const revocation = await store.get('meta', `revocation:${id}`);
+				try {
+					if (revocation)
+						await this.options.send(fromHex(institution, 32), { revoke: decodeRevocation(revocation) });
+				} catch (error) {
+					if (!(error instanceof AppError && error.code === 'refused')) continue;
+				}
+				await store.write([{ table: 'meta', key, value: null }]);
+				delivered++;
+			}
+		})().finally(() => {
+			this.delivering = undefined;
+			// Only a change is worth a refresh of the screens (which asks around, and would retry again).
+			if (delivered > 0) this.options.changed();
+		});
+		return this.delivering;
+	}
+
+	async revocations(): Promise<Revocation[]> {
+		return (await this.options.store.list('meta', { from: 'revocation:', to: 'revocation;' })).map(
+			([, bytes]) => decodeRevocation(bytes)
+		);
+	}
+
+	private async due(): Promise<Map<string, InstitutionView[]>> {
+		const due = new Map<string, InstitutionView[]>();
+		for (const [key] of await this.options.store.list('meta', { from: DUE_PREFIX, to: DUE_END })) {
+			const [id, institution] = key.slice(DUE_PREFIX.length).split(':') as [string, string];
+			due.set(id, [...(due.get(id) ?? []), institutionView(this.options.genesis, fromHex(institution, 32))]);
+		}
+		return due;
+	}
+
+	private view(
+		consent: Consent,
+		revocations: Revocation[],
+		due: Map<string, InstitutionView[]> = new Map(),
+		pending: ReadonlySet<string> = new Set()
+	): ConsentView {
+		const id = bytesToHex(consentId(consent));
+		return {
+			pending: pending.has(id),
+			revocationNotDelivered: due.get(id) ?? [],
+			id,
+			grantee: institutionView(this.options.genesis, consent.grantee),
+			scope: consent.scope === 'all' ? 'all' : consent.scope.map(bytesToHex),
+			purpose: consent.purpose,
+			issuedAt: consent.issuedAt,
+			expiresAt: consent.expiresAt,
+			revoked: !isConsentActive(consent, revocations, Math.min(this.options.clock(), consent.expiresAt - 1))
+		};
+	}
+}

@@ -1,0 +1,72 @@
+/**
+ * Reads one of the patient's records from its holder (paper §5.3 Share, the patient's fetch): a signed
+ * access request, the holder removes its layer for this device alone, and the device opens both layers and
+ * checks the bytes against the chain's pointer (records/share.ts openAccessResponse). The patient's own
+ * reads are kept (record-cache.ts) and served from the copy; reads under a consent (for a share) are not.
+ */
+import { bytesToHex, type Bytes } from '../../core/bytes.ts';
+import { createAccessRequest, type AccessAuthority } from '../../core/access-request.ts';
+import type { GenesisConfig } from '../../core/genesis.ts';
+import type { PublicKey } from '../../core/identity.ts';
+import type { LeafEntry } from '../../core/patient-block.ts';
+import { transactionId } from '../../core/transaction.ts';
+import { openAccessResponse } from '../../records/share.ts';
+import type { PeerNet } from '../../net/peer-net.ts';
+import { call } from '../../net/protocol.ts';
+import type { Directory } from '../directory.ts';
+import { AppError } from '../types.ts';
+import { institutionView } from '../views.ts';
+import { CIPHERTEXT } from '../wire.ts';
+import type { OpenedRecord, RecordCache } from './record-cache.ts';
+
+export interface RecordReaderOptions {
+	net: PeerNet;
+	directory: Directory;
+	genesis: GenesisConfig;
+	cache: RecordCache;
+	clock: () => number;
+	patient: { publicKey: PublicKey; secretKey: Bytes };
+	masterKey: Bytes;
+}
+
+export class RecordReader {
+	constructor(private readonly options: RecordReaderOptions) {}
+
+	async read(entry: LeafEntry, authority: AccessAuthority = { kind: 'patient' }): Promise<OpenedRecord> {
+		const { net, directory, genesis, cache, clock, patient } = this.options;
+		const { pointer } = entry.tx.body.record;
+		const id = transactionId(entry.tx.body);
+		if (authority.kind === 'patient') {
+			const known = await cache.get(id);
+			if (known) return known;
+		}
+		const peer = await directory.locate(pointer.holder, 8000);
+		if (!peer)
+			throw new AppError(
+				'holder-offline',
+				`${institutionView(genesis, pointer.holder).name} is not reachable right now.`
+			);
+		const request = createAccessRequest(
+			{ holder: pointer.holder, digest: pointer.digest, authority, time: clock() },
+			patient.secretKey,
+			patient.publicKey
+		);
+		const response = await call(net, peer, CIPHERTEXT, request);
+		const opened = await openAccessResponse(response, {
+			request,
+			pointer,
+			patient,
+			masterKey: this.options.masterKey
+		});
+		if (authority.kind === 'patient') await cache.put(id, opened);
+		return opened;
+	}
+
+	/** The record with transaction id `id` among `entries`, read as the patient. */
+	async readById(entries: readonly LeafEntry[], id: Bytes): Promise<OpenedRecord> {
+		const entry = entries.find((e) => bytesToHex(transactionId(e.tx.body)) === bytesToHex(id));
+		if (!entry)
+			throw new AppError('label-target', 'The record to correct is not in your history on the chain.');
+		return this.read(entry);
+	}
+}

@@ -1,0 +1,71 @@
+/**
+ * Register (paper §5.3): the patient's device sends a register transaction carrying only a salted
+ * commitment H(ID‖Age‖salt) through one consortium institution, and waits for a pinned keyblock that
+ * includes it. The salt stays on the device, so the chain reveals nothing about who registered.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { encodeCanonical } from '../../core/encoding.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { PublicKey } from '../../core/identity.ts';
+import { signTransaction, type RegisterBody, type Transaction } from '../../core/transaction.ts';
+import type { Bytes } from '../../core/bytes.ts';
+import type { FullNode } from '../../runtime/full-node.ts';
+import type { Store } from '../../store/store.ts';
+import { AppError, type OnProgress } from '../types.ts';
+import { findInstitution } from '../views.ts';
+
+/** How long the device waits for a keyblock with the registration before saying it stays pending. */
+const REGISTER_WAIT_MS = 5 * 60_000;
+
+export async function register(
+	context: { node: FullNode; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
+	details: { name: string; birthDate: string; institution: string },
+	onProgress: OnProgress = () => {}
+): Promise<void> {
+	const { node, store, patient } = context;
+	const { ledger } = node.chain;
+	if (ledger.patientBlock(patient.publicKey)) throw new AppError('registered', 'You are already registered.');
+	const institution = findInstitution(ledger.genesis, details.institution);
+	if (!institution)
+		throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
+	// H(ID || Age || …): a salted commitment, so the chain reveals nothing about who registered.
+	const salt = randomBytes(32);
+	const identity = sha256(encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt }));
+	await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
+	const body: RegisterBody = {
+		kind: 'register',
+		patient: patient.publicKey,
+		institution,
+		round: ledger.height,
+		fees: ledger.genesis.fees.register,
+		identity
+	};
+	onProgress({ step: 'Sending the registration to the consortium', fraction: 0.1 });
+	try {
+		await node.submit(signTransaction(body, patient.secretKey) as Transaction);
+	} catch (error) {
+		if (error instanceof ValidationError) throw new AppError(error.code, error.message);
+		throw error;
+	}
+	onProgress({ step: 'Waiting for a pinned keyblock with your registration', fraction: 0.3 });
+	await new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => {
+			stop();
+			reject(
+				new AppError(
+					'register-timeout',
+					'No keyblock included the registration yet; it stays pending and will be retried.'
+				)
+			);
+		}, REGISTER_WAIT_MS);
+		const stop = node.on(() => {
+			if (ledger.patientBlock(patient.publicKey)) {
+				clearTimeout(timer);
+				stop();
+				resolve();
+			}
+		});
+	});
+	onProgress({ step: 'Registered', fraction: 1 });
+}
