@@ -1,4 +1,7 @@
-/** Display helpers shared by the app screens. */
+/** Display helpers shared by the app screens. Dates and times are in the viewer's locale and time zone. */
+import type { Resource } from '@medplum/fhirtypes';
+import { recordDateOf } from '../records/fhir/names.ts';
+import { formatFhirDate } from '../records/fhir/render.ts';
 
 /** 'spp1qxy…k4f' — enough to recognise an address; the full one goes in a title attribute. */
 export function shortAddress(address: string, head = 12, tail = 4): string {
@@ -19,6 +22,12 @@ export function formatDate(ms: number): string {
 
 export function formatTime(ms: number): string {
 	return ms > 0 ? timeFormat.format(ms) : '—';
+}
+
+/** When a record's content happened (a reading's time, a visit's start), else when it was written. */
+export function recordWhen(resource: Resource | undefined, writtenAt: number): string {
+	const when = resource && recordDateOf(resource);
+	return (when && formatFhirDate(when)) || formatDate(writtenAt);
 }
 
 /** The message of anything thrown, as a sentence for the screen. */
