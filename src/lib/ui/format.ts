@@ -1,5 +1,6 @@
 /** Display helpers shared by the app screens. Dates and times are in the viewer's locale and time zone. */
 import type { Resource } from '@medplum/fhirtypes';
+import { errorSentence } from '../app/error-sentence.ts';
 import { recordDateOf } from '../records/fhir/names.ts';
 import { formatFhirDate } from '../records/fhir/render.ts';
 
@@ -30,9 +31,9 @@ export function recordWhen(resource: Resource | undefined, writtenAt: number): s
 	return (when && formatFhirDate(when)) || formatDate(writtenAt);
 }
 
-/** The message of anything thrown, as a sentence for the screen. */
+/** Anything thrown (or a kept message), as a sentence for the screen that says what to do next. */
 export function errorText(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
+	return errorSentence(error);
 }
 
 /** Keeps `?relay=` and friends when the app links between its pages. */
