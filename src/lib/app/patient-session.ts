@@ -52,6 +52,7 @@ import { openAccessResponse, sealShare } from '../records/share.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
+import { keepDemographics, readDemographics, serveDemographics } from './demographics.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import { call, serve, type ProtocolDescriptor } from '../net/protocol.ts';
 import type { FullNode } from '../runtime/full-node.ts';
@@ -149,6 +150,13 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		if (!find()) await directory.ask(peer);
 		return find();
 	}
+
+	serveDemographics(net, {
+		store,
+		patient: publicKey,
+		secretKey: secrets.signingKey,
+		institutionAt: async (peer) => (await institutionAt(peer))?.id
+	});
 
 	serve(net, RECORD, async (request, from) => {
 		const holder = await institutionAt(from);
@@ -545,6 +553,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 		async register(details, onProgress: OnProgress = () => {}) {
 			if (ledger.patientBlock(publicKey)) throw new AppError('registered', 'You are already registered.');
+			// Checked before anything is kept or sent: a name, and a birth date that is a real past date.
+			const who = readDemographics({ name: details.name, birthDate: details.birthDate });
 			let institution: PublicKey;
 			try {
 				institution = details.institution.startsWith('spi')
@@ -563,6 +573,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt })
 			);
 			await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
+			await keepDemographics(store, publicKey, details.tellClinics === false ? undefined : who);
 			const body: RegisterBody = {
 				kind: 'register',
 				patient: publicKey,

@@ -213,7 +213,7 @@ export const PATIENT_ANSWER_MS = 5 * 60_000;
 const INSTITUTION_ANSWER_MS = 30_000;
 
 /** Protocol failures as sentences a patient or clinician can act on; `who` is the other side. */
-function appErrors(who: string, late: string): (error: ProtocolError) => Error {
+export function appErrors(who: string, late: string): (error: ProtocolError) => Error {
 	return (error) => {
 		switch (error.kind) {
 			case 'timeout':
