@@ -9,6 +9,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';
 import { addressOf, parseAddress, type PublicKey } from '../core/identity.ts';
+import { askDemographics, knownDemographics } from './demographics.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import type { InstitutionSecrets } from '../keys/secrets.ts';
 import type { MiningControl } from '../mining/control.ts';
@@ -66,6 +67,8 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 	const meter = new RateMeter();
 	const notify = () => listeners.forEach((listener) => listener());
 	const self: InstitutionView = institutionView(genesis, institution.id);
+	// Who each patient is, as their devices told this clinic (kept sealed to it; app/demographics.ts).
+	const demographics = await knownDemographics(store, institution.id, institution.secrets.signingKey);
 	const knownPatients = new Set(
 		(await store.list('meta', { from: 'patient:', to: 'patient;' })).map(([key]) =>
 			key.slice('patient:'.length)
@@ -225,7 +228,8 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 					publicKey: hex,
 					registered: block !== undefined,
 					records: leaf?.entries.length ?? 0,
-					online: directory.isOnline(key)
+					online: directory.isOnline(key),
+					...demographics.get(hex)
 				});
 			};
 			for (const hex of knownPatients) add(fromHex(hex, 32));
@@ -243,6 +247,19 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 			if (peer) {
 				peerHints.set(bytesToHex(key), peer);
 				void directory.ask(peer).then(notify);
+				void askDemographics(net, peer, {
+					store,
+					patient: key,
+					institution: institution.id,
+					secretKey: institution.secrets.signingKey
+				}).then(
+					(told) => {
+						if (told) demographics.set(bytesToHex(key), told);
+						notify();
+					},
+					// The list shows the address until the patient's device answers a later add.
+					(error: unknown) => console.warn('[demographics]', error)
+				);
 			}
 			knownPatients.add(bytesToHex(key));
 			await store.write([{ table: 'meta', key: `patient:${bytesToHex(key)}`, value: key }]);

@@ -34,6 +34,7 @@ import { RecordCache } from './patient/record-cache.ts';
 import { RecordReader } from './patient/record-reader.ts';
 import { register } from './patient/registration.ts';
 import { SigningDesk } from './patient/signing-desk.ts';
+import { serveDemographics } from './demographics.ts';
 import { AppError, type OnProgress, type PatientSession, type RecordView } from './types.ts';
 import { institutionView, nodeView } from './views.ts';
 import { ACCESS_LOG, RECORD_KEY, REVOKE, SHARE, SIGN } from './wire.ts';
@@ -98,6 +99,12 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			throw new ValidationError('record-requester', 'only consortium institutions may write records');
 		return institution.id;
 	}
+	serveDemographics(net, {
+		store,
+		patient: publicKey,
+		secretKey: secrets.signingKey,
+		institutionAt: (peer) => institutionAt(peer).catch(() => undefined)
+	});
 	serve(net, RECORD_KEY, async (_request, from) => desk.grant(await institutionAt(from)));
 	serve(net, SIGN, async (request, from) => desk.receive(request, await institutionAt(from)));
 

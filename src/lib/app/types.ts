@@ -147,7 +147,8 @@ export interface PatientSession {
 	/** Where the registration is on the chain: its keyblock height and the institution it went through. */
 	registration(): { height: number; institution: InstitutionView } | undefined;
 	register(
-		details: { name: string; birthDate: string; institution: string },
+		/** tellClinics: whether clinics that add the patient may learn name and birth date (app/demographics.ts). */
+		details: { name: string; birthDate: string; institution: string; tellClinics?: boolean },
 		onProgress?: OnProgress
 	): Promise<void>;
 	history(): Promise<RecordView[]>;
@@ -175,6 +176,9 @@ export interface PatientSeenView {
 	registered: boolean;
 	records: number;
 	online: boolean;
+	/** Who the patient is, when the patient's device told this clinic (app/demographics.ts). */
+	name?: string;
+	birthDate?: string;
 }
 
 export interface PendingTransactionView {

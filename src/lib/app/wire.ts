@@ -52,6 +52,7 @@ import {
 } from '../records/share.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../net/peer-net.ts';
 import { defineProtocol, type Codec, type ProtocolError } from '../net/protocol.ts';
+import { isRawText } from './error-sentence.ts';
 import { AppError } from './types.ts';
 
 export const PROTOCOLS = {
@@ -149,19 +150,28 @@ export const PATIENT_ANSWER_MS = 5 * 60_000;
 const INSTITUTION_ANSWER_MS = 30_000;
 
 /** Protocol failures as sentences a patient or clinician can act on; `who` is the other side. */
-function appErrors(who: string, late: string): (error: ProtocolError) => Error {
+export function appErrors(who: string, late: string): (error: ProtocolError) => Error {
 	return (error) => {
 		switch (error.kind) {
 			case 'timeout':
 				return new AppError('timeout', late);
 			case 'no-answer':
 				return new AppError('no-answer', `${who} closed the connection without answering.`);
-			case 'remote':
-				return new AppError('remote', `${who} could not answer: ${error.message}`);
+			case 'remote': {
+				// The other side's refusal is its sentence; a broken stream is not one.
+				const detail = error.message.slice(error.protocol.length + 2);
+				return new AppError(
+					'remote',
+					isRawText(detail)
+						? `${who} could not be reached. Check that you are online, then try again in a minute.`
+						: `${who} could not answer: ${detail}`
+				);
+			}
 			default:
+				console.warn(`[wire] ${error.message}`);
 				return new AppError(
 					'bad-answer',
-					`${who} sent an answer this device cannot read (${error.message}).`
+					`${who} sent an answer this device cannot read. Try again; if it keeps happening, tell the clinic.`
 				);
 		}
 	};

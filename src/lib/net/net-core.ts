@@ -680,7 +680,8 @@ export async function startPeerNet(platform: PlatformConfig, options: PeerNetOpt
 						peer: c.remotePeer.toString(),
 						addr,
 						direct: c.limits == null,
-						transport: transportOf(addr)
+						transport: transportOf(addr),
+						streams: c.streams.filter((s) => s.status === 'open').map((s) => s.protocol ?? '')
 					};
 				}),
 

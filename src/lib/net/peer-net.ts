@@ -23,6 +23,8 @@ export interface ConnectionInfo {
 	/** False for relayed (limited) connections. */
 	direct: boolean;
 	transport: 'webrtc' | 'websockets' | 'circuit' | 'other';
+	/** The protocol of each stream open on it now (a count that only grows is a stream leak). */
+	streams: string[];
 }
 
 export interface PeerNet {

@@ -3,7 +3,8 @@
  * connection, and callers that left streams open failed from the 65th request on ("Too many outbound
  * protocol streams"). Here one node calls another through `call`/`serve` far more often than that,
  * on every path (answers, the handler's errors, timeouts, an oversized answer), and every later call
- * still gets through. A raw `PeerNet.request` whose reader stops early is reset by net-core too.
+ * still gets through, and the streams of the protocol open on either side return to zero (PeerNet's
+connections() lists them). A raw `PeerNet.request` whose reader stops early is reset by net-core too.
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,13 @@ afterAll(async () => {
 	await Promise.all([client?.stop(), server?.stop()]);
 });
 
+/** Streams of `protocol` open on either side right now. */
+function openStreams(protocol: string): number {
+	return [client, server]
+		.flatMap((net) => net.connections().flatMap((c) => c.streams))
+		.filter((p) => p === protocol).length;
+}
+
 async function kindOf(promise: Promise<unknown>): Promise<string> {
 	try {
 		await promise;
@@ -64,6 +72,7 @@ describe('call/serve over libp2p', () => {
 
 	it('200 calls in a row, well past the 64-stream limit, all answered', async () => {
 		for (let i = 0; i < 200; i++) expect(await call(client, server.peerId, ECHO, `n${i}`)).toBe(`echo n${i}`);
+		await expect.poll(() => openStreams(ECHO.id), { timeout: 30_000, interval: 200 }).toBe(0);
 	}, 120_000);
 
 	it('failed, oversized and timed-out calls close their streams too', async () => {
@@ -81,6 +90,16 @@ describe('call/serve over libp2p', () => {
 			expect(new Set(kinds)).toEqual(new Set(['timeout']));
 		}
 		for (let i = 0; i < 100; i++) expect(await call(client, server.peerId, ECHO, `m${i}`)).toBe(`echo m${i}`);
+		// The hanging handlers hold their (reset) streams until they return: release them.
+		hanging.splice(0).forEach((release) => release());
+		// The count sees a stream while a call is open (so zero below means closed, not unseen).
+		const open = call(client, server.peerId, ECHO, 'hang visible');
+		await expect
+			.poll(() => hanging.length > 0 && openStreams(ECHO.id) > 0, { timeout: 30_000, interval: 50 })
+			.toBe(true);
+		hanging.splice(0).forEach((release) => release());
+		expect(await open).toBe('late');
+		await expect.poll(() => openStreams(ECHO.id), { timeout: 30_000, interval: 200 }).toBe(0);
 	}, 120_000);
 
 	it('a raw request whose reader stops at the first frame resets its stream (net-core)', async () => {
@@ -93,5 +112,6 @@ describe('call/serve over libp2p', () => {
 			expect(answer).toBe(`echo r${i}`);
 		}
 		expect(await call(client, server.peerId, ECHO, 'after')).toBe('echo after');
+		await expect.poll(() => openStreams(ECHO.id), { timeout: 30_000, interval: 200 }).toBe(0);
 	}, 120_000);
 });

@@ -1,4 +1,8 @@
-/** Display helpers shared by the app screens. */
+/** Display helpers shared by the app screens. Dates and times are in the viewer's locale and time zone. */
+import type { Resource } from '@medplum/fhirtypes';
+import { errorSentence } from '../app/error-sentence.ts';
+import { recordDateOf } from '../records/fhir/names.ts';
+import { formatFhirDate } from '../records/fhir/render.ts';
 
 /** 'spp1qxy…k4f' — enough to recognise an address; the full one goes in a title attribute. */
 export function shortAddress(address: string, head = 12, tail = 4): string {
@@ -21,9 +25,15 @@ export function formatTime(ms: number): string {
 	return ms > 0 ? timeFormat.format(ms) : '—';
 }
 
-/** The message of anything thrown, as a sentence for the screen. */
+/** When a record's content happened (a reading's time, a visit's start), else when it was written. */
+export function recordWhen(resource: Resource | undefined, writtenAt: number): string {
+	const when = resource && recordDateOf(resource);
+	return (when && formatFhirDate(when)) || formatDate(writtenAt);
+}
+
+/** Anything thrown (or a kept message), as a sentence for the screen that says what to do next. */
 export function errorText(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
+	return errorSentence(error);
 }
 
 /** Keeps `?relay=` and friends when the app links between its pages. */

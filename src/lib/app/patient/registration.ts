@@ -14,18 +14,21 @@ import type { FullNode } from '../../runtime/full-node.ts';
 import type { Store } from '../../store/store.ts';
 import { AppError, type OnProgress } from '../types.ts';
 import { findInstitution } from '../views.ts';
+import { keepDemographics, readDemographics } from '../demographics.ts';
 
 /** How long the device waits for a keyblock with the registration before saying it stays pending. */
 const REGISTER_WAIT_MS = 5 * 60_000;
 
 export async function register(
 	context: { node: FullNode; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
-	details: { name: string; birthDate: string; institution: string },
+	details: { name: string; birthDate: string; institution: string; tellClinics?: boolean },
 	onProgress: OnProgress = () => {}
 ): Promise<void> {
 	const { node, store, patient } = context;
 	const { ledger } = node.chain;
 	if (ledger.patientBlock(patient.publicKey)) throw new AppError('registered', 'You are already registered.');
+	// Checked before anything is kept or sent: a name, and a birth date that is a real past date.
+	const who = readDemographics({ name: details.name, birthDate: details.birthDate });
 	const institution = findInstitution(ledger.genesis, details.institution);
 	if (!institution)
 		throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
@@ -33,6 +36,7 @@ export async function register(
 	const salt = randomBytes(32);
 	const identity = sha256(encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt }));
 	await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
+	await keepDemographics(store, patient.publicKey, details.tellClinics === false ? undefined : who);
 	const body: RegisterBody = {
 		kind: 'register',
 		patient: patient.publicKey,

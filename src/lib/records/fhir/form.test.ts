@@ -63,7 +63,7 @@ describe('records from the clinic form', () => {
 		).toBe('Encounter · Follow-up for cough');
 		expect(built.map(summarize)).toEqual([
 			'Encounter · Consultation',
-			'Observation · Body temperature: 38.6 Cel',
+			'Observation · Body temperature: 38.6 °C',
 			'Condition · Influenza',
 			'DiagnosticReport · Chest X-ray',
 			'MedicationRequest · Oseltamivir 75 mg'
@@ -88,7 +88,9 @@ describe('records from the clinic form', () => {
 		);
 		const problems = await validateResource(backwards);
 		expect(problems.map(problemText)).toEqual([
-			expect.stringMatching(/^The Encounter "AMB" of 24 Nov 2026 \(at period\): R4 rule per-1 is not met/)
+			expect.stringMatching(
+				/^The Encounter "Outpatient visit" of 24 Nov 2026 \(at period\): R4 rule per-1 is not met/
+			)
 		]);
 	});
 });

@@ -1,11 +1,17 @@
 /**
  * Records a clinician writes in the app's form (Encounter, Observation, Condition, DiagnosticReport,
  * MedicationRequest): built from simple input, with the form's own fields checked here (a required field
- * left empty, a date that is not a FHIR date) so the error names the field; the clinic session then
- * validates the resource in full (validator.ts) before the patient is asked.
+ * left empty, a date that is not a FHIR date, a unit without a number) so the error names the field; the
+ * clinic session then validates the resource in full (validator.ts) before the patient is asked.
+ * Nothing typed is lost: a note goes to `note` where R4 has one and to the narrative where it has not
+ * (Encounter, DiagnosticReport); a unit is kept with its UCUM code when one is known; a reading such as
+ * "148/95" is a blood-pressure panel (LOINC 85354-9) with its systolic and diastolic components; a vital
+ * sign named in words gets its LOINC coding (vocabulary.ts).
  */
 import type {
 	CodeableConcept,
+	Narrative,
+	Quantity,
 	Condition,
 	DiagnosticReport,
 	Encounter,
@@ -16,6 +22,16 @@ import type {
 } from '@medplum/fhirtypes';
 import { FhirError } from './errors.ts';
 import { parseRecord, type RecordResource } from './record.ts';
+import {
+	BLOOD_PRESSURE,
+	DIASTOLIC,
+	LOINC,
+	SYSTOLIC,
+	UCUM,
+	ucumOf,
+	vitalSignNamed,
+	type VitalSign
+} from './vocabulary.ts';
 
 export const RECORD_KINDS = [
 	'Encounter',
@@ -173,6 +189,98 @@ function drop<T extends object>(o: T): T {
 
 const THC = 'http://terminology.hl7.org/CodeSystem';
 
+/** The LOINC coding of a vital sign, with the words the clinician typed as its text. */
+function vitalConcept(sign: VitalSign, text: string): CodeableConcept {
+	return { coding: [{ system: LOINC, code: sign.code, display: sign.display }], text };
+}
+
+function escapeXml(text: string): string {
+	return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A note where R4 has no `note` element: the narrative, line breaks kept as <br/>. */
+function noteNarrative(note: string): Narrative {
+	const body = note.split('\n').map(escapeXml).join('<br/>');
+	return { status: 'additional', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` };
+}
+
+/** The note a form wrote to a narrative (noteNarrative), back as typed. */
+export function noteOfNarrative(div: string | undefined): string | undefined {
+	if (!div) return undefined;
+	const text = div
+		.replace(/<br\s*\/?>/gi, '\n')
+		.replace(/<[^>]*>/g, '')
+		.replace(/&lt;/g, '<')
+		.replace(/&gt;/g, '>')
+		.replace(/&quot;/g, '"')
+		.replace(/&amp;/g, '&');
+	return text || undefined;
+}
+
+const NUMBER = '(\\d+(?:\\.\\d+)?|\\.\\d+)';
+const COMPARED = new RegExp(`^(<=|>=|<|>)?\\s*(-?${NUMBER.slice(1, -1)})$`);
+const PAIR = new RegExp(`^${NUMBER}\\s*/\\s*${NUMBER}$`);
+
+/** A quantity with its unit as typed and, when known, its UCUM code. */
+function quantityOf(value: number, unit: string | undefined, comparator?: Quantity['comparator']): Quantity {
+	const code = unit ? ucumOf(unit) : undefined;
+	return drop<Quantity>({
+		value,
+		comparator,
+		unit,
+		system: code ? UCUM : undefined,
+		code
+	});
+}
+
+type ObservationValue = Pick<Observation, 'valueQuantity' | 'valueString' | 'component'>;
+
+/** The value[x] (or components) of what the clinician typed in Value and Unit; refuses a unit with no number. */
+function observationValue(
+	kind: string,
+	value: number | string | undefined,
+	unitInput?: string
+): ObservationValue {
+	const unit = unitInput?.trim() || undefined;
+	if (typeof value === 'number') {
+		if (!Number.isFinite(value)) refuse(kind, 'the value must be a number, such as 7.2');
+		return { valueQuantity: quantityOf(value, unit) };
+	}
+	const text = value?.trim() ?? '';
+	if (!text) {
+		if (unit) refuse(kind, `the unit "${unit}" has no value: type the value, or leave the unit empty`);
+		return {};
+	}
+	const pair = PAIR.exec(text);
+	if (pair) {
+		const pairUnit = unit ?? 'mmHg';
+		return {
+			component: [
+				{
+					code: vitalConcept(SYSTOLIC, SYSTOLIC.display),
+					valueQuantity: quantityOf(Number(pair[1]), pairUnit)
+				},
+				{
+					code: vitalConcept(DIASTOLIC, DIASTOLIC.display),
+					valueQuantity: quantityOf(Number(pair[2]), pairUnit)
+				}
+			]
+		};
+	}
+	const compared = COMPARED.exec(text);
+	if (compared)
+		return {
+			valueQuantity: quantityOf(Number(compared[2]), unit, compared[1] as Quantity['comparator'] | undefined)
+		};
+	if (unit)
+		refuse(
+			kind,
+			`"${text.slice(0, 40)}" is not a number, so the unit "${unit}" cannot go with it: type a number ` +
+				'(such as 7.2, <5 or 120/80), or leave the unit empty to keep the value as text'
+		);
+	return { valueString: text };
+}
+
 /** Builds a record resource from a clinic's form and validates it (throws FhirError naming the field). */
 export function recordFromForm<K extends RecordKind>(
 	kind: K,
@@ -191,6 +299,7 @@ export function recordFromForm<K extends RecordKind>(
 			const f = fields as FormFields['Encounter'];
 			resource = drop<Encounter>({
 				resourceType: 'Encounter',
+				text: fields.note?.trim() ? noteNarrative(fields.note.trim()) : undefined,
 				status: f.status ?? 'finished',
 				class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: f.class ?? 'AMB' },
 				type: f.type ? [concept(f.type, kind, 'visit type')] : undefined,
@@ -202,20 +311,30 @@ export function recordFromForm<K extends RecordKind>(
 		}
 		case 'Observation': {
 			const f = fields as FormFields['Observation'];
-			const numeric = typeof f.value === 'number';
+			const value = observationValue(kind, f.value, f.unit);
+			const typed = typeof f.code === 'string' ? f.code.trim() : '';
+			// A vital sign named in words is coded; a pair of numbers is only ever a blood pressure.
+			const sign = typed ? vitalSignNamed(typed) : undefined;
+			if (value.component && typeof f.code !== 'object' && sign !== BLOOD_PRESSURE)
+				refuse(
+					kind,
+					`a pair such as ${f.value as string} is a blood pressure: name the test "Blood pressure", ` +
+						'or type a single number'
+				);
+			const category = f.category ?? (sign ? 'vital-signs' : undefined);
 			resource = drop<Observation>({
 				resourceType: 'Observation',
 				status: f.status ?? 'final',
-				category: f.category
-					? [{ coding: [{ system: `${THC}/observation-category`, code: f.category }] }]
+				category: category
+					? [{ coding: [{ system: `${THC}/observation-category`, code: category }] }]
 					: undefined,
-				code: concept(f.code, kind, 'code'),
+				code:
+					sign && typeof f.code !== 'object'
+						? vitalConcept(sign, typed || sign.display)
+						: concept(f.code, kind, 'test'),
 				subject,
 				effectiveDateTime: date,
-				valueQuantity: numeric
-					? drop({ value: f.value as number, unit: f.unit?.trim() || undefined })
-					: undefined,
-				valueString: typeof f.value === 'string' && f.value.trim() ? f.value.trim() : undefined,
+				...value,
 				note
 			});
 			break;
@@ -243,6 +362,7 @@ export function recordFromForm<K extends RecordKind>(
 			const f = fields as FormFields['DiagnosticReport'];
 			resource = drop<DiagnosticReport>({
 				resourceType: 'DiagnosticReport',
+				text: fields.note?.trim() ? noteNarrative(fields.note.trim()) : undefined,
 				status: f.status ?? 'final',
 				code: concept(f.code, kind, 'code'),
 				subject,

@@ -3,15 +3,29 @@
  * `the Observation "Blood pressure panel" of 1 Oct 2026`, and the one-line summary a patient reads in a
  * signing request ("Visit of 1 Oct 2026 · 14 items: …"). Only the resource's own fields are used.
  */
-import type { Bundle, CodeableConcept, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CodeableConcept, Coding, Resource } from '@medplum/fhirtypes';
+import { codingDisplay, unitText } from './vocabulary.ts';
 
 type Loose = Record<string, unknown>;
 
-/** The words of a CodeableConcept: its text, else a coding's display, else a code. */
+/**
+ * The words of a CodeableConcept: its text, else a coding's display, else the bundled display of a known
+ * code (vocabulary.ts), else a code.
+ */
 export function conceptText(c: CodeableConcept | undefined): string | undefined {
 	if (!c || typeof c !== 'object') return undefined;
 	const coding = Array.isArray(c.coding) ? c.coding : [];
-	return c.text ?? coding.find((x) => x?.display)?.display ?? coding.find((x) => x?.code)?.code;
+	return (
+		c.text ??
+		coding.find((x) => x?.display)?.display ??
+		coding.map((x) => codingDisplay(x)).find(Boolean) ??
+		coding.find((x) => x?.code)?.code
+	);
+}
+
+/** The words of a lone Coding (an Encounter's class): its display, else the bundled one, else its code. */
+function codingText(c: Coding | undefined): string | undefined {
+	return c?.display ?? codingDisplay(c) ?? c?.code;
 }
 
 /** The element that says what a resource is about, by the R4 name each type uses. */
@@ -33,7 +47,7 @@ export function topicOf(resource: Resource): string | undefined {
 	for (const key of CODE_ELEMENTS) {
 		const value = r[key];
 		const concept = (Array.isArray(value) ? value[0] : value) as CodeableConcept | undefined;
-		const text = conceptText(concept) ?? (concept as { code?: string } | undefined)?.code;
+		const text = key === 'class' ? codingText(value as Coding | undefined) : conceptText(concept);
 		if (typeof text === 'string' && text.trim()) return text.trim();
 	}
 	const names = r.name;
@@ -81,6 +95,14 @@ export function dateOf(resource: Resource): string | undefined {
 	return undefined;
 }
 
+/** When a record's content happened: its own date, or for a visit Bundle its Encounter's (else any part's). */
+export function recordDateOf(resource: Resource): string | undefined {
+	if (resource.resourceType !== 'Bundle') return dateOf(resource);
+	const parts = ((resource as Bundle).entry ?? []).flatMap((e) => (e?.resource ? [e.resource] : []));
+	const encounter = parts.find((p) => p.resourceType === 'Encounter');
+	return (encounter && dateOf(encounter)) ?? parts.map(dateOf).find(Boolean);
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** A FHIR date in words, as precise as it is: "2026", "Oct 2026", "1 Oct 2026" (no time zone games). */
@@ -109,8 +131,9 @@ export function nameOf(resource: unknown, fallback = 'the resource'): string {
 
 /** An Observation's value[x] (or its components, "120/80 mmHg" style) in words. */
 export function valueText(o: Loose): string | undefined {
-	const q = o.valueQuantity as { value?: number; unit?: string; code?: string } | undefined;
-	if (q) return `${q.value ?? ''} ${q.unit ?? q.code ?? ''}`.trim();
+	const q = o.valueQuantity as
+		{ value?: number; unit?: string; code?: string; comparator?: string } | undefined;
+	if (q) return `${q.comparator ?? ''}${q.value ?? ''} ${unitText(q.unit, q.code)}`.trim();
 	if (typeof o.valueString === 'string') return o.valueString;
 	if (typeof o.valueBoolean === 'boolean') return o.valueBoolean ? 'yes' : 'no';
 	if (typeof o.valueInteger === 'number') return String(o.valueInteger);
@@ -118,13 +141,15 @@ export function valueText(o: Loose): string | undefined {
 	const concept = conceptText(o.valueCodeableConcept as CodeableConcept | undefined);
 	if (concept) return concept;
 	const components = Array.isArray(o.component) ? (o.component as Loose[]) : [];
-	const quantities = components.map((c) => c.valueQuantity as { value?: number; unit?: string } | undefined);
+	const quantities = components.map(
+		(c) => c.valueQuantity as { value?: number; unit?: string; code?: string } | undefined
+	);
 	if (quantities.length > 0 && quantities.every((x) => typeof x?.value === 'number')) {
-		const units = new Set(quantities.map((x) => x!.unit ?? ''));
+		const units = new Set(quantities.map((x) => unitText(x!.unit, x!.code)));
 		const values = quantities.map((x) => x!.value).join('/');
 		return units.size === 1
 			? `${values} ${[...units][0]}`.trim()
-			: quantities.map((x) => `${x!.value} ${x!.unit ?? ''}`.trim()).join(', ');
+			: quantities.map((x) => `${x!.value} ${unitText(x!.unit, x!.code)}`.trim()).join(', ');
 	}
 	return undefined;
 }
@@ -140,8 +165,7 @@ function clip(text: string, max: number): string {
 export function summarize(resource: Resource): string {
 	if (resource.resourceType === 'Bundle') {
 		const parts = ((resource as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-		const encounter = parts.find((p) => p.resourceType === 'Encounter');
-		const date = (encounter && dateOf(encounter)) ?? parts.map(dateOf).find(Boolean);
+		const date = recordDateOf(resource);
 		const counts = new Map<string, number>();
 		for (const p of parts) counts.set(p.resourceType, (counts.get(p.resourceType) ?? 0) + 1);
 		const list = [...counts].map(([type, n]) => (n > 1 ? `${n} ${type}` : type)).join(', ');

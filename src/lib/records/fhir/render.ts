@@ -9,6 +9,7 @@
  */
 import type { Attachment, Bundle, CodeableConcept, Quantity, Reference, Resource } from '@medplum/fhirtypes';
 import { conceptText, dateOf, topicOf, valueText } from './names.ts';
+import { unitText } from './vocabulary.ts';
 
 export interface RenderedAttachment {
 	title: string;
@@ -65,7 +66,7 @@ export function formatFhirDate(date: string | undefined, locale?: string): strin
 
 function quantity(q: Quantity | undefined): string | undefined {
 	if (!q || typeof q.value !== 'number') return undefined;
-	return `${q.comparator ?? ''}${q.value} ${q.unit ?? q.code ?? ''}`.trim();
+	return `${q.comparator ?? ''}${q.value} ${unitText(q.unit, q.code)}`.trim();
 }
 
 /** The narrative's text: tags dropped, entities decoded, whitespace collapsed. Never rendered as HTML. */
@@ -135,8 +136,10 @@ type Specific = (r: Loose, locale?: string) => Omit<RenderedItem, 'resourceType'
 
 const observation: Specific = (r, locale) => {
 	const category = concepts(r.category)?.toLowerCase() ?? '';
-	const components = Array.isArray(r.component) ? (r.component as Loose[]) : [];
 	const value = valueText(r);
+	// When the value is the components read together ("148/95 mmHg"), they are not listed again.
+	const ownValue = Object.keys(r).some((k) => k.startsWith('value'));
+	const components = Array.isArray(r.component) && (ownValue || !value) ? (r.component as Loose[]) : [];
 	return {
 		kind: category.includes('vital')
 			? 'Vital sign'
@@ -297,7 +300,11 @@ const SPECIFIC: Partial<Record<string, Specific>> = {
 	},
 	Encounter: (r, locale) => ({
 		kind: 'Visit',
-		title: concepts(r.type) ?? concept(r.serviceType) ?? str((r.class as Loose)?.display) ?? 'Visit',
+		title:
+			concepts(r.type) ??
+			concept(r.serviceType) ??
+			topicOf({ resourceType: 'Encounter', class: r.class } as Resource) ??
+			'Visit',
 		date: formatFhirDate(str((r.period as Loose)?.start), locale),
 		fields: pick([
 			['Reason', concepts(r.reasonCode)],
