@@ -8,18 +8,24 @@
  *       the reason on any failure.
  *   found-start <dir> --network <name> [--group 4]
  *   found-join <dir> --name "<institution>" --keystore <its data dir>
- *   found-finish <dir> --out <genesis.json>
+ *   found-contribute <dir> --keystore <its data dir>
+ *   found-reveal <dir> --keystore <its data dir>
+ *   found-finish <dir> --out <genesis.json> [--artifacts <dir>]
  *       a founding passed from founder to founder as a directory (src/lib/node/founding-dir.ts): each
  *       founder, on its own machine, re-verifies the transcript and adds its signed join step with the
- *       keys of its keystore (made there on first use; SPCHAIN_PASSPHRASE or a key file protects it);
- *       the last writes the genesis file;
+ *       keys of its keystore (made there on first use; SPCHAIN_PASSPHRASE or a key file protects it).
+ *       Optionally the founders then run the SNARK setup (src/lib/node/founding-setup.ts): each makes
+ *       its real snarkjs contribution to phase 1 with found-contribute, then all reveal their beacon
+ *       shares with found-reveal (the last reveal applies phase 1's beacon), then the same for phase 2.
+ *       found-finish writes the genesis file and, after a setup, the artifacts into --artifacts
+ *       (default: the genesis file's directory);
  *   backup <clinic data dir> <file> [--passphrase-env NAME]
  *       writes a headless clinic's key backup (encrypted under the passphrase in $NAME, default
  *       SPCHAIN_BACKUP_PASSPHRASE), which a clinic tab restores; the keystore opens with
  *       SPCHAIN_PASSPHRASE or its key file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
 	finishFoundingDir,
@@ -27,7 +33,9 @@ import {
 	joinFoundingDir,
 	startFoundingDir
 } from '../src/lib/node/founding-dir.ts';
-import { GenesisVerifyError, verifyGenesisFile } from '../src/lib/node/genesis-verify.ts';
+import { contributeFoundingDir, revealFoundingDir } from '../src/lib/node/founding-setup.ts';
+import { GenesisVerifyError, verifyGenesisFile, verifySnarkFiles } from '../src/lib/node/genesis-verify.ts';
+import { CeremonyError } from '../circuits/ceremony/transcript.ts';
 import { openKeystore } from '../src/lib/node/keystore.ts';
 
 const { values, positionals } = parseArgs({
@@ -40,12 +48,15 @@ const { values, positionals } = parseArgs({
 		group: { type: 'string', default: '4' },
 		name: { type: 'string' },
 		keystore: { type: 'string' },
-		out: { type: 'string' }
+		out: { type: 'string' },
+		artifacts: { type: 'string' }
 	}
 });
 const callerPath = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
 
 class UsageError extends Error {}
+
+const FOUND_COMMANDS = ['found-start', 'found-join', 'found-contribute', 'found-reveal', 'found-finish'];
 
 async function verify(file: string | undefined): Promise<void> {
 	if (!file)
@@ -56,8 +67,7 @@ async function verify(file: string | undefined): Promise<void> {
 	console.log(`founders: ${report.founders.join(', ')}`);
 	for (const line of report.checked) console.log(`ok: ${line}`);
 	if (values.full) {
-		const { verify: verifyCeremony } = await import('../circuits/ceremony/steps.ts');
-		await verifyCeremony(snark);
+		await verifySnarkFiles(snark);
 		console.log('ok: SNARK transcript re-verified with snarkjs');
 	}
 }
@@ -82,6 +92,10 @@ async function found(command: string, dir: string | undefined): Promise<void> {
 	if (!dir)
 		throw new UsageError(`usage: npm run consortium -- ${command} <dir> … (see scripts/consortium.ts)`);
 	const path = callerPath(dir);
+	const keystore = () => {
+		if (!values.keystore) throw new UsageError(`${command} needs --keystore <the founder's data dir>`);
+		return { dir: callerPath(values.keystore), passphrase: process.env.SPCHAIN_PASSPHRASE || undefined };
+	};
 	if (command === 'found-start') {
 		const group = Number(values.group);
 		if (!values.network || !Number.isInteger(group) || group < 1)
@@ -90,14 +104,26 @@ async function found(command: string, dir: string | undefined): Promise<void> {
 		console.log(`founding of ${values.network} started in ${dir}: pass it to the first founder`);
 	} else if (command === 'found-join') {
 		if (!values.name || !values.keystore) throw new UsageError('found-join needs --name and --keystore');
-		const identity = await joinFoundingDir(path, values.name, {
-			dir: callerPath(values.keystore),
-			passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
-		});
+		const identity = await joinFoundingDir(path, values.name, keystore());
 		console.log(`${identity.institution.name} joined with its own keys; pass ${dir} to the next founder`);
+	} else if (command === 'found-contribute') {
+		const { phase, contribution } = await contributeFoundingDir(path, keystore());
+		console.log(
+			`phase-${phase} contribution ${contribution} signed into the founding; its beacon share stays in the keystore.`
+		);
+		console.log(`Pass ${dir} to the next founder; once all have contributed, each runs found-reveal.`);
+	} else if (command === 'found-reveal') {
+		const { phase, beacon } = await revealFoundingDir(path, keystore());
+		console.log(
+			beacon
+				? `phase-${phase} beacon fixed: ${beacon}. ${phase === 1 ? 'Phase 2 is open: each founder runs found-contribute again.' : 'Run found-finish.'}`
+				: `phase-${phase} beacon share revealed; pass ${dir} to the next founder to reveal.`
+		);
 	} else {
 		if (!values.out) throw new UsageError('found-finish needs --out <genesis.json>');
-		const genesis = await finishFoundingDir(path, callerPath(values.out));
+		const out = callerPath(values.out);
+		const artifacts = values.artifacts === undefined ? dirname(out) : callerPath(values.artifacts);
+		const genesis = await finishFoundingDir(path, out, artifacts);
 		console.log(
 			`genesis of ${genesis.network} written to ${values.out} (${genesis.institutions.length} founders)`
 		);
@@ -107,18 +133,20 @@ async function found(command: string, dir: string | undefined): Promise<void> {
 try {
 	const [command, ...rest] = positionals;
 	if (command === 'verify') await verify(rest[0]);
-	else if (command?.startsWith('found-') && ['found-start', 'found-join', 'found-finish'].includes(command))
-		await found(command, rest[0]);
+	else if (command !== undefined && FOUND_COMMANDS.includes(command)) await found(command, rest[0]);
 	else if (command === 'backup') await backup(rest[0], rest[1]);
 	else
 		throw new UsageError(
-			'usage: npm run consortium -- verify <genesis.json> | found-start|found-join|found-finish <dir> | backup <dir> <file>'
+			`usage: npm run consortium -- verify <genesis.json> | ${FOUND_COMMANDS.join('|')} <dir> | backup <dir> <file>`
 		);
 	// snarkjs keeps worker threads alive after a --full check.
 	process.exit(0);
 } catch (error) {
 	const known =
-		error instanceof UsageError || error instanceof GenesisVerifyError || error instanceof FoundingDirError;
+		error instanceof UsageError ||
+		error instanceof GenesisVerifyError ||
+		error instanceof FoundingDirError ||
+		error instanceof CeremonyError;
 	console.error(known ? `refused: ${(error as Error).message}` : error);
 	process.exit(1);
 }

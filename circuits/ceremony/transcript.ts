@@ -38,7 +38,6 @@ export interface Beacon {
 
 export interface FileRef {
 	name: string;
-	/** Empty when unknown (a transcript written before files were fingerprinted). */
 	sha256: string;
 }
 
@@ -54,11 +53,15 @@ export interface Ceremony {
 	phase1Beacon?: Beacon;
 	phase2: Contribution[];
 	phase2Beacon?: Beacon;
-	/** The current phase-1 accumulator; after close-phase1 the prepared chameleon_final.ptau. */
+	/** The current phase-1 accumulator; once phase 1's beacon is applied, the prepared chameleon_final.ptau. */
 	ptau: FileRef;
-	/** The current phase-2 key (from close-phase1); after finish chameleon.zkey. */
+	/** The current phase-2 key (from `zkey new` once phase 1 closed); after finish chameleon.zkey. */
 	zkey?: FileRef;
 	vkeyHash?: string;
+	/** The exported verification key file (SHA-256 of its bytes). */
+	vkey?: FileRef;
+	/** The founding transcript's hash (the genesis microblock) of the founders who ran this setup. */
+	transcriptHash?: string;
 	created?: string;
 	finished?: string;
 	/** snarkjs's output while finish verified the whole transcript. */
@@ -80,50 +83,23 @@ const FIELD_ORDER: (keyof Ceremony)[] = [
 	'phase2Beacon',
 	'zkey',
 	'vkeyHash',
+	'vkey',
+	'transcriptHash',
 	'finished',
 	'log'
 ];
 
-/** The one-process transcript written before the ceremony had steps (one beacon for both phases). */
-interface LegacyRecord {
-	circuit: string;
-	r1csSha256: string;
-	constraints: number;
-	powerOfTau: number;
-	beacon: { value: string; iterationsExp: number };
-	phase1: Contribution[];
-	phase2: Contribution[];
-	vkeyHash: string;
-	date: string;
-	log?: string[];
-}
-
 export function readCeremony(dir: string): Ceremony {
 	const path = join(dir, STATE_FILE);
 	if (!existsSync(path)) throw new CeremonyError(`${dir} holds no ceremony (${STATE_FILE} is missing)`);
-	const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<Ceremony> & Partial<LegacyRecord>;
-	if (typeof raw.r1csSha256 !== 'string' || !Array.isArray(raw.phase1) || !Array.isArray(raw.phase2))
+	const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<Ceremony>;
+	if (
+		typeof raw.r1csSha256 !== 'string' ||
+		typeof raw.status !== 'string' ||
+		!Array.isArray(raw.phase1) ||
+		!Array.isArray(raw.phase2)
+	)
 		throw new CeremonyError(`${path} is not a ceremony transcript`);
-	if (raw.status === undefined && raw.beacon) {
-		const legacy = raw as LegacyRecord;
-		const beacon = { value: legacy.beacon.value, iterationsExp: legacy.beacon.iterationsExp };
-		return {
-			circuit: legacy.circuit,
-			r1csSha256: legacy.r1csSha256,
-			constraints: legacy.constraints,
-			powerOfTau: legacy.powerOfTau,
-			status: 'finished',
-			phase1: legacy.phase1,
-			phase1Beacon: beacon,
-			phase2: legacy.phase2,
-			phase2Beacon: beacon,
-			ptau: { name: FINAL_PTAU, sha256: '' },
-			zkey: { name: FINAL_ZKEY, sha256: '' },
-			vkeyHash: legacy.vkeyHash,
-			finished: legacy.date,
-			log: legacy.log
-		};
-	}
 	return raw as Ceremony;
 }
 
@@ -144,16 +120,16 @@ export function sha256File(path: string): string {
 export function checkBeaconValue(value: string | undefined, step: string): string {
 	if (value === undefined)
 		throw new CeremonyError(
-			`${step} needs --beacon <64 hex>: public randomness fixed after the last contribution (a drand round, a block hash)`
+			`${step} needs a beacon: 32 bytes of public randomness fixed after the phase's last contribution`
 		);
-	if (!/^[0-9a-f]{64}$/.test(value)) throw new CeremonyError('--beacon must be 32 bytes of lowercase hex');
+	if (!/^[0-9a-f]{64}$/.test(value)) throw new CeremonyError('a beacon is 32 bytes of lowercase hex');
 	return value;
 }
 
 /** An institution's name as recorded (NFC, trimmed); refuses a second contribution to the same phase. */
 export function checkName(ceremony: Ceremony, phase: 1 | 2, raw: string | undefined): string {
 	const name = (raw ?? '').normalize('NFC').trim();
-	if (name === '') throw new CeremonyError('contribute needs --name "<institution>"');
+	if (name === '') throw new CeremonyError("a contribution needs the institution's name");
 	if (name.length > 64 || /\p{Cc}/u.test(name))
 		throw new CeremonyError('an institution name is at most 64 characters, without control characters');
 	if (name.toLowerCase() === BEACON_NAME)

@@ -19,6 +19,8 @@ import { decodeGenesisFile, encodeGenesisFile } from './genesis-file.ts';
 const { institutions: _i, genesisMicroblock: _m, ...parameters } = devGenesis();
 const founders = ['Aster Clinic', 'Birch Hospital', 'Cedar Health', 'Dogwood Medical'].map(devInstitution);
 const contribution = (fill: number) => new Uint8Array(64).fill(fill);
+/** Stands for the hash of the verification key a setup produced (the SNARK files give the real one). */
+const setupVkey = new Uint8Array(32).fill(0x5e);
 
 const join = (t: FoundingTranscript, f: DevInstitution) =>
 	addStep(t, { kind: 'join', institution: f.institution }, f.institution.id, f.secrets.signingKey);
@@ -83,7 +85,10 @@ describe('founding', () => {
 		expect(state.beacons[1]).toHaveLength(32);
 		expect(state.beacons[2]).toHaveLength(32);
 		expect(state.beacons[1]).not.toEqual(state.beacons[2]);
-		const genesis = foundedGenesis(t);
+		// The genesis pins the key the founders' setup produced, and cannot be made without it.
+		expect(code(() => foundedGenesis(t))).toBe('founding-unfinished');
+		const genesis = foundedGenesis(t, setupVkey);
+		expect(genesis.chameleonVkeyHash).toEqual(setupVkey);
 		const again = decodeGenesisFile(
 			encodeGenesisFile({ genesis, founding: decodeFounding(encodeFounding(t)) })
 		);
@@ -93,7 +98,7 @@ describe('founding', () => {
 
 	it('refuses a tampered signature, key, contribution or share', () => {
 		const t = withSetup();
-		const genesis = foundedGenesis(t);
+		const genesis = foundedGenesis(t, setupVkey);
 		const tamper = (i: number, change: (s: FoundingTranscript['steps'][number]) => void) => {
 			const copy = decodeFounding(encodeFounding(t));
 			change(copy.steps[i]!);

@@ -302,9 +302,11 @@ export function transcriptHash(transcript: FoundingTranscript): Bytes {
 
 /**
  * The genesis a finished founding yields. A founding either left the SNARK setup out (the genesis then
- * pins a published verification key) or closed both phases.
+ * pins the published verification key its parameters name) or closed both phases; then the genesis pins
+ * the key the setup produced, `setupVkeyHash`, which only the SNARK files give (node/founding-setup.ts
+ * exports it and `consortium verify --full` re-derives it from them).
  */
-export function foundedGenesis(transcript: FoundingTranscript): GenesisConfig {
+export function foundedGenesis(transcript: FoundingTranscript, setupVkeyHash?: Bytes): GenesisConfig {
 	const state = foundingState(transcript);
 	ensure(state.founders.length > 0, 'founding-unfinished', 'no founder has joined');
 	const started = state.phases[1].length > 0;
@@ -313,8 +315,14 @@ export function foundedGenesis(transcript: FoundingTranscript): GenesisConfig {
 		'founding-unfinished',
 		'the SNARK setup is under way: both phases must be contributed to and revealed'
 	);
+	ensure(
+		!started || setupVkeyHash?.length === HASH_LENGTH,
+		'founding-unfinished',
+		'the founders ran the SNARK setup: the genesis needs the hash of the verification key it produced'
+	);
 	const genesis: GenesisConfig = {
 		...transcript.parameters,
+		...(started ? { chameleonVkeyHash: setupVkeyHash! } : {}),
 		institutions: state.founders,
 		genesisMicroblock: transcriptHash(transcript)
 	};
@@ -322,9 +330,21 @@ export function foundedGenesis(transcript: FoundingTranscript): GenesisConfig {
 	return genesis;
 }
 
-/** Checks that `genesis` is exactly what `transcript` founds (every signature and proof replayed). */
+/** Whether the founders ran the SNARK setup themselves (else the genesis pins a published one). */
+export function foundersRanSetup(transcript: FoundingTranscript): boolean {
+	return foundingState(transcript).phases[1].length > 0;
+}
+
+/**
+ * Checks that `genesis` is exactly what `transcript` founds (every signature and proof replayed). The
+ * verification key of a setup the founders ran is taken from the genesis: only the SNARK files can
+ * confirm it (node/genesis-verify.ts).
+ */
 export function verifyFounding(genesis: GenesisConfig, transcript: FoundingTranscript): void {
-	const founded = foundedGenesis(transcript);
+	const founded = foundedGenesis(
+		transcript,
+		foundersRanSetup(transcript) ? genesis.chameleonVkeyHash : undefined
+	);
 	ensure(
 		equalBytes(genesisHash(founded), genesisHash(genesis)),
 		'founding-genesis',

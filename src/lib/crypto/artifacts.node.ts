@@ -1,4 +1,4 @@
-/** Node: the circuit artifacts from static/snark/ (committed; written by `npm run ceremony`). */
+/** Node: the circuit artifacts from static/snark/ (committed; written by `npm run consortium -- found-finish`). */
 import { readFile } from 'node:fs/promises';
 import type { VerificationKey } from './verification-key.ts';
 import type { SnarkArtifacts } from './chameleon-prover.ts';

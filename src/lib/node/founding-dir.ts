@@ -3,8 +3,9 @@
  * holds the transcript (core/founding.ts). The first founder starts it with the parameters; each
  * founder, on its own machine, checks the transcript it received, adds its signed join step with the
  * keys of its own keystore (node/keystore.ts; created there on first use) and passes the directory on;
- * the last writes the genesis file. Every step re-verifies the whole transcript, so a tampered directory
- * is refused by the next founder, not only by the final `verify`.
+ * the founders may then run the SNARK setup in the same directory (node/founding-setup.ts); the last
+ * writes the genesis file. Every step re-verifies the whole transcript, so a tampered directory is
+ * refused by the next founder, not only by the final `verify`.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import {
 	decodeFounding,
 	encodeFounding,
 	foundedGenesis,
+	foundersRanSetup,
 	foundingState,
 	startFounding,
 	type FoundingTranscript
@@ -31,7 +33,7 @@ export class FoundingDirError extends Error {
 	readonly code = 'founding-dir';
 }
 
-async function save(dir: string, transcript: FoundingTranscript): Promise<void> {
+export async function saveFounding(dir: string, transcript: FoundingTranscript): Promise<void> {
 	const path = join(dir, FOUNDING_FILE);
 	await writeFile(`${path}.tmp`, encodeFounding(transcript));
 	await rename(`${path}.tmp`, path);
@@ -57,7 +59,7 @@ export async function startFoundingDir(
 ): Promise<void> {
 	await mkdir(dir, { recursive: true });
 	if (existsSync(join(dir, FOUNDING_FILE))) throw new FoundingDirError(`${dir} already holds a founding`);
-	await save(dir, startFounding(defaultParameters({ timestamp: Date.now(), ...parameters })));
+	await saveFounding(dir, startFounding(defaultParameters({ timestamp: Date.now(), ...parameters })));
 }
 
 /** The founder whose keystore is `keystore` joins (its keys are made there on first use). */
@@ -80,18 +82,34 @@ export async function joinFoundingDir(
 		identity.institution.id,
 		identity.secrets.signingKey
 	);
-	await save(dir, joined);
+	await saveFounding(dir, joined);
 	return identity;
 }
 
-/** Writes the genesis file the founding yields (the consensus group is at most the founders). */
-export async function finishFoundingDir(dir: string, out: string): Promise<GenesisConfig> {
+/**
+ * Writes the genesis file the founding yields (the consensus group is at most the founders). When the
+ * founders ran the SNARK setup, it is finished first and its artifacts go to `artifacts`
+ * (node/founding-setup.ts); the genesis then pins the verification key it produced.
+ */
+export async function finishFoundingDir(
+	dir: string,
+	out: string,
+	artifacts?: string
+): Promise<GenesisConfig> {
 	const transcript = await readFounding(dir);
 	let genesis: GenesisConfig;
-	try {
-		genesis = foundedGenesis(transcript);
-	} catch (error) {
-		throw new FoundingDirError(`the founding cannot finish yet: ${(error as Error).message}`);
+	if (foundersRanSetup(transcript)) {
+		if (artifacts === undefined)
+			throw new FoundingDirError('the founders ran the SNARK setup: name the directory for its artifacts');
+		// Loaded only here: snarkjs and circom are needed by founders who run the setup, not by the others.
+		const { finishSetup } = await import('./founding-setup.ts');
+		genesis = await finishSetup(dir, transcript, artifacts);
+	} else {
+		try {
+			genesis = foundedGenesis(transcript);
+		} catch (error) {
+			throw new FoundingDirError(`the founding cannot finish yet: ${(error as Error).message}`);
+		}
 	}
 	await writeFile(out, encodeGenesisFile({ genesis, founding: transcript }));
 	return genesis;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base64 } from '@scure/base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bytesToHex } from '../core/bytes.ts';
+import { bytesToHex, fromHex } from '../core/bytes.ts';
 import {
 	addStep,
 	beaconShare,
@@ -18,7 +18,8 @@ import { encodeGenesis, genesisHash } from '../core/genesis.ts';
 import { encodeGenesisFile } from '../core/genesis-file.ts';
 import { defaultParameters } from '../core/genesis.ts';
 import { createInstitutionIdentity } from '../keys/institution.ts';
-import { GenesisVerifyError, verifyGenesisFile } from './genesis-verify.ts';
+import { GenesisVerifyError, verifyGenesisFile, verifySnarkFiles } from './genesis-verify.ts';
+import { CHAMELEON_VKEY_HASH } from '../core/chameleon-params.ts';
 
 const SNARK = 'static/snark';
 const dirs: string[] = [];
@@ -134,9 +135,18 @@ describe('verify a genesis file', () => {
 			phase1Beacon: { value: bytesToHex(state.beacons[1]!), iterationsExp: 10 },
 			phase2Beacon: { value: bytesToHex(state.beacons[2]!), iterationsExp: 10 }
 		});
+		// The genesis pins the key the setup produced, and the artifacts name this founding's transcript.
+		const genesis = foundedGenesis(t, fromHex(ceremony.vkeyHash, 32));
+		ceremony.transcriptHash = bytesToHex(genesis.genesisMicroblock);
 		writeFileSync(ceremonyFile, JSON.stringify(ceremony));
-		const file = encodeGenesisFile({ genesis: foundedGenesis(t), founding: t });
+		const file = encodeGenesisFile({ genesis, founding: t });
 		expect(verifyGenesisFile(file, dir).foundersRanSetup).toBe(true);
+
+		// Artifacts of another founding (its transcript hash), even with the same contributions.
+		ceremony.transcriptHash = '00'.repeat(32);
+		writeFileSync(ceremonyFile, JSON.stringify(ceremony));
+		expect(refusal(() => verifyGenesisFile(file, dir))).toMatch(/another founding/);
+		ceremony.transcriptHash = bytesToHex(genesis.genesisMicroblock);
 
 		// A contribution in the SNARK transcript that no founder signed.
 		ceremony.phase2[1].hash = bytesToHex(crypto.getRandomValues(new Uint8Array(64)));
@@ -148,4 +158,28 @@ describe('verify a genesis file', () => {
 		writeFileSync(ceremonyFile, JSON.stringify(ceremony));
 		expect(refusal(() => verifyGenesisFile(file, dir))).toMatch(/phase-1 beacon/);
 	});
+
+	it('verifies the committed reference ceremony in full, and refuses a tampered artifact', async () => {
+		const text = readFileSync(join(SNARK, 'ceremony-genesis.json'), 'utf8');
+		const report = verifyGenesisFile(text, SNARK);
+		expect(report.foundersRanSetup).toBe(true);
+		expect(report.founders).toEqual(['Aster Clinic', 'Birch Hospital', 'Cedar Health', 'Dogwood Medical']);
+		expect(bytesToHex(report.genesis.chameleonVkeyHash)).toBe(CHAMELEON_VKEY_HASH);
+		await verifySnarkFiles(SNARK);
+
+		// A copy of the artifacts with one byte of the proving key changed.
+		const dir = tempSnark();
+		for (const file of ['chameleon.zkey', 'chameleon.wasm']) copyFileSync(join(SNARK, file), join(dir, file));
+		copyFileSync('circuits/chameleon_final.ptau', join(dir, 'chameleon_final.ptau'));
+		const zkey = readFileSync(join(dir, 'chameleon.zkey'));
+		zkey[zkey.length >> 1]! ^= 1;
+		writeFileSync(join(dir, 'chameleon.zkey'), zkey);
+		await expect(verifySnarkFiles(dir)).rejects.toThrow(/do not verify: .*SHA-256/);
+
+		// A verification key file other than the one the genesis pins and ceremony.json names.
+		const vkey = JSON.parse(readFileSync(join(dir, 'chameleon.vkey.json'), 'utf8'));
+		vkey.IC[0][0] = '1';
+		writeFileSync(join(dir, 'chameleon.vkey.json'), JSON.stringify(vkey));
+		expect(refusal(() => verifyGenesisFile(text, dir))).toMatch(/not the verification key the genesis pins/);
+	}, 600_000);
 });

@@ -6,7 +6,8 @@
  * two consortia: different keys, different genesis hashes.
  * The founders here all run on one machine and take the published SNARK setup (static/snark), whose
  * verification key the parameters pin; a consortium whose founders also run the SNARK setup among
- * themselves uses `npm run consortium` instead (scripts/consortium.ts).
+ * themselves uses `npm run consortium` instead (scripts/consortium.ts): a four-founder setup takes
+ * minutes on two cores (docs/chameleon-hash.md), too long for a first start.
  */
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
