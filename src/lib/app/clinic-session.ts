@@ -16,11 +16,13 @@ import { transactionId, type LabelBody, type MedicalBody, type Transaction } fro
 import { proveCollision, proveHash } from '../crypto/chameleon-prover.ts';
 import {
 	ensureValidResource,
+	formatBytes,
 	MAX_RECORD_BYTES,
 	parseRecord,
 	planImport,
 	summarize,
 	type ImportPlan,
+	type PlannedAttachment,
 	type RecordResource
 } from '../records/fhir.ts';
 import {
@@ -182,7 +184,8 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		patientText: string,
 		resource: RecordResource,
 		onProgress: OnProgress = () => {},
-		label?: { target: HeldRow; reason: string }
+		label?: { target: HeldRow; reason: string },
+		attachments: readonly PlannedAttachment[] = []
 	): Promise<PendingTransactionView> {
 		const patient = patientKey(patientText);
 		// The patient's node may have seen the registering keyblock a moment before ours did.
@@ -208,6 +211,10 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 			summary,
 			...(label ? { target: label.target.transactionId!, reason: label.reason } : {})
 		});
+		for (const a of attachments) {
+			onProgress({ step: `Encrypting and storing "${a.title}" (${formatBytes(a.size)})`, fraction: 0.1 });
+			await holder.attachments.put(header, key, a.hash, a.content);
+		}
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const content = signRecordContent(
 			header,
@@ -341,7 +348,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 
 	function preview(plan: ImportPlan): ImportPreview {
 		const { summary, bytes, stored, notStored } = plan;
-		return { summary, bytes, maxBytes: MAX_RECORD_BYTES, stored, notStored };
+		const attachments = plan.attachments.map(({ owner, title, contentType, size }) => ({
+			owner,
+			title,
+			contentType,
+			size
+		}));
+		return { summary, bytes, maxBytes: MAX_RECORD_BYTES, stored, notStored, attachments };
 	}
 
 	/** Reads an import file for `patient`: every check, nothing sent (the plan the clinician confirms). */
@@ -411,7 +424,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 			// The whole file is one record: one request, one signature, one proof, one transaction.
 			onProgress?.({ step: 'Checking the file against FHIR R4', fraction: 0 });
 			const checkedPlan = await plan(patient, json);
-			const pending = await write(patient, checkedPlan.record, onProgress);
+			const pending = await write(
+				patient,
+				checkedPlan.record,
+				onProgress,
+				undefined,
+				checkedPlan.attachments
+			);
 			return { pending, preview: preview(checkedPlan) };
 		},
 		async records(patient: string): Promise<RecordView[]> {
@@ -453,7 +472,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 					'Only the institution that wrote a record can correct it, and this clinic did not write it.'
 				);
 			const corrected = await plan(addressOf(target.patient, 'patient'), json);
-			return session.label(recordId, corrected.record, reason, onProgress);
+			return write(
+				addressOf(target.patient, 'patient'),
+				await checked(corrected.record, onProgress),
+				onProgress,
+				{ target, reason },
+				corrected.attachments
+			);
 		},
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {

@@ -27,7 +27,13 @@ import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import { addressOf, parseAddress, sign, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
-import { signTransaction, transactionId, type RegisterBody, type Transaction } from '../core/transaction.ts';
+import {
+	signTransaction,
+	transactionId,
+	type Pointer,
+	type RegisterBody,
+	type Transaction
+} from '../core/transaction.ts';
 import {
 	decodeAccessLog,
 	encodeAccessLog,
@@ -40,6 +46,7 @@ import {
 	contentAddress,
 	decodeRecordContent,
 	decodeSealedRecord,
+	deriveRecordKey,
 	encodeRecordContent,
 	headerToCanonical,
 	readHeader,
@@ -47,7 +54,13 @@ import {
 	type RecordContent,
 	type RecordHeader
 } from '../records/envelope.ts';
-import { exportHistory, parseRecord } from '../records/fhir.ts';
+import {
+	attachmentRefs,
+	exportHistory,
+	inlineAttachments,
+	parseRecord,
+	type RecordResource
+} from '../records/fhir.ts';
 import { openAccessResponse, sealShare } from '../records/share.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
@@ -58,6 +71,7 @@ import type { FullNode } from '../runtime/full-node.ts';
 import type { Store } from '../store/store.ts';
 import type { Directory } from './directory.ts';
 import { accessLogChallenge } from './holder.ts';
+import { fetchAttachment } from './attachment-fetch.ts';
 import {
 	AppError,
 	type AccessLogView,
@@ -242,6 +256,41 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		return block ? block.leaves.flatMap((leaf) => leaf.entries) : [];
 	}
 
+	/** The holder's peer and a fresh signed request for the record `pointer` names. */
+	async function holderRequest(pointer: Pointer, authority: AccessAuthority) {
+		const peer = await directory.locate(pointer.holder, 8000);
+		if (!peer)
+			throw new AppError(
+				'holder-offline',
+				`${institutionView(genesis, pointer.holder).name} is not reachable right now.`
+			);
+		const request = createAccessRequest(
+			{ holder: pointer.holder, digest: pointer.digest, authority, time: clock() },
+			secrets.signingKey,
+			publicKey
+		);
+		return { peer, request };
+	}
+
+	/** An attachment of one of the patient's records, fetched from its holder when opened. */
+	async function openAttachment(recordId: string, url: string, onProgress?: OnProgress): Promise<Blob> {
+		const entry = myEntries().find((e) => bytesToHex(transactionId(e.tx.body)) === recordId);
+		if (!entry) throw new AppError('attachment-missing', 'This record is not on your chain.');
+		const { header, content } = await fetchContent(entry);
+		const ref = attachmentRefs(JSON.parse(content.resource)).find((a) => a.url === url);
+		if (!ref) throw new AppError('attachment-missing', 'This record has no such document.');
+		const { peer, request } = await holderRequest(entry.tx.body.record.pointer, { kind: 'patient' });
+		return fetchAttachment({
+			net,
+			peer,
+			request: { access: request, hash: ref.hash },
+			header,
+			recordKey: deriveRecordKey(secrets.masterKey, header),
+			ref,
+			onProgress
+		});
+	}
+
 	/** Fetches a record from its holder (the holder removes its layer for us) and opens it. */
 	async function fetchContent(
 		entry: LeafEntry,
@@ -257,17 +306,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 				return known;
 			}
 		}
-		const peer = await directory.locate(pointer.holder, 8000);
-		if (!peer)
-			throw new AppError(
-				'holder-offline',
-				`${institutionView(genesis, pointer.holder).name} is not reachable right now.`
-			);
-		const request = createAccessRequest(
-			{ holder: pointer.holder, digest: pointer.digest, authority, time: clock() },
-			secrets.signingKey,
-			publicKey
-		);
+		const { peer, request } = await holderRequest(pointer, authority);
 		const response = await call(net, peer, CIPHERTEXT, request);
 		const opened = await openAccessResponse(response, {
 			request,
@@ -742,26 +781,32 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			return out.sort((a, b) => b.at - a.at);
 		},
 
+		openAttachment,
+
 		async exportBundle() {
-			// Every record the device opened, with each correction and its Provenance (records/fhir/export.ts).
-			const records = (await history()).flatMap((r) =>
-				r.resource
-					? [
-							{
-								id: r.id,
-								institution: r.institution.name,
-								resource: parseRecord(r.resource),
-								label: r.label && {
-									id: r.label.id,
-									institution: r.label.institution.name,
-									at: r.label.at,
-									reason: r.label.reason,
-									corrected: r.label.corrected && parseRecord(r.label.corrected)
-								}
-							}
-						]
-					: []
-			);
+			// Every record the device opened, with each correction and its Provenance (records/fhir/export.ts);
+			// attachments kept beside a record are fetched and put back inline, so the file stands alone.
+			const inline = (id: string, resource: RecordResource) =>
+				inlineAttachments(
+					resource,
+					async (url) => new Uint8Array(await (await openAttachment(id, url)).arrayBuffer())
+				);
+			const records = [];
+			for (const r of await history()) {
+				if (!r.resource) continue;
+				records.push({
+					id: r.id,
+					institution: r.institution.name,
+					resource: await inline(r.id, parseRecord(r.resource)),
+					label: r.label && {
+						id: r.label.id,
+						institution: r.label.institution.name,
+						at: r.label.at,
+						reason: r.label.reason,
+						corrected: r.label.corrected && (await inline(r.label.id, parseRecord(r.label.corrected)))
+					}
+				});
+			}
 			return JSON.stringify(exportHistory(addressOf(publicKey, 'patient'), records), null, 2);
 		},
 
