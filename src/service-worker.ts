@@ -5,20 +5,30 @@
 /**
  * Offline-first service worker: the app shell, its built assets and static files (icons, SNARK
  * artifacts) are cached at install, so a patient can read their cached history without a network.
- * Data itself lives in IndexedDB, never in this cache.
+ * Data itself lives in IndexedDB, never in this cache. The FHIR validator's chunks, which only a clinic
+ * importing a file loads, are left out (the build lists them, vite.config.ts): fetched on demand.
  */
-import { build, files, prerendered, version } from '$service-worker';
+import { base, build, files, prerendered, version } from '$service-worker';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `spchain-${version}`;
 const PRECACHE = [...build, ...files, ...prerendered];
 
+/** The precache without the chunks the build listed as loaded on demand only. */
+async function precacheList(): Promise<string[]> {
+	const response = await fetch(`${base}/_app/lazy-chunks.json`);
+	if (!response.ok) throw new Error(`the build's list of on-demand chunks is missing (${response.status})`);
+	const lazy = new Set(((await response.json()) as string[]).map((file) => `${base}/${file}`));
+	return PRECACHE.filter((file) => !lazy.has(file));
+}
+
 sw.addEventListener('install', (event) => {
 	event.waitUntil(
-		caches
-			.open(CACHE)
-			.then((cache) => cache.addAll(PRECACHE))
-			.then(() => sw.skipWaiting())
+		(async () => {
+			const cache = await caches.open(CACHE);
+			await cache.addAll(await precacheList());
+			await sw.skipWaiting();
+		})()
 	);
 });
 

@@ -44,3 +44,21 @@ test('the app shell reloads offline once the service worker has cached it', asyn
 	await expect(page.getByRole('heading', { level: 1 })).toContainText('medical records');
 	await context.setOffline(false);
 });
+
+test('the service worker precaches the app but not the FHIR validator, which loads on demand', async ({
+	page,
+	request
+}) => {
+	await page.goto('/');
+	await page.evaluate(() => navigator.serviceWorker.ready);
+	const lazy = (await (await request.get('/_app/lazy-chunks.json')).json()) as string[];
+	// @medplum/core and the R4 definitions: two chunks of their own (vite.config.ts lists them).
+	expect(lazy).toHaveLength(2);
+	const cached = await page.evaluate(async () => {
+		const name = (await caches.keys()).find((key) => key.startsWith('spchain-'))!;
+		const cache = await caches.open(name);
+		return (await cache.keys()).map((entry) => new URL(entry.url).pathname);
+	});
+	expect(cached.filter((path) => path.startsWith('/_app/immutable/')).length).toBeGreaterThan(10);
+	for (const file of lazy) expect(cached).not.toContain(`/${file}`);
+});

@@ -17,10 +17,12 @@ import type { PeerNet } from '../net/peer-net.ts';
 import { decodeSealedRecord, deriveOuterKey, openRecord } from '../records/envelope.ts';
 import {
 	ensureValidResource,
+	formatBytes,
 	MAX_RECORD_BYTES,
 	parseRecord,
 	planImport,
 	type ImportPlan,
+	type PlannedAttachment,
 	type RecordResource
 } from '../records/fhir.ts';
 import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
@@ -150,8 +152,9 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		patientText: string,
 		resource: RecordResource,
 		onProgress?: OnProgress,
-		label?: { target: HeldRow; reason: string }
-	) => writer.write(patientKey(patientText), resource, onProgress, label);
+		label?: { target: HeldRow; reason: string },
+		attachments: readonly PlannedAttachment[] = []
+	) => writer.write(patientKey(patientText), resource, onProgress, label, attachments);
 
 	async function recordView(row: HeldRow): Promise<RecordView> {
 		const { content } = await openRecord(row.sealed, {
@@ -190,7 +193,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 
 	function preview(plan: ImportPlan): ImportPreview {
 		const { summary, bytes, stored, notStored } = plan;
-		return { summary, bytes, maxBytes: MAX_RECORD_BYTES, stored, notStored };
+		const attachments = plan.attachments.map(({ owner, title, contentType, size }) => ({
+			owner,
+			title,
+			contentType,
+			size
+		}));
+		return { summary, bytes, maxBytes: MAX_RECORD_BYTES, stored, notStored, attachments };
 	}
 
 	/** Reads an import file for `patient`: every check, nothing sent (the plan the clinician confirms). */
@@ -274,7 +283,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 			// The whole file is one record: one request, one signature, one proof, one transaction.
 			onProgress?.({ step: 'Checking the file against FHIR R4', fraction: 0 });
 			const checkedPlan = await plan(patient, json);
-			const pending = await write(patient, checkedPlan.record, onProgress);
+			const pending = await write(
+				patient,
+				checkedPlan.record,
+				onProgress,
+				undefined,
+				checkedPlan.attachments
+			);
 			return { pending, preview: preview(checkedPlan) };
 		},
 		async records(patient: string): Promise<RecordView[]> {
@@ -316,7 +331,13 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 					'Only the institution that wrote a record can correct it, and this clinic did not write it.'
 				);
 			const corrected = await plan(addressOf(target.patient, 'patient'), json);
-			return session.label(recordId, corrected.record, reason, onProgress);
+			return write(
+				addressOf(target.patient, 'patient'),
+				await checked(corrected.record, onProgress),
+				onProgress,
+				{ target, reason },
+				corrected.attachments
+			);
 		},
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {

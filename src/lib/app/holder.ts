@@ -30,6 +30,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import type { Store } from '../store/store.ts';
 import { serve } from '../net/protocol.ts';
 import { ACCESS_LOG, CIPHERTEXT, REVOKE, SHARE, type AccessLogRequest, type Ack } from './wire.ts';
+import { ATTACHMENT_KEYS_FROM, HeldAttachments, serveAttachments } from './held-attachments.ts';
 
 /** A record this institution wrote and holds. */
 export interface HeldRow {
@@ -134,6 +135,8 @@ export interface HolderOptions {
 
 export class Holder {
 	readonly keys: HolderKeys;
+	/** Large attachments kept beside the records (held-attachments.ts). */
+	readonly attachments: HeldAttachments;
 	private readonly store: Store;
 	private readonly ledger: Ledger;
 	private readonly clock: () => number;
@@ -152,6 +155,15 @@ export class Holder {
 			storageKey: deriveStorageKey(options.institution.secretKey)
 		};
 		const { net } = options;
+		this.attachments = new HeldAttachments({ store: this.store, storageKey: this.keys.storageKey });
+		serveAttachments({
+			net,
+			attachments: this.attachments,
+			holder: this.keys.id,
+			record: (digest) => this.get(digest),
+			revocations: () => this.revocations(),
+			clock: this.clock
+		});
 		serve(net, CIPHERTEXT, (request) => this.answerCiphertext(request));
 		serve(net, ACCESS_LOG, (request) => this.answerAccessLog(request));
 		serve(net, REVOKE, (revocation) => this.receiveRevocation(revocation));
@@ -179,7 +191,7 @@ export class Holder {
 	}
 
 	async all(): Promise<HeldRow[]> {
-		const rows = await this.store.list('ciphertexts');
+		const rows = await this.store.list('ciphertexts', { to: ATTACHMENT_KEYS_FROM });
 		return Promise.all(rows.map(([, bytes]) => decodeRow(bytes, this.keys.storageKey)));
 	}
 

@@ -1,9 +1,10 @@
 /**
  * A clinic imports a real visit for a patient, end to end with every part real (libp2p on loopback, a
  * consensus group pinning, Groth16 proofs, the patient's session): a 500-observation visit costs the
- * patient ONE review and signature and the clinic ONE proof and transaction; what cannot be one record
- * (a 5 MB PDF) is refused before the patient is asked; the phone renders the visit's parts, and its
- * export validates in the R4 validator and is accepted by another clinic's import.
+ * patient ONE review and signature and the clinic ONE proof and transaction; a 12 MB attachment is
+ * refused before the patient is asked; the phone renders the visit's parts, and its export validates in
+ * the R4 validator and is accepted by another clinic's import. (A 5 MB PDF kept beside its record and
+ * streamed to the phone: attachment-transfer.test.ts.)
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,11 +196,11 @@ describe('a clinic imports a visit as one record', () => {
 		expect(patient.registered()).toBe(true);
 	}, 200_000);
 
-	it('a 5 MB PDF cannot be one record: refused before the patient is asked, with the limit', async () => {
+	it('a 12 MB attachment is refused with its reason, before the patient is asked', async () => {
 		const before = { reviewed: reviewed.length, proofs };
-		const json = JSON.stringify(visitBundle({ pdfBytes: 5 * 1024 * 1024 }));
+		const json = JSON.stringify(visitBundle({ pdfBytes: 12_000_000 }));
 		await expect(aster.session.previewImport(patient.address, json)).rejects.toThrow(
-			/as one record it is 7\.\d MB, and a record holds at most 1\.0 MB/
+			/its attachment "discharge-letter\.pdf" is 12\.0 MB, more than the 10\.0 MB an attachment may be/
 		);
 		await expect(aster.session.importBundle(patient.address, json)).rejects.toBeInstanceOf(FhirError);
 		expect({ reviewed: reviewed.length, proofs }).toEqual(before);

@@ -18,7 +18,7 @@ import { ValidationError } from '../core/errors.ts';
 import { addressOf, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
 import { transactionId } from '../core/transaction.ts';
-import { exportHistory, parseRecord } from '../records/fhir.ts';
+import { exportHistory, inlineAttachments, parseRecord, type RecordResource } from '../records/fhir.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
@@ -205,26 +205,36 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		revoke: (id) => consents.revoke(id),
 		accessLog: () => logs.entries(holders()),
 
+		async openAttachment(recordId, url, onProgress) {
+			const entry = myEntries().find((e) => bytesToHex(transactionId(e.tx.body)) === recordId);
+			if (!entry) throw new AppError('attachment-missing', 'This record is not on your chain.');
+			return reader.openAttachment(entry, url, onProgress);
+		},
+
 		async exportBundle() {
-			// Every record the device opened, with each correction and its Provenance (records/fhir/export.ts).
-			const records = (await history()).flatMap((r) =>
-				r.resource
-					? [
-							{
-								id: r.id,
-								institution: r.institution.name,
-								resource: parseRecord(r.resource),
-								label: r.label && {
-									id: r.label.id,
-									institution: r.label.institution.name,
-									at: r.label.at,
-									reason: r.label.reason,
-									corrected: r.label.corrected && parseRecord(r.label.corrected)
-								}
-							}
-						]
-					: []
-			);
+			// Every record the device opened, with each correction and its Provenance (records/fhir/export.ts);
+			// attachments kept beside a record are fetched and put back inline, so the file stands alone.
+			const inline = (id: string, resource: RecordResource) =>
+				inlineAttachments(
+					resource,
+					async (url) => new Uint8Array(await (await session.openAttachment(id, url)).arrayBuffer())
+				);
+			const records = [];
+			for (const r of await history()) {
+				if (!r.resource) continue;
+				records.push({
+					id: r.id,
+					institution: r.institution.name,
+					resource: await inline(r.id, parseRecord(r.resource)),
+					label: r.label && {
+						id: r.label.id,
+						institution: r.label.institution.name,
+						at: r.label.at,
+						reason: r.label.reason,
+						corrected: r.label.corrected && (await inline(r.label.id, parseRecord(r.label.corrected)))
+					}
+				});
+			}
 			return JSON.stringify(exportHistory(addressOf(publicKey, 'patient'), records), null, 2);
 		},
 

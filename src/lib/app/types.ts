@@ -163,6 +163,11 @@ export interface PatientSession {
 	): Promise<ConsentView>;
 	revoke(consentId: string): Promise<void>;
 	accessLog(): Promise<AccessLogView[]>;
+	/**
+	 * An attachment a record keeps beside it (its `urn:spchain:attachment:` url), fetched from the holder
+	 * only now, checked part by part and against the signed record; a Blob of its content type.
+	 */
+	openAttachment(recordId: string, url: string, onProgress?: OnProgress): Promise<Blob>;
 	/** The whole history as a FHIR Bundle (JSON text). */
 	exportBundle(): Promise<string>;
 	backup(passphrase: string): Promise<Blob>;
@@ -206,6 +211,8 @@ export interface ImportPreview {
 	maxBytes: number;
 	stored: { name: string; resourceType: string }[];
 	notStored: { name: string; resourceType: string; reason: string }[];
+	/** Attachments kept beside the record (each at most MAX_ATTACHMENT_BYTES), with their sizes. */
+	attachments: { owner: string; title: string; contentType: string; size: number }[];
 }
 
 export interface ClinicNodeView extends NodeView {

@@ -147,7 +147,7 @@ export function decodeAck(bytes: Bytes): Ack {
 /** How long a clinic waits for the patient to answer on their device (they read, then decide). */
 export const PATIENT_ANSWER_MS = 5 * 60_000;
 /** How long a device waits for an institution's node, which answers without a person. */
-const INSTITUTION_ANSWER_MS = 30_000;
+export const INSTITUTION_ANSWER_MS = 30_000;
 
 /** Protocol failures as sentences a patient or clinician can act on; `who` is the other side. */
 export function appErrors(who: string, late: string): (error: ProtocolError) => Error {
@@ -184,7 +184,10 @@ const empty: Codec<null> = {
 		return null;
 	}
 };
-const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({ encode, decode });
+export const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({
+	encode,
+	decode
+});
 
 export const IDENTITY = defineProtocol({
 	id: PROTOCOLS.identity,

@@ -121,20 +121,51 @@ export async function call<Req, Res>(
 		finished = true;
 		return protocol.response.decode(first.value);
 	} catch (error) {
-		if (error === timeout) throw fail('timeout', `no answer in ${protocol.timeoutMs} ms`);
-		if (options.signal?.aborted && error === options.signal.reason) throw error;
-		if (error instanceof RequestError) throw fail('remote', error.message);
-		throw error;
+		throw callError(error, timeout, options.signal, fail);
 	} finally {
 		clearTimeout(timer);
 		options.signal?.removeEventListener('abort', onCallerAbort);
-		if (!finished) {
-			// Reset the stream first (the PeerNet listens to the signal until its generator ends), then
-			// let go of the generator; neither waits on the remote side.
-			controller.abort(new ProtocolError('remote', protocol.id, 'the call ended early'));
-			void frames.return?.(undefined)?.catch(() => undefined);
-		}
+		if (!finished) releaseCall(controller, frames, protocol.id);
 	}
+}
+
+/**
+ * What a call that ended early throws: `timeout` (the call's own timeout error, when it fired) as a
+ * 'timeout' failure, the caller's abort reason unchanged, a PeerNet RequestError as a 'remote' failure,
+ * anything else (a codec's error, a limit crossed) as it is.
+ */
+export function callError(
+	error: unknown,
+	timeout: ProtocolError,
+	callerSignal: AbortSignal | undefined,
+	fail: (kind: CallFailure, message: string) => Error
+): unknown {
+	if (error === timeout) return fail('timeout', timeout.message.slice(timeout.protocol.length + 2));
+	if (callerSignal?.aborted && error === callerSignal.reason) return error;
+	if (error instanceof RequestError) return fail('remote', error.message);
+	return error;
+}
+
+/**
+ * Frees an unfinished call's stream: reset it first (the PeerNet listens to the signal until its
+ * generator ends), then let go of the generator; neither waits on the remote side.
+ */
+export function releaseCall(
+	controller: AbortController,
+	frames: AsyncIterator<unknown>,
+	protocol: string
+): void {
+	controller.abort(new ProtocolError('remote', protocol, 'the call ended early'));
+	void frames.return?.(undefined)?.catch(() => undefined);
+}
+
+/** A request over its descriptor's limit, refused before anything is sent or decoded. */
+export function oversizedRequest(protocol: string, bytes: number, limit: number): ProtocolError {
+	return new ProtocolError(
+		'oversized',
+		protocol,
+		`a request of ${bytes} bytes exceeds the ${limit}-byte limit`
+	);
 }
 
 /**
@@ -149,11 +180,7 @@ export function serve<Req, Res>(
 ): void {
 	net.handle(protocol.id, async function* (bytes, from) {
 		if (bytes.length > protocol.maxBytes)
-			throw new ProtocolError(
-				'oversized',
-				protocol.id,
-				`a request of ${bytes.length} bytes exceeds the ${protocol.maxBytes}-byte limit`
-			);
+			throw oversizedRequest(protocol.id, bytes.length, protocol.maxBytes);
 		const response = protocol.response.encode(await handler(protocol.request.decode(bytes), from));
 		if (response.length > protocol.maxBytes)
 			throw new ProtocolError(

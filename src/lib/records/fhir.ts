@@ -7,6 +7,15 @@
  */
 export { FhirError, problemText, type FhirProblem } from './fhir/errors.ts';
 export {
+	attachmentRefs,
+	eachAttachment,
+	extractAttachments,
+	inlineAttachments,
+	type PlannedAttachment
+} from './fhir/attachments.ts';
+export {
+	INLINE_ATTACHMENT_BYTES,
+	MAX_ATTACHMENT_BYTES,
 	MAX_DEPTH,
 	MAX_ENTRIES,
 	MAX_IMPORT_BYTES,

@@ -21,7 +21,7 @@ import { proveCollision, proveHash, type ChameleonProver } from '../../crypto/ch
 import type { InstitutionSecrets } from '../../keys/secrets.ts';
 import type { PeerNet } from '../../net/peer-net.ts';
 import { call } from '../../net/protocol.ts';
-import { summarize, type RecordResource } from '../../records/fhir.ts';
+import { formatBytes, summarize, type PlannedAttachment, type RecordResource } from '../../records/fhir.ts';
 import { acceptRecordKey, reviewUpload, sealResource } from '../../records/upload.ts';
 import type { FullNode } from '../../runtime/full-node.ts';
 import type { Holder, HeldRow } from '../holder.ts';
@@ -51,7 +51,8 @@ export class RecordWriter {
 		patient: PublicKey,
 		resource: RecordResource,
 		onProgress: OnProgress = () => {},
-		label?: { target: HeldRow; reason: string }
+		label?: { target: HeldRow; reason: string },
+		attachments: readonly PlannedAttachment[] = []
 	): Promise<PendingTransactionView> {
 		const { node, net, holder, institution, clock } = this.options;
 		const { ledger } = node.chain;
@@ -79,6 +80,10 @@ export class RecordWriter {
 		const { header, key } = await appErrors(() =>
 			acceptRecordKey(grant, { id: institution.id, secretKey: institution.secrets.signingKey })
 		);
+		for (const a of attachments) {
+			onProgress({ step: `Encrypting and storing "${a.title}" (${formatBytes(a.size)})`, fraction: 0.1 });
+			await holder.attachments.put(header, key, a.hash, a.content);
+		}
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const correction = label && { target: label.target.transactionId!, reason: label.reason };
 		const { bytes, digest } = await appErrors(() =>

@@ -9,12 +9,15 @@ import { createAccessRequest, type AccessAuthority } from '../../core/access-req
 import type { GenesisConfig } from '../../core/genesis.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import type { LeafEntry } from '../../core/patient-block.ts';
-import { transactionId } from '../../core/transaction.ts';
+import { transactionId, type Pointer } from '../../core/transaction.ts';
+import { deriveRecordKey } from '../../records/envelope.ts';
+import { attachmentRefs } from '../../records/fhir.ts';
+import { fetchAttachment } from '../attachment-fetch.ts';
 import { openAccessResponse } from '../../records/share.ts';
 import type { PeerNet } from '../../net/peer-net.ts';
 import { call } from '../../net/protocol.ts';
 import type { Directory } from '../directory.ts';
-import { AppError } from '../types.ts';
+import { AppError, type OnProgress } from '../types.ts';
 import { institutionView } from '../views.ts';
 import { CIPHERTEXT } from '../wire.ts';
 import type { OpenedRecord, RecordCache } from './record-cache.ts';
@@ -33,13 +36,28 @@ export class RecordReader {
 	constructor(private readonly options: RecordReaderOptions) {}
 
 	async read(entry: LeafEntry, authority: AccessAuthority = { kind: 'patient' }): Promise<OpenedRecord> {
-		const { net, directory, genesis, cache, clock, patient } = this.options;
+		const { net, cache, patient } = this.options;
 		const { pointer } = entry.tx.body.record;
 		const id = transactionId(entry.tx.body);
 		if (authority.kind === 'patient') {
 			const known = await cache.get(id);
 			if (known) return known;
 		}
+		const { peer, request } = await this.holderRequest(pointer, authority);
+		const response = await call(net, peer, CIPHERTEXT, request);
+		const opened = await openAccessResponse(response, {
+			request,
+			pointer,
+			patient,
+			masterKey: this.options.masterKey
+		});
+		if (authority.kind === 'patient') await cache.put(id, opened);
+		return opened;
+	}
+
+	/** The holder's peer and a fresh signed request for the record `pointer` names. */
+	private async holderRequest(pointer: Pointer, authority: AccessAuthority) {
+		const { directory, genesis, clock, patient } = this.options;
 		const peer = await directory.locate(pointer.holder, 8000);
 		if (!peer)
 			throw new AppError(
@@ -51,15 +69,24 @@ export class RecordReader {
 			patient.secretKey,
 			patient.publicKey
 		);
-		const response = await call(net, peer, CIPHERTEXT, request);
-		const opened = await openAccessResponse(response, {
-			request,
-			pointer,
-			patient,
-			masterKey: this.options.masterKey
+		return { peer, request };
+	}
+
+	/** An attachment of one of the patient's records, fetched from its holder when opened. */
+	async openAttachment(entry: LeafEntry, url: string, onProgress?: OnProgress): Promise<Blob> {
+		const { header, content } = await this.read(entry);
+		const ref = attachmentRefs(JSON.parse(content.resource)).find((a) => a.url === url);
+		if (!ref) throw new AppError('attachment-missing', 'This record has no such document.');
+		const { peer, request } = await this.holderRequest(entry.tx.body.record.pointer, { kind: 'patient' });
+		return fetchAttachment({
+			net: this.options.net,
+			peer,
+			request: { access: request, hash: ref.hash },
+			header,
+			recordKey: deriveRecordKey(this.options.masterKey, header),
+			ref,
+			onProgress
 		});
-		if (authority.kind === 'patient') await cache.put(id, opened);
-		return opened;
 	}
 
 	/** The record with transaction id `id` among `entries`, read as the patient. */

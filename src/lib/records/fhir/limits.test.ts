@@ -52,10 +52,15 @@ describe('hostile inputs are refused up front, each with its reason', () => {
 
 	it('a 20 MB string, stating the limits', async () => {
 		const text = obs(`,"valueString":"${'a'.repeat(20_000_000)}"`);
-		const message = await refusal(() => planImport(text, PATIENT));
-		expect(message).toContain('20.0 MB, more than the 16.0 MB allowed');
+		expect(await refusal(() => planImport(text, PATIENT))).toContain(
+			'as one record it is 20.0 MB, and a record holds at most 1.0 MB'
+		);
+		const huge = obs(`,"valueString":"${'a'.repeat(25_000_000)}"`);
+		const message = await refusal(() => planImport(huge, PATIENT));
+		expect(message).toContain('25.0 MB, more than the 24.0 MB allowed');
 		expect(message).toContain('one record, a whole visit included, at most');
-		expect(MAX_IMPORT_BYTES).toBe(16_000_000);
+		expect(message).toContain('one attachment at most 10.0 MB');
+		expect(MAX_IMPORT_BYTES).toBe(24_000_000);
 	});
 
 	it('nulls, non-JSON and non-resources', async () => {

@@ -7,12 +7,17 @@
  *
  * The record limit comes from the network: a whole record travels to the patient's phone in one stream
  * frame of at most 1 MiB (net/peer-net.ts), sealed twice; 1,000,000 bytes of JSON leave room for the
- * envelope and the transaction around it.
+ * envelope and the transaction around it. Large attachments are kept beside the record and streamed in
+ * chunks (fhir/attachments.ts, records/attachment.ts), so they have a limit of their own.
  */
 import { FhirError } from './errors.ts';
 
-/** Largest import file (JSON text). */
-export const MAX_IMPORT_BYTES = 16_000_000;
+/** Largest import file (JSON text): room for one largest attachment in base64 (4/3 of it) and the visit. */
+export const MAX_IMPORT_BYTES = 24_000_000;
+/** Largest attachment (a PDF or image), in bytes: kept beside its record, streamed to the phone. */
+export const MAX_ATTACHMENT_BYTES = 10_000_000;
+/** Attachments up to this size stay inside the record; larger ones are kept beside it. */
+export const INLINE_ATTACHMENT_BYTES = 64_000;
 /** Largest record: the FHIR JSON (one resource, or a visit's Bundle) in UTF-8 bytes. */
 export const MAX_RECORD_BYTES = 1_000_000;
 /** Most entries in an imported Bundle. */
@@ -81,7 +86,8 @@ export function parseFhirJson(text: string, options: { what: string; maxBytes: n
 			what,
 			`it is ${formatBytes(utf8Length(text))}, more than the ${formatBytes(maxBytes)} allowed ` +
 				`(an import file holds at most ${formatBytes(MAX_IMPORT_BYTES)}; ` +
-				`one record, a whole visit included, at most ${formatBytes(MAX_RECORD_BYTES)})`
+				`one record, a whole visit included, at most ${formatBytes(MAX_RECORD_BYTES)}; ` +
+				`one attachment at most ${formatBytes(MAX_ATTACHMENT_BYTES)})`
 		);
 	if (nestingDepth(text, MAX_DEPTH) > MAX_DEPTH)
 		refuse(what, `it is nested more than ${MAX_DEPTH} levels deep, which no FHIR resource needs`);

@@ -11,6 +11,7 @@
  * Patient are pointed at `Patient/<their address>`.
  */
 import type { Bundle, BundleEntry, Reference, Resource } from '@medplum/fhirtypes';
+import { extractAttachments, type PlannedAttachment } from './attachments.ts';
 import { FhirError, type FhirProblem } from './errors.ts';
 import { formatBytes, MAX_IMPORT_BYTES, MAX_RECORD_BYTES, parseFhirJson, utf8Length } from './limits.ts';
 import { nameOf, summarize } from './names.ts';
@@ -32,6 +33,8 @@ export interface ImportPlan {
 	bytes: number;
 	stored: ImportItem[];
 	notStored: (ImportItem & { reason: string })[];
+	/** Attachments kept beside the record (over INLINE_ATTACHMENT_BYTES), sealed and stored with it. */
+	attachments: PlannedAttachment[];
 }
 
 /** Bundle types whose entries are content to keep. */
@@ -71,7 +74,7 @@ function checkSize(record: Resource, subject: string): void {
 				subject,
 				message:
 					`as one record it is ${formatBytes(bytes)}, and a record holds at most ${formatBytes(MAX_RECORD_BYTES)} ` +
-					'(it travels to the patient in one message): split the file, or leave large attachments out'
+					'(it travels to the patient in one message; large attachments are kept beside it): split the file by visit'
 			}
 		]);
 }
@@ -102,6 +105,7 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 	const problems: FhirProblem[] = [];
 	const stored: ImportItem[] = [];
 	const notStored: ImportPlan['notStored'] = [];
+	const attachments: PlannedAttachment[] = [];
 	if (!isR4ResourceType(value.resourceType))
 		throw new FhirError([
 			{
@@ -115,6 +119,8 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 	let record: Resource;
 	if (value.resourceType !== 'Bundle') {
 		const resource = value as unknown as Resource;
+		attachments.push(...extractAttachments(resource, nameOf(resource), problems));
+		if (problems.length > 0) throw new FhirError(problems);
 		checkSize(resource, nameOf(resource));
 		problems.push(...(await validateResource(resource)));
 		if (resource.resourceType === 'Patient')
@@ -178,6 +184,7 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 				});
 				continue;
 			}
+			attachments.push(...extractAttachments(resource, name, problems));
 			stored.push({ name, resourceType: resource.resourceType });
 			entries.push({ fullUrl: entry.fullUrl ?? newFullUrl(), resource });
 			names.push(name);
@@ -208,5 +215,5 @@ export async function planImport(json: string, patient: string): Promise<ImportP
 	}
 	if (problems.length > 0) throw new FhirError(problems);
 	const bytes = utf8Length(JSON.stringify(record));
-	return { record, summary: summarize(record), bytes, stored, notStored };
+	return { record, summary: summarize(record), bytes, stored, notStored, attachments };
 }
