@@ -7,7 +7,7 @@
  * than silently dropped. encodeFrame writes the format for the migration tests.
  */
 import { decode, encode } from 'cborg';
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import { checkWrites, StoreCorruptError, type StoreWrite } from './store.ts';
 
 export const LOG_MAGIC = new Uint8Array([0x53, 0x50, 0x43, 0x4c, 0x4f, 0x47, 0x00, 0x01]); // "SPCLOG" v1
