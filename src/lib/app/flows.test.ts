@@ -11,19 +11,17 @@ import { bytesToHex, fromHex } from '../core/bytes.ts';
 import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/access-request.ts';
 import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
-import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
-import { createPresence, type Presence } from '../core/presence.ts';
+import type { Presence } from '../core/presence.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
-import { KeyVault } from '../keys/vault.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.node.ts';
 import { servePeerDirectory } from '../net/directory.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { containsBytes, generateMasterKey } from '../records/envelope.ts';
+import { containsBytes } from '../records/envelope.ts';
 import { recordFromForm } from '../records/fhir.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
@@ -32,7 +30,7 @@ import { startRelay, type Relay } from '../../../relay/relay.ts';
 import { composeInstitution, institutionRole } from '../institution/institution-node.ts';
 import { Directory } from './directory.ts';
 import { Holder } from './holder.ts';
-import { createPatientSession } from './patient-session.ts';
+import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
 import type { ClinicSession, PatientSession } from './types.ts';
 import { PROTOCOLS } from './wire.ts';
 
@@ -103,14 +101,6 @@ async function clinicSession(
 	return { session, party: clinicParty, holder };
 }
 
-/** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
-function autoApprove(patient: PatientSession): () => void {
-	const timer = setInterval(() => {
-		for (const request of patient.signingRequests()) void patient.approve(request.id).catch(() => undefined);
-	}, 100);
-	return () => clearInterval(timer);
-}
-
 beforeAll(async () => {
 	relay = await startRelay({ port: 0 });
 	await servePeerDirectory(relay.node);
@@ -140,25 +130,7 @@ describe('Setup, Register, Upload, Label and Share', () => {
 		const made = await party();
 		patientParty = { ...made, directory: made.directory! };
 		// Setup: keys made on the device, kept in a vault.
-		const signingKey = generateSigningKey().secretKey;
-		const publicKey = publicKeyOf(signingKey);
-		const vault = await KeyVault.create(patientParty.store, {
-			kind: 'passphrase',
-			passphrase: 'correct horse battery staple',
-			cost: { N: 2 ** 10 }
-		});
-		patientParty.presences.push(
-			createPresence('patient', signingKey, publicKey, patientParty.net.peerId, Date.now())
-		);
-		patient = await createPatientSession({
-			node: patientParty.node,
-			net: patientParty.net,
-			store: patientParty.store,
-			vault,
-			directory: patientParty.directory,
-			secrets: { signingKey, masterKey: generateMasterKey() },
-			publicKey
-		});
+		patient = await openPatientDevice(patientParty);
 		stopApproving = autoApprove(patient);
 		await expect.poll(() => aster.party.net.peers().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
 		aster.party.node.startMining();

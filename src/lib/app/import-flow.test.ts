@@ -12,19 +12,16 @@ import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
 import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
-import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
 import { createPresence, type Presence } from '../core/presence.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
-import { KeyVault } from '../keys/vault.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.node.ts';
 import { servePeerDirectory } from '../net/directory.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { generateMasterKey } from '../records/envelope.ts';
 import { FhirError, parseRecord, renderRecord, validateResource } from '../records/fhir.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
@@ -34,7 +31,7 @@ import { visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
 import { createClinicSession } from './clinic-session.ts';
 import { Directory } from './directory.ts';
 import { Holder } from './holder.ts';
-import { createPatientSession } from './patient-session.ts';
+import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
 import type { ClinicSession, PatientSession, RecordView, SigningRequestView } from './types.ts';
 
 // A wide round window: at this test difficulty keyblocks come every second or so (a group of one
@@ -130,19 +127,6 @@ async function clinicSession(
 /** Requests the patient's phone showed (each one a review and a signature). */
 const reviewed: SigningRequestView[] = [];
 
-/** The patient's phone approves whatever arrives (the test plays the patient tapping "Approve"). */
-function autoApprove(patient: PatientSession): () => void {
-	const seen = new Set<string>();
-	const timer = setInterval(() => {
-		for (const request of patient.signingRequests()) {
-			if (!seen.has(request.id)) reviewed.push(request);
-			seen.add(request.id);
-			void patient.approve(request.id).catch(() => undefined);
-		}
-	}, 100);
-	return () => clearInterval(timer);
-}
-
 beforeAll(async () => {
 	relay = await startRelay({ port: 0 });
 	await servePeerDirectory(relay.node);
@@ -169,26 +153,8 @@ describe('a clinic imports a visit as one record', () => {
 		const cedar = await party(devInstitution('Cedar Health'));
 		elm = await clinicSession('Elm Family Practice');
 		patientParty = await party();
-		const signingKey = generateSigningKey().secretKey;
-		const publicKey = publicKeyOf(signingKey);
-		const vault = await KeyVault.create(patientParty.store, {
-			kind: 'passphrase',
-			passphrase: 'correct horse battery staple',
-			cost: { N: 2 ** 10 }
-		});
-		patientParty.presences.push(
-			createPresence('patient', signingKey, publicKey, patientParty.net.peerId, Date.now())
-		);
-		patient = await createPatientSession({
-			node: patientParty.node,
-			net: patientParty.net,
-			store: patientParty.store,
-			vault,
-			directory: patientParty.directory,
-			secrets: { signingKey, masterKey: generateMasterKey() },
-			publicKey
-		});
-		stopApproving = autoApprove(patient);
+		patient = await openPatientDevice(patientParty);
+		stopApproving = autoApprove(patient, (request) => reviewed.push(request));
 		await expect.poll(() => aster.party.net.peers().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
 		aster.party.node.startMining();
 		await expect.poll(() => cedar.node.chain.height, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
