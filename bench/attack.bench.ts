@@ -5,15 +5,22 @@
  * (bench/attack/attacker.ts, in a child process: bench/attack/attacker-main.ts) flood them phase by
  * phase, each phase with fresh identities. Each phase prints the honest pin rate
  * (pinned keyblocks per minute) against the quiet baseline, the process's CPU (cores) and peak RSS,
- * the bans by who of whom, and at the end whether the honest chains agree. Faults: one member stopped
- * (f = 1 of 4) and restarted from its store.
+ * the bans by who of whom, and at the end whether the honest chains agree. The fourth member (Dogwood)
+ * runs as a process of its own on a LevelDB store (bench/attack/member-main.ts), so the faults are real
+ * ones: the relay stopped, Dogwood partitioned (SIGSTOP: its connections stay open and carry nothing),
+ * Dogwood killed with `kill -9` and restarted from its store. Every member and the relay are the
+ * consortium's protected peers (`isProtected`, as the admitted-institutions registry answers it).
  *
- * BENCH_QUICK=1: 15 s phases (about 3 minutes in all); otherwise 60 s (about 11 minutes). The figures depend on the
- * machine's load, which is printed with them.
+ * BENCH_QUICK=1: 15 s phases (about 5 minutes in all); otherwise 60 s (about 17 minutes). The figures
+ * depend on the machine's load, which is printed with them.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex } from '../src/lib/core/bytes.ts';
 import { devGenesis, devInstitution, targetForExpectedHashes } from '../tests/fixtures/genesis-dev.ts';
 import type { DevInstitution } from '../tests/fixtures/genesis-dev.ts';
@@ -28,9 +35,10 @@ import { createPeerNet } from '../src/lib/net/peer-net.node.ts';
 import type { PeerNet } from '../src/lib/net/peer-net.ts';
 import { FullNode } from '../src/lib/runtime/full-node.ts';
 import { openMemoryStore, type MemoryStore } from '../src/lib/store/memory-store.ts';
-import { startRelay } from '../relay/relay.ts';
+import { startRelay, type Relay } from '../relay/relay.ts';
 import type { AttackKind } from './attack/attacker.ts';
-import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand } from './attack/protocol.ts';
+import { MemberProcess } from './attack/member-process.ts';
+import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand, type MemberSetup } from './attack/protocol.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PHASE_MS = QUICK ? 15_000 : 60_000;
@@ -51,8 +59,11 @@ interface Member {
 interface PhaseResult {
 	phase: string;
 	pinsPerMinute: number;
+	/** The bench process (relay and three members) and Dogwood's process. */
 	cores: number;
 	peakRssMb: number;
+	dogwoodCores: number;
+	dogwoodPeakRssMb: number;
 	sent: number;
 	bans: string[];
 	honestBans: number;
@@ -74,20 +85,32 @@ export default async function attackBench(): Promise<void> {
 }
 
 export async function runAttackBench(): Promise<void> {
+	const genesisTimestamp = Date.now() - 60_000;
 	const genesis = devGenesis({
-		timestamp: Date.now() - 60_000,
+		timestamp: genesisTimestamp,
 		initialTarget: targetForExpectedHashes(1n << 21n),
 		// no hand-over during the bench: the four stay the group
 		epochLength: 100_000
 	});
-	const relay = await startRelay({ port: 0 });
+	// Stable keys: the relay comes back with the same id and address, Dogwood with the same id.
+	const relayKey = await generateKeyPair('Ed25519');
+	const memberKeys = await Promise.all(NAMES.map(() => generateKeyPair('Ed25519')));
+	const protectedIds = [relayKey, ...memberKeys].map((k) => peerIdFromPrivateKey(k).toString());
+	const isProtected = (peer: string) => protectedIds.includes(peer);
+	let relay: Relay = await startRelay({ port: 0, privateKey: relayKey });
 	await servePeerDirectory(relay.node);
+	const relayPort = Number(relay.addresses[0]!.split('/tcp/')[1]!.split('/')[0]);
 	const verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
 	const prover = await createNodeProver();
 	const clinics = NAMES.map(devInstitution);
 
-	async function startMember(clinic: DevInstitution, name: string, store = openMemoryStore()) {
-		const net = await createPeerNet({ bootstrap: relay.addresses });
+	async function startMember(index: number, store = openMemoryStore()): Promise<Member> {
+		const clinic = clinics[index]!;
+		const net = await createPeerNet({
+			bootstrap: relay.addresses,
+			privateKey: privateKeyToProtobuf(memberKeys[index]!),
+			isProtected
+		});
 		const pool = new MinerPool({ workers: 1, spawn: spawnMiner });
 		const node = await FullNode.start({
 			genesis,
@@ -106,7 +129,7 @@ export async function runAttackBench(): Promise<void> {
 			}
 		});
 		node.startMining();
-		return { name, clinic, store, net, node, pool };
+		return { name: NAMES[index]!, clinic, store, net, node, pool };
 	}
 
 	async function stopMember(member: Member): Promise<void> {
@@ -116,9 +139,21 @@ export async function runAttackBench(): Promise<void> {
 	}
 
 	const members: Member[] = [];
-	for (const [i, clinic] of clinics.entries()) members.push(await startMember(clinic, NAMES[i]!));
-	const names = new Map<string, string>();
-	const honestIds = () => new Set(members.map((m) => m.net.peerId));
+	for (let i = 0; i < 3; i++) members.push(await startMember(i));
+	// Dogwood: its own process, on disk
+	const dogwoodDir = await mkdtemp(join(tmpdir(), 'spchain-attack-dogwood-'));
+	const dogwoodSetup: MemberSetup = {
+		index: 3,
+		storeDir: dogwoodDir,
+		bootstrap: relay.addresses,
+		genesisTimestamp,
+		privateKey: bytesToHex(privateKeyToProtobuf(memberKeys[3]!)),
+		protectedIds
+	};
+	let dogwood = MemberProcess.spawn(dogwoodSetup);
+	const dogwoodId = protectedIds[4]!;
+	const names = new Map<string, string>([[dogwoodId, NAMES[3]!]]);
+	const honest = new Set([...members.map((m) => m.net.peerId), dogwoodId]);
 	const reference = () => members[0]!.node;
 	const view = { height: () => reference().chain.height, batches: () => reference().chain.batchCount };
 
@@ -128,8 +163,19 @@ export async function runAttackBench(): Promise<void> {
 			.join(' ')}; phases of ${PHASE_MS / 1000} s`
 	);
 	console.log('waiting for the members to connect and pin the first keyblock…');
-	while (members.some((m) => m.net.peers().length < 3) || reference().chain.height < 1)
+	let waits = 0;
+	while (
+		members.some((m) => m.net.peers().length < 3) ||
+		dogwood.status.peers < 3 ||
+		reference().chain.height < 1
+	) {
+		if (dogwood.exited) throw new Error(`Dogwood’s process exited during start-up:\n${dogwood.lastErrors()}`);
 		await new Promise((resolve) => setTimeout(resolve, 500));
+		if (++waits % 20 === 0)
+			console.log(
+				`  peers ${members.map((m) => m.net.peers().length).join(' ')} Dogwood ${dogwood.status.peers}; height ${reference().chain.height}, Dogwood ${dogwood.status.height}`
+			);
+	}
 
 	const bootstrap = [...relay.addresses, ...members.flatMap((m) => m.net.addresses().slice(0, 1))];
 	const attackers = startAttackers();
@@ -153,42 +199,55 @@ export async function runAttackBench(): Promise<void> {
 	const results: PhaseResult[] = [];
 	/** Every ban seen so far (bans last 10 minutes: a phase lists only its new ones). */
 	const seenBans = new Set<string>();
+	function bansNow(): [string, string][] {
+		const bans: [string, string][] = [];
+		for (const m of members) for (const banned of m.net.stats().banned) bans.push([m.name, banned]);
+		for (const banned of dogwood.status.banned) bans.push([NAMES[3]!, banned]);
+		return bans;
+	}
 	async function phase(name: string, body: (until: number) => Promise<number>): Promise<PhaseResult> {
 		const start = Date.now();
 		const until = start + PHASE_MS;
 		const heightBefore = reference().chain.height;
 		const cpuBefore = process.cpuUsage();
+		const dogwoodCpuBefore = dogwood.cpuSeconds();
 		let peak = process.memoryUsage().rss;
-		const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 1000);
+		let dogwoodPeak = dogwood.rssBytes();
+		const sampler = setInterval(() => {
+			peak = Math.max(peak, process.memoryUsage().rss);
+			dogwoodPeak = Math.max(dogwoodPeak, dogwood.rssBytes());
+		}, 1000);
 		const sent = await body(until);
 		const left = until - Date.now();
 		if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 		clearInterval(sampler);
 		const cpu = process.cpuUsage(cpuBefore);
 		const wall = Date.now() - start;
-		const honest = honestIds();
 		const bans: string[] = [];
 		let honestBans = 0;
-		for (const m of members)
-			for (const banned of m.net.stats().banned) {
-				const ban = `${m.name} banned ${names.get(banned) ?? banned.slice(-8)}`;
-				if (honest.has(banned)) honestBans++;
-				if (!seenBans.has(ban)) bans.push(ban); // new in this phase
-				seenBans.add(ban);
-			}
+		for (const [by, banned] of bansNow()) {
+			const ban = `${by} banned ${names.get(banned) ?? banned.slice(-8)}`;
+			if (honest.has(banned)) honestBans++;
+			if (!seenBans.has(ban)) bans.push(ban); // new in this phase
+			seenBans.add(ban);
+		}
+		const dogwoodCpu = Math.max(0, dogwood.cpuSeconds() - dogwoodCpuBefore);
 		const result: PhaseResult = {
 			phase: name,
 			pinsPerMinute: ((reference().chain.height - heightBefore) * 60_000) / wall,
 			cores: (cpu.user + cpu.system) / 1000 / wall,
 			peakRssMb: peak / 2 ** 20,
+			dogwoodCores: (dogwoodCpu * 1000) / wall,
+			dogwoodPeakRssMb: dogwoodPeak / 2 ** 20,
 			sent,
 			bans,
 			honestBans
 		};
 		results.push(result);
 		console.log(
-			`${name.padEnd(28)} ${result.pinsPerMinute.toFixed(2).padStart(6)} pins/min  ` +
+			`${name.padEnd(30)} ${result.pinsPerMinute.toFixed(2).padStart(6)} pins/min  ` +
 				`${result.cores.toFixed(2)} cores  ${result.peakRssMb.toFixed(0)} MB peak  ` +
+				`Dogwood ${result.dogwoodCores.toFixed(2)} cores ${result.dogwoodPeakRssMb.toFixed(0)} MB  ` +
 				`${sent} sent  honest bans ${honestBans}  load ${loadavg()[0]!.toFixed(1)}`
 		);
 		return result;
@@ -203,11 +262,14 @@ export async function runAttackBench(): Promise<void> {
 		'junk-proposals',
 		'future-registers',
 		'oversized',
-		'replay'
+		'replay',
+		'silent-streams',
+		'half-open-streams'
 	];
+	const rateOf = (kind: AttackKind) => (kind === 'oversized' ? 5 : kind.endsWith('streams') ? 50 : RATE);
 	for (const kind of kinds) {
 		// the replayer first overhears a few rounds of honest votes
-		const flood = await attack(1, [kind], kind === 'oversized' ? 5 : RATE, kind === 'replay' ? 5000 : 0);
+		const flood = await attack(1, [kind], rateOf(kind), kind === 'replay' ? 5000 : 0);
 		await phase(kind, flood);
 	}
 	const crowd = await attack(SYBILS, ['forged-votes', 'random'], RATE / 2);
@@ -215,41 +277,59 @@ export async function runAttackBench(): Promise<void> {
 	clearInterval(viewTimer);
 	attackers.stop();
 
-	// Faults: one member of four down (f = 1), then back from its store.
-	const down = members.pop()!;
-	await stopMember(down);
-	await phase(`${down.name} stopped`, async () => 0);
-	const back = await startMember(down.clinic, down.name, down.store);
-	members.push(back);
-	names.set(back.net.peerId, down.name);
-	while (back.net.peers().length < 3) await new Promise((resolve) => setTimeout(resolve, 250));
-	await phase(`${down.name} restarted`, async () => 0);
+	// Faults. The relay stops (the members keep their direct links), then comes back on its address.
+	await relay.stop();
+	await phase('relay stopped', async () => 0);
+	relay = await startRelay({ port: relayPort, privateKey: relayKey });
+	await servePeerDirectory(relay.node);
+	// Dogwood partitioned: frozen for a phase, its connections open and silent.
+	dogwood.freeze();
+	await phase(`${NAMES[3]} partitioned`, async () => 0);
+	dogwood.thaw();
+	await dogwood.until((s) => s.peers >= 3, 60_000);
+	// kill -9, then back from its store (f = 1 of 4 down meanwhile).
+	await dogwood.kill9();
+	await phase(`${NAMES[3]} killed (kill -9)`, async () => 0);
+	dogwood = MemberProcess.spawn(dogwoodSetup);
+	const rejoined = await dogwood.until((s) => s.peers >= 3 && s.height > 0, 120_000);
+	await phase(`${NAMES[3]} restarted from store`, async () => 0);
 	const rssEnd = process.memoryUsage().rss;
 
-	// The honest chains agree on every keyblock they all hold.
-	const common = Math.min(...members.map((m) => m.node.chain.height));
-	let agree = true;
-	for (let h = 1; h <= common; h++) {
-		const hashes = new Set(
-			members.map((m) => bytesToHex(keyblockHash(m.node.chain.ledger.keyblock(h)!.block.header)))
-		);
-		if (hashes.size !== 1) agree = false;
-	}
+	// The honest chains agree on every keyblock they all hold (Dogwood's read from its process).
+	const chains = members.map((m) => {
+		const hashes: string[] = [];
+		for (let h = 1; h <= m.node.chain.height; h++)
+			hashes.push(bytesToHex(keyblockHash(m.node.chain.ledger.keyblock(h)!.block.header)));
+		return hashes;
+	});
+	const dogwoodHashes = await dogwood.hashes();
+	if (dogwoodHashes) chains.push(dogwoodHashes);
+	const common = Math.min(...chains.map((c) => c.length));
+	const agree = Array.from({ length: common }, (_, h) => new Set(chains.map((c) => c[h])).size === 1).every(
+		Boolean
+	);
 	console.log(
 		`\nquiet baseline ${baseline.pinsPerMinute.toFixed(2)} pins/min; ` +
-			`lowest under attack ${Math.min(...results.slice(1, -2).map((r) => r.pinsPerMinute)).toFixed(2)}; ` +
+			`lowest under attack ${Math.min(...results.slice(1, kinds.length + 2).map((r) => r.pinsPerMinute)).toFixed(2)}; ` +
 			`honest-honest bans ${results.reduce((n, r) => n + r.honestBans, 0)}`
 	);
 	console.log(
 		`RSS ${(rssStart / 2 ** 20).toFixed(0)} MB at the start, ${(rssEnd / 2 ** 20).toFixed(0)} MB after the faults`
 	);
-	console.log(`chains agree on keyblocks 1..${common}: ${agree ? 'yes' : 'NO'}`);
+	console.log(
+		`${NAMES[3]} after kill -9: ${rejoined ? `rejoined at height ${dogwood.status.height}` : 'did NOT rejoin in 120 s'}`
+	);
+	console.log(
+		`chains agree on keyblocks 1..${common} (${chains.length} chains${dogwoodHashes ? ', Dogwood’s included' : ', Dogwood did not answer'}): ${agree ? 'yes' : 'NO'}`
+	);
 	for (const r of results)
 		if (r.bans.length > 0) console.log(`bans after "${r.phase}": ${r.bans.join('; ')}`);
 
+	await dogwood.kill9();
 	for (const m of members) await stopMember(m);
 	await prover.close();
 	await relay.stop();
+	await rm(dogwoodDir, { recursive: true, force: true });
 }
 
 /** The attackers' process (bench/attack/attacker-main.ts) and its answers, in order. */

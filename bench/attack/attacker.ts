@@ -3,8 +3,9 @@
  * speaks the real protocols) that floods the honest nodes with what issue 18 saw stall the chain:
  * random bytes on every topic, forged votes of the current and later heights, junk batch proposals
  * under a member's name, correctly signed registers for far-future rounds, oversized frames, and
- * replays of the consensus messages it overheard. Each kind is one async generator of payloads; the
- * bench paces them.
+ * replays of the consensus messages it overheard; and streams it opens on the sync protocol and then
+ * leaves silent (nothing sent) or half-open (a request frame begun and never finished, the answer never
+ * read). Each gossip kind is one payload per step; the bench paces them.
  */
 import { randomBytes } from 'node:crypto';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
@@ -19,12 +20,26 @@ import {
 	type BatchProposal
 } from '../../src/lib/core/gossip.ts';
 import { encodeTransaction } from '../../src/lib/core/transaction.ts';
-import { createPeerNet } from '../../src/lib/net/peer-net.node.ts';
+import type { Libp2p } from '@libp2p/interface';
+import type { Stream } from '@libp2p/interface';
+import { startSpchainNode } from '../../src/lib/net/net-core.ts';
+import { DEFAULT_NODE_LISTEN } from '../../src/lib/net/peer-net.node.ts';
 import { TOPICS, type PeerNet, type Topic } from '../../src/lib/net/peer-net.ts';
+import { SYNC_PROTOCOL } from '../../src/lib/runtime/chain-sync.ts';
 import { medicalTx, patientKeys, registerTx } from '../../tests/fixtures/chain.ts';
 
 export type AttackKind =
-	'random' | 'forged-votes' | 'future-votes' | 'junk-proposals' | 'future-registers' | 'oversized' | 'replay';
+	| 'random'
+	| 'forged-votes'
+	| 'future-votes'
+	| 'junk-proposals'
+	| 'future-registers'
+	| 'oversized'
+	| 'replay'
+	| 'silent-streams'
+	| 'half-open-streams';
+
+const STREAM_KINDS: readonly AttackKind[] = ['silent-streams', 'half-open-streams'];
 
 export interface Payload {
 	topic: Topic;
@@ -44,9 +59,12 @@ export class Attacker {
 	private readonly signature = blsSign(devMember(990, 0.5).secretKey, new Uint8Array([1, 2, 3]));
 	private readonly registers: Bytes[];
 	private readonly proposalTx;
+	/** Streams held open by the stream attacks (never closed by the attacker). */
+	private readonly held: Stream[] = [];
 
 	private constructor(
 		readonly net: PeerNet,
+		private readonly node: Libp2p,
 		private readonly genesis: GenesisConfig,
 		private readonly members: DevInstitution[],
 		private readonly view: ChainView
@@ -67,8 +85,11 @@ export class Attacker {
 		view: ChainView
 	): Promise<Attacker> {
 		// Its frames may be larger than the honest limit (to send oversized ones).
-		const net = await createPeerNet({ bootstrap, maxMessageBytes: 4 * 1024 * 1024 });
-		const attacker = new Attacker(net, genesis, members, view);
+		const { net, node } = await startSpchainNode(
+			{ listen: [...DEFAULT_NODE_LISTEN, '/p2p-circuit', '/webrtc'] },
+			{ bootstrap, maxMessageBytes: 4 * 1024 * 1024 }
+		);
+		const attacker = new Attacker(net, node, genesis, members, view);
 		for (const topic of TOPICS)
 			net.subscribe(topic, async (data) => {
 				if (topic === 'consensus' && attacker.overheard.length < 2048) attacker.overheard.push(data);
@@ -96,7 +117,28 @@ export class Attacker {
 				return this.overheard.length === 0
 					? null
 					: { topic: 'consensus', data: this.overheard[k % this.overheard.length]! };
+			default:
+				return null; // the stream attacks send no gossip
 		}
+	}
+
+	/** Opens one sync stream on each connected member and leaves it silent or half-open. */
+	private async openStreams(kind: AttackKind): Promise<number> {
+		let opened = 0;
+		for (const peer of this.net.peers()) {
+			const connection = this.node.getConnections().find((c) => c.remotePeer.toString() === peer);
+			if (!connection) continue;
+			try {
+				const stream = await connection.newStream(SYNC_PROTOCOL, { signal: AbortSignal.timeout(2000) });
+				// half-open: a length prefix of 100 bytes, then 3 of them, then nothing (and never a read)
+				if (kind === 'half-open-streams') stream.send(Uint8Array.from([100, 1, 2, 3]));
+				this.held.push(stream);
+				opened++;
+			} catch {
+				// refused (its share of streams is full): that is the defence at work
+			}
+		}
+		return opened;
 	}
 
 	private forgedVote(height: number, k: number): Bytes {
@@ -131,6 +173,10 @@ export class Attacker {
 		while (Date.now() < until) {
 			const started = Date.now();
 			for (let i = 0; i < perTick; i++) {
+				if (STREAM_KINDS.includes(kind)) {
+					sent += await this.openStreams(kind);
+					continue;
+				}
 				const payload = this.payload(kind, sent);
 				if (!payload) break;
 				try {
@@ -146,6 +192,7 @@ export class Attacker {
 	}
 
 	stop(): Promise<void> {
+		this.held.length = 0;
 		return this.net.stop();
 	}
 }

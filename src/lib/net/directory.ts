@@ -7,7 +7,7 @@
  * came from a relay it also tries `<relay>/p2p-circuit/webrtc/p2p/<id>`, the address that signals a
  * direct WebRTC connection through that relay.
  */
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Libp2p, PeerId, PeerStore, Stream } from '@libp2p/interface';
 import { readFrames, sendFrame, withTimeout } from './frames.ts';
 
 export const MEMBER_PROTOCOL = '/spchain/peers/1.0.0';
@@ -22,8 +22,14 @@ export interface DirectoryEntry {
 const MAX_ENTRIES = 256;
 const MAX_LIST_BYTES = 256 * 1024;
 
+/** What a directory answer is read from: a libp2p node, or the discovery service's components. */
+export interface DirectorySource {
+	getPeers(): PeerId[];
+	peerStore: Pick<PeerStore, 'get'>;
+}
+
 /** The connected peers that speak MEMBER_PROTOCOL (learned through identify), with their addresses. */
-export async function memberEntries(node: Libp2p, exclude?: string): Promise<DirectoryEntry[]> {
+export async function memberEntries(node: DirectorySource, exclude?: string): Promise<DirectoryEntry[]> {
 	const entries: DirectoryEntry[] = [];
 	for (const peerId of node.getPeers()) {
 		const id = peerId.toString();
@@ -41,7 +47,7 @@ export async function memberEntries(node: Libp2p, exclude?: string): Promise<Dir
 }
 
 /** Answers one directory request on `stream`. */
-export async function answerDirectory(node: Libp2p, stream: Stream, asker: PeerId): Promise<void> {
+export async function answerDirectory(node: DirectorySource, stream: Stream, asker: PeerId): Promise<void> {
 	try {
 		const entries = await memberEntries(node, asker.toString());
 		await sendFrame(stream, new TextEncoder().encode(JSON.stringify(entries)));
@@ -52,7 +58,7 @@ export async function answerDirectory(node: Libp2p, stream: Stream, asker: PeerI
 }
 
 /** Makes a libp2p node (the relay) answer RELAY_DIRECTORY_PROTOCOL with its connected SPChain peers. */
-export async function servePeerDirectory(node: Libp2p): Promise<void> {
+export async function servePeerDirectory(node: DirectorySource & Pick<Libp2p, 'handle'>): Promise<void> {
 	await node.handle(
 		RELAY_DIRECTORY_PROTOCOL,
 		(stream, connection) => answerDirectory(node, stream, connection.remotePeer),

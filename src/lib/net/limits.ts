@@ -12,15 +12,15 @@ export class TokenBuckets {
 		private readonly now: () => number = Date.now
 	) {}
 
-	/** Takes one token for `key`; false when the bucket is empty. */
-	take(key: string): boolean {
+	/** Takes `cost` tokens (one message, or its bytes) for `key`; false when the bucket holds fewer. */
+	take(key: string, cost = 1): boolean {
 		const now = this.now();
 		const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
 		bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
 		bucket.at = now;
 		this.buckets.set(key, bucket);
-		if (bucket.tokens < 1) return false;
-		bucket.tokens -= 1;
+		if (bucket.tokens < cost) return false;
+		bucket.tokens -= cost;
 		return true;
 	}
 
@@ -66,6 +66,15 @@ export class Scoreboard {
 		this.log.push({ peer, points, total, reason, banned: ban });
 		if (this.log.length > 200) this.log.shift();
 		return ban;
+	}
+
+	/** Bans `peer` outright (its gossipsub score fell below the threshold); true if it was not banned yet. */
+	ban(peer: string, reason: string): boolean {
+		if (this.isBanned(peer)) return false;
+		this.bans.set(peer, this.now() + this.banMs);
+		this.log.push({ peer, points: 0, total: this.points(peer), reason, banned: true });
+		if (this.log.length > 200) this.log.shift();
+		return true;
 	}
 
 	/** Forgets peers whose points decayed below one and who are not banned (many identities come and go). */

@@ -63,26 +63,52 @@ export interface NetStats {
 	received: number;
 	rejected: number;
 	rateLimited: number;
+	/** Inbound gossip frames above twice the message limit (their senders were charged). */
+	oversizeFrames: number;
 	banned: string[];
 }
 
 export interface NetLimits {
-	/** Gossip messages a peer may send per second (token bucket refill) and in one burst. */
+	/**
+	 * Gossip messages and bytes a stranger (a peer that is not protected) may send per second (token
+	 * bucket refill) and in one burst; a protected peer gets `protectedFactor` times as much.
+	 */
 	gossipPerSecond: number;
 	gossipBurst: number;
-	/** Requests a peer may open per second and in one burst. */
+	gossipBytesPerSecond: number;
+	gossipBytesBurst: number;
+	/** Requests a stranger may open per second and in one burst (protected: `protectedFactor` times). */
 	requestsPerSecond: number;
 	requestBurst: number;
-	/** Penalty points at which a peer is banned; scores decay by half every `scoreHalfLifeMs`. */
+	/** Request streams one stranger may hold open at once (protected: `protectedFactor` times). */
+	streamsPerPeer: number;
+	protectedFactor: number;
+	/** A request frame must arrive this soon after its stream opened. */
+	requestReadTimeoutMs: number;
+	/** An inbound request stream is reset when its exchange has not finished after this long. */
+	streamDeadlineMs: number;
+	/** Connections strangers may hold together; the rest of `maxConnections` stays for protected peers. */
+	maxConnections: number;
+	maxStrangerConnections: number;
+	/** Score at which a peer is banned (gossipsub score ≤ −banThreshold, or our points ≥ it). */
 	banThreshold: number;
+	/** Scores decay by half every `scoreHalfLifeMs`. */
 	scoreHalfLifeMs: number;
 	banMs: number;
-	/** Points for a 'reject' verdict; penalise() adds `penaltyPoints`; each message or request over the rate limit adds `rateLimitPoints` (a sustained flood ends in a ban, a burst does not). */
-	rejectPoints: number;
+	/** Rejected gossip messages that bring a peer to the ban (gossipsub counts them, squared). */
+	rejectsToBan: number;
+	/** penalise() adds `penaltyPoints`; a frame above twice the message limit `oversizePoints`; each message or request over the rate limit `rateLimitPoints` (a sustained flood ends in a ban, a burst does not). */
 	penaltyPoints: number;
+	oversizePoints: number;
 	rateLimitPoints: number;
 	/** Most peers discovery dials on its own. */
 	maxPeers: number;
+	/**
+	 * Gossipsub's IP co-location penalty: peers beyond `ipColocationThreshold` on one IP lose score.
+	 * Off (weight 0) by default: in the demo every page and clinic node shares 127.0.0.1 or one LAN.
+	 */
+	ipColocationWeight: number;
+	ipColocationThreshold: number;
 }
 
 export interface PeerNetOptions {
@@ -94,22 +120,39 @@ export interface PeerNetOptions {
 	/** Largest gossip message and stream frame (bytes); default 1 MiB. */
 	maxMessageBytes?: number;
 	limits?: Partial<NetLimits>;
+	/**
+	 * The consortium's own peers (group members, admitted institutions): kept first when connections
+	 * are pruned and given the larger budgets. Bootstrap peers are always protected. Asked again on
+	 * every new connection and every few seconds, so a registry can change its answer.
+	 */
+	isProtected?: (peer: string) => boolean;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export const DEFAULT_LIMITS: NetLimits = {
-	gossipPerSecond: 300,
-	gossipBurst: 1500,
-	requestsPerSecond: 20,
-	requestBurst: 100,
+	gossipPerSecond: 100,
+	gossipBurst: 500,
+	gossipBytesPerSecond: 1024 * 1024,
+	gossipBytesBurst: 4 * 1024 * 1024,
+	requestsPerSecond: 10,
+	requestBurst: 50,
+	streamsPerPeer: 32,
+	protectedFactor: 4,
+	requestReadTimeoutMs: 15_000,
+	streamDeadlineMs: 60_000,
+	maxConnections: 200,
+	maxStrangerConnections: 150,
 	banThreshold: 100,
 	scoreHalfLifeMs: 5 * 60_000,
 	banMs: 10 * 60_000,
-	rejectPoints: 20,
+	rejectsToBan: 5,
 	penaltyPoints: 20,
+	oversizePoints: 60,
 	rateLimitPoints: 0.1,
-	maxPeers: 24
+	maxPeers: 24,
+	ipColocationWeight: 0,
+	ipColocationThreshold: 10
 };
 
 /** Published or framed data larger than maxMessageBytes. */

@@ -1,0 +1,105 @@
+/**
+ * The attack bench's handle on a member running as its own process (member-main.ts): spawn it, read
+ * its reports, freeze and thaw it (a partition), `kill -9` it, and measure its CPU and memory from
+ * /proc (Linux), since they are no longer the bench process's own.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { MEMBER_PREFIX, type MemberReport, type MemberSetup } from './protocol.ts';
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+export class MemberProcess {
+	status: Extract<MemberReport, { type: 'status' }> = { type: 'status', height: 0, peers: 0, banned: [] };
+	private hashWaiters: ((hashes: string[]) => void)[] = [];
+	private readonly errors: string[] = [];
+
+	lastErrors(): string {
+		return this.errors.join('\n');
+	}
+
+	private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+		// its libp2p noise: the last lines are kept for a start-up failure
+		createInterface({ input: child.stderr }).on('line', (line) => {
+			this.errors.push(line);
+			if (this.errors.length > 20) this.errors.shift();
+		});
+		createInterface({ input: child.stdout }).on('line', (line) => {
+			if (!line.startsWith(MEMBER_PREFIX)) return;
+			const report = JSON.parse(line.slice(MEMBER_PREFIX.length)) as MemberReport;
+			if (report.type === 'status') this.status = report;
+			else this.hashWaiters.splice(0).forEach((wake) => wake(report.hashes));
+		});
+	}
+
+	static spawn(setup: MemberSetup): MemberProcess {
+		const script = new URL('./member-main.ts', import.meta.url).pathname;
+		const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', script], {
+			env: { ...process.env, SPCHAIN_ATTACK_MEMBER: JSON.stringify(setup) }
+		});
+		return new MemberProcess(child);
+	}
+
+	get pid(): number {
+		return this.child.pid!;
+	}
+
+	get exited(): boolean {
+		return this.child.exitCode !== null || this.child.signalCode !== null;
+	}
+
+	/** Polls `condition` every 250 ms; false when `timeoutMs` passed first. */
+	async until(condition: (status: MemberProcess['status']) => boolean, timeoutMs: number): Promise<boolean> {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			if (condition(this.status)) return true;
+			if (this.exited) return false;
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+		return condition(this.status);
+	}
+
+	async hashes(timeoutMs = 30_000): Promise<string[] | null> {
+		const answer = new Promise<string[]>((resolve) => this.hashWaiters.push(resolve));
+		this.child.stdin.write('hashes\n');
+		const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
+		return Promise.race([answer, timeout]);
+	}
+
+	/** CPU seconds (user + system) the process used so far; 0 once it is gone. */
+	cpuSeconds(): number {
+		try {
+			const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+			return (Number(fields[11]) + Number(fields[12])) / TICKS;
+		} catch {
+			return 0;
+		}
+	}
+
+	rssBytes(): number {
+		try {
+			const line = readFileSync(`/proc/${this.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+			return line ? Number(line[1]) * 1024 : 0;
+		} catch {
+			return 0;
+		}
+	}
+
+	/** A partition: the process stops running, its connections stay open and carry nothing. */
+	freeze(): void {
+		this.child.kill('SIGSTOP');
+	}
+
+	thaw(): void {
+		this.child.kill('SIGCONT');
+	}
+
+	async kill9(): Promise<void> {
+		if (this.exited) return;
+		const gone = new Promise((resolve) => this.child.once('exit', resolve));
+		this.child.kill('SIGKILL');
+		await gone;
+	}
+}

@@ -1,0 +1,65 @@
+/**
+ * The gossip service over libp2p's in-memory transport: gossipsub's own score counts rejected
+ * messages and bans their sender, and a frame above twice the message limit (which gossipsub's decoder
+ * drops before any validator) is charged to its sender.
+ */
+import * as lp from 'it-length-prefixed';
+import { multiaddr } from '@multiformats/multiaddr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addressOf, memoryNodes } from '../../../tests/fixtures/memory-net.ts';
+
+const MAX = 16 * 1024;
+const bytes = (text: string) => new TextEncoder().encode(text);
+const { start, stopAll } = memoryNodes({ maxMessageBytes: MAX });
+afterEach(stopAll);
+
+describe('gossip service', () => {
+	it('bans a sender of rejected messages through gossipsub’s score, and accepts the good ones', async () => {
+		const hub = await start();
+		const sender = await start({ bootstrap: [addressOf(hub)] });
+		const got: string[] = [];
+		hub.net.subscribe('consensus', async (data) => {
+			const text = new TextDecoder().decode(data);
+			if (text.startsWith('bad')) return 'reject';
+			got.push(text);
+			return 'accept';
+		});
+		sender.net.subscribe('consensus', async () => 'accept');
+		await expect
+			.poll(
+				async () => {
+					await sender.net.publish('consensus', bytes(`good ${Date.now()}`));
+					return got.length > 0;
+				},
+				{ timeout: 15_000, interval: 300 }
+			)
+			.toBe(true);
+		expect(hub.net.stats().banned).toEqual([]);
+		// gossipsub counts each reject (squared): rejectsToBan (5) of them reach the ban threshold
+		for (let i = 0; i < 8 && !hub.net.stats().banned.includes(sender.net.peerId); i++) {
+			await sender.net.publish('consensus', bytes(`bad ${i}`));
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		await expect.poll(() => hub.net.stats().banned, { timeout: 10_000 }).toContain(sender.net.peerId);
+		expect(hub.net.stats().rejected).toBeGreaterThanOrEqual(4);
+		expect(hub.net.stats().rejected).toBeLessThanOrEqual(6);
+		await expect.poll(() => hub.net.connections().some((c) => c.peer === sender.net.peerId)).toBe(false);
+	}, 40_000);
+
+	it('charges the sender of a frame above twice the message limit, and bans it on the second', async () => {
+		const hub = await start();
+		hub.net.subscribe('transactions', async () => 'accept');
+		const attacker = await start();
+		const connection = await attacker.node.dial(multiaddr(addressOf(hub)));
+		for (let frame = 1; frame <= 2; frame++) {
+			const stream = await connection.newStream('/meshsub/1.2.0');
+			stream.send(lp.encode.single(new Uint8Array(3 * MAX + 64 * 1024)));
+			await expect.poll(() => hub.net.stats().oversizeFrames, { timeout: 10_000 }).toBe(frame);
+			if (frame === 1) {
+				expect(hub.node.services.guard.scores.points(attacker.net.peerId)).toBeGreaterThanOrEqual(59);
+				expect(hub.net.stats().banned).toEqual([]);
+			}
+		}
+		expect(hub.net.stats().banned).toEqual([attacker.net.peerId]);
+	}, 40_000);
+});
