@@ -2,7 +2,7 @@
  * A light client: what a patient's phone can keep instead of the whole chain. It follows the consensus
  * group's hand-overs from the genesis group and the pinned batches' headers (core/light-proof.ts), each
  * verified against the group the full nodes' rule assigns to it (batch n: the group of the epoch of
- * batch n−1's round, as ChainState.groupForBatch), and then checks records of its own patient block:
+ * batch n−1's round: the full node's own GroupSchedule, group-schedule.ts), and then checks records of its own patient block:
  * the patient's signature, and a Merkle path from the transaction id to a pinned batch it holds. Its
  * work and storage grow with hand-overs and batches (a few hundred bytes each), not with the network's
  * transactions.
@@ -12,13 +12,7 @@
  */
 import { bytesToHex, equalBytes } from '../core/bytes.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
-import {
-	encodeHandover,
-	epochOf,
-	verifyHandover,
-	type Handover,
-	type MembershipParams
-} from '../core/consensus/membership.ts';
+import { encodeHandover, type Handover } from '../core/consensus/membership.ts';
 import { ensure } from '../core/errors.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import {
@@ -35,11 +29,12 @@ import type { LeafEntry } from '../core/patient-block.ts';
 import { pinnedBatchId } from '../core/pinning.ts';
 import { checkTransaction, transactionId } from '../core/transaction.ts';
 import type { ChainState } from './chain-state.ts';
+import { GroupSchedule } from './group-schedule.ts';
 
 export class LightClient {
-	private readonly groups: ConsensusGroup[];
+	/** Which group certifies what: the same schedule a full node keeps (group-schedule.ts). */
+	private readonly schedule: GroupSchedule;
 	private readonly headers: BatchHeader[] = [];
-	private readonly membership: MembershipParams;
 	/** Bytes of what this client keeps (encoded hand-overs and batch headers). */
 	storedBytes = 0;
 
@@ -47,12 +42,15 @@ export class LightClient {
 		readonly genesis: GenesisConfig,
 		genesisGroup: ConsensusGroup
 	) {
-		this.groups = [genesisGroup];
-		this.membership = { groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength };
+		this.schedule = new GroupSchedule(
+			genesisGroup,
+			{ groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength },
+			(sequence) => this.headers[sequence - 1]?.round
+		);
 	}
 
 	get epochs(): number {
-		return this.groups.length;
+		return this.schedule.epochs;
 	}
 
 	get batchCount(): number {
@@ -61,24 +59,7 @@ export class LightClient {
 
 	/** The next epoch's group, certified by the current one (the same rules as ChainState's hand-over). */
 	applyHandover(handover: Handover): void {
-		ensure(
-			handover.epoch === this.groups.length,
-			'handover-epoch',
-			`expected the hand-over to epoch ${this.groups.length}, got epoch ${handover.epoch}`
-		);
-		ensure(
-			handover.members.length <= this.membership.groupSize,
-			'handover-size',
-			`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
-		);
-		ensure(
-			handover.members.every((m) =>
-				this.genesis.institutions.some((i) => equalBytes(i.id, m.id) && equalBytes(i.blsKey, m.blsPublicKey))
-			),
-			'handover-member',
-			'the hand-over names a member that is not a consortium institution with its BLS key'
-		);
-		this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
+		this.schedule.admit(handover, this.schedule.checkHandover(handover, undefined, this.genesis));
 		this.storedBytes += encodeHandover(handover).length;
 	}
 
@@ -89,11 +70,7 @@ export class LightClient {
 			'batch-sequence',
 			`expected pinned batch ${this.headers.length + 1}, got ${header.sequence}`
 		);
-		const previous = this.headers[header.sequence - 2];
-		const group =
-			header.sequence <= 1
-				? this.groups[0]
-				: this.groups[epochOf(Math.max(1, previous!.round), this.membership)];
+		const group = this.schedule.groupForBatch(header.sequence);
 		ensure(
 			group !== undefined,
 			'handover-missing',
