@@ -1,6 +1,6 @@
 /**
  * The symmetric and public-key primitives of the record layer, in one place:
- * - AES-256-GCM through WebCrypto (globalThis.crypto.subtle: browsers, workers and Node ≥ 20), with
+ * - AES-256-GCM (keys/aead.ts, the one WebCrypto AES-GCM of the code base) under raw 32-byte keys, with
  *   12-byte random IVs; every key here encrypts one record or one message, so IVs never repeat under
  *   a key in practice (a fresh key per record, not a long-lived key);
  * - HKDF-SHA256 (@noble/hashes) for every derived key, each with its own info label;
@@ -21,6 +21,7 @@ import { concatBytes, type Bytes } from '../core/bytes.ts';
 import { ValidationError, type ValidationCode } from '../core/errors.ts';
 import { isValidPublicKey, type PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
+import { buffer, open, seal } from '../keys/aead.ts';
 
 export const KEY_LENGTH = 32;
 export const IV_LENGTH = 12;
@@ -36,13 +37,6 @@ export function randomIv(): Bytes {
 	return randomBytes(IV_LENGTH);
 }
 
-// WebCrypto wants ArrayBuffer-backed views; copying also detaches us from callers' buffers.
-function buf(bytes: Bytes): Uint8Array<ArrayBuffer> {
-	const out = new Uint8Array(bytes.length);
-	out.set(bytes);
-	return out;
-}
-
 async function importKey(key: Bytes, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
 	if (key.length !== KEY_LENGTH) throw new ValidationError('aead-key', `expected a ${KEY_LENGTH}-byte key`);
 	// Browsers withhold WebCrypto outside secure contexts (a plain-http page on a LAN address).
@@ -51,17 +45,11 @@ async function importKey(key: Bytes, usage: 'encrypt' | 'decrypt'): Promise<Cryp
 			'aead-unavailable',
 			'this page cannot encrypt: open SPChain over https (or on localhost) so the browser enables its encryption'
 		);
-	return crypto.subtle.importKey('raw', buf(key), { name: 'AES-GCM' }, false, [usage]);
+	return crypto.subtle.importKey('raw', buffer(key), { name: 'AES-GCM' }, false, [usage]);
 }
 
 export async function aesGcmEncrypt(key: Bytes, iv: Bytes, plaintext: Bytes, aad: Bytes): Promise<Bytes> {
-	const k = await importKey(key, 'encrypt');
-	const out = await crypto.subtle.encrypt(
-		{ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad), tagLength: 128 },
-		k,
-		buf(plaintext)
-	);
-	return new Uint8Array(out);
+	return (await seal(await importKey(key, 'encrypt'), plaintext, aad, iv)).data;
 }
 
 /** Decrypts and authenticates; any failure (wrong key, tampered bytes or associated data) throws `code`. */
@@ -75,12 +63,7 @@ export async function aesGcmDecrypt(
 ): Promise<Bytes> {
 	const k = await importKey(key, 'decrypt');
 	try {
-		const out = await crypto.subtle.decrypt(
-			{ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad), tagLength: 128 },
-			k,
-			buf(ciphertext)
-		);
-		return new Uint8Array(out);
+		return await open(k, { iv, data: ciphertext }, aad);
 	} catch {
 		throw new ValidationError(code, message);
 	}

@@ -2,7 +2,7 @@
  * A light client: what a patient's phone can keep instead of the whole chain. It follows the consensus
  * group's hand-overs from the genesis group and the pinned batches' headers (core/light-proof.ts), each
  * verified against the group the full nodes' rule assigns to it (batch n: the group of the epoch of
- * batch n−1's round, as ChainState.groupForBatch), and then checks records of its own patient block:
+ * batch n−1's round: the full node's own GroupSchedule, group-schedule.ts), and then checks records of its own patient block:
  * the patient's signature, and a Merkle path from the transaction id to a pinned batch it holds. Its
  * work and storage grow with hand-overs and batches (a few hundred bytes each), not with the network's
  * transactions.
@@ -12,13 +12,7 @@
  */
 import { bytesToHex, equalBytes } from '../core/bytes.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
-import {
-	encodeHandover,
-	epochOf,
-	verifyHandover,
-	type Handover,
-	type MembershipParams
-} from '../core/consensus/membership.ts';
+import { encodeHandover, epochOf, type Handover } from '../core/consensus/membership.ts';
 import { ensure } from '../core/errors.ts';
 import { genesisHash, type GenesisConfig } from '../core/genesis.ts';
 import { InstitutionRegistry } from '../core/institution-registry.ts';
@@ -37,11 +31,12 @@ import type { LeafEntry } from '../core/patient-block.ts';
 import { pinnedBatchId } from '../core/pinning.ts';
 import { checkTransaction, transactionId } from '../core/transaction.ts';
 import type { ChainState } from './chain-state.ts';
+import { GroupSchedule } from './group-schedule.ts';
 
 export class LightClient {
-	private readonly groups: ConsensusGroup[];
+	/** Which group certifies what: the same schedule a full node keeps (group-schedule.ts). */
+	private readonly schedule: GroupSchedule;
 	private readonly headers: BatchHeader[] = [];
-	private readonly membership: MembershipParams;
 	/** Bytes of what this client keeps (encoded hand-overs and batch headers). */
 	storedBytes = 0;
 
@@ -52,8 +47,11 @@ export class LightClient {
 		readonly genesis: GenesisConfig,
 		genesisGroup: ConsensusGroup
 	) {
-		this.groups = [genesisGroup];
-		this.membership = { groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength };
+		this.schedule = new GroupSchedule(
+			genesisGroup,
+			{ groupSize: genesis.consensusGroupSize, epochLength: genesis.epochLength },
+			(sequence) => this.headers[sequence - 1]?.round
+		);
 		this.registry = InstitutionRegistry.ofGenesis(genesis, genesisHash(genesis));
 	}
 
@@ -70,14 +68,14 @@ export class LightClient {
 			`registry facts must come in chain order (${height} after ${last})`
 		);
 		this.registry.applyFacts([fact], height, {
-			epochOf: (h) => epochOf(h, this.membership),
-			groupOfEpoch: (epoch) => this.groups[epoch]
+			epochOf: (h) => epochOf(h, this.schedule.membership),
+			groupOfEpoch: (epoch) => this.schedule.groupOfEpoch(epoch)
 		});
 		this.storedBytes += encodeRegistryFact(fact).length;
 	}
 
 	get epochs(): number {
-		return this.groups.length;
+		return this.schedule.epochs;
 	}
 
 	get batchCount(): number {
@@ -86,25 +84,13 @@ export class LightClient {
 
 	/** The next epoch's group, certified by the current one (the same rules as ChainState's hand-over). */
 	applyHandover(handover: Handover): void {
-		ensure(
-			handover.epoch === this.groups.length,
-			'handover-epoch',
-			`expected the hand-over to epoch ${this.groups.length}, got epoch ${handover.epoch}`
-		);
-		ensure(
-			handover.members.length <= this.membership.groupSize,
-			'handover-size',
-			`the hand-over names ${handover.members.length} members; the group has at most ${this.membership.groupSize}`
-		);
-		ensure(
-			handover.members.every((m) => {
+		this.schedule.admit(
+			handover,
+			this.schedule.checkHandover(handover, undefined, (m) => {
 				const institution = this.registry.byId(m.id);
 				return institution !== undefined && equalBytes(institution.blsKey, m.blsPublicKey);
-			}),
-			'handover-member',
-			'the hand-over names a member that is not a consortium institution with its BLS key'
+			})
 		);
-		this.groups.push(verifyHandover(this.groups[handover.epoch - 1]!, handover));
 		this.storedBytes += encodeHandover(handover).length;
 	}
 
@@ -115,11 +101,7 @@ export class LightClient {
 			'batch-sequence',
 			`expected pinned batch ${this.headers.length + 1}, got ${header.sequence}`
 		);
-		const previous = this.headers[header.sequence - 2];
-		const group =
-			header.sequence <= 1
-				? this.groups[0]
-				: this.groups[epochOf(Math.max(1, previous!.round), this.membership)];
+		const group = this.schedule.groupForBatch(header.sequence);
 		ensure(
 			group !== undefined,
 			'handover-missing',
