@@ -30,6 +30,12 @@ const REASON = 'Sputum culture came back positive';
 const DECLINED = 'Sprained ankle wallaby9';
 const DECLINE_REASON = 'I was never treated for an ankle';
 const PATIENT_NAME = 'Ada Lovelace';
+// A blood pressure written at A, then corrected there (issue 16: a correction travels with every share).
+const BP_OLD = '148/95';
+const BP_NEW = '138/88';
+const BP_REASON = 'Re-measured seated after five minutes rest';
+/** What a library says, never what a person should read (issue 16: errors are sentences). */
+const RAW_ERROR = [/Error:/, /\bstreams?\b/i, /\bprotocol\b/i, /\bundefined\b/, /\bNaN\b/, /\[object /];
 // The holder's refusals (core/access-request.ts checkAccessRequest), as its error frame carries them.
 const NOT_PATIENT_OR_GRANTEE =
 	"only the record's patient, or an institution the patient consented to, can fetch it"; // access-requester
@@ -65,6 +71,25 @@ const relayQuery = () => network.query;
 
 async function shot(page: Page, name: string): Promise<void> {
 	await page.screenshot({ path: `test-results/app/${name}.png`, fullPage: true });
+}
+
+/** No visible text of the page reads like a raw library error. */
+async function expectPlainText(page: Page): Promise<void> {
+	const text = await page.locator('body').innerText();
+	for (const pattern of RAW_ERROR) expect(text, `${page.url()} shows ${pattern}`).not.toMatch(pattern);
+}
+
+/** Each screen at a phone's and a desktop's size, saved under test-results/screenshots/. */
+async function screenshots(screens: Record<string, Page>): Promise<void> {
+	const sizes = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
+	for (const [screen, page] of Object.entries(screens)) {
+		const before = page.viewportSize();
+		for (const [device, size] of Object.entries(sizes)) {
+			await page.setViewportSize(size);
+			await page.screenshot({ path: `test-results/screenshots/${screen}-${device}.png`, fullPage: true });
+		}
+		if (before) await page.setViewportSize(before);
+	}
 }
 
 async function openClinic(context: BrowserContext, name: string): Promise<Page> {
@@ -243,6 +268,10 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	// Membership follows mining and reputation epoch by epoch (runtime/membership-handover.ts).
 	await expect(clinicA.getByTestId('member')).toHaveText(/^(Consensus member|Not a member)$/);
 	await selectPatient(clinicA, address, invitation);
+	// The phone told the clinic who the patient is (sealed to it), so its list names the patient.
+	await expect(clinicA.locator(`button[title="${address}"]`)).toContainText(PATIENT_NAME, {
+		timeout: 60_000
+	});
 	await writeAndApprove(clinicA, patient, 'Condition', { Diagnosis: DIAGNOSIS }, DIAGNOSIS);
 	await shot(clinicA, '04-clinic-a-first-record');
 	// ---- A record the patient declines, saying why: the clinic is shown the reason, nothing is pinned.
@@ -267,9 +296,12 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 		clinicA,
 		patient,
 		'Observation',
-		{ Test: 'Body temperature', Value: '38.9', Unit: 'Cel' },
-		'Body temperature',
-		['Body temperature', /38\.9\s*(Cel|°C)/]
+		{ Test: 'Blood pressure', Value: BP_OLD, Unit: 'mmHg' },
+		'Blood pressure',
+		['Blood pressure', `${BP_OLD} mmHg`]
+	);
+	await expect(clinicA.getByTestId('clinic-record').filter({ hasText: 'Blood pressure' })).toContainText(
+		`${BP_OLD} mmHg`
 	);
 	await shot(clinicA, '05-clinic-a-second-record');
 
@@ -382,6 +414,23 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 		.toMatch(/labelled|1 labelled/i);
 	expect(await patientBlockHash(explorer, shortAddress)).toBe(hashBefore);
 
+	// ---- Correct the blood pressure at A: the form starts from the original (value, unit, time taken).
+	const pressure = clinicA.getByTestId('clinic-record').filter({ hasText: 'Blood pressure' });
+	await pressure.getByRole('button', { name: 'Correct (label)' }).click();
+	await expect(pressure.getByLabel('Value', { exact: true })).toHaveValue(BP_OLD);
+	await expect(pressure.getByLabel('Unit', { exact: true })).toHaveValue('mmHg');
+	await expect(pressure.getByLabel(/^Taken at/)).not.toHaveValue('');
+	await pressure.getByLabel('Value', { exact: true }).fill(BP_NEW);
+	await pressure.getByLabel('Reason for correction').fill(BP_REASON);
+	await pressure.getByRole('button', { name: 'Submit correction' }).click();
+	const pressureRequest = patient.getByTestId('signing-request').filter({ hasText: BP_REASON });
+	await expect(pressureRequest).toBeVisible({ timeout: 120_000 });
+	await pressureRequest.getByRole('button', { name: 'Approve' }).click();
+	await expect(clinicA.getByTestId('pending-row').filter({ hasText: BP_NEW })).toContainText('Attached', {
+		timeout: 240_000
+	});
+	await expectPlainText(clinicA);
+
 	// ---- Share the whole history with B: B reads A's records, end-to-end encrypted to B.
 	await patient.getByLabel('Share with', { exact: true }).selectOption(CLINIC_B);
 	await patient.getByLabel('Records', { exact: true }).selectOption({ label: 'Whole history' });
@@ -401,11 +450,19 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await expect(replaced).toContainText(DIAGNOSIS);
 	await expect(replaced).toContainText(REASON);
 	await expect(shared.filter({ hasText: DIAGNOSIS })).toHaveCount(1);
-	await expect(shared.filter({ hasText: 'Body temperature' })).toBeVisible();
+	// One current blood pressure, the replaced reading marked as such, old → new with the reason.
+	const sharedPressure = shared.filter({ hasText: 'Blood pressure' });
+	await expect(sharedPressure).toHaveCount(1);
+	await expect(sharedPressure).toContainText(`${BP_NEW} mmHg`);
+	await expect(sharedPressure.getByTestId('replaced-version')).toContainText(
+		`${BP_OLD} mmHg → ${BP_NEW} mmHg`
+	);
+	await expect(sharedPressure.getByTestId('replaced-version')).toContainText(BP_REASON);
+	await expectPlainText(clinicB);
 	await shot(clinicB, '12-clinic-b-shared');
 
 	// ---- At rest, after the share: no store of the phone, A or B holds a plaintext of the story.
-	const story = [DIAGNOSIS, CORRECTED, VISIT_B, 'Body temperature', REASON, PATIENT_NAME];
+	const story = [DIAGNOSIS, CORRECTED, VISIT_B, BP_REASON, REASON, PATIENT_NAME];
 	for (const [who, page, texts] of [
 		['patient', patient, story],
 		['clinic A', clinicA, story],
@@ -419,6 +476,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await expect(patient.getByTestId('access-row').filter({ hasText: CLINIC_B }).first()).toBeVisible({
 		timeout: 120_000
 	});
+	await expectPlainText(patient);
 
 	// Under the consent B received (the share bundle in its store), holder A does answer B (after the
 	// check above, which must see the share's own accesses).
@@ -484,7 +542,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 			.filter((p) => p.state !== 'declined')
 			.map((p) => p.id)
 	);
-	expect(txA).toHaveLength(3);
+	expect(txA).toHaveLength(4);
 	const onChain = () => nodeB.evaluate((patient) => window.nodeDiagnostics.records(patient), address);
 	await expect
 		.poll(
@@ -497,7 +555,16 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 		.toMatchObject({ ids: [...txA, ...txB].sort() });
 	for (const record of await onChain())
 		expect(record, record.id).toMatchObject({ pinned: true, attached: true });
-	expect((await onChain()).filter((r) => r.kind === 'label').map((r) => r.holderName)).toEqual([CLINIC_A]);
+	expect((await onChain()).filter((r) => r.kind === 'label').map((r) => r.holderName)).toEqual([
+		CLINIC_A,
+		CLINIC_A
+	]);
+
+	// ---- Every screen, phone and desktop, reads as sentences (and is saved for review).
+	const simulator = await desktopB.newPage();
+	await simulator.goto('/simulator');
+	for (const page of [patient, clinicA, clinicB, explorer]) await expectPlainText(page);
+	await screenshots({ patient, clinic: clinicA, explorer, simulator, diagnostics: nodeB });
 
 	// ---- Offline: the installed app reloads without a network and still shows the cached history.
 	await patient.reload();
