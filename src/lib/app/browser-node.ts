@@ -19,6 +19,7 @@ import type { MiningControl } from '../mining/control.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.browser.ts';
 import { createPeerNet } from '../net/peer-net.browser.ts';
+import { ProtectedPeers } from '../institution/protected-peers.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import type { InstitutionRole } from '../runtime/node-api.ts';
@@ -102,6 +103,8 @@ export async function profileGenesis(store: Store, info: NetworkInfo): Promise<G
 export interface BrowserNode {
 	node: FullNode;
 	net: PeerNet;
+	/** Which peers the net keeps first: bound to the directory the session creates. */
+	protection: ProtectedPeers;
 	store: Store;
 	genesis: GenesisConfig;
 	/** The genesis hash in short groups, for people to compare. */
@@ -150,7 +153,8 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		throw error;
 	}
 	const bootstrap = [...info.relay, ...(info.clinics ?? []).flatMap((c) => c.addresses)];
-	const net = await createPeerNet({ bootstrap });
+	const protection = new ProtectedPeers();
+	const net = await createPeerNet({ bootstrap, isProtected: protection.isProtected });
 	// A peer on another chain is refused at once, with both fingerprints in the console.
 	guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
 	let verifier: Groth16BatchVerifier;
@@ -203,6 +207,7 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	return {
 		node,
 		net,
+		protection,
 		store,
 		genesis,
 		fingerprint: genesisFingerprint(genesis),

@@ -28,6 +28,11 @@ export class Directory {
 		return this.peers.get(bytesToHex(identity));
 	}
 
+	/** The identities (hex public keys) `peer` has proven it speaks for. */
+	identitiesOf(peer: string): string[] {
+		return [...this.peers].filter(([, p]) => p === peer).map(([identity]) => identity);
+	}
+
 	isOnline(identity: Bytes): boolean {
 		const peer = this.peerOf(identity);
 		return peer !== undefined && this.net.peers().includes(peer);

@@ -105,6 +105,7 @@ async function patientSession(profile: string): Promise<OpenedProfile<PatientSes
 	const presences: Presence[] = [];
 	const browser = await openBrowserNode({ profile });
 	const directory = new Directory(browser.net, () => presences);
+	browser.protection.bind(directory, browser.node.chain.ledger);
 	const vault = await vaultOf(browser.store, profile);
 	let secrets = await loadPatientSecrets(vault);
 	if (!secrets) {
@@ -237,7 +238,8 @@ async function clinicSession(institutionName: string): Promise<OpenedProfile<Cli
 		store: browser.store,
 		prover: browser.prover,
 		hashes: () => browser.hashes(),
-		mining: browser.mining
+		mining: browser.mining,
+		protection: browser.protection
 	});
 	clinicNetworks.set(profile, {
 		network: browser.genesis.network,

@@ -17,6 +17,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import type { InstitutionRole } from '../runtime/node-api.ts';
 import type { Store } from '../store/store.ts';
 import { createClinicSession } from '../app/clinic-session.ts';
+import type { ProtectedPeers } from './protected-peers.ts';
 import { Directory } from '../app/directory.ts';
 import { Holder } from '../app/holder.ts';
 import type { ClinicSession } from '../app/types.ts';
@@ -55,6 +56,8 @@ export interface InstitutionParts {
 	hashes?: () => number;
 	mining?: MiningControl;
 	clock?: () => number;
+	/** The net's protected-peer check, bound to this directory (protected-peers.ts). */
+	protection?: ProtectedPeers;
 }
 
 export interface InstitutionNode {
@@ -70,6 +73,7 @@ export async function composeInstitution(parts: InstitutionParts): Promise<Insti
 		createPresence('institution', secrets.signingKey, institution.id, net.peerId, (parts.clock ?? Date.now)())
 	];
 	const directory = new Directory(net, () => presences);
+	parts.protection?.bind(directory, node.chain.ledger);
 	void directory.refresh();
 	const holder = new Holder({
 		store,

@@ -15,6 +15,7 @@ import { createNodeProver } from '../crypto/prover.node.ts';
 import { MinerPool } from '../mining/pool.ts';
 import { spawnMiner } from '../mining/spawn.node.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
+import { ProtectedPeers } from '../institution/protected-peers.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import {
 	composeInstitution,
@@ -59,7 +60,12 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		await store.close();
 		throw error;
 	}
-	const net = await createPeerNet({ bootstrap: options.bootstrap, listen: options.listen });
+	const protection = new ProtectedPeers();
+	const net = await createPeerNet({
+		bootstrap: options.bootstrap,
+		listen: options.listen,
+		isProtected: protection.isProtected
+	});
 	guardGenesis(net, options.genesis, (refusal) =>
 		console.log(`${clinic.institution.name}: ${refusal.message}`)
 	);
@@ -78,7 +84,14 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		timeouts: options.timeouts,
 		institution: institutionRole(clinic, prover, pool, options.miningDuty)
 	});
-	const institution = await composeInstitution({ identity: clinic, node, net, store, prover: () => prover });
+	const institution = await composeInstitution({
+		identity: clinic,
+		node,
+		net,
+		store,
+		prover: () => prover,
+		protection
+	});
 	return {
 		...institution,
 		node,
