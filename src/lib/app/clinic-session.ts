@@ -17,7 +17,6 @@ import type { PeerNet } from '../net/peer-net.ts';
 import { decodeSealedRecord, deriveOuterKey, openRecord } from '../records/envelope.ts';
 import {
 	ensureValidResource,
-	formatBytes,
 	MAX_RECORD_BYTES,
 	parseRecord,
 	planImport,
@@ -68,7 +67,9 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 	const errors: string[] = [];
 	const meter = new RateMeter();
 	const notify = () => listeners.forEach((listener) => listener());
-	const self: InstitutionView = institutionView(genesis, institution.id);
+	// Founders and the institutions admitted since (a tab's own institution may be one of those).
+	const consortium = { institutions: ledger.registry.all };
+	const self: InstitutionView = { ...institutionView(consortium, institution.id), name: institution.name };
 	// Who each patient is, as their devices told this clinic (kept sealed to it; app/demographics.ts).
 	const demographics = await knownDemographics(store, institution.id, institution.secrets.signingKey);
 	const knownPatients = new Set(
@@ -209,7 +210,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 
 	const session: ClinicSession = {
 		institution: self,
-		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
+		institutions: () => ledger.registry.all.map((i) => institutionView(consortium, i.id)),
 		node(): ClinicNodeView {
 			const base = nodeView(node, errors, meter.sample(options.hashes?.() ?? 0));
 			const reputation = chainReputations(node.chain).find((r) => r.institution === self.id)?.r ?? 0;
@@ -219,7 +220,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 				institution: self,
 				reputation,
 				balance,
-				group: node.chain.group.members.map((m) => institutionView(genesis, m.id))
+				group: node.chain.group.members.map((m) => institutionView(consortium, m.id))
 			};
 		},
 		startMining: () => node.startMining(),

@@ -28,6 +28,7 @@ import { createExplorerSession } from './explorer-session.ts';
 import { openAsProfileHolder, withProfileIdle, type OpenedProfile } from './profile-tabs.ts';
 import { createPatientSession } from './patient-session.ts';
 import { AppError, type ClinicSession, type ExplorerSession, type PatientSession } from './types.ts';
+import type { InstitutionAdmission } from '../institution/institution-admission.ts';
 
 const PATIENT_PROFILE = 'patient';
 const clinicProfile = (name: string) => `clinic-${name.replace(/\W+/g, '-').toLowerCase()}`;
@@ -132,8 +133,10 @@ export interface ClinicNetworkInfo {
 	network: string;
 	/** The genesis hash in short groups (compare it with the consortium's published one). */
 	fingerprint: string;
-	/** Whether the genesis names this institution (else it cannot mine or write until admitted). */
+	/** Whether the genesis names this institution (else it applies, and mines and writes once admitted). */
 	member: boolean;
+	/** Its own admission ("applying…", "admitted at keyblock N") and the applications it decides on. */
+	admission: InstitutionAdmission;
 }
 
 const clinicNetworks = new Map<string, ClinicNetworkInfo>();
@@ -231,7 +234,7 @@ async function clinicSession(institutionName: string): Promise<OpenedProfile<Cli
 		await store.close();
 		throw error;
 	}
-	const { session } = await composeInstitution({
+	const { session, admission } = await composeInstitution({
 		identity,
 		node: browser.node,
 		net: browser.net,
@@ -244,11 +247,17 @@ async function clinicSession(institutionName: string): Promise<OpenedProfile<Cli
 	clinicNetworks.set(profile, {
 		network: browser.genesis.network,
 		fingerprint: browser.fingerprint,
-		member: browser.genesis.institutions.some((i) => equalBytes(i.id, identity.institution.id))
+		member: browser.genesis.institutions.some((i) => equalBytes(i.id, identity.institution.id)),
+		admission
 	});
 	return {
 		session,
-		close: async () => (clinicNetworks.delete(profile), await browser.close(), await store.close())
+		close: async () => (
+			clinicNetworks.delete(profile),
+			admission.stop(),
+			await browser.close(),
+			await store.close()
+		)
 	};
 }
 

@@ -24,8 +24,13 @@ import type {
 	SharedRecordView
 } from './types.ts';
 
-export function institutionView(genesis: GenesisConfig, id: Bytes): InstitutionView {
-	const institution = genesis.institutions.find((i) => bytesToHex(i.id) === bytesToHex(id));
+/** A genesis, or the registry the chain derives (core institution-registry.ts: founders and admitted ones). */
+export interface Consortium {
+	readonly institutions: readonly { id: Bytes; name: string }[];
+}
+
+export function institutionView(consortium: Consortium, id: Bytes): InstitutionView {
+	const institution = consortium.institutions.find((i) => bytesToHex(i.id) === bytesToHex(id));
 	return {
 		id: bytesToHex(id),
 		address: addressOf(id, 'institution'),

@@ -5,7 +5,9 @@
  *  - its signed presence in the directory, so patients and other clinics find it by key;
  *  - the holder of the ciphertexts it writes, which answers access requests under the patient's or a
  *    consent's authority and keeps the access log;
- *  - the clinic session: registering patients, writing and correcting records, receiving shares.
+ *  - the clinic session: registering patients, writing and correcting records, receiving shares;
+ *  - admission (institution-admission.ts): it answers applicants by its policy, and applies on its own
+ *    while the chain does not hold it.
  * The platform parts (store, network, miners, prover) stay with the caller, which also stops them.
  */
 import { createPresence, type Presence } from '../core/presence.ts';
@@ -22,6 +24,7 @@ import { Directory } from '../app/directory.ts';
 import { Holder } from '../app/holder.ts';
 import type { ClinicSession } from '../app/types.ts';
 import type { FullNode } from '../runtime/full-node.ts';
+import { InstitutionAdmission, type AdmissionPolicy } from './institution-admission.ts';
 
 /** The keys of the full node's institution role (the platform adds the prover and miners). */
 export function institutionKeys(
@@ -58,12 +61,15 @@ export interface InstitutionParts {
 	clock?: () => number;
 	/** The net's protected-peer check, bound to this directory (protected-peers.ts). */
 	protection?: ProtectedPeers;
+	/** How it answers applications to join (default 'manual': its operator decides). */
+	admission?: AdmissionPolicy;
 }
 
 export interface InstitutionNode {
 	session: ClinicSession;
 	holder: Holder;
 	directory: Directory;
+	admission: InstitutionAdmission;
 }
 
 export async function composeInstitution(parts: InstitutionParts): Promise<InstitutionNode> {
@@ -98,5 +104,6 @@ export async function composeInstitution(parts: InstitutionParts): Promise<Insti
 		mining: parts.mining,
 		clock: parts.clock
 	});
-	return { session, holder, directory };
+	const admission = new InstitutionAdmission(node, identity, parts.admission ?? 'manual');
+	return { session, holder, directory, admission };
 }

@@ -20,6 +20,7 @@ import { bytesToHex } from '../core/bytes.ts';
 import { genesisFingerprint } from '../core/genesis.ts';
 import { startClinicNode, type ClinicNode } from './clinic-node.ts';
 import { loadOrFoundConsortium } from './local-consortium.ts';
+import { admissionPolicy } from '../institution/institution-admission.ts';
 
 const dataDir = process.env.DATA_DIR ?? '.data';
 const networkFile = process.env.RELAY_ADDRESS_FILE ?? join(dataDir, 'network.json');
@@ -30,6 +31,8 @@ const portBase = Number(process.env.CLINIC_PORT_BASE ?? 9101);
 const miners = Number(process.env.MINERS ?? 1);
 // Several nodes share this machine with the visitor's browser: each mines a quarter of the time.
 const miningDuty = Number(process.env.MINING_DUTY ?? 0.25);
+// The demo admits any well-formed application; a real consortium runs ADMISSION=manual.
+const admission = admissionPolicy(process.env.ADMISSION, 'open');
 
 async function relayAddresses(): Promise<string[]> {
 	for (let attempt = 0; attempt < 100; attempt++) {
@@ -65,7 +68,8 @@ for (const [index, { name, dir, identity }] of consortium.clinics.entries()) {
 		bootstrap,
 		listen: [`/ip4/127.0.0.1/tcp/${portBase === 0 ? 0 : portBase + index}/ws`],
 		miners,
-		miningDuty
+		miningDuty,
+		admission
 	});
 	if (clinic.node.chain.discardedFacts > 0)
 		console.log(
@@ -78,8 +82,12 @@ for (const [index, { name, dir, identity }] of consortium.clinics.entries()) {
 			console.log(`${name}: refused from ${event.topic}: ${event.code}: ${event.message}`);
 		if (event.type !== 'fact') return;
 		const { fact } = event;
-		if (fact.type === 'keyblock') console.log(`${name}: keyblock ${fact.block.header.height} pinned`);
-		else if (fact.type === 'batch')
+		if (fact.type === 'keyblock') {
+			console.log(`${name}: keyblock ${fact.block.header.height} pinned`);
+			for (const registered of fact.block.registry ?? [])
+				if (registered.type === 'admit')
+					console.log(`${name}: ${registered.application.institution.name} admitted to the consortium`);
+		} else if (fact.type === 'batch')
 			console.log(
 				`${name}: batch ${fact.pinned.sequence} pinned (${fact.pinned.batch.transactions.length} records)`
 			);

@@ -27,6 +27,7 @@ import { guardGenesis } from '../institution/genesis-guard.ts';
 import { pinGenesis } from '../institution/genesis-pin.ts';
 import type { TimeoutConfig } from '../core/consensus/machine.ts';
 import { openStore } from '../store/store.node.ts';
+import type { AdmissionPolicy } from '../institution/institution-admission.ts';
 
 export interface ClinicNodeOptions {
 	genesis: GenesisConfig;
@@ -41,6 +42,8 @@ export interface ClinicNodeOptions {
 	/** Share of time they hash (default 1). */
 	miningDuty?: number;
 	timeouts?: TimeoutConfig;
+	/** How this clinic answers applications to join the consortium (default 'manual'). */
+	admission?: AdmissionPolicy;
 }
 
 export interface ClinicNode extends InstitutionNode {
@@ -90,13 +93,15 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		net,
 		store,
 		prover: () => prover,
-		protection
+		protection,
+		admission: options.admission
 	});
 	return {
 		...institution,
 		node,
 		addresses: () => net.addresses(),
 		stop: async () => {
+			institution.admission.stop();
 			await node.stop();
 			pool?.terminate();
 			await net.stop();

@@ -118,6 +118,9 @@ export interface AdmissionDeskOptions {
 	policy: AdmissionPolicy;
 }
 
+/** Applications kept for an operator at most: anyone can apply, so the oldest make room. */
+const MAX_PENDING = 64;
+
 /** An application waiting for this member's operator. */
 export interface PendingApplication {
 	institution: Institution;
@@ -173,6 +176,7 @@ export class AdmissionDesk {
 		if (this.#refused.has(key)) return { status: 'refused' };
 		if (policy === 'manual' && !this.#approved.has(key)) {
 			if (!this.#pending.has(key)) {
+				if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
 				this.#pending.set(key, { institution: application.institution, hash: key, receivedAt: Date.now() });
 				for (const listener of this.#listeners) listener();
 			}
