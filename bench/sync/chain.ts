@@ -1,7 +1,9 @@
 /**
- * The sync bench's chain: a real SPChain journal on the development genesis (the one every browser
- * node runs), built by the same rules a live consortium follows, and cached on disk so that later runs
- * only load it.
+ * The sync bench's chain: a real SPChain journal on the test fixtures' development genesis (keys from
+ * public seeds, so the bench can sign for every member), built by the same rules a live consortium
+ * follows, and cached on disk so that later runs only load it. Why this file is long: the chain's
+ * builder walks every fact kind in order (keyblocks, certificates, hand-overs, batches, attachments)
+ * and splitting it would scatter one generation loop across files.
  *
  * Per keyblock round h = 1..keyblocks: keyblock h (real proof of work at the target the retarget rule
  * sets, mined in turn by the members of the epoch's group, `registersPerKeyblock` register
@@ -10,8 +12,8 @@
  * HandoverAgreement ranks (certified by the outgoing group); every `batchEvery` rounds (rounds 4, 9, …
  * for 5, so the journal ends with a keyblock) one pinned batch (certificate of the batch's group) of
  * `attachmentsPerBatch × entriesPerAttachment` medical transactions of that round, then one attachment
- * per (patient, institution) leaf with the institution's Groth16 collision proof for the leaf. Every medical transaction is signed by its own patient and carries a Groth16 proof of its
- * chameleon hash.
+ * per (patient, institution) leaf with the institution's Groth16 collision proof for the leaf. Every
+ * medical transaction is signed by its own patient and carries a Groth16 proof of its chameleon hash.
  *
  * What is not made one by one, because proving costs ~0.4 s here: the record statements. A pool of
  * `recordStatements` (message, hash) pairs per institution is proven once; each transaction takes one
