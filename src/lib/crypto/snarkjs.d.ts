@@ -38,8 +38,8 @@ declare module 'snarkjs' {
 			logger?: Logger
 		): Promise<boolean>;
 	};
-	export const powersOfTau: {
-		newAccumulator(curve: unknown, power: number, file: string, logger?: Logger): Promise<unknown>;
+	/** A contribution and the closing beacon: the same calls in both phases of the setup. */
+	interface CeremonyPhase {
 		contribute(
 			oldFile: string,
 			newFile: string,
@@ -55,26 +55,14 @@ declare module 'snarkjs' {
 			iterationsExp: number,
 			logger?: Logger
 		): Promise<Uint8Array | false>;
+	}
+	export const powersOfTau: CeremonyPhase & {
+		newAccumulator(curve: unknown, power: number, file: string, logger?: Logger): Promise<unknown>;
 		preparePhase2(oldFile: string, newFile: string, logger?: Logger): Promise<void>;
 		verify(file: string, logger?: Logger): Promise<boolean>;
 	};
-	export const zKey: {
+	export const zKey: CeremonyPhase & {
 		newZKey(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<unknown>;
-		contribute(
-			oldFile: string,
-			newFile: string,
-			name: string,
-			entropy: string,
-			logger?: Logger
-		): Promise<Uint8Array>;
-		beacon(
-			oldFile: string,
-			newFile: string,
-			name: string,
-			beaconHex: string,
-			iterationsExp: number,
-			logger?: Logger
-		): Promise<Uint8Array | false>;
 		verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<boolean>;
 		exportVerificationKey(zkey: FileLike, logger?: Logger): Promise<unknown>;
 	};

@@ -28,18 +28,12 @@ function codingText(c: Coding | undefined): string | undefined {
 	return c?.display ?? codingDisplay(c) ?? c?.code;
 }
 
-/** The element that says what a resource is about, by the R4 name each type uses. */
-const CODE_ELEMENTS = [
-	'code',
-	'vaccineCode',
-	'medicationCodeableConcept',
-	'type',
-	// A visit written from the form says why (reasonCode) rather than its type; its class ("AMB") last.
-	'reasonCode',
-	'class',
-	'category',
-	'relationship'
-];
+/**
+ * The element that says what a resource is about, by the R4 name each type uses. A visit written from
+ * the form says why (reasonCode) rather than its type; its class ("AMB") last.
+ */
+const CODE_ELEMENTS =
+	'code vaccineCode medicationCodeableConcept type reasonCode class category relationship'.split(' ');
 
 /** What the resource is about, in words (its code, vaccine, medication, type, or title/name). */
 export function topicOf(resource: Resource): string | undefined {
@@ -63,25 +57,9 @@ export function topicOf(resource: Resource): string | undefined {
 }
 
 /** Date elements in the order R4 resources use them for "when it happened". */
-const DATE_ELEMENTS = [
-	'effectiveDateTime',
-	'effectiveInstant',
-	'effectivePeriod',
-	'occurrenceDateTime',
-	'occurrencePeriod',
-	'performedDateTime',
-	'performedPeriod',
-	'onsetDateTime',
-	'onsetPeriod',
-	'period',
-	'authoredOn',
-	'recordedDate',
-	'recorded',
-	'date',
-	'issued',
-	'created',
-	'timestamp'
-];
+const DATE_ELEMENTS = `effectiveDateTime effectiveInstant effectivePeriod occurrenceDateTime occurrencePeriod
+	performedDateTime performedPeriod onsetDateTime onsetPeriod period authoredOn recordedDate recorded date
+	issued created timestamp`.split(/\s+/);
 
 /** The FHIR date (or dateTime) a resource happened at, if it says. */
 export function dateOf(resource: Resource): string | undefined {
