@@ -2,7 +2,8 @@
  * The live demo network for browser tests, as `npm start` runs it: the relay (with its peer directory)
  * and headless clinic nodes (Aster, Birch, Cedar: three of the four consensus-group members of the
  * deterministic test consortium, seeded into their keystores), each a child process on free loopback
- * ports with its own data directory. Pages join with `query` (`?relay=<addr>&genesis=<data URL>`).
+ * ports with its own data directory; they admit any well-formed application to join. Pages join with
+ * `query` (`?relay=<addr>&genesis=<data URL>`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +43,9 @@ export async function startDemoNetwork(options: { clinics?: string[] } = {}): Pr
 	const relay = run('relay/main.ts', { RELAY_PORT: '0', RELAY_KEY_FILE: join(dir, 'relay.key') });
 	const clinics = run('src/lib/node/clinic-main.ts', {
 		CLINIC_PORT_BASE: '0',
-		CLINICS: clinicNames.join(',')
+		CLINICS: clinicNames.join(','),
+		// What `npm start` runs (clinic-main's default), whatever the caller's environment says.
+		ADMISSION: 'open'
 	});
 	const deadline = Date.now() + 90_000;
 	let network: { relay: string[]; clinics?: { name: string; addresses: string[] }[] } | undefined;

@@ -61,7 +61,6 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 	const { node, net, store, holder, directory, institution } = options;
 	const clock = options.clock ?? Date.now;
 	const { ledger } = node.chain;
-	const { genesis } = ledger;
 	const listeners = new Set<() => void>();
 	const pending = new Map<string, PendingTransactionView>();
 	const errors: string[] = [];
@@ -343,7 +342,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		pending: () => [...pending.values()].sort((a, b) => b.since - a.since),
 		async shared(): Promise<SharedRecordView[]> {
 			// A shared correction is folded into the record it corrects (views.sharedRecordViews).
-			return sharedRecordViews(genesis, await holder.sharedWithUs(), (id) => ({
+			return sharedRecordViews(consortium, await holder.sharedWithUs(), (id) => ({
 				pinned: node.chain.isPinned(id),
 				proofVerified: ledger.recordLocation(id) !== undefined,
 				attached: ledger.recordLocation(id) !== undefined

@@ -2,7 +2,7 @@
  * The explorer over any full node: keyblocks, patient blocks (contents are ciphertext hashes, shown as
  * counts), the consensus group with reputation and balances, and the node's peers.
  */
-import { bytesToHex } from '../core/bytes.ts';
+import { fromHex } from '../core/bytes.ts';
 import { reputationCurve } from '../core/reputation.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
@@ -12,6 +12,8 @@ import { institutionView, keyblockView, nodeView, patientBlockView } from './vie
 export function createExplorerSession(node: FullNode, errors: string[] = []): ExplorerSession {
 	const { ledger } = node.chain;
 	const { genesis } = ledger;
+	// Founders and admitted institutions alike (an admitted miner is no "Unknown institution").
+	const consortium = { institutions: ledger.registry.all };
 	const listeners = new Set<() => void>();
 	node.on((event) => {
 		if (event.type === 'error') {
@@ -26,22 +28,22 @@ export function createExplorerSession(node: FullNode, errors: string[] = []): Ex
 			const top = Math.min(before ? before - 1 : ledger.height, ledger.height);
 			const out: KeyblockView[] = [];
 			for (let h = top; h >= 1 && out.length < limit; h--)
-				out.push(keyblockView(genesis, ledger.keyblock(h)!));
+				out.push(keyblockView(consortium, ledger.keyblock(h)!));
 			return out;
 		},
 		patientBlocks({ limit = 50 } = {}): PatientBlockView[] {
 			return [...ledger.patientBlocks()]
 				.reverse()
 				.slice(0, limit)
-				.map((block) => patientBlockView(genesis, block));
+				.map((block) => patientBlockView(consortium, block));
 		},
 		reputation(): ReputationView[] {
 			const balances = chainBalances(node.chain);
 			const { group } = node.chain;
 			return chainReputations(node.chain).map((r) => {
-				const id = genesis.institutions.find((i) => bytesToHex(i.id) === r.institution)!.id;
+				const id = fromHex(r.institution, 32);
 				return {
-					institution: institutionView(genesis, id),
+					institution: institutionView(consortium, id),
 					r1: r.r1,
 					r2: r.r2,
 					r: r.r,
@@ -62,10 +64,7 @@ export function createExplorerSession(node: FullNode, errors: string[] = []): Ex
 				out.push({
 					height,
 					values: chainReputations(node.chain, height).map((r) => ({
-						institution: institutionView(
-							genesis,
-							genesis.institutions.find((i) => bytesToHex(i.id) === r.institution)!.id
-						).name,
+						institution: institutionView(consortium, fromHex(r.institution, 32)).name,
 						r: r.r
 					}))
 				});

@@ -55,6 +55,13 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	const clock = options.clock ?? Date.now;
 	const { ledger } = node.chain;
 	const { genesis } = ledger;
+	// Who may write to, and be shared with by, this patient: the founders and every admitted institution.
+	const consortium = {
+		fees: genesis.fees,
+		get institutions() {
+			return ledger.registry.all;
+		}
+	};
 	const patient = { publicKey, secretKey: secrets.signingKey };
 	const { masterKey } = secrets;
 	const listeners = new Set<() => void>();
@@ -79,11 +86,11 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	const timeOf = (round: number) => ledger.keyblock(Math.max(1, round))?.block.header.timestamp ?? 0;
 
 	const cache = new RecordCache(store, masterKey);
-	const reader = new RecordReader({ net, directory, genesis, cache, clock, patient, masterKey });
+	const reader = new RecordReader({ net, directory, genesis: consortium, cache, clock, patient, masterKey });
 	const desk = new SigningDesk({
 		patient,
 		masterKey,
-		genesis,
+		genesis: consortium,
 		clock,
 		original: (target) => reader.readById(myEntries(), target),
 		keep: (id, record) => cache.put(id, record),
@@ -92,7 +99,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 	/** The institution speaking from `peer`; a clinic that just dialled us is asked who it is first. */
 	async function institutionAt(peer: string): Promise<PublicKey> {
-		const find = () => genesis.institutions.find((i) => directory.peerOf(i.id) === peer);
+		const find = () => consortium.institutions.find((i) => directory.peerOf(i.id) === peer);
 		if (!find()) await directory.ask(peer);
 		const institution = find();
 		if (!institution)
@@ -113,14 +120,14 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		if (!peer)
 			throw new AppError(
 				'institution-offline',
-				`${institutionView(genesis, institution).name} is not reachable right now.`
+				`${institutionView(consortium, institution).name} is not reachable right now.`
 			);
 		return peer;
 	}
 
 	const consents = new ConsentBook({
 		store,
-		genesis,
+		genesis: consortium,
 		clock,
 		patient,
 		holders,
@@ -146,7 +153,10 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 					? await call(net, peer, SHARE, message.share)
 					: await call(net, peer, REVOKE, message.revoke);
 			if (!ack.ok)
-				throw new AppError('refused', `${institutionView(genesis, institution).name} refused: ${ack.reason}`);
+				throw new AppError(
+					'refused',
+					`${institutionView(consortium, institution).name} refused: ${ack.reason}`
+				);
 		},
 		changed: notify
 	});
@@ -156,7 +166,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	const logs = new AccessLogBook({
 		store,
 		masterKey,
-		genesis,
+		genesis: consortium,
 		clock,
 		patient,
 		async ask(holder, request) {
@@ -172,7 +182,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 
 	const history = (): Promise<RecordView[]> =>
 		historyViews({
-			genesis,
+			genesis: consortium,
 			entries: myEntries(),
 			open: (entry) => reader.read(entry),
 			timeOf,
@@ -183,7 +193,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		address: addressOf(publicKey, 'patient'),
 		publicKey: bytesToHex(publicKey),
 		invitation: () => `spchain:invite?patient=${addressOf(publicKey, 'patient')}&peer=${net.peerId}`,
-		institutions: () => genesis.institutions.map((i) => institutionView(genesis, i.id)),
+		institutions: () => consortium.institutions.map((i) => institutionView(consortium, i.id)),
 		node: () => nodeView(node, errors),
 		registered: () => ledger.patientBlock(publicKey) !== undefined,
 		registration() {
@@ -193,7 +203,7 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			const tx = ledger
 				.keyblock(height)
 				?.block.registers.find((r) => bytesToHex(r.body.patient) === bytesToHex(publicKey));
-			return tx && { height, institution: institutionView(genesis, tx.body.institution) };
+			return tx && { height, institution: institutionView(consortium, tx.body.institution) };
 		},
 		register: (details, onProgress?: OnProgress) => register({ node, store, patient }, details, onProgress),
 		history,

@@ -4,7 +4,6 @@
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { signerIndices } from '../core/certificate.ts';
-import type { GenesisConfig } from '../core/genesis.ts';
 import { addressOf, parseAddress, type PublicKey } from '../core/identity.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { decodePin } from '../core/pinning.ts';
@@ -38,14 +37,14 @@ export function institutionView(consortium: Consortium, id: Bytes): InstitutionV
 	};
 }
 
-export function keyblockView(genesis: GenesisConfig, entry: KeyblockEntry): KeyblockView {
+export function keyblockView(consortium: Consortium, entry: KeyblockEntry): KeyblockView {
 	const { block } = entry;
 	let pinSigners = 0;
 	if (block.pin) pinSigners = signerIndices(decodePin(block.pin).signers).length;
 	return {
 		height: block.header.height,
 		hash: bytesToHex(keyblockHash(block.header)),
-		miner: institutionView(genesis, block.header.miner),
+		miner: institutionView(consortium, block.header.miner),
 		timestamp: block.header.timestamp,
 		registers: block.registers.length,
 		pinned: block.pin !== undefined,
@@ -53,13 +52,13 @@ export function keyblockView(genesis: GenesisConfig, entry: KeyblockEntry): Keyb
 	};
 }
 
-export function patientBlockView(genesis: GenesisConfig, block: PatientBlock): PatientBlockView {
+export function patientBlockView(consortium: Consortium, block: PatientBlock): PatientBlockView {
 	return {
 		patient: addressOf(block.header.patient, 'patient'),
 		hash: bytesToHex(patientBlockHash(block.header)),
 		round: block.header.round,
 		leaves: block.leaves.map((leaf) => ({
-			institution: institutionView(genesis, leaf.institution),
+			institution: institutionView(consortium, leaf.institution),
 			entries: leaf.entries.filter((e) => e.tx.body.kind === 'medical').length,
 			labelled: leaf.entries.filter((e) => e.tx.body.kind === 'label').length
 		}))
@@ -114,7 +113,7 @@ function resourceOf(json: string): Resource | undefined {
  * its own. Records shared as a key only (no content yet) are left out until fetched.
  */
 export function sharedRecordViews(
-	genesis: GenesisConfig,
+	consortium: Consortium,
 	records: readonly SharedRecord[],
 	statusOf: (transactionId: Bytes) => RecordStatus
 ): SharedRecordView[] {
@@ -125,7 +124,7 @@ export function sharedRecordViews(
 		if (r.corrects && byId.has(bytesToHex(r.corrects))) continue;
 		const record: RecordView = {
 			id: bytesToHex(r.transactionId),
-			institution: institutionView(genesis, r.header.holder),
+			institution: institutionView(consortium, r.header.holder),
 			round: 0,
 			at: r.content!.authoredAt,
 			status: statusOf(r.transactionId),
@@ -136,7 +135,7 @@ export function sharedRecordViews(
 			const by = byId.get(bytesToHex(r.replacedBy.transactionId))!;
 			record.label = {
 				id: bytesToHex(r.replacedBy.transactionId),
-				institution: institutionView(genesis, r.replacedBy.holder),
+				institution: institutionView(consortium, r.replacedBy.holder),
 				at: r.replacedBy.authoredAt,
 				reason: r.replacedBy.reason,
 				corrected: resourceOf(by.content!.resource)
@@ -148,7 +147,7 @@ export function sharedRecordViews(
 }
 
 /** The institution a person named by its spi1… address, its name or its hex id; undefined if none is. */
-export function findInstitution(genesis: GenesisConfig, text: string): PublicKey | undefined {
+export function findInstitution(consortium: Consortium, text: string): PublicKey | undefined {
 	if (text.startsWith('spi')) {
 		try {
 			return parseAddress(text, 'institution');
@@ -156,5 +155,5 @@ export function findInstitution(genesis: GenesisConfig, text: string): PublicKey
 			return undefined;
 		}
 	}
-	return genesis.institutions.find((i) => i.name === text || bytesToHex(i.id) === text)?.id;
+	return consortium.institutions.find((i) => i.name === text || bytesToHex(i.id) === text)?.id;
 }

@@ -5,7 +5,6 @@
  * or different entries than it showed before is caught (records/access-log.ts extendKnownLog).
  */
 import { bytesToHex, type Bytes } from '../../core/bytes.ts';
-import type { GenesisConfig } from '../../core/genesis.ts';
 import { sign, type PublicKey } from '../../core/identity.ts';
 import {
 	decodeAccessLog,
@@ -16,14 +15,15 @@ import {
 import type { Store } from '../../store/store.ts';
 import { accessLogChallenge } from '../holder.ts';
 import type { AccessLogView } from '../types.ts';
-import { institutionView } from '../views.ts';
+import { institutionView, type Consortium } from '../views.ts';
 import type { AccessLogRequest } from '../wire.ts';
 import { SealedShelf } from './sealed-shelf.ts';
 
 export interface AccessLogBookOptions {
 	store: Store;
 	masterKey: Bytes;
-	genesis: GenesisConfig;
+	/** The genesis, or the registry the chain derives (admitted institutions too). */
+	genesis: Consortium;
 	clock: () => number;
 	patient: { publicKey: PublicKey; secretKey: Bytes };
 	/** The holder's answer to a signed log request, or undefined when it cannot be reached. */

@@ -18,12 +18,11 @@ import {
 	type Consent,
 	type Revocation
 } from '../../core/consent.ts';
-import type { GenesisConfig } from '../../core/genesis.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import { sealShare, type ShareBundle } from '../../records/share.ts';
 import type { Store } from '../../store/store.ts';
 import { AppError, type ConsentView, type InstitutionView, type OnProgress } from '../types.ts';
-import { findInstitution, institutionView } from '../views.ts';
+import { findInstitution, institutionView, type Consortium } from '../views.ts';
 
 const PENDING_PREFIX = 'consent-pending:';
 const PENDING_END = 'consent-pending;';
@@ -35,7 +34,8 @@ type SharedRecords = Parameters<typeof sealShare>[0]['records'];
 
 export interface ConsentBookOptions {
 	store: Store;
-	genesis: GenesisConfig;
+	/** The genesis, or the registry the chain derives (admitted institutions too). */
+	genesis: Consortium;
 	clock: () => number;
 	patient: { publicKey: PublicKey; secretKey: Bytes };
 	/** The institutions holding the patient's records (each must hear of a revocation). */

@@ -5,16 +5,16 @@
  * reason the corrected record carries under its author's signature), newest first.
  */
 import { bytesToHex, type Bytes } from '../../core/bytes.ts';
-import type { GenesisConfig } from '../../core/genesis.ts';
 import type { LeafEntry } from '../../core/patient-block.ts';
 import { transactionId } from '../../core/transaction.ts';
 import { buildHistory, type ChainRecord, type HistoryEntry } from '../../records/history.ts';
 import type { RecordView } from '../types.ts';
-import { institutionView } from '../views.ts';
+import { institutionView, type Consortium } from '../views.ts';
 import type { OpenedRecord } from './record-cache.ts';
 
 export interface HistorySources {
-	genesis: GenesisConfig;
+	/** The genesis, or the registry the chain derives (admitted institutions too). */
+	genesis: Consortium;
 	/** The patient's attached entries (this node verified the pin, the record's proof, the leaf proof). */
 	entries: readonly LeafEntry[];
 	open(entry: LeafEntry): Promise<OpenedRecord>;

@@ -6,7 +6,6 @@
  */
 import { bytesToHex, type Bytes } from '../../core/bytes.ts';
 import { createAccessRequest, type AccessAuthority } from '../../core/access-request.ts';
-import type { GenesisConfig } from '../../core/genesis.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import type { LeafEntry } from '../../core/patient-block.ts';
 import { transactionId, type Pointer } from '../../core/transaction.ts';
@@ -18,14 +17,15 @@ import type { PeerNet } from '../../net/peer-net.ts';
 import { call } from '../../net/protocol.ts';
 import type { Directory } from '../directory.ts';
 import { AppError, type OnProgress } from '../types.ts';
-import { institutionView } from '../views.ts';
+import { institutionView, type Consortium } from '../views.ts';
 import { CIPHERTEXT } from '../wire.ts';
 import type { OpenedRecord, RecordCache } from './record-cache.ts';
 
 export interface RecordReaderOptions {
 	net: PeerNet;
 	directory: Directory;
-	genesis: GenesisConfig;
+	/** The genesis, or the registry the chain derives (admitted institutions too). */
+	genesis: Consortium;
 	cache: RecordCache;
 	clock: () => number;
 	patient: { publicKey: PublicKey; secretKey: Bytes };

@@ -29,7 +29,7 @@ export async function register(
 	if (ledger.patientBlock(patient.publicKey)) throw new AppError('registered', 'You are already registered.');
 	// Checked before anything is kept or sent: a name, and a birth date that is a real past date.
 	const who = readDemographics({ name: details.name, birthDate: details.birthDate });
-	const institution = findInstitution(ledger.genesis, details.institution);
+	const institution = findInstitution({ institutions: ledger.registry.all }, details.institution);
 	if (!institution)
 		throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
 	// H(ID || Age || …): a salted commitment, so the chain reveals nothing about who registered.

@@ -21,14 +21,15 @@ import { MAX_REASON_LENGTH } from '../../records/envelope.ts';
 import { summarize, type RecordResource } from '../../records/fhir.ts';
 import { grantRecordKey, openUploadReview, type RecordKeyGrant } from '../../records/upload.ts';
 import { AppError, type SigningRequestView } from '../types.ts';
-import { institutionView } from '../views.ts';
+import { institutionView, type Consortium } from '../views.ts';
 import { PATIENT_ANSWER_MS, type SignReply, type SignRequest } from '../wire.ts';
 import type { OpenedRecord } from './record-cache.ts';
 
 export interface SigningDeskOptions {
 	patient: { publicKey: PublicKey; secretKey: Bytes };
 	masterKey: Bytes;
-	genesis: GenesisConfig;
+	/** The fees, and the institutions (founders and admitted ones) a request may come from. */
+	genesis: Consortium & Pick<GenesisConfig, 'fees'>;
 	clock: () => number;
 	/** The record a label corrects, as this device opens it (its copy, or from the holder). */
 	original(target: Bytes): Promise<OpenedRecord>;

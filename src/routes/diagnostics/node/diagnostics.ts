@@ -42,13 +42,14 @@ export type FetchOutcome =
 
 export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, net: PeerNet) {
 	const { ledger } = node.chain;
-	const { genesis } = ledger;
+	// Founders and admitted institutions alike.
+	const consortium = { institutions: ledger.registry.all };
 	// Speaks for nobody; only finds who speaks for a holder (made on the first probe).
 	let directory: Directory | undefined;
 	const locate = async (institution: Uint8Array, timeoutMs = 60_000) => {
 		directory ??= new Directory(net, () => []);
 		const peer = await directory.locate(institution, timeoutMs);
-		if (!peer) throw new Error(`${institutionView(genesis, institution).name} is not reachable`);
+		if (!peer) throw new Error(`${institutionView(consortium, institution).name} is not reachable`);
 		return peer;
 	};
 	const patientKey = (patient: string) =>
@@ -69,7 +70,7 @@ export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, 
 					return {
 						id: bytesToHex(id),
 						kind: tx.body.kind,
-						holderName: institutionView(genesis, tx.body.record.pointer.holder).name,
+						holderName: institutionView(consortium, tx.body.record.pointer.holder).name,
 						holder: bytesToHex(tx.body.record.pointer.holder),
 						digest: bytesToHex(tx.body.record.pointer.digest),
 						pinned: node.chain.isPinned(id),
@@ -91,7 +92,7 @@ export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, 
 
 		/** Pulls (and verifies) the journal of the node speaking for the institution named; facts applied. */
 		async syncFrom(institution: string): Promise<number> {
-			const id = genesis.institutions.find((i) => i.name === institution)?.id;
+			const id = ledger.registry.all.find((i) => i.name === institution)?.id;
 			if (!id) throw new Error(`${institution} is not an institution of this consortium`);
 			return (await syncFrom(net, node.chain, await locate(id, 15_000))).applied;
 		},
@@ -102,9 +103,9 @@ export function createNodeDiagnostics(session: ExplorerSession, node: FullNode, 
 			const body: RegisterBody = {
 				kind: 'register',
 				patient: publicKeyOf(secretKey),
-				institution: genesis.institutions[0]!.id,
+				institution: ledger.genesis.institutions[0]!.id,
 				round: ledger.height,
-				fees: genesis.fees.register,
+				fees: ledger.genesis.fees.register,
 				identity: sha256(
 					encodeCanonical({ name: 'Diagnostics', birthDate: '2000-01-01', salt: randomBytes(32) })
 				)
