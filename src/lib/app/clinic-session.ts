@@ -57,6 +57,10 @@ export interface ClinicSessionOptions {
 	clock?: () => number;
 }
 
+/** How often, and how far apart, the clinic asks a patient's device who the patient is. */
+const DEMOGRAPHICS_ATTEMPTS = 4;
+const DEMOGRAPHICS_RETRY_MS = 5_000;
+
 export async function createClinicSession(options: ClinicSessionOptions): Promise<ClinicSession> {
 	const { node, net, store, holder, directory, institution } = options;
 	const clock = options.clock ?? Date.now;
@@ -207,6 +211,29 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 		return planImport(json, addressOf(patientKey(patient), 'patient'));
 	}
 
+	/**
+	 * Asks the patient's device who the patient is, a few times: a device that has just connected may be
+	 * busy (or its link still settling) when the clinic adds it. The list shows the address until it answers.
+	 */
+	async function learnWho(patient: PublicKey, peer: string): Promise<void> {
+		for (let attempt = 1; attempt <= DEMOGRAPHICS_ATTEMPTS; attempt++) {
+			try {
+				const told = await askDemographics(net, peer, {
+					store,
+					patient,
+					institution: institution.id,
+					secretKey: institution.secrets.signingKey
+				});
+				if (told) demographics.set(bytesToHex(patient), told);
+				notify();
+				return;
+			} catch (error) {
+				console.warn(`[demographics] attempt ${attempt} of ${DEMOGRAPHICS_ATTEMPTS}:`, error);
+				await new Promise((resolve) => setTimeout(resolve, DEMOGRAPHICS_RETRY_MS));
+			}
+		}
+	}
+
 	const session: ClinicSession = {
 		institution: self,
 		institutions: () => ledger.registry.all.map((i) => institutionView(consortium, i.id)),
@@ -256,19 +283,7 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 			if (peer) {
 				peerHints.set(bytesToHex(key), peer);
 				void directory.ask(peer).then(notify);
-				void askDemographics(net, peer, {
-					store,
-					patient: key,
-					institution: institution.id,
-					secretKey: institution.secrets.signingKey
-				}).then(
-					(told) => {
-						if (told) demographics.set(bytesToHex(key), told);
-						notify();
-					},
-					// The list shows the address until the patient's device answers a later add.
-					(error: unknown) => console.warn('[demographics]', error)
-				);
+				void learnWho(key, peer);
 			}
 			knownPatients.add(bytesToHex(key));
 			await store.write([{ table: 'meta', key: `patient:${bytesToHex(key)}`, value: key }]);
