@@ -8,7 +8,7 @@
  * rest. Every screen is saved as a screenshot under test-results/app/.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { startDemoNetwork, type DemoNetwork } from './demo-network.ts';
+import { storyHarness } from './story-harness.ts';
 import { devRequester, restoreDevClinic } from './dev-consortium.ts';
 
 type NodeDiagnostics = import('../../src/routes/diagnostics/node/diagnostics.ts').NodeDiagnostics;
@@ -41,33 +41,9 @@ const NOT_PATIENT_OR_GRANTEE =
 	"only the record's patient, or an institution the patient consented to, can fetch it"; // access-requester
 const REVOKED = 'the patient revoked this consent'; // consent-revoked
 
-let network: DemoNetwork;
-const contexts: BrowserContext[] = [];
-/** The pages' console errors and warnings, printed if the story breaks. */
-const pageLog: string[] = [];
-
-test.beforeAll(async () => {
-	network = await startDemoNetwork();
-});
-
-test.afterEach(async ({ browserName: _browser }, testInfo) => {
-	if (testInfo.status === testInfo.expectedStatus) return;
-	// What the screens and the headless clinics said when the story broke.
-	for (const [i, context] of contexts.entries())
-		for (const [j, page] of context.pages().entries())
-			await page
-				.screenshot({ path: `test-results/app/failure-${i}-${j}.png`, fullPage: true })
-				.catch(() => {});
-	console.log(network?.log().slice(-6000));
-	console.log(pageLog.slice(-80).join('\n'));
-});
-
-test.afterAll(async () => {
-	for (const context of contexts) await context.close();
-	await network?.stop();
-});
-
-const relayQuery = () => network.query;
+const harness = storyHarness('app');
+const relayQuery = harness.query;
+const { openNodeCheck } = harness;
 
 async function shot(page: Page, name: string): Promise<void> {
 	await page.screenshot({ path: `test-results/app/${name}.png`, fullPage: true });
@@ -206,14 +182,6 @@ function indexedDbValues(page: Page, database: string, table: string, prefix: st
 	);
 }
 
-/** A node check page (its own full node and profile) in the context, synced with the network. */
-async function openNodeCheck(context: BrowserContext): Promise<Page> {
-	const page = await context.newPage();
-	await page.goto(`/diagnostics/node?${relayQuery()}`);
-	await page.waitForFunction(() => 'nodeDiagnostics' in window, undefined, { timeout: 90_000 });
-	return page;
-}
-
 async function patientBlockHash(explorer: Page, shortAddress: string): Promise<string> {
 	const row = explorer.getByTestId('patient-block-row').filter({ hasText: shortAddress });
 	await expect(row).toBeVisible({ timeout: 60_000 });
@@ -226,21 +194,13 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	browser
 }) => {
 	test.setTimeout(1_200_000);
-	const phone = await browser.newContext({
+	const phone = await harness.newContext(browser, 'phone', {
 		viewport: { width: 390, height: 844 },
 		isMobile: true,
 		hasTouch: true
 	});
-	const desktopA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	const desktopB = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	contexts.push(phone, desktopA, desktopB);
-	for (const [name, context] of Object.entries({ phone, desktopA, desktopB }))
-		context.on('console', (message) => {
-			if (message.type() === 'error' || message.type() === 'warning')
-				pageLog.push(
-					`${name} ${new URL(message.page()?.url() ?? 'about:blank').pathname}: ${message.text()}`
-				);
-		});
+	const desktopA = await harness.newContext(browser, 'desktopA', { viewport: { width: 1280, height: 900 } });
+	const desktopB = await harness.newContext(browser, 'desktopB', { viewport: { width: 1280, height: 900 } });
 
 	// ---- Setup: the patient creates an identity with nothing but the browser.
 	const patient = await phone.newPage();

@@ -8,8 +8,8 @@
  * checked each against the chain (app/holder.ts receiveShare), so the phone showing the consent as given
  * (not pending) is Birch having read the newcomer's record.
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { startDemoNetwork, type DemoNetwork } from './demo-network.ts';
+import { expect, test } from '@playwright/test';
+import { storyHarness } from './story-harness.ts';
 
 type NodeDiagnostics = import('../../src/routes/diagnostics/node/diagnostics.ts').NodeDiagnostics;
 declare global {
@@ -25,50 +25,8 @@ const DIAGNOSIS = 'Seasonal allergic rhinitis kestrel4';
 // Mining at a quarter duty on a shared 2-core machine: keyblocks take minutes.
 const CHAIN_WAIT = 600_000;
 
-let network: DemoNetwork;
-const contexts: BrowserContext[] = [];
-const pageLog: string[] = [];
-
-test.beforeAll(async () => {
-	network = await startDemoNetwork();
-});
-
-test.afterEach(async ({ browserName: _browser }, testInfo) => {
-	if (testInfo.status === testInfo.expectedStatus) return;
-	for (const [i, context] of contexts.entries())
-		for (const [j, page] of context.pages().entries())
-			await page
-				.screenshot({ path: `test-results/join/failure-${i}-${j}.png`, fullPage: true })
-				.catch(() => {});
-	console.log(network?.log().slice(-6000));
-	console.log(pageLog.slice(-80).join('\n'));
-});
-
-test.afterAll(async () => {
-	for (const context of contexts) await context.close();
-	await network?.stop();
-});
-
-async function newContext(
-	browser: import('@playwright/test').Browser,
-	name: string,
-	options: Parameters<import('@playwright/test').Browser['newContext']>[0]
-): Promise<BrowserContext> {
-	const context = await browser.newContext(options);
-	contexts.push(context);
-	context.on('console', (message) => {
-		if (message.type() === 'error' || message.type() === 'warning')
-			pageLog.push(`${name} ${new URL(message.page()?.url() ?? 'about:blank').pathname}: ${message.text()}`);
-	});
-	return context;
-}
-
-async function openNodeCheck(context: BrowserContext): Promise<Page> {
-	const page = await context.newPage();
-	await page.goto(`/diagnostics/node?${network.query}`);
-	await page.waitForFunction(() => 'nodeDiagnostics' in window, undefined, { timeout: 90_000 });
-	return page;
-}
+const story = storyHarness('join');
+const { newContext, openNodeCheck } = story;
 
 test('a browser clinic creates its institution, is admitted, mines, writes, and its record is shared', async ({
 	browser
@@ -84,7 +42,7 @@ test('a browser clinic creates its institution, is admitted, mines, writes, and 
 
 	// ---- Create: a name no genesis names; its keys are made on this device.
 	const clinic = await desktop.newPage();
-	await clinic.goto(`/clinic?${network.query}`);
+	await clinic.goto(`/clinic?${story.query()}`);
 	await clinic.getByLabel('Institution').fill(NEWCOMER);
 	await clinic.getByRole('button', { name: 'Open clinic' }).click();
 	await expect(clinic.getByRole('heading', { level: 1, name: NEWCOMER })).toBeVisible({ timeout: 90_000 });
@@ -120,7 +78,7 @@ test('a browser clinic creates its institution, is admitted, mines, writes, and 
 
 	// ---- A patient registers after the admission, at a headless clinic.
 	const patient = await phone.newPage();
-	await patient.goto(`/patient?${network.query}`);
+	await patient.goto(`/patient?${story.query()}`);
 	await patient.getByRole('button', { name: 'Create my identity' }).click();
 	const address = (await patient.getByTestId('patient-address').textContent({ timeout: 60_000 }))!.trim();
 	const invitation = (await patient.getByTestId('patient-invitation').textContent())!.trim();
