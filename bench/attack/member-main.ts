@@ -17,17 +17,13 @@ import { spawnMiner } from '../../src/lib/mining/spawn.node.ts';
 import { createPeerNet } from '../../src/lib/net/peer-net.node.ts';
 import { FullNode } from '../../src/lib/runtime/full-node.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
-import { devGenesis, devInstitution, targetForExpectedHashes } from '../../tests/fixtures/genesis-dev.ts';
-import { MEMBER_NAMES, MEMBER_PREFIX, type MemberSetup } from './protocol.ts';
+import { devInstitution } from '../../tests/fixtures/genesis-dev.ts';
+import { attackGenesis, MEMBER_NAMES, MEMBER_PREFIX, type MemberSetup } from './protocol.ts';
 
 const setup = JSON.parse(process.env.SPCHAIN_ATTACK_MEMBER ?? '{}') as MemberSetup;
 const say = (message: object) => process.stdout.write(`${MEMBER_PREFIX}${JSON.stringify(message)}\n`);
 
-const genesis = devGenesis({
-	timestamp: setup.genesisTimestamp,
-	initialTarget: targetForExpectedHashes(1n << 21n),
-	epochLength: 100_000
-});
+const genesis = attackGenesis(setup.genesisTimestamp);
 const clinic = devInstitution(MEMBER_NAMES[setup.index]!);
 const protectedIds = new Set(setup.protectedIds);
 const net = await createPeerNet({

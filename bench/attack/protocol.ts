@@ -1,4 +1,6 @@
 /** The lines the attack bench, its attackers' process and its member process exchange. */
+import type { GenesisConfig } from '../../src/lib/core/genesis.ts';
+import { devGenesis, targetForExpectedHashes } from '../../tests/fixtures/genesis-dev.ts';
 import type { AttackKind } from './attacker.ts';
 
 export const ATTACK_PREFIX = 'ATTACK ';
@@ -24,3 +26,18 @@ export interface MemberSetup {
 
 export type MemberReport =
 	{ type: 'status'; height: number; peers: number; banned: string[] } | { type: 'hashes'; hashes: string[] };
+
+/**
+ * The bench's genesis. The difficulty never retargets (a real chain retargets every 10 keyblocks
+ * towards one per 10 s): with it fixed, the pin rate of every phase is comparable with the quiet
+ * baseline's, instead of falling from the start's fast blocks to the interval whatever the attack.
+ * No hand-over during the bench either: the four stay the group.
+ */
+export function attackGenesis(timestamp: number): GenesisConfig {
+	return devGenesis({
+		timestamp,
+		initialTarget: targetForExpectedHashes(1n << 21n),
+		retargetInterval: 1_000_000,
+		epochLength: 100_000
+	});
+}

@@ -1,7 +1,8 @@
 /**
  * The gossip service over libp2p's in-memory transport: gossipsub's own score counts rejected
- * messages and bans their sender, and a frame above twice the message limit (which gossipsub's decoder
- * drops before any validator) is charged to its sender.
+ * messages and bans their sender, a burst of forgeries costs a bounded number of checks, and a frame
+ * above twice the message limit (which gossipsub's decoder drops before any validator) is charged to
+ * its sender.
  */
 import * as lp from 'it-length-prefixed';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -44,6 +45,40 @@ describe('gossip service', () => {
 		expect(hub.net.stats().rejected).toBeGreaterThanOrEqual(4);
 		expect(hub.net.stats().rejected).toBeLessThanOrEqual(6);
 		await expect.poll(() => hub.net.connections().some((c) => c.peer === sender.net.peerId)).toBe(false);
+	}, 40_000);
+
+	it('checks a bounded number of a burst of forgeries before the sender is banned', async () => {
+		const hub = await start();
+		const sender = await start({ bootstrap: [addressOf(hub)] });
+		let checked = 0;
+		hub.net.subscribe('consensus', async (data) => {
+			if (new TextDecoder().decode(data).startsWith('probe')) return 'ignore';
+			checked++;
+			// an expensive check (a pairing takes milliseconds): the burst queues up behind it
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			return 'reject';
+		});
+		sender.net.subscribe('consensus', async () => 'accept');
+		// wait until the hub receives the sender's gossip at all
+		await expect
+			.poll(
+				async () => {
+					await sender.net.publish('consensus', bytes(`probe ${Date.now()}`));
+					return hub.net.stats().received > 0;
+				},
+				{ timeout: 15_000, interval: 300 }
+			)
+			.toBe(true);
+		// 300 forgeries at once, well inside the stranger's rate budget (a burst of 500)
+		await Promise.all(
+			Array.from({ length: 300 }, (_, i) => sender.net.publish('consensus', bytes(`forged ${i}`)))
+		);
+		await expect.poll(() => hub.net.stats().banned, { timeout: 15_000 }).toContain(sender.net.peerId);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		// five rejects ban; at most the peer's in-flight share (16) was being checked meanwhile
+		expect(checked).toBeGreaterThanOrEqual(5);
+		expect(checked).toBeLessThanOrEqual(5 + 16);
+		expect(hub.net.stats().rateLimited).toBeGreaterThan(0);
 	}, 40_000);
 
 	it('charges the sender of a frame above twice the message limit, and bans it on the second', async () => {

@@ -6,7 +6,10 @@
  * Before the validator runs, the sender's budget (messages and bytes per second, smaller for strangers:
  * peer-guard.ts) and the size limit are checked. A frame above twice the message limit never reaches a
  * validator: gossipsub's decoder refuses it and drops the stream; this service charges its sender.
- * On every heartbeat, peers whose gossipsub score fell to minus the ban threshold are banned.
+ * A peer whose gossipsub score fell to minus the ban threshold is banned right after the reject that
+ * brought it there (and on every heartbeat, for the other parts of the score). Each peer may have only
+ * `gossipInFlight` messages being validated at once, so a burst inside its rate budget queues a bounded
+ * number of signature checks before its fifth reject bans it.
  *
  * Gossip timing: message id = SHA-256 of the data, so the same payload from two nodes is one message.
  * The consensus layer re-sends its messages every 2 s on purpose, so the seen-cache must forget an id
@@ -160,16 +163,29 @@ export class GossipService implements Startable {
 				this.stats.rejected++;
 				return TopicValidatorResult.Reject;
 			}
+			const done = guard.beginValidation(from);
+			if (!done) {
+				this.stats.rateLimited++;
+				return TopicValidatorResult.Ignore;
+			}
 			let verdict: Verdict;
 			try {
-				verdict = await onMessage(message.data, from);
+				// A peer banned while its message waited here costs no more checks.
+				verdict = guard.isBanned(from) ? 'ignore' : await onMessage(message.data, from);
 			} catch (error) {
 				const reason = error instanceof Error ? error.message : String(error);
 				this.logs.log(`[net] ${topic} handler failures`, `[net] ${topic} handler failed: ${reason}`);
 				verdict = 'ignore';
+			} finally {
+				done();
 			}
 			this.stats.received++;
-			if (verdict === 'reject') this.stats.rejected++;
+			if (verdict === 'reject') {
+				this.stats.rejected++;
+				// Gossipsub counts the reject once this returns: ban at once when that reaches the threshold,
+				// not at the next heartbeat, so a burst's queued forgeries are not all checked first.
+				setTimeout(() => this.banIfScoreFell(from), 0);
+			}
 			return VERDICTS[verdict] ?? TopicValidatorResult.Ignore;
 		});
 		pubsub.subscribe(topicName(topic));
@@ -177,13 +193,15 @@ export class GossipService implements Startable {
 
 	/** Bans every peer whose gossipsub score (rejects, behaviour, our points) reached the threshold. */
 	private readonly onHeartbeat = (): void => {
-		const { guard, pubsub } = this.components;
-		for (const peerId of pubsub.getPeers()) {
-			const peer = peerId.toString();
-			const score = scoreOf(pubsub, peer);
-			if (score <= -this.init.limits.banThreshold && !guard.isBanned(peer)) guard.banForScore(peer, score);
-		}
+		for (const peerId of this.components.pubsub.getPeers()) this.banIfScoreFell(peerId.toString());
 	};
+
+	private banIfScoreFell(peer: string): void {
+		if (this.stopped) return;
+		const { guard, pubsub } = this.components;
+		const score = scoreOf(pubsub, peer);
+		if (score <= -this.init.limits.banThreshold && !guard.isBanned(peer)) guard.banForScore(peer, score);
+	}
 
 	/**
 	 * Gossipsub reports a read error (an oversize frame among them) only to its own

@@ -63,6 +63,8 @@ export class PeerGuard implements Startable {
 	private readonly bootstrapIds: Set<string>;
 	private readonly budgets: Record<PeerClass, Budgets>;
 	private readonly openStreams = new Map<string, number>();
+	/** Gossip messages being validated, per peer. */
+	private readonly validating = new Map<string, number>();
 	private readonly tagged = new Set<string>();
 	private readonly logs = new LogLimiter(5, 60_000, (line) => console.warn(line));
 	private timer: ReturnType<typeof setInterval> | undefined;
@@ -125,6 +127,28 @@ export class PeerGuard implements Startable {
 		if (this.budgets[this.classOf(peer)].requests.take(peer)) return true;
 		this.penalise(peer, this.limits.rateLimitPoints, 'requests over its rate');
 		return false;
+	}
+
+	/**
+	 * Starts validating one gossip message of `peer`; the returned function ends it. Null (and a small
+	 * penalty) when the peer already has its share being validated.
+	 */
+	beginValidation(peer: string): (() => void) | null {
+		const factor = this.classOf(peer) === 'protected' ? this.limits.protectedFactor : 1;
+		const busy = this.validating.get(peer) ?? 0;
+		if (busy >= this.limits.gossipInFlight * factor) {
+			this.penalise(peer, this.limits.rateLimitPoints, 'gossip faster than it can be checked');
+			return null;
+		}
+		this.validating.set(peer, busy + 1);
+		let done = false;
+		return () => {
+			if (done) return;
+			done = true;
+			const left = (this.validating.get(peer) ?? 1) - 1;
+			if (left <= 0) this.validating.delete(peer);
+			else this.validating.set(peer, left);
+		};
 	}
 
 	/** Opens one inbound stream slot for `peer`; the returned function frees it. Null when it holds its share. */

@@ -75,6 +75,12 @@ export interface NetLimits {
 	 */
 	gossipPerSecond: number;
 	gossipBurst: number;
+	/**
+	 * Gossip messages of one stranger being validated at once (protected: `protectedFactor` times): what
+	 * arrives beyond is dropped unchecked, so a burst within the rate budget cannot queue more
+	 * signature checks than this before its rejects ban the sender.
+	 */
+	gossipInFlight: number;
 	gossipBytesPerSecond: number;
 	gossipBytesBurst: number;
 	/** Requests a stranger may open per second and in one burst (protected: `protectedFactor` times). */
@@ -133,6 +139,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 export const DEFAULT_LIMITS: NetLimits = {
 	gossipPerSecond: 100,
 	gossipBurst: 500,
+	gossipInFlight: 16,
 	gossipBytesPerSecond: 1024 * 1024,
 	gossipBytesBurst: 4 * 1024 * 1024,
 	requestsPerSecond: 10,

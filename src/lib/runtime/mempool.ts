@@ -51,6 +51,8 @@ export class Mempool {
 	private readonly arrivals = new Map<string, number>();
 	/** Waiting transactions per patient (hex), registers and records apart. */
 	private readonly perPatient = new Map<string, { registers: number; records: number }>();
+	/** Fees the waiting transactions owe, by payer: kept as entries come and go, so a refusal costs no scan. */
+	private readonly owedByPayer = new Map<string, bigint>();
 	private readonly capacity: number;
 
 	constructor(
@@ -82,7 +84,6 @@ export class Mempool {
 		const key = bytesToHex(id);
 		if (this.registers.has(key) || this.records.has(key)) return false;
 		ensure(!isPinned(id), 'tx-pinned-twice', 'this transaction is already pinned');
-		this.accounts?.checkPayable([tx.body], 'transaction', this.owed());
 		const patient = bytesToHex(tx.body.patient);
 		const waiting = this.perPatient.get(patient) ?? { registers: 0, records: 0 };
 		if (isRecordTransaction(tx)) {
@@ -91,6 +92,7 @@ export class Mempool {
 				'mempool-patient',
 				`this patient already has ${MAX_RECORDS_PER_PATIENT} records waiting; try again once some are pinned`
 			);
+			this.accounts?.checkPayable([tx.body], 'transaction', this.owedByPayer);
 			const statement = this.ledger.checkRecordTransaction(tx);
 			const [valid] = await this.verifier.verifyAll([statement]);
 			if (!valid) throw new ValidationError('record-proof', 'the chameleon hash proof is not valid');
@@ -121,6 +123,7 @@ export class Mempool {
 				'register-again',
 				'this patient is already registered; one registration serves every institution'
 			);
+			this.accounts?.checkPayable([tx.body], 'transaction', this.owedByPayer);
 			checkTransaction(register, this.ledger.genesis.fees);
 			this.makeRoom(tx);
 			this.registers.set(key, register);
@@ -128,6 +131,7 @@ export class Mempool {
 		}
 		this.perPatient.set(patient, waiting);
 		this.arrivals.set(key, this.clock());
+		this.addOwed(tx, 1n);
 		return true;
 	}
 
@@ -168,6 +172,7 @@ export class Mempool {
 	private drop(key: string): void {
 		const tx = this.registers.get(key) ?? this.records.get(key);
 		if (!tx) return;
+		this.addOwed(tx, -1n);
 		const patient = bytesToHex(tx.body.patient);
 		const waiting = this.perPatient.get(patient);
 		if (waiting) {
@@ -201,9 +206,13 @@ export class Mempool {
 		return out;
 	}
 
-	/** Fees the waiting transactions owe, by payer (each must be payable on top of these). */
-	private owed(): Map<string, bigint> {
-		return feesByPayer([...this.registers.values(), ...this.records.values()].map((tx) => tx.body));
+	/** Adds (sign 1n) or removes (-1n) what `tx` owes to its payer's running total. */
+	private addOwed(tx: Transaction, sign: bigint): void {
+		for (const [payer, fees] of feesByPayer([tx.body])) {
+			const total = (this.owedByPayer.get(payer) ?? 0n) + sign * fees;
+			if (total === 0n) this.owedByPayer.delete(payer);
+			else this.owedByPayer.set(payer, total);
+		}
 	}
 
 	/** Whether `body`'s payer can pay it on top of the registers already packed. */
