@@ -91,7 +91,13 @@ export default async function attackBench(): Promise<void> {
 	if (typeof WebSocket !== 'undefined') return runAttackBench();
 	const child = spawn(
 		process.execPath,
-		['--experimental-websocket', '--import', 'tsx', new URL('./attack/run.ts', import.meta.url).pathname],
+		[
+			'--experimental-websocket',
+			'--expose-gc',
+			'--import',
+			'tsx',
+			new URL('./attack/run.ts', import.meta.url).pathname
+		],
 		{ stdio: 'inherit', env: process.env }
 	);
 	const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -262,7 +268,7 @@ export async function runAttackBench(): Promise<void> {
 		return result;
 	}
 
-	const rssStart = process.memoryUsage().rss;
+	const rssStart = settledRss();
 	const dogwoodRssStart = dogwood.rssBytes();
 	let rejoined: boolean | undefined;
 	const baseline = await phase('quiet baseline', async () => 0);
@@ -293,7 +299,7 @@ export async function runAttackBench(): Promise<void> {
 	const attacked = results.slice(1);
 	// Memory after the attacks, once the members had a phase to settle (their caches and bans age out).
 	await phase('quiet after the attacks', async () => 0);
-	const rssAfterAttacks = process.memoryUsage().rss;
+	const rssAfterAttacks = settledRss();
 	const dogwoodRssAfterAttacks = dogwood.rssBytes();
 
 	// Faults. The relay stops (the members keep their direct links), then comes back on its address.
@@ -373,6 +379,17 @@ export async function runAttackBench(): Promise<void> {
 	await prover.close();
 	await relay.stop();
 	await rm(dogwoodDir, { recursive: true, force: true });
+}
+
+/**
+ * The process's RSS once garbage that is only waiting for a collection is gone (with --expose-gc), so
+ * the start and the end compare what is retained, not when V8 last collected.
+ */
+function settledRss(): number {
+	const gc = (globalThis as { gc?: () => void }).gc;
+	gc?.();
+	gc?.();
+	return process.memoryUsage().rss;
 }
 
 /** The attackers' process (bench/attack/attacker-main.ts) and its answers, in order. */
