@@ -1,0 +1,311 @@
+/**
+ * Issue 14's acceptance, through the sessions the pages use and the institution's composition root
+ * (institution/institution-node.ts), every part real: libp2p on loopback through a relay, a mining
+ * clinic whose group pins, Groth16 proofs, the patient's phone session.
+ *
+ * A realistic visit (vitals with a blood-pressure panel, a condition, allergies, immunizations,
+ * medications, a procedure, 500 monitored heart rates and a 5 MB discharge letter as a PDF
+ * DocumentReference) is imported by Aster as ONE record: one review on the phone, one signature, one
+ * proof, one pinned transaction. Hostile files are refused first, each with its reason, and the phone
+ * is never asked. The phone reads the visit's parts, fetches the PDF over libp2p byte for byte (the
+ * fetch is in Aster's access log), and its export validates with zero errors in the same validator.
+ * Shared with Elm, the clinic opens the PDF too, under the patient's consent (and Aster logs that). A
+ * visit the patient declines leaves no attachment chunk at the clinic.
+ */
+import '../node/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bundle, DocumentReference } from '@medplum/fhirtypes';
+import { devGenesis, devInstitution, targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
+import { makePdf, visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
+import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
+import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { bytesToHex, equalBytes, fromHex } from '../core/bytes.ts';
+import type { Presence } from '../core/presence.ts';
+import { loadVerificationKey } from '../crypto/artifacts.node.ts';
+import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
+import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { createNodeProver } from '../crypto/prover.node.ts';
+import {
+	composeInstitution,
+	institutionRole,
+	type InstitutionNode
+} from '../institution/institution-node.ts';
+import { MinerPool } from '../mining/pool.ts';
+import { spawnMiner } from '../mining/spawn.node.ts';
+import { servePeerDirectory } from '../net/directory.ts';
+import { createPeerNet } from '../net/peer-net.node.ts';
+import { FhirError, parseRecord, renderRecord, validateResource } from '../records/fhir.ts';
+import { FullNode } from '../runtime/full-node.ts';
+import { openMemoryStore } from '../store/memory-store.ts';
+import { Directory } from './directory.ts';
+import type { PatientSession, RecordView, SigningRequestView } from './types.ts';
+
+const PDF_BYTES = 5_000_000;
+const pdf = makePdf(PDF_BYTES);
+const OBSERVATIONS = 500;
+// Fast keyblocks and short consensus steps: a group of one mining clinic pins alone.
+const genesis = devGenesis({
+	initialTarget: targetForExpectedHashes(16n),
+	timestamp: Date.now() - 60_000,
+	roundWindow: 400
+});
+const timeouts = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
+
+let relay: Relay;
+let prover: ChameleonProver;
+let verifier: Groth16BatchVerifier;
+/** The Groth16 proofs the clinics asked for, and the requests the phone showed (each one a signature). */
+let proofs = 0;
+const reviewed: SigningRequestView[] = [];
+const counted: ChameleonProver = {
+	prove: (request, onProgress) => (proofs++, prover.prove(request, onProgress)),
+	close: async () => {}
+};
+const cleanups: (() => Promise<void> | void)[] = [];
+
+/** A node on the relay's network; a clinic's also has miners when it mines. */
+async function startNode(clinic?: string, mine = false) {
+	const net = await createPeerNet({ bootstrap: relay.addresses });
+	const store = openMemoryStore();
+	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
+	const identity = clinic === undefined ? undefined : devInstitution(clinic);
+	const node = await FullNode.start({
+		genesis,
+		store,
+		net,
+		verifier,
+		timeouts,
+		institution: identity && institutionRole(identity, prover, pool)
+	});
+	cleanups.push(async () => (await node.stop(), pool?.terminate(), await net.stop()));
+	return { net, store, node, identity };
+}
+
+/** A whole institution as its tab composes it. */
+async function startInstitution(name: string, mine = false) {
+	const { net, store, node, identity } = await startNode(name, mine);
+	const parts: InstitutionNode = await composeInstitution({
+		identity: identity!,
+		node,
+		net,
+		store,
+		prover: () => counted
+	});
+	return { ...parts, node, net, store };
+}
+
+/** The patient's phone: a plain node, its directory and the patient session. */
+async function startPhone(): Promise<{ patient: PatientSession; node: FullNode }> {
+	const { net, store, node } = await startNode();
+	const presences: Presence[] = [];
+	const directory = new Directory(net, () => presences);
+	const patient = await openPatientDevice({ node, net, store, directory, presences });
+	return { patient, node };
+}
+
+beforeAll(async () => {
+	relay = await startRelay({ port: 0 });
+	await servePeerDirectory(relay.node);
+	prover = await createNodeProver();
+	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
+}, 120_000);
+
+afterAll(async () => {
+	for (const cleanup of cleanups.reverse()) await cleanup();
+	await relay?.stop();
+	await prover?.close();
+}, 60_000);
+
+describe('a realistic visit with a 5 MB PDF, imported, read on the phone, exported and shared', () => {
+	let aster: Awaited<ReturnType<typeof startInstitution>>;
+	let elm: Awaited<ReturnType<typeof startInstitution>>;
+	let patient: PatientSession;
+	let phone: FullNode;
+	let stopApproving: () => void;
+	let visit: RecordView;
+	let pdfUrl: string;
+	const json = JSON.stringify(visitBundle({ observations: OBSERVATIONS, pdfBytes: PDF_BYTES }));
+
+	it('starts the clinics and a registered patient', async () => {
+		aster = await startInstitution('Aster Clinic', true);
+		// The first keyblock is pinned by the genesis group (Aster, Birch, Cedar, Dogwood): three of four vote.
+		await startNode('Birch Hospital');
+		await startNode('Cedar Health');
+		elm = await startInstitution('Elm Family Practice');
+		({ patient, node: phone } = await startPhone());
+		stopApproving = autoApprove(patient, (request) => reviewed.push(request));
+		// Generous waits: the machine is shared, and the mesh and first keyblock take their time then.
+		await expect.poll(() => aster.net.peers().length, { timeout: 150_000 }).toBeGreaterThanOrEqual(4);
+		aster.session.startMining();
+		await expect.poll(() => phone.chain.height, { timeout: 200_000 }).toBeGreaterThanOrEqual(1);
+		await patient.register({ name: 'Jane Doe', birthDate: '1980-04-12', institution: 'Aster Clinic' });
+		expect(patient.registered()).toBe(true);
+	}, 400_000);
+
+	it('refuses hostile files with their reasons before the phone is asked anything', async () => {
+		const obs = (extra: string) =>
+			`{"resourceType":"Observation","status":"final","code":{"text":"Heart rate"}${extra}}`;
+		const hostile: [string, string, RegExp][] = [
+			['an inherited property name', obs(',"constructor":{"x":1}'), /an element named "constructor"/],
+			['a prototype key', obs(',"__proto__":{"x":1}'), /an element named "__proto__"/],
+			[
+				'10,000-deep nesting',
+				`{"resourceType":"Basic","extension":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+				/nested more than \d+ levels/
+			],
+			[
+				'50,000 entries',
+				`{"resourceType":"Bundle","type":"collection","entry":[${Array(50_000)
+					.fill(`{"resource":${obs('')}}`)
+					.join(',')}]}`,
+				/50,000 entries/
+			],
+			[
+				'a 20 MB string',
+				obs(`,"valueString":"${'a'.repeat(20_000_000)}"`),
+				/as one record it is 20\.0 MB, and a record holds at most 1\.0 MB/
+			],
+			[
+				'a 12 MB attachment',
+				JSON.stringify(visitBundle({ pdfBytes: 12_000_000 })),
+				/"discharge-letter\.pdf" is 12\.0 MB, more than the 10\.0 MB an attachment may be/
+			]
+		];
+		const before = { reviewed: reviewed.length, proofs };
+		for (const [what, text, reason] of hostile) {
+			const refused = await aster.session.importBundle(patient.address, text).then(
+				() => undefined,
+				(error: unknown) => error
+			);
+			expect(refused, what).toBeInstanceOf(FhirError);
+			expect((refused as Error).message, what).toMatch(reason);
+		}
+		expect({ reviewed: reviewed.length, proofs }).toEqual(before);
+		expect(await aster.session.records(patient.address)).toEqual([]);
+	}, 120_000);
+
+	it('imports the whole visit as one record: one review, one signature, one proof, one pinned transaction', async () => {
+		const preview = await aster.session.previewImport(patient.address, json);
+		// Everything but the Patient (the chain already knows who the patient is) is stored.
+		expect(preview.stored).toHaveLength(16 + OBSERVATIONS);
+		expect(preview.notStored.map((n) => n.resourceType)).toEqual(['Patient']);
+		expect(preview.attachments).toEqual([
+			expect.objectContaining({
+				title: 'discharge-letter.pdf',
+				contentType: 'application/pdf',
+				size: pdf.length
+			})
+		]);
+		const before = { reviewed: reviewed.length, proofs };
+		const { pending } = await aster.session.importBundle(patient.address, json);
+		const id = fromHex(pending.id, 32);
+		await expect
+			.poll(() => phone.chain.isPinned(id) && phone.chain.ledger.recordLocation(id) !== undefined, {
+				timeout: 200_000
+			})
+			.toBe(true);
+		expect({ reviewed: reviewed.length - before.reviewed, proofs: proofs - before.proofs }).toEqual({
+			reviewed: 1,
+			proofs: 1
+		});
+		expect(reviewed.at(-1)!.summary).toBe(preview.summary);
+		const asterId = aster.session.institution.id;
+		const leaf = phone.chain.ledger
+			.patientBlock(fromHex(patient.publicKey, 32))!
+			.leaves.find((l) => bytesToHex(l.institution) === asterId)!;
+		expect(leaf.entries.map((e) => e.tx.body.kind)).toEqual(['medical']);
+	}, 400_000);
+
+	it("shows the visit's parts on the phone and fetches the PDF byte for byte over libp2p", async () => {
+		await expect
+			.poll(
+				async () => {
+					[visit] = (await patient.history()) as [RecordView];
+					return visit?.resource?.resourceType ?? visit?.unavailable;
+				},
+				{ timeout: 90_000, interval: 2000 }
+			)
+			.toBe('Bundle');
+		const items = renderRecord(parseRecord(visit.resource));
+		expect(items).toHaveLength(16 + OBSERVATIONS);
+		const kinds = new Set(items.map((i) => i.resourceType));
+		for (const type of [
+			'Encounter',
+			'Observation',
+			'Condition',
+			'AllergyIntolerance',
+			'Immunization',
+			'MedicationRequest',
+			'Procedure',
+			'DocumentReference'
+		])
+			expect(kinds, type).toContain(type);
+		expect(items.find((i) => i.title === 'Blood pressure')?.value).toBe('142/91 mmHg');
+		const letter = items.find((i) => i.resourceType === 'DocumentReference')!.attachments[0]!;
+		expect(letter).toMatchObject({ contentType: 'application/pdf', size: pdf.length });
+		pdfUrl = letter.url!;
+		expect(pdfUrl).toMatch(/^urn:spchain:attachment:[0-9a-f]{64}$/);
+		const fractions: number[] = [];
+		const blob = await patient.openAttachment(visit.id, pdfUrl, (p) => fractions.push(p.fraction ?? 0));
+		expect(blob.type).toBe('application/pdf');
+		expect(equalBytes(new Uint8Array(await blob.arrayBuffer()), pdf)).toBe(true);
+		expect(fractions.at(-1)).toBe(1);
+		// The fetch is in Aster's access log, as a read of the record is, naming the document.
+		const hash = pdfUrl.slice('urn:spchain:attachment:'.length);
+		const log = await patient.accessLog();
+		expect(log.filter((e) => e.attachment === hash)).toEqual([
+			expect.objectContaining({ recordId: visit.id, authority: 'patient', requester: 'you' })
+		]);
+	}, 180_000);
+
+	it('exports a Bundle that validates with zero errors, the PDF back inline', async () => {
+		const bundle = JSON.parse(await patient.exportBundle()) as Bundle;
+		expect(await validateResource(bundle)).toEqual([]);
+		expect(bundle.entry![0]!.resource!.resourceType).toBe('Patient');
+		const letter = bundle.entry!.find((e) => e.resource!.resourceType === 'DocumentReference')!
+			.resource as DocumentReference;
+		const data = letter.content[0]!.attachment.data!;
+		expect(equalBytes(new Uint8Array(Buffer.from(data, 'base64')), pdf)).toBe(true);
+	}, 180_000);
+
+	it('shared with Elm, the clinic opens the PDF from Aster under the consent, and Aster logs it', async () => {
+		const consent = await patient.share({
+			institution: 'Elm Family Practice',
+			scope: [visit.id],
+			purpose: 'Second opinion',
+			days: 7
+		});
+		expect(consent.pending).toBe(false);
+		const [shared] = await elm.session.shared();
+		expect(shared?.record.id).toBe(visit.id);
+		const blob = await elm.session.openSharedAttachment(visit.id, pdfUrl);
+		expect(blob.type).toBe('application/pdf');
+		expect(equalBytes(new Uint8Array(await blob.arrayBuffer()), pdf)).toBe(true);
+		const hash = pdfUrl.slice('urn:spchain:attachment:'.length);
+		const byElm = (await patient.accessLog()).filter(
+			(e) => e.attachment === hash && e.authority === consent.id
+		);
+		expect(byElm).toEqual([
+			expect.objectContaining({ requester: 'Elm Family Practice', recordId: visit.id })
+		]);
+	}, 180_000);
+
+	it('a declined visit leaves no attachment chunk at the clinic', async () => {
+		stopApproving();
+		const chunks = () => aster.store.list('ciphertexts', { from: '~attachment:' });
+		const before = (await chunks()).length;
+		expect(before).toBe(21); // the first visit's 20 chunks of 256 KiB and their index row
+		const declining = (async () => {
+			const fresh = () => patient.signingRequests().find((r) => !reviewed.some((seen) => seen.id === r.id));
+			await expect.poll(fresh, { timeout: 200_000 }).toBeDefined();
+			await patient.decline(fresh()!.id, 'Not my visit');
+		})();
+		const other = JSON.stringify(visitBundle({ pdfBytes: 1_000_000 }));
+		await expect(aster.session.importBundle(patient.address, other)).rejects.toThrow(
+			'The patient declined: Not my visit'
+		);
+		await declining;
+		expect((await chunks()).length).toBe(before);
+		expect(aster.session.pending()[0]).toMatchObject({ state: 'declined' });
+	}, 300_000);
+});
