@@ -116,6 +116,21 @@ afterAll(async () => {
 	await prover?.close();
 }, 60_000);
 
+/**
+ * `work`, again (up to three times) when it failed in a way `retry` allows: on a loaded machine a libp2p
+ * stream to a peer sometimes fails to open. What each test asserts is counted over all the attempts.
+ */
+async function again<T>(work: () => Promise<T>, retry: (error: unknown) => boolean = () => true): Promise<T> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await work();
+		} catch (error) {
+			if (attempt === 3 || !retry(error)) throw error;
+			console.warn(`[test] attempt ${attempt} failed, trying again:`, error);
+		}
+	}
+}
+
 describe('a realistic visit with a 5 MB PDF, imported, read on the phone, exported and shared', () => {
 	let aster: Awaited<ReturnType<typeof startInstitution>>;
 	let elm: Awaited<ReturnType<typeof startInstitution>>;
@@ -164,7 +179,11 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 			})
 		]);
 		const before = { reviewed: reviewed.length, proofs };
-		const { pending } = await aster.session.importBundle(patient.address, json);
+		// Tried again only when it failed before anything was proved (so before the phone was asked).
+		const { pending } = await again(
+			() => aster.session.importBundle(patient.address, json),
+			() => proofs === before.proofs
+		);
 		aster.session.startMining();
 		const id = fromHex(pending.id, 32);
 		await expect
@@ -196,18 +215,9 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 			.toBe('Bundle');
 		const items = renderRecord(parseRecord(visit.resource));
 		expect(items).toHaveLength(16 + OBSERVATIONS);
-		const kinds = new Set(items.map((i) => i.resourceType));
-		for (const type of [
-			'Encounter',
-			'Observation',
-			'Condition',
-			'AllergyIntolerance',
-			'Immunization',
-			'MedicationRequest',
-			'Procedure',
-			'DocumentReference'
-		])
-			expect(kinds, type).toContain(type);
+		// Every part the EHR exported is shown, in the file's order (the Patient is the chain's, not stored).
+		const sent = (JSON.parse(json) as Bundle).entry!.map((e) => e.resource!.resourceType);
+		expect(items.map((i) => i.resourceType)).toEqual(sent.filter((type) => type !== 'Patient'));
 		expect(items.find((i) => i.title === 'Blood pressure')?.value).toBe('142/91 mmHg');
 		const letter = items.find((i) => i.resourceType === 'DocumentReference')!.attachments[0]!;
 		expect(letter).toMatchObject({ contentType: 'application/pdf', size: pdf.length });
@@ -237,43 +247,48 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 	}, 180_000);
 
 	it('shared with Elm, the clinic opens the PDF from Aster under the consent, and Aster logs it', async () => {
-		const consent = await patient.share({
-			institution: 'Elm Family Practice',
-			scope: [visit.id],
-			purpose: 'Second opinion',
-			days: 7
-		});
+		const consent = await again(() =>
+			patient.share({
+				institution: 'Elm Family Practice',
+				scope: [visit.id],
+				purpose: 'Second opinion',
+				days: 7
+			})
+		);
 		expect(consent.pending).toBe(false);
 		const [shared] = await elm.session.shared();
 		expect(shared?.record.id).toBe(visit.id);
-		const blob = await elm.session.openSharedAttachment(visit.id, pdfUrl);
+		const blob = await again(() => elm.session.openSharedAttachment(visit.id, pdfUrl));
 		expect(blob.type).toBe('application/pdf');
 		expect(equalBytes(new Uint8Array(await blob.arrayBuffer()), pdf)).toBe(true);
 		const hash = pdfUrl.slice('urn:spchain:attachment:'.length);
 		const byElm = (await patient.accessLog()).filter(
 			(e) => e.attachment === hash && e.authority === consent.id
 		);
-		expect(byElm).toEqual([
-			expect.objectContaining({ requester: 'Elm Family Practice', recordId: visit.id })
-		]);
+		expect(byElm.length).toBeGreaterThanOrEqual(1);
+		for (const entry of byElm)
+			expect(entry).toMatchObject({ requester: 'Elm Family Practice', recordId: visit.id });
 	}, 180_000);
 
 	it('a declined visit leaves no attachment chunk at the clinic', async () => {
 		stopApproving();
 		const chunks = () => aster.store.list('ciphertexts', { from: '~attachment:' });
-		const before = (await chunks()).length;
-		expect(before).toBe(21); // the first visit's 20 chunks of 256 KiB and their index row
+		const stored = (await chunks()).length;
+		expect(stored).toBe(21); // the first visit's 20 chunks of 256 KiB and their index row
 		const declining = (async () => {
 			const fresh = () => patient.signingRequests().find((r) => !reviewed.some((seen) => seen.id === r.id));
 			await expect.poll(fresh, { timeout: 200_000 }).toBeDefined();
 			await patient.decline(fresh()!.id, 'Not my visit');
 		})();
 		const other = JSON.stringify(visitBundle({ pdfBytes: 1_000_000 }));
-		await expect(aster.session.importBundle(patient.address, other)).rejects.toThrow(
-			'The patient declined: Not my visit'
+		const before = proofs;
+		const declined = again(
+			() => aster.session.importBundle(patient.address, other),
+			() => proofs === before
 		);
+		await expect(declined).rejects.toThrow('The patient declined: Not my visit');
 		await declining;
-		expect((await chunks()).length).toBe(before);
+		expect((await chunks()).length).toBe(stored);
 		expect(aster.session.pending()[0]).toMatchObject({ state: 'declined' });
 	}, 300_000);
 
@@ -306,7 +321,7 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 				/"discharge-letter\.pdf" is 12\.0 MB, more than the 10\.0 MB an attachment may be/
 			]
 		];
-		const before = { reviewed: reviewed.length, proofs };
+		const before = { requests: patient.signingRequests().length, proofs };
 		for (const [what, text, reason] of hostile) {
 			const refused = await aster.session.importBundle(patient.address, text).then(
 				() => undefined,
@@ -315,7 +330,6 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 			expect(refused, what).toBeInstanceOf(FhirError);
 			expect((refused as Error).message, what).toMatch(reason);
 		}
-		expect({ reviewed: reviewed.length, proofs }).toEqual(before);
-		expect(await aster.session.records(patient.address)).toEqual([]);
+		expect({ requests: patient.signingRequests().length, proofs }).toEqual(before);
 	}, 120_000);
 });
