@@ -13,108 +13,36 @@
  * visit the patient declines leaves no attachment chunk at the clinic.
  */
 import '../node/polyfills.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Bundle, DocumentReference } from '@medplum/fhirtypes';
 import { devGenesis, devInstitution, targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
 import { makePdf, visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
 import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
-import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { useTestNetwork, type ClinicParty } from '../../../tests/fixtures/test-network.ts';
 import { bytesToHex, equalBytes, fromHex } from '../core/bytes.ts';
-import type { Presence } from '../core/presence.ts';
-import { loadVerificationKey } from '../crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { createNodeProver } from '../crypto/prover.node.ts';
-import {
-	composeInstitution,
-	institutionRole,
-	type InstitutionNode
-} from '../institution/institution-node.ts';
-import { MinerPool } from '../mining/pool.ts';
-import { spawnMiner } from '../mining/spawn.node.ts';
-import { servePeerDirectory } from '../net/directory.ts';
-import { createPeerNet } from '../net/peer-net.node.ts';
 import { FhirError, parseRecord, renderRecord, validateResource } from '../records/fhir.ts';
-import { FullNode } from '../runtime/full-node.ts';
-import { openMemoryStore } from '../store/memory-store.ts';
-import { Directory } from './directory.ts';
+import type { FullNode } from '../runtime/full-node.ts';
 import type { PatientSession, RecordView, SigningRequestView } from './types.ts';
 
 const PDF_BYTES = 5_000_000;
 const pdf = makePdf(PDF_BYTES);
 const OBSERVATIONS = 500;
-// Fast keyblocks and short consensus steps: a group of one mining clinic pins alone.
-const genesis = devGenesis({
-	initialTarget: targetForExpectedHashes(16n),
-	timestamp: Date.now() - 60_000,
-	roundWindow: 400
-});
-const timeouts = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
-
-let relay: Relay;
-let prover: ChameleonProver;
-let verifier: Groth16BatchVerifier;
+// Fast keyblocks: once the genesis group pinned the first one, a group of one mining clinic pins alone.
+const network = useTestNetwork(
+	devGenesis({
+		initialTarget: targetForExpectedHashes(16n),
+		timestamp: Date.now() - 60_000,
+		roundWindow: 400
+	})
+);
 /** The Groth16 proofs the clinics asked for, and the requests the phone showed (each one a signature). */
 let proofs = 0;
 const reviewed: SigningRequestView[] = [];
 const counted: ChameleonProver = {
-	prove: (request, onProgress) => (proofs++, prover.prove(request, onProgress)),
+	prove: (request, onProgress) => (proofs++, network.prover.prove(request, onProgress)),
 	close: async () => {}
 };
-const cleanups: (() => Promise<void> | void)[] = [];
-
-/** A node on the relay's network; a clinic's also has miners when it mines. */
-async function startNode(clinic?: string, mine = false) {
-	const net = await createPeerNet({ bootstrap: relay.addresses });
-	const store = openMemoryStore();
-	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
-	const identity = clinic === undefined ? undefined : devInstitution(clinic);
-	const node = await FullNode.start({
-		genesis,
-		store,
-		net,
-		verifier,
-		timeouts,
-		institution: identity && institutionRole(identity, prover, pool)
-	});
-	cleanups.push(async () => (await node.stop(), pool?.terminate(), await net.stop()));
-	return { net, store, node, identity };
-}
-
-/** A whole institution as its tab composes it. */
-async function startInstitution(name: string, mine = false) {
-	const { net, store, node, identity } = await startNode(name, mine);
-	const parts: InstitutionNode = await composeInstitution({
-		identity: identity!,
-		node,
-		net,
-		store,
-		prover: () => counted
-	});
-	return { ...parts, node, net, store };
-}
-
-/** The patient's phone: a plain node, its directory and the patient session. */
-async function startPhone(): Promise<{ patient: PatientSession; node: FullNode }> {
-	const { net, store, node } = await startNode();
-	const presences: Presence[] = [];
-	const directory = new Directory(net, () => presences);
-	const patient = await openPatientDevice({ node, net, store, directory, presences });
-	return { patient, node };
-}
-
-beforeAll(async () => {
-	relay = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
-	prover = await createNodeProver();
-	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-}, 120_000);
-
-afterAll(async () => {
-	for (const cleanup of cleanups.reverse()) await cleanup();
-	await relay?.stop();
-	await prover?.close();
-}, 60_000);
 
 /**
  * `work`, again (up to three times) when it failed in a way `retry` allows: on a loaded machine a libp2p
@@ -132,8 +60,8 @@ async function again<T>(work: () => Promise<T>, retry: (error: unknown) => boole
 }
 
 describe('a realistic visit with a 5 MB PDF, imported, read on the phone, exported and shared', () => {
-	let aster: Awaited<ReturnType<typeof startInstitution>>;
-	let elm: Awaited<ReturnType<typeof startInstitution>>;
+	let aster: ClinicParty;
+	let elm: ClinicParty;
 	let patient: PatientSession;
 	let phone: FullNode;
 	let stopApproving: () => void;
@@ -142,15 +70,17 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 	const json = JSON.stringify(visitBundle({ observations: OBSERVATIONS, pdfBytes: PDF_BYTES }));
 
 	it('starts the clinics and a registered patient', async () => {
-		aster = await startInstitution('Aster Clinic', true);
+		aster = await network.clinic(devInstitution('Aster Clinic'), { mine: true, prover: counted });
 		// The first keyblock is pinned by the genesis group (Aster, Birch, Cedar, Dogwood): three of four vote.
-		await startNode('Birch Hospital');
-		await startNode('Cedar Health');
-		elm = await startInstitution('Elm Family Practice');
-		({ patient, node: phone } = await startPhone());
+		await network.startNode({ clinic: devInstitution('Birch Hospital') });
+		await network.startNode({ clinic: devInstitution('Cedar Health') });
+		elm = await network.clinic(devInstitution('Elm Family Practice'), { prover: counted });
+		const phoneParty = await network.party();
+		phone = phoneParty.node;
+		patient = await openPatientDevice(phoneParty);
 		stopApproving = autoApprove(patient, (request) => reviewed.push(request));
 		// Generous waits: the machine is shared, and the mesh and first keyblock take their time then.
-		await expect.poll(() => aster.net.peers().length, { timeout: 150_000 }).toBeGreaterThanOrEqual(4);
+		await expect.poll(() => aster.party.net.peers().length, { timeout: 150_000 }).toBeGreaterThanOrEqual(4);
 		aster.session.startMining();
 		await expect.poll(() => phone.chain.height, { timeout: 200_000 }).toBeGreaterThanOrEqual(1);
 		await patient.register({ name: 'Jane Doe', birthDate: '1980-04-12', institution: 'Aster Clinic' });
@@ -159,7 +89,7 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 		await aster.session.addPatient(patient.invitation());
 		const key = fromHex(patient.publicKey, 32);
 		await expect
-			.poll(() => aster.directory.locate(key, 5_000), { timeout: 120_000, interval: 1000 })
+			.poll(() => aster.party.directory.locate(key, 5_000), { timeout: 120_000, interval: 1000 })
 			.toBeDefined();
 		// A keyblock a second costs the group's votes on a shared machine: none while the visit is proved
 		// and signed (the next test mines again once the transaction is submitted).
@@ -272,7 +202,7 @@ describe('a realistic visit with a 5 MB PDF, imported, read on the phone, export
 
 	it('a declined visit leaves no attachment chunk at the clinic', async () => {
 		stopApproving();
-		const chunks = () => aster.store.list('ciphertexts', { from: '~attachment:' });
+		const chunks = () => aster.party.store.list('ciphertexts', { from: '~attachment:' });
 		const stored = (await chunks()).length;
 		expect(stored).toBe(21); // the first visit's 20 chunks of 256 KiB and their index row
 		const declining = (async () => {
