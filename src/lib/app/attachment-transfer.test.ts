@@ -2,9 +2,10 @@
  * An attachment from the clinic's store to the patient's phone over real libp2p on loopback, with the
  * real parts on both sides (the import that takes a 5 MB PDF out of a visit, the record sealed and held
  * by the Holder, its chunks sealed and stored, the attachment protocol streaming them, the phone opening
- * and checking them): it arrives intact with progress; only the record's patient may fetch it, once per
- * signed request; a chunk changed in the clinic's store is refused with a sentence; and nothing is left
- * open (far more fetches than libp2p's 64 streams per protocol).
+ * and checking them): it arrives intact with progress; only the record's patient, or a clinic under the
+ * patient's consent for that record, may fetch it, once per signed request, and each release is in the
+ * patient's access log; a chunk changed in the clinic's store is refused with a sentence; nothing is left
+ * open (far more fetches than libp2p's 64 streams per protocol); removed, the attachment is gone.
  */
 import '../node/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,8 @@ import { devGenesis } from '../../../tests/fixtures/genesis-dev.ts';
 import { makePdf, visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
 import { equalBytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
-import { createAccessRequest } from '../core/access-request.ts';
+import { createAccessRequest, type AccessAuthority } from '../core/access-request.ts';
+import { createConsent, consentId } from '../core/consent.ts';
 import { generateSigningKey, publicKeyOf } from '../core/identity.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import type { PeerNet } from '../net/peer-net.ts';
@@ -42,6 +44,8 @@ const masterKey = generateMasterKey();
 let server: PeerNet;
 let client: PeerNet;
 let store: Store;
+let holder: Holder;
+let recordId: Uint8Array;
 let header: RecordHeader;
 let digest: Uint8Array;
 let pdf: PlannedAttachment;
@@ -50,7 +54,7 @@ beforeAll(async () => {
 	server = await createPeerNet({ bootstrap: [], limits });
 	client = await createPeerNet({ bootstrap: server.addresses(), limits: { ...limits, maxPeers: 1 } });
 	store = openMemoryStore();
-	const holder = new Holder({
+	holder = new Holder({
 		store,
 		net: server,
 		ledger: new Ledger(devGenesis()),
@@ -76,7 +80,7 @@ beforeAll(async () => {
 		recordKey: issued.key,
 		r: 1n,
 		kind: 'medical',
-		transactionId: randomBytes(32),
+		transactionId: (recordId = randomBytes(32)),
 		summary: plan.summary,
 		createdAt: Date.now()
 	});
@@ -90,6 +94,7 @@ afterAll(async () => {
 function fetchPdf(
 	options: {
 		signer?: Uint8Array;
+		authority?: AccessAuthority;
 		nonce?: Uint8Array;
 		onProgress?: (f: number) => void;
 		signal?: AbortSignal;
@@ -97,7 +102,13 @@ function fetchPdf(
 ) {
 	const signer = options.signer ?? patientKey;
 	const access = createAccessRequest(
-		{ holder: clinic, digest, authority: { kind: 'patient' }, time: Date.now(), nonce: options.nonce },
+		{
+			holder: clinic,
+			digest,
+			authority: options.authority ?? { kind: 'patient' },
+			time: Date.now(),
+			nonce: options.nonce
+		},
 		signer,
 		publicKeyOf(signer)
 	);
@@ -137,6 +148,45 @@ describe('an attachment travels from the clinic to the phone', () => {
 		await expect(fetchPdf({ nonce })).rejects.toThrow('this request was already answered');
 	}, 120_000);
 
+	it('a clinic the patient consented to fetches it too; each release is logged, naming the attachment', async () => {
+		const grantee = generateSigningKey().secretKey;
+		const consent = (scope: Uint8Array[]) =>
+			createConsent(
+				{
+					patient,
+					grantee: publicKeyOf(grantee),
+					scope,
+					purpose: 'Second opinion',
+					issuedAt: Date.now() - 1000,
+					expiresAt: Date.now() + 86_400_000
+				},
+				patientKey
+			);
+		const logged = (await holder.accessLog(patient)).length;
+		const covering = consent([recordId]);
+		const blob = await fetchPdf({ signer: grantee, authority: { kind: 'consent', consent: covering } });
+		expect(equalBytes(new Uint8Array(await blob.arrayBuffer()), makePdf(5_000_000))).toBe(true);
+		await expect(
+			fetchPdf({ signer: grantee, authority: { kind: 'consent', consent: consent([randomBytes(32)]) } })
+		).rejects.toThrow('the consent does not cover this record');
+		const log = (await holder.accessLog(patient)).slice(logged);
+		expect(log).toHaveLength(1);
+		expect(log[0]).toMatchObject({
+			requester: publicKeyOf(grantee),
+			record: recordId,
+			digest,
+			attachment: pdf.hash,
+			authority: { kind: 'consent', consentId: consentId(covering), grantee: publicKeyOf(grantee) }
+		});
+		// The patient's own fetches are logged the same way.
+		await fetchPdf();
+		expect((await holder.accessLog(patient)).at(-1)).toMatchObject({
+			requester: patient,
+			attachment: pdf.hash,
+			authority: { kind: 'patient' }
+		});
+	}, 120_000);
+
 	it('a chunk changed in the clinic store is refused with a sentence naming the part', async () => {
 		const chunks = await store.list('ciphertexts', { from: '~attachment:' });
 		expect(chunks).toHaveLength(21); // 20 chunks of 256 KiB and the index row
@@ -161,4 +211,12 @@ describe('an attachment travels from the clinic to the phone', () => {
 		}
 		expect((await fetchPdf()).size).toBe(pdf.size);
 	}, 300_000);
+
+	it('removed (the patient declined its record), no chunk is left and a fetch is refused, unlogged', async () => {
+		await holder.attachments.remove(header, pdf.hash);
+		expect(await store.list('ciphertexts', { from: '~attachment:' })).toEqual([]);
+		const logged = (await holder.accessLog(patient)).length;
+		await expect(fetchPdf()).rejects.toThrow('this institution holds no such attachment for the record');
+		expect(await holder.accessLog(patient)).toHaveLength(logged);
+	}, 120_000);
 });

@@ -28,6 +28,7 @@ import { chainBalances, chainReputations } from '../runtime/chain-metrics.ts';
 import type { FullNode } from '../runtime/full-node.ts';
 import type { Store } from '../store/store.ts';
 import { RecordWriter } from './clinic/record-writer.ts';
+import { openSharedAttachment } from './shared-attachment.ts';
 import type { Directory } from './directory.ts';
 import type { Holder, HeldRow } from './holder.ts';
 import {
@@ -363,6 +364,20 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 				attached: ledger.recordLocation(id) !== undefined
 			}));
 		},
+		openSharedAttachment: (recordId, url, onProgress) =>
+			openSharedAttachment(
+				{
+					net,
+					locate: (id) => directory.locate(id, 8000),
+					nameOf: (id) => institutionView(consortium, id).name,
+					grantee: { id: institution.id, secretKey: institution.secrets.signingKey },
+					shared: () => holder.sharedWithUs(),
+					clock
+				},
+				recordId,
+				url,
+				onProgress
+			),
 		subscribe(listener) {
 			listeners.add(listener);
 			return () => listeners.delete(listener);

@@ -3,10 +3,11 @@
  * the `ciphertexts` table under `~attachment:<record nonce>:<hash>:<index>` (the `~` sorts after every
  * record's hex key, so the records' listing leaves them out), with a row `~attachment:<record nonce>:<hash>`
  * saying how many chunks and bytes there are. They are written and read one chunk at a time, and served
- * (attachment-wire.ts) to whoever may fetch the record they belong to, with the holder's layer removed.
+ * (attachment-wire.ts) to whoever may fetch the record they belong to, with the holder's layer removed;
+ * each release is an entry of the patient's access log, naming the attachment.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import { checkAccessRequest } from '../core/access-request.ts';
+import { checkAccessRequest, type AccessGrant } from '../core/access-request.ts';
 import type { Revocation } from '../core/consent.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -48,6 +49,20 @@ export class HeldAttachments {
 		]);
 	}
 
+	/** Deletes an attachment's chunks and index row at once (a declined record keeps nothing here). */
+	async remove(header: RecordHeader, hash: Bytes): Promise<void> {
+		const { store } = this.options;
+		const base = baseKey(header, hash);
+		const chunks = await store.list('ciphertexts', { from: `${base}:`, to: `${base};` });
+		await store.write(
+			[base, ...chunks.map(([key]) => key)].map((key) => ({
+				table: 'ciphertexts' as const,
+				key,
+				value: null
+			}))
+		);
+	}
+
 	/** The attachment's chunks with the holder's layer removed, read from the store one at a time. */
 	async *read(header: RecordHeader, hash: Bytes): AsyncGenerator<Bytes> {
 		const { store, storageKey } = this.options;
@@ -85,6 +100,14 @@ export interface AttachmentServerOptions {
 	/** The held record with this content address, when it is on the chain. */
 	record(digest: Bytes): Promise<{ sealed: Bytes; patient: PublicKey; transactionId?: Bytes } | undefined>;
 	revocations(): Promise<Revocation[]>;
+	/** Appends the release to the patient's access log (as a record read does), before it starts. */
+	log(release: {
+		grant: AccessGrant;
+		patient: PublicKey;
+		record: Bytes;
+		digest: Bytes;
+		hash: Bytes;
+	}): Promise<void>;
 	clock: () => number;
 }
 
@@ -97,7 +120,7 @@ export function serveAttachments(options: AttachmentServerOptions): void {
 			throw new ValidationError('holder-unknown', 'this institution holds no such record');
 		const now = options.clock();
 		for (const [nonce, at] of answered) if (now - at > NONCE_MEMORY_MS) answered.delete(nonce);
-		checkAccessRequest(access, {
+		const grant = checkAccessRequest(access, {
 			holder: options.holder,
 			record: { digest: access.digest, patient: held.patient, transactionId: held.transactionId },
 			revocations: await options.revocations(),
@@ -105,6 +128,17 @@ export function serveAttachments(options: AttachmentServerOptions): void {
 			seen: (nonce) => answered.has(bytesToHex(nonce))
 		});
 		answered.set(bytesToHex(access.nonce), now);
-		yield* options.attachments.read(headerOf(decodeSealedRecord(held.sealed)), hash);
+		const chunks = options.attachments.read(headerOf(decodeSealedRecord(held.sealed)), hash);
+		// The first chunk is read before logging, so a fetch of an attachment this holder lacks is not logged.
+		const first = await chunks.next();
+		await options.log({
+			grant,
+			patient: held.patient,
+			record: held.transactionId,
+			digest: access.digest,
+			hash
+		});
+		if (!first.done) yield first.value;
+		yield* chunks;
 	});
 }

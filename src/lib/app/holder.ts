@@ -13,7 +13,12 @@ import { taggedHash } from '../core/hash.ts';
 import { verifySignature, type PublicKey } from '../core/identity.ts';
 import * as read from '../core/schema.ts';
 import type { Ledger } from '../core/chain.ts';
-import { decodeAccessLog, encodeAccessLog, type AccessLogEntry } from '../records/access-log.ts';
+import {
+	appendAccessLog,
+	decodeAccessLog,
+	encodeAccessLog,
+	type AccessLogEntry
+} from '../records/access-log.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, IV_LENGTH, randomIv } from '../records/aead.ts';
 import { deriveStorageKey } from '../records/envelope.ts';
 import {
@@ -162,6 +167,16 @@ export class Holder {
 			holder: this.keys.id,
 			record: (digest) => this.get(digest),
 			revocations: () => this.revocations(),
+			log: ({ grant, patient, record, digest, hash }) =>
+				this.serialisedLog(patient, async (head) => {
+					const fields = { holder: this.keys.id, patient, record, digest, attachment: hash };
+					const entry = appendAccessLog(
+						head,
+						{ ...fields, requester: grant.requester, authority: grant.authority, at: this.clock() },
+						this.keys.secretKey
+					);
+					return { value: undefined, entry };
+				}),
 			clock: this.clock
 		});
 		serve(net, CIPHERTEXT, (request) => this.answerCiphertext(request));

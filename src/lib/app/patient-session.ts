@@ -18,7 +18,14 @@ import { ValidationError } from '../core/errors.ts';
 import { addressOf, type PublicKey } from '../core/identity.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
 import { transactionId } from '../core/transaction.ts';
-import { exportHistory, inlineAttachments, parseRecord, type RecordResource } from '../records/fhir.ts';
+import {
+	attachmentRefs,
+	exportHistory,
+	inlineAttachments,
+	parseRecord,
+	type RecordResource
+} from '../records/fhir.ts';
+import { deriveRecordKey } from '../records/envelope.ts';
 import { BACKUP_MIME } from '../keys/backup.ts';
 import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
@@ -142,7 +149,12 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 					fraction: (0.9 * i) / Math.max(1, entries.length)
 				});
 				const { header, content } = await reader.read(entry, { kind: 'consent', consent });
-				records.push({ transactionId: transactionId(entry.tx.body), header, content });
+				// Attachments stay with the holder: the record's key goes along, so the grantee can open them.
+				const key = attachmentRefs(JSON.parse(content.resource)).length > 0 && {
+					recordKey: deriveRecordKey(masterKey, header),
+					digest: entry.tx.body.record.pointer.digest
+				};
+				records.push({ transactionId: transactionId(entry.tx.body), header, content, ...(key && { key }) });
 			}
 			return records;
 		},

@@ -111,6 +111,8 @@ export interface AccessLogView {
 	/** 'patient' or the consent id under which the access happened. */
 	authority: string;
 	requester: string;
+	/** SHA-256 (hex) of the attachment read, when a document of the record was fetched rather than the record. */
+	attachment?: string;
 	/** The holder could not be reached: the entry is from the copy this device kept. */
 	fromCopy?: boolean;
 }
@@ -264,6 +266,11 @@ export interface ClinicSession {
 	pending(): PendingTransactionView[];
 	/** Records patients shared with this clinic (decrypted for it alone). */
 	shared(): Promise<SharedRecordView[]>;
+	/**
+	 * An attachment of a record shared with this clinic (its `urn:spchain:attachment:` url), fetched from
+	 * the clinic holding it under the patient's consent; a Blob of its content type.
+	 */
+	openSharedAttachment(recordId: string, url: string, onProgress?: OnProgress): Promise<Blob>;
 	subscribe(listener: () => void): () => void;
 }
 

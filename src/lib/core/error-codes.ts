@@ -264,6 +264,7 @@ const KNOWN: ReadonlySet<string> = new Set(VALIDATION_CODES);
  * what a page tests to choose what to show (e.g. 'patient-declined' against 'timeout').
  */
 export const APP_CODES = [
+	'attachment-key',
 	'bad-answer',
 	'consent-unknown',
 	'decline-reason',

@@ -62,6 +62,21 @@ describe('access log', () => {
 		});
 	});
 
+	it('an attachment release names the attachment, signed and chained; a record read hashes as before', () => {
+		const log = logOf(2);
+		const before = encodeAccessLog(log);
+		log.push(appendAccessLog(log.at(-1)!, fields(2, { attachment: h('pdf') }), A.secrets.signingKey));
+		const decoded = decodeAccessLog(encodeAccessLog(log));
+		expect(decoded).toEqual(log);
+		expect(decoded[2]!.attachment).toEqual(h('pdf'));
+		expect(decoded[1]!.attachment).toBeUndefined();
+		expect(encodeAccessLog(decoded.slice(0, 2))).toEqual(before);
+		expect(codeOf(() => verifyAccessLog(decoded, expected))).toBe('no error');
+		// The attachment named is under the holder's signature: another hash breaks it.
+		const swapped = decoded.map((e, i) => (i === 2 ? { ...e, attachment: h('other') } : e));
+		expect(codeOf(() => verifyAccessLog(swapped, expected))).toBe('log-signature');
+	});
+
 	it('detects a dropped, reordered or edited entry', () => {
 		const log = logOf(4);
 		expect(codeOf(() => verifyAccessLog([log[0]!, log[2]!, log[3]!], expected))).toBe('log-chain');

@@ -1,5 +1,6 @@
 /**
- * The holder's access log: one entry each time an institution releases a record's layer (share.ts),
+ * The holder's access log: one entry each time an institution releases a record's layer (share.ts) or
+ * an attachment of the record (app/held-attachments.ts, the entry then names the attachment's hash),
  * saying who asked, when, for which record, on what authority (the patient itself, or a consent and its
  * grantee). Entries are signed by the holder institution's signing key and chained per patient
  * (index, hash of the previous entry), so the patient can fetch its log and check that every entry is
@@ -38,6 +39,8 @@ export interface AccessLogEntry {
 	record: Bytes;
 	/** Its content address (Pointer.digest). */
 	digest: Bytes;
+	/** SHA-256 of the attachment released, when it was one of the record's attachments (attachment.ts). */
+	attachment?: Bytes;
 	authority: LogAuthority;
 	at: number;
 	signature: Bytes;
@@ -45,7 +48,7 @@ export interface AccessLogEntry {
 
 export type AccessLogFields = Pick<
 	AccessLogEntry,
-	'holder' | 'patient' | 'requester' | 'record' | 'digest' | 'at'
+	'holder' | 'patient' | 'requester' | 'record' | 'digest' | 'attachment' | 'at'
 > & {
 	authority: AccessGrant['authority'];
 };
@@ -55,7 +58,7 @@ function authorityToCanonical(a: LogAuthority): Canonical {
 }
 
 function bodyToCanonical(e: Omit<AccessLogEntry, 'signature'>): { [key: string]: Canonical } {
-	return {
+	const body: { [key: string]: Canonical } = {
 		holder: e.holder,
 		patient: e.patient,
 		index: e.index,
@@ -66,6 +69,9 @@ function bodyToCanonical(e: Omit<AccessLogEntry, 'signature'>): { [key: string]:
 		authority: authorityToCanonical(e.authority),
 		at: e.at
 	};
+	// Only an attachment's release names one: a record's entry hashes as it always did.
+	if (e.attachment) body.attachment = e.attachment;
+	return body;
 }
 
 /** Hash of an entry's body; the next entry's `prev`, and what the holder signs. */
@@ -90,7 +96,7 @@ export function appendAccessLog(
 		fields.authority.kind === 'patient'
 			? { kind: 'patient' }
 			: { kind: 'consent', consentId: fields.authority.consentId, grantee: fields.authority.grantee };
-	const body = {
+	const body: Omit<AccessLogEntry, 'signature'> = {
 		holder: fields.holder,
 		patient: fields.patient,
 		index: previous ? previous.index + 1 : 0,
@@ -98,6 +104,7 @@ export function appendAccessLog(
 		requester: fields.requester,
 		record: fields.record,
 		digest: fields.digest,
+		...(fields.attachment ? { attachment: fields.attachment } : {}),
 		authority,
 		at: fields.at
 	};
@@ -119,20 +126,14 @@ function readAuthority(value: unknown, where: string): LogAuthority {
 }
 
 export function decodeAccessLog(bytes: Bytes): AccessLogEntry[] {
-	return read.array(decodeCanonical(bytes, MAX_LOG_ENTRIES * 512), 'log', MAX_LOG_ENTRIES, (value, where) => {
-		const o = read.object(value, where, [
-			'holder',
-			'patient',
-			'index',
-			'prev',
-			'requester',
-			'record',
-			'digest',
-			'authority',
-			'at',
-			'signature'
-		]);
-		return {
+	return read.array(decodeCanonical(bytes, MAX_LOG_ENTRIES * 640), 'log', MAX_LOG_ENTRIES, (value, where) => {
+		const o = read.object(
+			value,
+			where,
+			['holder', 'patient', 'index', 'prev', 'requester', 'record', 'digest', 'authority', 'at', 'signature'],
+			['attachment']
+		);
+		const entry: AccessLogEntry = {
 			holder: read.bytes(o.holder, `${where}.holder`, PUBLIC_KEY_LENGTH),
 			patient: read.bytes(o.patient, `${where}.patient`, PUBLIC_KEY_LENGTH),
 			index: read.uint(o.index, `${where}.index`),
@@ -144,6 +145,9 @@ export function decodeAccessLog(bytes: Bytes): AccessLogEntry[] {
 			at: read.uint(o.at, `${where}.at`),
 			signature: read.bytes(o.signature, `${where}.signature`, SIGNATURE_LENGTH)
 		};
+		if (o.attachment !== undefined)
+			entry.attachment = read.bytes(o.attachment, `${where}.attachment`, HASH_LENGTH);
+		return entry;
 	});
 }
 

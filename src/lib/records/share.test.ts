@@ -356,6 +356,35 @@ describe('Share: holder → patient → clinic D', () => {
 		).resolves.toBeDefined();
 	});
 
+	it('a record with attachments travels with its key, so D can fetch them from A; others do not', async () => {
+		const master = generateMasterKey();
+		const withPdf = await upload(master, SECRET);
+		const plain = await upload(master, 'Hypertension');
+		const consent = consentForD([withPdf.txId, plain.txId]);
+		const key = { recordKey: deriveRecordKey(master, withPdf.header), digest: withPdf.digest };
+		const bundle = await sealShare({
+			consent,
+			revocations: [],
+			now: NOW,
+			records: [
+				{ transactionId: withPdf.txId, header: withPdf.header, content: withPdf.content, key },
+				{ transactionId: plain.txId, header: plain.header, content: plain.content }
+			]
+		});
+		const [first, second] = await openShare(decodeShareBundle(encodeShareBundle(bundle)), {
+			grantee: signerOf(D),
+			revocations: [],
+			now: NOW
+		});
+		expect(JSON.parse(first!.content!.resource).code.text).toBe(SECRET);
+		expect(first!.key).toEqual(key);
+		expect(first!.consent).toEqual(consent);
+		expect(second!.content).toBeDefined();
+		expect(second!.key).toBeUndefined();
+		// With it D fetches from A under the consent, as in the key share below (and an attachment's chunks).
+		expect(first!.key!.recordKey).toEqual(deriveRecordKey(master, first!.header));
+	});
+
 	it('key share: D fetches from A under the consent and checks the bytes against the chain', async () => {
 		const master = generateMasterKey();
 		const r1 = await upload(master, SECRET);

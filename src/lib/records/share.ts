@@ -1,6 +1,6 @@
 /**
- * Share (paper §5.3 step 10): the patient shows records to clinic D. Why this file is long (slightly
- * over 450 lines): the holder's, the patient's and the grantee's steps of one protocol.
+ * Share (paper §5.3 step 10): the patient shows records to clinic D. Why this file is long (about
+ * 490 lines): the holder's, the patient's and the grantee's steps of one protocol.
  *
  *   1. patient → holder A   AccessRequest signed by the patient (access-request.ts), authority 'patient' or the
  *                           consent for D (so A's log says "disclosed to D under consent C").
@@ -12,7 +12,9 @@
  *                           (k_P re-derived from the master key), checks A's author signature.
  *   4. patient → D          a ShareBundle: the consent and, per record, its content sealed to D's key (the
  *                           paper's flow: the patient decrypts and re-encrypts end to end), the box's
- *                           associated data binding consent id, record transaction id and header.
+ *                           associated data binding consent id, record transaction id and header; a
+ *                           record with attachments kept at A also carries its key k_P and digest, so D
+ *                           fetches those attachments from A under the consent (app/shared-attachment.ts).
  *   5. D                    checks the consent (signed by the patient, granted to D, covering the record,
  *                           not expired, not revoked), opens the boxes, checks A's author signature.
  *
@@ -252,14 +254,31 @@ export function shareItemAad(consent: Bytes, transactionId: Bytes, header: Recor
 	return encodeCanonical({ consent, transactionId, header: encodeHeader(header) });
 }
 
-/** What one share item gives the grantee: the record itself, or its key to fetch it from the holder. */
+/** A record's key k_P and content address: what fetching it, or its attachments, from the holder takes. */
+export interface SharedKey {
+	recordKey: Bytes;
+	digest: Bytes;
+}
+
+/**
+ * What one share item gives the grantee: the record itself, or its key to fetch it from the holder. A
+ * record with attachments kept beside it (attachment.ts) travels with its key too, so the grantee can
+ * fetch and open them from the holder under the consent.
+ */
 export type SharePayload =
-	{ kind: 'content'; content: RecordContent } | { kind: 'key'; recordKey: Bytes; digest: Bytes };
+	{ kind: 'content'; content: RecordContent; key?: SharedKey } | ({ kind: 'key' } & SharedKey);
 
 function encodePayload(p: SharePayload): Bytes {
-	return p.kind === 'content'
-		? encodeCanonical({ content: encodeRecordContent(p.content) })
-		: encodeCanonical({ recordKey: p.recordKey, digest: p.digest });
+	if (p.kind === 'key') return encodeCanonical({ recordKey: p.recordKey, digest: p.digest });
+	const content = encodeRecordContent(p.content);
+	return encodeCanonical(p.key ? { content, recordKey: p.key.recordKey, digest: p.key.digest } : { content });
+}
+
+function readKey(o: { recordKey?: unknown; digest?: unknown }): SharedKey {
+	return {
+		recordKey: read.bytes(o.recordKey, 'payload.recordKey', KEY_LENGTH),
+		digest: read.bytes(o.digest, 'payload.digest', HASH_LENGTH)
+	};
 }
 
 function decodePayload(bytes: Bytes): SharePayload {
@@ -270,20 +289,19 @@ function decodePayload(bytes: Bytes): SharePayload {
 		['content', 'recordKey', 'digest']
 	);
 	if (o.content !== undefined) {
-		read.object(o, 'payload', ['content']);
+		const withKey = o.recordKey !== undefined || o.digest !== undefined;
+		read.object(o, 'payload', withKey ? ['content', 'recordKey', 'digest'] : ['content']);
 		const content = read.bytes(o.content, 'payload.content', { max: MAX_CONTENT_BYTES });
-		return { kind: 'content', content: decodeRecordContent(content) };
+		const payload: SharePayload = { kind: 'content', content: decodeRecordContent(content) };
+		if (withKey) payload.key = readKey(o);
+		return payload;
 	}
 	read.object(o, 'payload', ['recordKey', 'digest']);
-	return {
-		kind: 'key',
-		recordKey: read.bytes(o.recordKey, 'payload.recordKey', KEY_LENGTH),
-		digest: read.bytes(o.digest, 'payload.digest', HASH_LENGTH)
-	};
+	return { kind: 'key', ...readKey(o) };
 }
 
 export type ShareInput = { transactionId: Bytes; header: RecordHeader } & (
-	{ content: RecordContent } | { recordKey: Bytes; digest: Bytes }
+	{ content: RecordContent; key?: SharedKey } | SharedKey
 );
 
 /**
@@ -320,7 +338,7 @@ export async function sealShare(options: {
 		const header = headerOf(r.header);
 		const payload: SharePayload =
 			'content' in r
-				? { kind: 'content', content: r.content }
+				? { kind: 'content', content: r.content, ...(r.key ? { key: r.key } : {}) }
 				: { kind: 'key', recordKey: r.recordKey, digest: r.digest };
 		const box = await sealTo(
 			consent.grantee,
@@ -360,13 +378,18 @@ export function decodeShareBundle(bytes: Bytes): ShareBundle {
 }
 
 export interface SharedRecord {
+	/** The consent it was shared under (the authority of the grantee's fetches from the holder). */
+	consent: Consent;
 	consentId: Bytes;
 	transactionId: Bytes;
 	header: RecordHeader;
 	/** The record, when the patient shared its content (author signature checked). */
 	content?: RecordContent;
-	/** Its key and content address, when the patient shared the key (fetch it with openGranteeResponse). */
-	key?: { recordKey: Bytes; digest: Bytes };
+	/**
+	 * Its key and content address, when the patient shared the key (fetch it with openGranteeResponse),
+	 * or with the content of a record whose attachments are kept at the holder.
+	 */
+	key?: SharedKey;
 }
 
 /**
@@ -406,10 +429,16 @@ export async function openShare(
 			shareItemAad(id, item.transactionId, item.header)
 		);
 		const payload = decodePayload(plain);
-		const shared: SharedRecord = { consentId: id, transactionId: item.transactionId, header: item.header };
+		const shared: SharedRecord = {
+			consent,
+			consentId: id,
+			transactionId: item.transactionId,
+			header: item.header
+		};
 		if (payload.kind === 'content') {
 			checkRecordContent(item.header, payload.content);
 			shared.content = payload.content;
+			if (payload.key) shared.key = payload.key;
 		} else {
 			shared.key = { recordKey: payload.recordKey, digest: payload.digest };
 		}

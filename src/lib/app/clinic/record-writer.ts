@@ -9,8 +9,9 @@
  *   4. sends the transaction body with an UploadReview: the sealed bytes and their outer key sealed to the
  *      patient, so the device opens and shows exactly what the pointer names; the patient signs or
  *      declines with a reason;
- *   5. keeps the ciphertext only once the patient signed, then submits the transaction for pinning.
- * A declined record leaves nothing behind: no row at the holder, no transaction.
+ *   5. keeps the ciphertext and seals and stores its attachments (app/held-attachments.ts) only once the
+ *      patient signed, then submits the transaction for pinning.
+ * A declined or failed record leaves nothing behind: no row, no attachment chunk, no transaction.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../../core/bytes.ts';
 import { messageFromDigest } from '../../core/chameleon.ts';
@@ -80,10 +81,6 @@ export class RecordWriter {
 		const { header, key } = await appErrors(() =>
 			acceptRecordKey(grant, { id: institution.id, secretKey: institution.secrets.signingKey })
 		);
-		for (const a of attachments) {
-			onProgress({ step: `Encrypting and storing "${a.title}" (${formatBytes(a.size)})`, fraction: 0.1 });
-			await holder.attachments.put(header, key, a.hash, a.content);
-		}
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const correction = label && { target: label.target.transactionId!, reason: label.reason };
 		const { bytes, digest } = await appErrors(() =>
@@ -114,7 +111,12 @@ export class RecordWriter {
 		try {
 			const reply = await this.askToSign(patient, peer, { body, review });
 			if (!reply.signed) throw new AppError('patient-declined', `The patient declined: ${reply.reason}`);
-			// Kept once signed (a declined record leaves nothing), before the transaction can be pinned.
+			// Kept once signed (a declined record leaves nothing), before the transaction can be pinned;
+			// the record names its attachments by hash, so they are sealed and stored only now.
+			for (const a of attachments) {
+				onProgress({ step: `Encrypting and storing "${a.title}" (${formatBytes(a.size)})`, fraction: 0.9 });
+				await holder.attachments.put(header, key, a.hash, a.content);
+			}
 			await holder.put({
 				digest,
 				patient,
@@ -130,6 +132,9 @@ export class RecordWriter {
 			await node.submit({ body, signature: reply.signature } as Transaction);
 			view.state = node.chain.isPinned(id) ? 'pinned' : 'waiting-for-pin';
 		} catch (error) {
+			// Attachments stored before a failure that kept no record would be served to nobody: delete them.
+			if (!(await holder.get(digest)))
+				for (const a of attachments) await holder.attachments.remove(header, a.hash).catch(() => undefined);
 			view.state = error instanceof AppError && error.code === 'patient-declined' ? 'declined' : 'failed';
 			view.detail = error instanceof Error ? error.message : String(error);
 			this.options.changed();

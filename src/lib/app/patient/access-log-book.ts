@@ -67,6 +67,7 @@ export class AccessLogBook {
 					authority: e.authority.kind === 'patient' ? 'patient' : bytesToHex(e.authority.consentId),
 					requester:
 						e.authority.kind === 'patient' ? 'you' : institutionView(genesis, e.authority.grantee).name,
+					...(e.attachment ? { attachment: bytesToHex(e.attachment) } : {}),
 					...(fresh ? {} : { fromCopy: true })
 				});
 		}
