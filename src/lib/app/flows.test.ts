@@ -39,7 +39,8 @@ describe('Setup, Register, Upload, Label and Share', () => {
 	it('sets up a patient and registers once at one clinic', async () => {
 		aster = await network.clinic(devInstitution('Aster Clinic'), { mine: true });
 		birch = await network.clinic(devInstitution('Birch Hospital'));
-		const cedar = await network.startNode({ clinic: devInstitution('Cedar Health') });
+		// A member without a session, answering who it is like every node with a directory.
+		const cedar = await network.party({ clinic: devInstitution('Cedar Health') });
 		elm = await network.clinic(devInstitution('Elm Family Practice'));
 		patientParty = await network.party();
 		// Setup: keys made on the device, kept in a vault.

@@ -51,7 +51,8 @@ describe('a clinic imports a visit as one record', () => {
 	it('sets up the consortium and a registered patient', async () => {
 		aster = await clinic('Aster Clinic', true);
 		await clinic('Birch Hospital');
-		const { node: cedar } = await network.startNode({ clinic: devInstitution('Cedar Health') });
+		// A member without a session, answering who it is like every node with a directory.
+		const { node: cedar } = await network.party({ clinic: devInstitution('Cedar Health') });
 		elm = await clinic('Elm Family Practice');
 		patientParty = await network.party();
 		patient = await openPatientDevice(patientParty);
