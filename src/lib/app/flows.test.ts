@@ -6,32 +6,17 @@
  * same session objects the pages use, wired to Node adapters.
  */
 import '../node/polyfills.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
 import { checkAccessRequest, createAccessRequest, encodeAccessRequest } from '../core/access-request.ts';
-import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
+import { devGenesis, devInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
-import type { Presence } from '../core/presence.ts';
-import { loadVerificationKey } from '../crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { createNodeProver } from '../crypto/prover.node.ts';
-import { MinerPool } from '../mining/pool.ts';
-import { spawnMiner } from '../mining/spawn.node.ts';
-import { servePeerDirectory } from '../net/directory.ts';
-import { createPeerNet } from '../net/peer-net.node.ts';
-import type { PeerNet } from '../net/peer-net.ts';
 import { containsBytes } from '../records/envelope.ts';
 import { recordFromForm } from '../records/fhir.ts';
-import { FullNode } from '../runtime/full-node.ts';
-import { openMemoryStore } from '../store/memory-store.ts';
-import { TABLES, type Store } from '../store/store.ts';
-import { startRelay, type Relay } from '../../../relay/relay.ts';
-import { composeInstitution, institutionRole } from '../institution/institution-node.ts';
-import { Directory } from './directory.ts';
-import { Holder } from './holder.ts';
+import { TABLES } from '../store/store.ts';
 import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
-import type { ClinicSession, PatientSession } from './types.ts';
+import type { PatientSession } from './types.ts';
+import { useTestNetwork, type ClinicParty, type Party } from '../../../tests/fixtures/test-network.ts';
 import { PROTOCOLS } from './wire.ts';
 
 // A wide round window: at this test difficulty keyblocks come every second or so (a group of one
@@ -41,94 +26,23 @@ const genesis = devGenesis({
 	timestamp: Date.now() - 60_000,
 	roundWindow: 400
 });
-const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
-
-let relay: Relay;
-let prover: ChameleonProver;
-let verifier: Groth16BatchVerifier;
-const stops: (() => Promise<void> | void)[] = [];
-
-interface Party {
-	node: FullNode;
-	net: PeerNet;
-	store: Store;
-	directory: Directory;
-	presences: Presence[];
-}
-
-async function party(
-	clinic?: DevInstitution,
-	mine = false,
-	/** A clinic with a session gets its directory from the composition root. */
-	withSession = false
-): Promise<Omit<Party, 'directory'> & { directory?: Directory }> {
-	const net = await createPeerNet({ bootstrap: relay.addresses });
-	const store = openMemoryStore();
-	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
-	const node = await FullNode.start({
-		genesis,
-		store,
-		net,
-		verifier,
-		timeouts: FAST,
-		institution: clinic && institutionRole(clinic, prover, pool)
-	});
-	const presences: Presence[] = [];
-	const directory = withSession ? undefined : new Directory(net, () => presences);
-	stops.push(async () => {
-		await node.stop();
-		pool?.terminate();
-		await net.stop();
-	});
-	return { node, net, store, directory, presences };
-}
-
-async function clinicSession(
-	name: string,
-	mine = false
-): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
-	const dev = devInstitution(name);
-	const p = await party(dev, mine, true);
-	// The same composition root as a clinic tab and a headless clinic.
-	const { session, holder, directory } = await composeInstitution({
-		identity: dev,
-		node: p.node,
-		net: p.net,
-		store: p.store,
-		prover: () => prover
-	});
-	const clinicParty: Party = { ...p, directory };
-	return { session, party: clinicParty, holder };
-}
-
-beforeAll(async () => {
-	relay = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
-	prover = await createNodeProver();
-	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-}, 120_000);
-
-afterAll(async () => {
-	for (const stop of stops.reverse()) await stop();
-	await relay.stop();
-	await prover.close();
-}, 60_000);
+const network = useTestNetwork(genesis);
 
 describe('Setup, Register, Upload, Label and Share', () => {
 	let patient: PatientSession;
 	let patientParty: Party;
-	let aster: Awaited<ReturnType<typeof clinicSession>>;
-	let birch: Awaited<ReturnType<typeof clinicSession>>;
-	let elm: Awaited<ReturnType<typeof clinicSession>>;
+	let aster: ClinicParty;
+	let birch: ClinicParty;
+	let elm: ClinicParty;
 	let stopApproving: () => void;
 
 	it('sets up a patient and registers once at one clinic', async () => {
-		aster = await clinicSession('Aster Clinic', true);
-		birch = await clinicSession('Birch Hospital');
-		const cedar = await party(devInstitution('Cedar Health'));
-		elm = await clinicSession('Elm Family Practice');
-		const made = await party();
-		patientParty = { ...made, directory: made.directory! };
+		aster = await network.clinic(devInstitution('Aster Clinic'), { mine: true });
+		birch = await network.clinic(devInstitution('Birch Hospital'));
+		// A member without a session, answering who it is like every node with a directory.
+		const cedar = await network.party({ clinic: devInstitution('Cedar Health') });
+		elm = await network.clinic(devInstitution('Elm Family Practice'));
+		patientParty = await network.party();
 		// Setup: keys made on the device, kept in a vault.
 		patient = await openPatientDevice(patientParty);
 		stopApproving = autoApprove(patient);

@@ -7,32 +7,17 @@
  * streamed to the phone: attachment-transfer.test.ts.)
  */
 import '../node/polyfills.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { bytesToHex, fromHex } from '../core/bytes.ts';
-import { devGenesis, devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
+import { devGenesis, devInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts';
-import { createPresence, type Presence } from '../core/presence.ts';
-import { loadVerificationKey } from '../crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { createNodeProver } from '../crypto/prover.node.ts';
-import { MinerPool } from '../mining/pool.ts';
-import { spawnMiner } from '../mining/spawn.node.ts';
-import { servePeerDirectory } from '../net/directory.ts';
-import { createPeerNet } from '../net/peer-net.node.ts';
-import type { PeerNet } from '../net/peer-net.ts';
 import { FhirError, parseRecord, renderRecord, validateResource } from '../records/fhir.ts';
-import { FullNode } from '../runtime/full-node.ts';
-import { openMemoryStore } from '../store/memory-store.ts';
-import type { Store } from '../store/store.ts';
-import { startRelay, type Relay } from '../../../relay/relay.ts';
 import { visitBundle } from '../../../tests/fixtures/fhir/visit.ts';
-import { createClinicSession } from './clinic-session.ts';
-import { Directory } from './directory.ts';
-import { Holder } from './holder.ts';
 import { autoApprove, openPatientDevice } from '../../../tests/fixtures/patient-device.ts';
-import type { ClinicSession, PatientSession, RecordView, SigningRequestView } from './types.ts';
+import type { PatientSession, RecordView, SigningRequestView } from './types.ts';
+import { useTestNetwork, type ClinicParty, type Party } from '../../../tests/fixtures/test-network.ts';
 
 // A wide round window: at this test difficulty keyblocks come every second or so (a group of one
 // institution pins alone once only Aster has mined), far faster than the demo's.
@@ -41,124 +26,41 @@ const genesis = devGenesis({
 	timestamp: Date.now() - 60_000,
 	roundWindow: 400
 });
-const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
-
-let relay: Relay;
-let prover: ChameleonProver;
+const network = useTestNetwork(genesis);
 /** Every Groth16 proof any clinic asks for, counted. */
 let proofs = 0;
 const countingProver: ChameleonProver = {
-	prove: (request, onProgress) => (proofs++, prover.prove(request, onProgress)),
+	prove: (request, onProgress) => (proofs++, network.prover.prove(request, onProgress)),
 	close: async () => {}
 };
-let verifier: Groth16BatchVerifier;
-const stops: (() => Promise<void> | void)[] = [];
 
-interface Party {
-	node: FullNode;
-	net: PeerNet;
-	store: Store;
-	directory: Directory;
-	presences: Presence[];
-}
-
-async function party(clinic?: DevInstitution, mine = false): Promise<Party> {
-	const net = await createPeerNet({ bootstrap: relay.addresses });
-	const store = openMemoryStore();
-	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
-	const node = await FullNode.start({
-		genesis,
-		store,
-		net,
-		verifier,
-		timeouts: FAST,
-		institution: clinic && {
-			id: clinic.institution.id,
-			signingKey: clinic.secrets.signingKey,
-			blsKey: clinic.secrets.blsKey,
-			chameleonKey: clinic.institution.chameleonKey,
-			trapdoor: clinic.secrets.trapdoor,
-			prover,
-			pool
-		}
-	});
-	const presences: Presence[] = [];
-	const directory = new Directory(net, () => presences);
-	stops.push(async () => {
-		await node.stop();
-		pool?.terminate();
-		await net.stop();
-	});
-	return { node, net, store, directory, presences };
-}
-
-async function clinicSession(
-	name: string,
-	mine = false
-): Promise<{ session: ClinicSession; party: Party; holder: Holder }> {
-	const dev = devInstitution(name);
-	const p = await party(dev, mine);
-	p.presences.push(
-		createPresence('institution', dev.secrets.signingKey, dev.institution.id, p.net.peerId, Date.now())
-	);
-	const holder = new Holder({
-		store: p.store,
-		net: p.net,
-		ledger: p.node.chain.ledger,
-		institution: { id: dev.institution.id, secretKey: dev.secrets.signingKey }
-	});
-	const session = await createClinicSession({
-		node: p.node,
-		net: p.net,
-		store: p.store,
-		holder,
-		directory: p.directory,
-		prover: () => countingProver,
-		institution: {
-			id: dev.institution.id,
-			name,
-			chameleonKey: dev.institution.chameleonKey,
-			secrets: dev.secrets
-		}
-	});
-	return { session, party: p, holder };
-}
+/** A clinic from the composition root whose proofs are counted. */
+const clinic = (name: string, mine = false) =>
+	network.clinic(devInstitution(name), { mine, prover: countingProver });
 
 /** Requests the patient's phone showed (each one a review and a signature). */
 const reviewed: SigningRequestView[] = [];
 
-beforeAll(async () => {
-	relay = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
-	prover = await createNodeProver();
-	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-}, 120_000);
-
-afterAll(async () => {
-	for (const stop of stops.reverse()) await stop();
-	await relay.stop();
-	await prover.close();
-}, 60_000);
-
 describe('a clinic imports a visit as one record', () => {
 	let patient: PatientSession;
 	let patientParty: Party;
-	let aster: Awaited<ReturnType<typeof clinicSession>>;
-	let elm: Awaited<ReturnType<typeof clinicSession>>;
+	let aster: ClinicParty;
+	let elm: ClinicParty;
 	let stopApproving: () => void;
 
 	it('sets up the consortium and a registered patient', async () => {
-		aster = await clinicSession('Aster Clinic', true);
-		await clinicSession('Birch Hospital');
-		const cedar = await party(devInstitution('Cedar Health'));
-		elm = await clinicSession('Elm Family Practice');
-		patientParty = await party();
+		aster = await clinic('Aster Clinic', true);
+		await clinic('Birch Hospital');
+		// A member without a session, answering who it is like every node with a directory.
+		const { node: cedar } = await network.party({ clinic: devInstitution('Cedar Health') });
+		elm = await clinic('Elm Family Practice');
+		patientParty = await network.party();
 		patient = await openPatientDevice(patientParty);
 		stopApproving = autoApprove(patient, (request) => reviewed.push(request));
 		// Generous waits: on a loaded machine the mesh and the first keyblock take a while.
 		await expect.poll(() => aster.party.net.peers().length, { timeout: 150_000 }).toBeGreaterThanOrEqual(4);
 		aster.party.node.startMining();
-		await expect.poll(() => cedar.node.chain.height, { timeout: 150_000 }).toBeGreaterThanOrEqual(1);
+		await expect.poll(() => cedar.chain.height, { timeout: 150_000 }).toBeGreaterThanOrEqual(1);
 		await patient.register({ name: 'Jane Doe', birthDate: '1980-04-12', institution: 'Aster Clinic' });
 		expect(patient.registered()).toBe(true);
 	}, 400_000);

@@ -6,7 +6,9 @@ import { targetForExpectedHashes } from '../../../tests/fixtures/genesis-dev.ts'
 import { sha256 } from './hash.ts';
 import { signTransaction, transactionId, type RecordBody, type Transaction } from './transaction.ts';
 import {
-	clinics,
+	aster,
+	attachProven,
+	birch,
 	labelTx,
 	leafProof,
 	medicalTx,
@@ -22,7 +24,6 @@ import {
 import { generateSigningKey } from './identity.ts';
 
 const genesis = testGenesis();
-const [aster, birch] = clinics as [(typeof clinics)[0], (typeof clinics)[0]];
 const NOW = Date.UTC(2030, 0, 1);
 const code = (code: string) => expect.objectContaining({ code });
 
@@ -248,21 +249,9 @@ describe('ledger: record transactions', () => {
 	it("refuses a label of another patient's record, or of a record another clinic wrote", async () => {
 		const ledger = registered();
 		const bobs = pinRecords(ledger, [medicalTx(genesis, bob, aster, 2)]);
-		await ledger.attachRecords(
-			bob.publicKey,
-			aster.institution.id,
-			bobs,
-			leafProof(bob.publicKey, aster, bobs),
-			soundVerifier
-		);
+		await attachProven(ledger, bob.publicKey, aster, bobs);
 		const alices = pinRecords(ledger, [medicalTx(genesis, alice, aster, 2)]);
-		await ledger.attachRecords(
-			alice.publicKey,
-			aster.institution.id,
-			alices,
-			leafProof(alice.publicKey, aster, alices),
-			soundVerifier
-		);
+		await attachProven(ledger, alice.publicKey, aster, alices);
 		expect(() => ledger.checkRecordTransaction(labelTx(genesis, alice, aster, 2, bobs[0]!.tx))).toThrow(
 			code('label-target')
 		);

@@ -15,7 +15,9 @@ import { encodeCanonical } from './encoding.ts';
 import { signTransaction, transactionToCanonical, type RecordBody, type Transaction } from './transaction.ts';
 import { verifyReceivedPatientBlock } from './received-patient-block.ts';
 import {
-	clinics,
+	aster,
+	attachProven,
+	birch,
 	expectOnlyValidationErrors,
 	labelTx,
 	leafProof,
@@ -29,7 +31,6 @@ import {
 } from '../../../tests/fixtures/chain.ts';
 
 const genesis = testGenesis();
-const [aster, birch] = clinics as [(typeof clinics)[0], (typeof clinics)[0]];
 const alice = patientKeys('alice');
 const bob = patientKeys('bob');
 const NOW = Date.UTC(2030, 0, 1);
@@ -127,13 +128,7 @@ describe('patient block', () => {
 		const [first] = pinRecords(ledger, [record]);
 		const [second] = pinRecords(ledger, [labelTx(genesis, alice, aster, 3, record)]);
 		const entries = [first!, second!];
-		await ledger.attachRecords(
-			alice.publicKey,
-			aster.institution.id,
-			entries,
-			leafProof(alice.publicKey, aster, entries),
-			soundVerifier
-		);
+		await attachProven(ledger, alice.publicKey, aster, entries);
 		const bytes = encodePatientBlock(ledger.patientBlock(alice.publicKey)!);
 		expect(await verdict(ledger, bytes)).toBe('accepted');
 		const leaf = ledger.patientBlock(alice.publicKey)!.leaves[0]!;

@@ -6,23 +6,12 @@
  * registry from the journal. A 'manual' member keeps the application until its operator decides.
  */
 import '../node/polyfills.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { targetForExpectedHashes, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { clinics, outsider, testGenesis } from '../../../tests/fixtures/chain.ts';
-import { loadVerificationKey } from '../crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { createNodeProver } from '../crypto/prover.node.ts';
-import { institutionRole } from '../institution/institution-node.ts';
-import { MinerPool } from '../mining/pool.ts';
-import { spawnMiner } from '../mining/spawn.node.ts';
-import { servePeerDirectory } from '../net/directory.ts';
-import { createPeerNet } from '../net/peer-net.node.ts';
-import type { PeerNet } from '../net/peer-net.ts';
-import { openMemoryStore } from '../store/memory-store.ts';
-import { startRelay, type Relay } from '../../../relay/relay.ts';
+import { useTestNetwork } from '../../../tests/fixtures/test-network.ts';
 import { AdmissionDesk, seekAdmission, type AdmissionPolicy, type AdmissionStatus } from './admission.ts';
-import { FullNode } from './full-node.ts';
+import type { FullNode } from './full-node.ts';
 
 // Long epochs: no hand-over during the test, so the genesis group approves and pins throughout.
 const genesis = testGenesis({
@@ -31,50 +20,16 @@ const genesis = testGenesis({
 	initialTarget: targetForExpectedHashes(1n << 16n)
 });
 const [aster, birch, cedar] = clinics as [DevInstitution, DevInstitution, DevInstitution];
-const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
-
-let relay: Relay;
-let prover: ChameleonProver;
-let verifier: Groth16BatchVerifier;
-const nets: PeerNet[] = [];
-const nodes: FullNode[] = [];
-const pools: MinerPool[] = [];
+const network = useTestNetwork(genesis);
+const { nodes } = network;
 
 async function startNode(clinic?: DevInstitution): Promise<FullNode> {
-	const net = await createPeerNet({ bootstrap: relay.addresses });
-	nets.push(net);
-	const pool = clinic ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
-	if (pool) pools.push(pool);
-	const node = await FullNode.start({
-		genesis,
-		store: openMemoryStore(),
-		net,
-		verifier,
-		timeouts: FAST,
-		institution: clinic && institutionRole(clinic, prover, pool)
-	});
-	nodes.push(node);
-	return node;
+	return (await network.startNode({ clinic, mine: clinic !== undefined })).node;
 }
 
 function desk(node: FullNode, clinic: DevInstitution, policy: AdmissionPolicy): AdmissionDesk {
 	return new AdmissionDesk({ node, id: clinic.institution.id, blsKey: clinic.secrets.blsKey, policy });
 }
-
-beforeAll(async () => {
-	relay = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
-	prover = await createNodeProver();
-	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-}, 120_000);
-
-afterAll(async () => {
-	for (const node of nodes) await node.stop();
-	for (const pool of pools) pool.terminate();
-	await Promise.allSettled(nets.map((net) => net.stop()));
-	await relay.stop();
-	await prover.close();
-}, 60_000);
 
 describe('admission of an institution outside genesis, over libp2p', () => {
 	it('applies, is approved by the group quorum, admitted by a pinned keyblock, and mines', async () => {

@@ -8,7 +8,7 @@
  * new group pins keyblocks and batches.
  */
 import '../node/polyfills.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
 import { PRESENCE_WINDOW_EPOCHS } from '../core/consensus/membership.ts';
@@ -16,19 +16,10 @@ import { messageFromDigest } from '../core/chameleon.ts';
 import { targetForExpectedHashes, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
 import { encodeKeyblock } from '../core/keyblock.ts';
 import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
-import { loadVerificationKey } from '../crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import { proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
-import { createNodeProver } from '../crypto/prover.node.ts';
-import { MinerPool } from '../mining/pool.ts';
-import { spawnMiner } from '../mining/spawn.node.ts';
-import { institutionRole } from '../institution/institution-node.ts';
-import { servePeerDirectory } from '../net/directory.ts';
-import { createPeerNet } from '../net/peer-net.node.ts';
+import { proveHash } from '../crypto/chameleon-prover.ts';
 import type { PeerNet } from '../net/peer-net.ts';
-import { openMemoryStore } from '../store/memory-store.ts';
-import { startRelay, type Relay } from '../../../relay/relay.ts';
-import { FullNode } from './full-node.ts';
+import type { FullNode } from './full-node.ts';
+import { useTestNetwork } from '../../../tests/fixtures/test-network.ts';
 import { clinics, patientKeys, registerTx, testGenesis } from '../../../tests/fixtures/chain.ts';
 
 // Short epochs, so the consensus group is handed over several times during the test; real work per
@@ -40,37 +31,17 @@ const genesis = testGenesis({
 });
 const [aster, birch, cedar] = clinics as [DevInstitution, DevInstitution, DevInstitution];
 const alice = patientKeys('consortium alice');
-const FAST = { propose: 1500, prevote: 800, precommit: 800, increment: 300, resend: 1000 };
-
-let relay: Relay;
-let prover: ChameleonProver;
-let verifier: Groth16BatchVerifier;
-const nets: PeerNet[] = [];
-const nodes: FullNode[] = [];
-const pools: MinerPool[] = [];
+const network = useTestNetwork(genesis);
+const { nodes } = network;
 
 async function startNode(clinic?: DevInstitution, mine = false): Promise<FullNode> {
-	const net = await createPeerNet({ bootstrap: relay.addresses });
-	nets.push(net);
-	const pool = mine ? new MinerPool({ workers: 1, spawn: spawnMiner }) : undefined;
-	if (pool) pools.push(pool);
-	const node = await FullNode.start({
-		genesis,
-		store: openMemoryStore(),
-		net,
-		verifier,
-		timeouts: FAST,
-		// The institution role as every institution node wires it (institution/institution-node.ts).
-		institution: clinic && institutionRole(clinic, prover, pool)
-	});
-	nodes.push(node);
-	return node;
+	return (await network.startNode({ clinic, mine })).node;
 }
 
 /** Alice's medical transaction for a record Aster holds (a real chameleon hash and proof). */
 async function medicalAtAster(ciphertext: string, round: number) {
 	const digest = sha256(new TextEncoder().encode(ciphertext));
-	const { hash } = await proveHash(prover, messageFromDigest(digest), aster.institution.chameleonKey);
+	const { hash } = await proveHash(network.prover, messageFromDigest(digest), aster.institution.chameleonKey);
 	return signTransaction<MedicalBody>(
 		{
 			kind: 'medical',
@@ -83,21 +54,6 @@ async function medicalAtAster(ciphertext: string, round: number) {
 		alice.secretKey
 	);
 }
-
-beforeAll(async () => {
-	relay = await startRelay({ port: 0 });
-	await servePeerDirectory(relay.node);
-	prover = await createNodeProver();
-	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-}, 120_000);
-
-afterAll(async () => {
-	for (const node of nodes) await node.stop();
-	for (const pool of pools) pool.terminate();
-	await Promise.allSettled(nets.map((net) => net.stop()));
-	await relay.stop();
-	await prover.close();
-}, 60_000);
 
 describe('a consortium of full nodes over libp2p', () => {
 	let members: FullNode[];
@@ -144,28 +100,21 @@ describe('a consortium of full nodes over libp2p', () => {
 
 	it('announces a submitted transaction again until the group has it, when gossip lost it', async () => {
 		// The patient's real net, except that the first transaction it publishes is lost on the way.
-		const net = await createPeerNet({ bootstrap: relay.addresses });
-		nets.push(net);
 		let lost = 0;
-		const lossy = new Proxy(net, {
-			get(target, property) {
-				if (property === 'publish')
-					return async (topic: string, data: Uint8Array) => {
-						if (topic === 'transactions' && lost === 0) return void lost++;
-						return target.publish(topic as Parameters<PeerNet['publish']>[0], data);
-					};
-				const value = Reflect.get(target, property, target) as unknown;
-				return typeof value === 'function' ? value.bind(target) : value;
-			}
+		const { node } = await network.startNode({
+			wrapNet: (net) =>
+				new Proxy(net, {
+					get(target, property) {
+						if (property === 'publish')
+							return async (topic: string, data: Uint8Array) => {
+								if (topic === 'transactions' && lost === 0) return void lost++;
+								return target.publish(topic as Parameters<PeerNet['publish']>[0], data);
+							};
+						const value = Reflect.get(target, property, target) as unknown;
+						return typeof value === 'function' ? value.bind(target) : value;
+					}
+				})
 		});
-		const node = await FullNode.start({
-			genesis,
-			store: openMemoryStore(),
-			net: lossy,
-			verifier,
-			timeouts: FAST
-		});
-		nodes.push(node);
 		await expect
 			.poll(() => node.chain.height, { timeout: 60_000 })
 			.toBeGreaterThanOrEqual(members[0]!.chain.height);
@@ -248,8 +197,7 @@ describe('a consortium of full nodes over libp2p', () => {
 	}, 300_000);
 
 	it('rejects a forged keyblock from a peer and penalises that peer', async () => {
-		const forger = await createPeerNet({ bootstrap: relay.addresses });
-		nets.push(forger);
+		const forger = await network.peerNet();
 		forger.subscribe('keyblocks', async () => 'ignore');
 		await expect.poll(() => forger.peers().length, { timeout: 30_000 }).toBeGreaterThan(0);
 		// Every miner stops and the nodes settle on one tip: a forged block for the next height is then

@@ -20,18 +20,24 @@ import { addressOf, type PublicKey } from '../../core/identity.ts';
 import { transactionId, type LabelBody, type MedicalBody, type Transaction } from '../../core/transaction.ts';
 import { proveCollision, proveHash, type ChameleonProver } from '../../crypto/chameleon-prover.ts';
 import type { InstitutionSecrets } from '../../keys/secrets.ts';
-import type { PeerNet } from '../../net/peer-net.ts';
-import { call } from '../../net/protocol.ts';
+import { call, type Requester } from '../../net/protocol.ts';
 import { formatBytes, summarize, type PlannedAttachment, type RecordResource } from '../../records/fhir.ts';
 import { acceptRecordKey, reviewUpload, sealResource } from '../../records/upload.ts';
+import type { ChainState } from '../../runtime/chain-state.ts';
 import type { FullNode } from '../../runtime/full-node.ts';
 import type { Holder, HeldRow } from '../holder.ts';
 import { AppError, type OnProgress, type PendingTransactionView } from '../types.ts';
 import { RECORD_KEY, SIGN, type SignReply, type SignRequest } from '../wire.ts';
 
+/** What writing needs of the full node: the chain it reads, submitting, and chain events. */
+export type WriterNode = Pick<FullNode, 'submit' | 'on'> & {
+	chain: Pick<ChainState, 'ledger' | 'accounts' | 'isPinned'>;
+};
+
 export interface RecordWriterOptions {
-	node: FullNode;
-	net: PeerNet;
+	node: WriterNode;
+	/** Requests to the patient's device (the record key, the signature). */
+	net: Requester;
 	holder: Holder;
 	prover: () => ChameleonProver;
 	institution: { id: PublicKey; chameleonKey: Bytes; secrets: InstitutionSecrets };

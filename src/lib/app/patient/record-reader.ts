@@ -13,8 +13,7 @@ import { deriveRecordKey } from '../../records/envelope.ts';
 import { attachmentRefs } from '../../records/fhir.ts';
 import { fetchAttachment } from '../attachment-fetch.ts';
 import { openAccessResponse } from '../../records/share.ts';
-import type { PeerNet } from '../../net/peer-net.ts';
-import { call } from '../../net/protocol.ts';
+import { call, type Requester } from '../../net/protocol.ts';
 import type { Directory } from '../directory.ts';
 import { AppError, type OnProgress } from '../types.ts';
 import { institutionView, type Consortium } from '../views.ts';
@@ -22,8 +21,10 @@ import { CIPHERTEXT } from '../wire.ts';
 import type { OpenedRecord, RecordCache } from './record-cache.ts';
 
 export interface RecordReaderOptions {
-	net: PeerNet;
-	directory: Directory;
+	/** Requests to the holders (the ciphertext, an attachment). */
+	net: Requester;
+	/** Finds a holder's peer (a lookup over the network). */
+	directory: Pick<Directory, 'locate'>;
 	/** The genesis, or the registry the chain derives (admitted institutions too). */
 	genesis: Consortium;
 	cache: RecordCache;

@@ -10,6 +10,7 @@ import { ValidationError } from '../../core/errors.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import { signTransaction, type RegisterBody, type Transaction } from '../../core/transaction.ts';
 import type { Bytes } from '../../core/bytes.ts';
+import type { Ledger } from '../../core/chain.ts';
 import type { FullNode } from '../../runtime/full-node.ts';
 import type { Store } from '../../store/store.ts';
 import { AppError, type OnProgress } from '../types.ts';
@@ -19,8 +20,11 @@ import { keepDemographics, readDemographics } from '../demographics.ts';
 /** How long the device waits for a keyblock with the registration before saying it stays pending. */
 const REGISTER_WAIT_MS = 5 * 60_000;
 
+/** What registering needs of the full node: its ledger, submitting a transaction, and chain events. */
+export type RegistrationNode = Pick<FullNode, 'submit' | 'on'> & { chain: { ledger: Ledger } };
+
 export async function register(
-	context: { node: FullNode; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
+	context: { node: RegistrationNode; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
 	details: { name: string; birthDate: string; institution: string; tellClinics?: boolean },
 	onProgress: OnProgress = () => {}
 ): Promise<void> {
