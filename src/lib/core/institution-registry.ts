@@ -17,7 +17,7 @@ import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import type { ConsensusGroup } from './consensus/group.ts';
 import { ensure, ValidationError } from './errors.ts';
 import type { GenesisConfig } from './genesis.ts';
-import type { Institution, PublicKey } from './identity.ts';
+import { publicKeyOf, type Institution, type PublicKey } from './identity.ts';
 import { verifyApproval } from './registry-approval.ts';
 import { checkApplication, checkRotation, registryFactHash, type RegistryFact } from './registry-facts.ts';
 
@@ -97,6 +97,22 @@ export class InstitutionRegistry {
 	signingKeyAt(id: Bytes, height: number): PublicKey | undefined {
 		const found = this.memberAt(id, height);
 		return found?.keys.findLast((k) => k.from <= height)?.key;
+	}
+
+	/**
+	 * Of the signing secrets institution `id` holds (its first one, then rotated ones), the one whose key
+	 * is in force for keyblock `height`; its first secret while it is not a member yet (it applies with
+	 * it). Throws when it holds none of them: signing with another would only make refused signatures.
+	 */
+	secretInForce(id: PublicKey, secrets: readonly Bytes[], height: number): Bytes {
+		const key = this.signingKeyAt(id, height);
+		if (key === undefined) return secrets[0]!;
+		const held = secrets.find((secret) => equalBytes(publicKeyOf(secret), key));
+		if (held === undefined)
+			throw new Error(
+				`the signing key in force for keyblock ${height} is not among the keys this node holds (restore the key backup made after the rotation)`
+			);
+		return held;
 	}
 
 	/** The institution whose signing key for keyblock `height` is `key` (a miner, a signer). */

@@ -86,15 +86,27 @@ export class RecordWriter {
 		}
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const correction = label && { target: label.target.transactionId!, reason: label.reason };
+		// The round is fixed before signing: the content is signed with the key in force at that round.
+		const round = ledger.height;
+		const { signingKey, rotatedSigningKeys = [] } = institution.secrets;
+		const author = ledger.registry.secretInForce(institution.id, [signingKey, ...rotatedSigningKeys], round);
 		const { bytes, digest } = await appErrors(() =>
-			sealResource({ resource, header, recordKey: key, holder: holder.keys, now: clock(), correction })
+			sealResource({
+				resource,
+				header,
+				recordKey: key,
+				holder: holder.keys,
+				now: clock(),
+				correction,
+				author
+			})
 		);
 		onProgress({ step: 'Proving the chameleon hash', fraction: 0.2 });
 		const { hash: chameleon, r } = await this.prove(patient, digest, label?.target, onProgress);
 		const common = {
 			patient,
 			institution: institution.id,
-			round: ledger.height,
+			round,
 			record: { chameleon, pointer: { digest, holder: institution.id } }
 		};
 		const body: MedicalBody | LabelBody = label
