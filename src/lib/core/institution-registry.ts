@@ -19,7 +19,13 @@ import { ensure, ValidationError } from './errors.ts';
 import type { GenesisConfig } from './genesis.ts';
 import { publicKeyOf, type Institution, type PublicKey } from './identity.ts';
 import { verifyApproval } from './registry-approval.ts';
-import { checkApplication, checkRotation, registryFactHash, type RegistryFact } from './registry-facts.ts';
+import {
+	checkApplication,
+	checkRotation,
+	registryFactHash,
+	type RegistryFact,
+	type Rotation
+} from './registry-facts.ts';
 
 export interface SigningKeyPeriod {
 	key: PublicKey;
@@ -220,16 +226,7 @@ export class InstitutionRegistry {
 				'unknown-institution',
 				'the key rotation is for an institution that is not admitted'
 			);
-		ensure(
-			rotation.sequence === institution.keys.length,
-			'rotation-sequence',
-			`${institution.name} has rotated ${institution.keys.length - 1} times; this is rotation ${rotation.sequence}`
-		);
-		ensure(
-			equalBytes(rotation.previousKey, institution.keys.at(-1)!.key),
-			'rotation-key',
-			`the rotation replaces a key that is not ${institution.name}'s signing key in force`
-		);
+		checkNextRotation(rotation, institution);
 		ensure(
 			!this.#signingKeys.has(bytesToHex(rotation.nextKey)),
 			'admission-key-reused',
@@ -259,4 +256,18 @@ export class InstitutionRegistry {
 		institution.keys.push(period);
 		this.#signingKeys.set(bytesToHex(period.key), institution);
 	}
+}
+
+/** Whether `rotation` is `institution`'s next one: the following sequence, replacing the key in force. */
+export function checkNextRotation(rotation: Rotation, institution: RegisteredInstitution): void {
+	ensure(
+		rotation.sequence === institution.keys.length,
+		'rotation-sequence',
+		`${institution.name} has rotated ${institution.keys.length - 1} times; this is rotation ${rotation.sequence}`
+	);
+	ensure(
+		equalBytes(rotation.previousKey, institution.keys.at(-1)!.key),
+		'rotation-key',
+		`the rotation replaces a key that is not ${institution.name}'s signing key in force`
+	);
 }
