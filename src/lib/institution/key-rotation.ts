@@ -68,6 +68,7 @@ export async function rotateSigningKey(options: RotateOptions): Promise<{ key: P
 		node,
 		net: node.net,
 		rotation,
+		own: { id: institution.id, blsKey: secrets.blsKey },
 		onStatus: options.onStatus,
 		signal: options.signal,
 		retryMs: options.retryMs

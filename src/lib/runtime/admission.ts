@@ -282,13 +282,20 @@ export function seekAdmission(options: SeekAdmissionOptions): Promise<number> {
  * An admitted institution's side of a key rotation (signed by its key in force and its new key):
  * the same rounds as an admission. Resolves with the first keyblock height the new key signs for.
  */
-export function seekRotation(options: SeekOptions & { rotation: Rotation }): Promise<number> {
+export function seekRotation(
+	options: SeekOptions & {
+		rotation: Rotation;
+		/** Its own consensus key: a member of the approving group approves its own rotation too. */
+		own?: { id: Bytes; blsKey: Bytes };
+	}
+): Promise<number> {
 	const { node, net, rotation, signal } = options;
 	const { registry } = node.chain.ledger;
 	return seekApproval(options, {
 		hash: rotationHash(rotation),
 		ask: (peer) => call(net, peer, ROTATE, rotation, { signal }),
 		fact: (approval) => ({ type: 'rotate', rotation, approval }),
+		own: options.own,
 		inForceFrom: () =>
 			registry.byId(rotation.institution)?.keys.find((k) => equalBytes(k.key, rotation.nextKey))?.from
 	});
@@ -301,6 +308,7 @@ async function seekApproval(
 		ask: (peer: string) => Promise<ApplyAnswer>;
 		fact: (approval: Approval) => RegistryFact;
 		inForceFrom: () => number | undefined;
+		own?: { id: Bytes; blsKey: Bytes };
 	}
 ): Promise<number> {
 	const { node, net, onStatus, signal } = options;
@@ -316,6 +324,9 @@ async function seekApproval(
 		const signatures = new Map<number, Bytes>();
 		let pending = 0;
 		let refused = 0;
+		const own = request.own && group.indexOf(request.own.id);
+		if (own !== undefined && own >= 0)
+			signatures.set(own, signApproval(group, request.hash, request.own!.blsKey));
 		await Promise.all(
 			net.peers().map(async (peer) => {
 				const answer = await request.ask(peer).catch(() => undefined);
