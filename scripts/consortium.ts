@@ -23,9 +23,17 @@
  *       writes a headless clinic's key backup (encrypted under the passphrase in $NAME, default
  *       SPCHAIN_BACKUP_PASSPHRASE), which a clinic tab restores; the keystore opens with
  *       SPCHAIN_PASSPHRASE or its key file.
+ *   rotate --data <clinic data dir>
+ *       asks the running headless clinic of that directory to rotate its signing key: it makes the new
+ *       key in its keystore, signs the rotation with the old and the new key and has the consensus
+ *       group certify it (src/lib/node/operator-requests.ts); progress in <dir>/rotation.json.
+ *   applications --data <clinic data dir>
+ *   approve <hash> --data <dir> | refuse <hash> --data <dir>
+ *       under ADMISSION=manual: lists the applications and rotations waiting for this clinic's
+ *       operator, and approves or refuses one by its hash.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
 	finishFoundingDir,
@@ -37,6 +45,13 @@ import { contributeFoundingDir, revealFoundingDir } from '../src/lib/node/foundi
 import { GenesisVerifyError, verifyGenesisFile, verifySnarkFiles } from '../src/lib/node/genesis-verify.ts';
 import { CeremonyError } from '../circuits/ceremony/transcript.ts';
 import { openKeystore } from '../src/lib/node/keystore.ts';
+import {
+	APPLICATIONS_FILE,
+	REQUESTS_DIR,
+	ROTATE_REQUEST,
+	ROTATION_FILE,
+	type PendingView
+} from '../src/lib/node/operator-requests.ts';
 
 const { values, positionals } = parseArgs({
 	allowPositionals: true,
@@ -49,7 +64,8 @@ const { values, positionals } = parseArgs({
 		name: { type: 'string' },
 		keystore: { type: 'string' },
 		out: { type: 'string' },
-		artifacts: { type: 'string' }
+		artifacts: { type: 'string' },
+		data: { type: 'string' }
 	}
 });
 const callerPath = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
@@ -130,14 +146,47 @@ async function found(command: string, dir: string | undefined): Promise<void> {
 	}
 }
 
+/** Operator requests to a running headless clinic, as files in its data directory. */
+function operate(command: string, hash: string | undefined): void {
+	if (!values.data) throw new UsageError(`${command} needs --data <the clinic's data dir>`);
+	const dir = callerPath(values.data);
+	if (!existsSync(join(dir, 'keys')))
+		throw new UsageError(`${values.data} is not a clinic's data directory (no keys/ in it)`);
+	const request = (name: string) => {
+		mkdirSync(join(dir, REQUESTS_DIR), { recursive: true });
+		writeFileSync(join(dir, REQUESTS_DIR, name), new Date().toISOString());
+	};
+	if (command === 'rotate') {
+		request(ROTATE_REQUEST);
+		console.log(
+			`key rotation requested; the running clinic reports progress in ${join(values.data, ROTATION_FILE)}`
+		);
+	} else if (command === 'applications') {
+		const file = join(dir, APPLICATIONS_FILE);
+		const pending = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PendingView[]) : [];
+		if (pending.length === 0) console.log('nothing waits for a decision');
+		for (const p of pending)
+			console.log(
+				`${p.hash}  ${p.kind === 'admit' ? 'admission' : 'key rotation'}  ${p.name}  (${p.receivedAt})`
+			);
+	} else {
+		if (!hash || !/^[0-9a-f]{64}$/.test(hash))
+			throw new UsageError(`usage: npm run consortium -- ${command} <hash> --data <dir>`);
+		request(`${command}-${hash}`);
+		console.log(`${command === 'approve' ? 'approval' : 'refusal'} handed to the running clinic`);
+	}
+}
+
 try {
 	const [command, ...rest] = positionals;
 	if (command === 'verify') await verify(rest[0]);
 	else if (command !== undefined && FOUND_COMMANDS.includes(command)) await found(command, rest[0]);
 	else if (command === 'backup') await backup(rest[0], rest[1]);
+	else if (command && ['rotate', 'applications', 'approve', 'refuse'].includes(command))
+		operate(command, rest[0]);
 	else
 		throw new UsageError(
-			`usage: npm run consortium -- verify <genesis.json> | ${FOUND_COMMANDS.join('|')} <dir> | backup <dir> <file>`
+			`usage: npm run consortium -- verify <genesis.json> | ${FOUND_COMMANDS.join('|')} <dir> | backup <dir> <file> | rotate|applications|approve <hash>|refuse <hash> --data <dir>`
 		);
 	// snarkjs keeps worker threads alive after a --full check.
 	process.exit(0);

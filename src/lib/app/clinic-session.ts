@@ -162,15 +162,21 @@ export async function createClinicSession(options: ClinicSessionOptions): Promis
 	) => writer.write(patientKey(patientText), resource, onProgress, label, attachments);
 
 	async function recordView(row: HeldRow): Promise<RecordView> {
-		const { content } = await openRecord(row.sealed, {
-			outerKey: deriveOuterKey(holder.keys.storageKey, {
-				patient: row.patient,
-				holder: institution.id,
-				record: decodeRecordNonce(row)
-			}),
-			recordKey: row.recordKey
-		});
 		const id = row.transactionId ?? new Uint8Array(32);
+		// Signed with the key in force at its round; not attached yet: the key in force now.
+		const author = ledger.recordAuthorKey(id) ?? ledger.registry.signingKeyAt(institution.id, ledger.height);
+		const { content } = await openRecord(
+			row.sealed,
+			{
+				outerKey: deriveOuterKey(holder.keys.storageKey, {
+					patient: row.patient,
+					holder: institution.id,
+					record: decodeRecordNonce(row)
+				}),
+				recordKey: row.recordKey
+			},
+			{ author }
+		);
 		const location = ledger.recordLocation(id);
 		return {
 			id: bytesToHex(id),

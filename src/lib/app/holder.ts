@@ -230,7 +230,8 @@ export class Holder {
 					...(await openShare(decodeShareBundle(bytes), {
 						grantee: { id: this.keys.id, secretKey: this.keys.secretKey },
 						revocations,
-						now: this.clock()
+						now: this.clock(),
+						authorKey: (id) => this.ledger.recordAuthorKey(id)
 					}))
 				);
 			} catch {
@@ -313,7 +314,8 @@ export class Holder {
 		const records = await openShare(bundle, {
 			grantee: { id: this.keys.id, secretKey: this.keys.secretKey },
 			revocations: await this.revocations(),
-			now: this.clock()
+			now: this.clock(),
+			authorKey: (id) => this.ledger.recordAuthorKey(id)
 		});
 		// Each shared record must be the one the chain points at, held by the institution named in it.
 		for (const record of records) {

@@ -93,8 +93,20 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	const timeOf = (round: number) => ledger.keyblock(Math.max(1, round))?.block.header.timestamp ?? 0;
 
 	const cache = new RecordCache(store, masterKey);
-	const reader = new RecordReader({ net, directory, genesis: consortium, cache, clock, patient, masterKey });
+	// Each record's content is checked with its holder's key of the record's round (key rotation).
+	const authorKey = (holder: PublicKey, round: number) => ledger.registry.signingKeyAt(holder, round);
+	const reader = new RecordReader({
+		net,
+		directory,
+		genesis: consortium,
+		cache,
+		clock,
+		patient,
+		masterKey,
+		authorKey
+	});
 	const desk = new SigningDesk({
+		authorKey,
 		patient,
 		masterKey,
 		genesis: consortium,

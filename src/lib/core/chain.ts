@@ -123,6 +123,16 @@ export class Ledger {
 		return this.#records.get(bytesToHex(txId));
 	}
 
+	/**
+	 * The key the holder of an attached record signed its content with: its signing key in force at the
+	 * record's round (undefined: no such record here). A rotation leaves older records on the old key.
+	 */
+	recordAuthorKey(txId: Bytes): PublicKey | undefined {
+		const at = this.recordLocation(txId);
+		const entry = at && this.patientBlock(at.patient)!.leaves[at.leaf]!.entries[at.index]!;
+		return entry && this.registry.signingKeyAt(entry.tx.body.institution, entry.tx.body.round);
+	}
+
 	institution(id: Bytes): Institution {
 		const found = this.registry.byId(id);
 		if (!found)

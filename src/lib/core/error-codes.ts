@@ -273,6 +273,7 @@ export const APP_CODES = [
 	'genesis-mismatch',
 	'holder-offline',
 	'institution-offline',
+	'key-rotated',
 	'mining-workers',
 	'no-answer',
 	'no-genesis',

@@ -1,30 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { Ledger } from './chain.ts';
 import { ConsensusGroup } from './consensus/group.ts';
-import { blsAggregateSignatures as blsAggregate, blsProvePossession } from './consensus/bls.ts';
-import { checkKeyblock, sealKeyblock, type Keyblock } from './keyblock.ts';
+import { blsProvePossession } from './consensus/bls.ts';
+import { checkKeyblock } from './keyblock.ts';
 import { generateSigningKey, publicKeyOf as publicOf, type Institution } from './identity.ts';
-import { meetsTarget, powHash } from './pow.ts';
-import { signApproval } from './registry-approval.ts';
-import {
-	registryFactHash,
-	registryRoot,
-	signApplication,
-	signRotation,
-	type Approval,
-	type RegistryFact
-} from './registry-facts.ts';
-import type { RegisterBody, Transaction } from './transaction.ts';
+import { registryFactHash, signApplication, type RegistryFact } from './registry-facts.ts';
 import {
 	clinics,
 	medicalTx,
-	nextHeaderBase,
 	outsider,
 	patientKeys,
 	registerTx,
 	testGenesis
 } from '../../../tests/fixtures/chain.ts';
 import { devInstitution, type DevInstitution } from '../../../tests/fixtures/genesis-dev.ts';
+import {
+	approvedAdmission,
+	approvedRotation,
+	approvingLedger,
+	groupApproval,
+	groupOf,
+	mineWith as mine
+} from '../../../tests/fixtures/registry.ts';
 
 const genesis = testGenesis();
 const NOW = Date.UTC(2030, 0, 1);
@@ -35,72 +32,12 @@ const [aster, birch, cedar, dogwood] = clinics as [
 	DevInstitution,
 	DevInstitution
 ];
-const groupOf = (reputations: readonly number[]) =>
-	new ConsensusGroup(
-		clinics.map((c, i) => ({
-			id: c.institution.id,
-			blsPublicKey: c.institution.blsKey,
-			reputation: reputations[i]!
-		})),
-		0
-	);
 const group = groupOf([1, 1, 1, 1]);
-/** A fact's hash does not cover its approval: this stands in while the hash is computed. */
-const UNAPPROVED: Approval = { epoch: 0, signers: new Uint8Array(1), signature: new Uint8Array(96) };
-
-function ledgerWith(approving = group): Ledger {
-	return new Ledger(genesis, {
-		epochOf: (height) => Math.floor((height - 1) / genesis.epochLength),
-		groupOfEpoch: (epoch) => (epoch === 0 ? approving : undefined)
-	});
-}
-
-/** The approval of `signers` (genesis clinics) over `factHash`, aggregated as a member's node would. */
-function approval(factHash: Uint8Array, signers: readonly DevInstitution[], by = group): Approval {
-	const signatures = new Map(
-		signers.map((s) => [by.indexOf(s.institution.id), signApproval(by, factHash, s.secrets.blsKey)] as const)
-	);
-	const indices = [...signatures.keys()].sort((a, b) => a - b);
-	const bits = new Uint8Array(1);
-	for (const i of indices) bits[0]! |= 1 << i;
-	return {
-		epoch: by.epoch,
-		signers: bits,
-		signature: blsAggregate(indices.map((i) => signatures.get(i)!))
-	};
-}
-
-function admission(applicant: DevInstitution, signers = [aster, birch, cedar], by = group): RegistryFact {
-	const application = signApplication(
-		ledgerWith().genesisHash,
-		applicant.institution,
-		applicant.secrets.signingKey
-	);
-	const fact = { type: 'admit', application, approval: UNAPPROVED } as const;
-	return { ...fact, approval: approval(registryFactHash(fact), signers, by) };
-}
-
-/** Mines the next keyblock with a signing key (the miner's current one) and registry facts. */
-function mine(
-	ledger: Ledger,
-	signingKey: Uint8Array,
-	registry: RegistryFact[] = [],
-	registers: Transaction<RegisterBody>[] = []
-): Keyblock {
-	const publicKey = publicOf(signingKey);
-	const base = {
-		...nextHeaderBase(
-			ledger,
-			publicKey,
-			registers,
-			ledger.genesis.timestamp + (ledger.height + 1) * ledger.genesis.keyblockIntervalMs
-		),
-		...(registry.length ? { registryRoot: registryRoot(registry) } : {})
-	};
-	for (let nonce = 0n; ; nonce++)
-		if (meetsTarget(powHash(base.prev, base.penu, nonce, base.miner), base.target))
-			return sealKeyblock({ ...base, nonce }, registers, signingKey, registry);
-}
+const ledgerWith = (approving = group) => approvingLedger(genesis, approving);
+const approval = (factHash: Uint8Array, signers: readonly DevInstitution[], by = group) =>
+	groupApproval(factHash, signers, by);
+const admission = (applicant: DevInstitution, signers = [aster, birch, cedar], by = group): RegistryFact =>
+	approvedAdmission(ledgerWith(), applicant, signers, by);
 
 describe('institution registry: admission', () => {
 	it('admits an applicant from the keyblock after the one that carries its approved application', () => {
@@ -232,18 +169,8 @@ describe('institution registry: admission', () => {
 });
 
 describe('institution registry: key rotation', () => {
-	function rotation(from: DevInstitution, previous: Uint8Array, next: Uint8Array, sequence = 1) {
-		const unsigned = {
-			network: ledgerWith().genesisHash,
-			institution: from.institution.id,
-			sequence,
-			previousKey: publicOf(previous),
-			nextKey: publicOf(next)
-		};
-		const signed = signRotation(unsigned, previous, next);
-		const fact = { type: 'rotate', rotation: signed, approval: UNAPPROVED } as const;
-		return { ...fact, approval: approval(registryFactHash(fact), [aster, birch, cedar]) };
-	}
+	const rotation = (from: DevInstitution, previous: Uint8Array, next: Uint8Array, sequence = 1) =>
+		approvedRotation(ledgerWith(), from, previous, next, sequence);
 
 	it('accepts only the new key from the next keyblock, and keeps what the old key signed verifiable', () => {
 		const ledger = ledgerWith();

@@ -17,9 +17,15 @@ import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import type { ConsensusGroup } from './consensus/group.ts';
 import { ensure, ValidationError } from './errors.ts';
 import type { GenesisConfig } from './genesis.ts';
-import type { Institution, PublicKey } from './identity.ts';
+import { publicKeyOf, type Institution, type PublicKey } from './identity.ts';
 import { verifyApproval } from './registry-approval.ts';
-import { checkApplication, checkRotation, registryFactHash, type RegistryFact } from './registry-facts.ts';
+import {
+	checkApplication,
+	checkRotation,
+	registryFactHash,
+	type RegistryFact,
+	type Rotation
+} from './registry-facts.ts';
 
 export interface SigningKeyPeriod {
 	key: PublicKey;
@@ -97,6 +103,22 @@ export class InstitutionRegistry {
 	signingKeyAt(id: Bytes, height: number): PublicKey | undefined {
 		const found = this.memberAt(id, height);
 		return found?.keys.findLast((k) => k.from <= height)?.key;
+	}
+
+	/**
+	 * Of the signing secrets institution `id` holds (its first one, then rotated ones), the one whose key
+	 * is in force for keyblock `height`; its first secret while it is not a member yet (it applies with
+	 * it). Throws when it holds none of them: signing with another would only make refused signatures.
+	 */
+	secretInForce(id: PublicKey, secrets: readonly Bytes[], height: number): Bytes {
+		const key = this.signingKeyAt(id, height);
+		if (key === undefined) return secrets[0]!;
+		const held = secrets.find((secret) => equalBytes(publicKeyOf(secret), key));
+		if (held === undefined)
+			throw new Error(
+				`the signing key in force for keyblock ${height} is not among the keys this node holds (restore the key backup made after the rotation)`
+			);
+		return held;
 	}
 
 	/** The institution whose signing key for keyblock `height` is `key` (a miner, a signer). */
@@ -204,16 +226,7 @@ export class InstitutionRegistry {
 				'unknown-institution',
 				'the key rotation is for an institution that is not admitted'
 			);
-		ensure(
-			rotation.sequence === institution.keys.length,
-			'rotation-sequence',
-			`${institution.name} has rotated ${institution.keys.length - 1} times; this is rotation ${rotation.sequence}`
-		);
-		ensure(
-			equalBytes(rotation.previousKey, institution.keys.at(-1)!.key),
-			'rotation-key',
-			`the rotation replaces a key that is not ${institution.name}'s signing key in force`
-		);
+		checkNextRotation(rotation, institution);
 		ensure(
 			!this.#signingKeys.has(bytesToHex(rotation.nextKey)),
 			'admission-key-reused',
@@ -243,4 +256,18 @@ export class InstitutionRegistry {
 		institution.keys.push(period);
 		this.#signingKeys.set(bytesToHex(period.key), institution);
 	}
+}
+
+/** Whether `rotation` is `institution`'s next one: the following sequence, replacing the key in force. */
+export function checkNextRotation(rotation: Rotation, institution: RegisteredInstitution): void {
+	ensure(
+		rotation.sequence === institution.keys.length,
+		'rotation-sequence',
+		`${institution.name} has rotated ${institution.keys.length - 1} times; this is rotation ${rotation.sequence}`
+	);
+	ensure(
+		equalBytes(rotation.previousKey, institution.keys.at(-1)!.key),
+		'rotation-key',
+		`the rotation replaces a key that is not ${institution.name}'s signing key in force`
+	);
 }

@@ -201,12 +201,16 @@ export function registryFactToCanonical(fact: RegistryFact): { [key: string]: Ca
 			application: applicationToCanonical(fact.application),
 			approval: approvalCanonical(fact.approval)
 		};
-	const { previousSignature, nextSignature, ...unsigned } = fact.rotation;
 	return {
 		type: 'rotate',
-		rotation: { ...unsigned, previousSignature, nextSignature },
+		rotation: rotationToCanonical(fact.rotation),
 		approval: approvalCanonical(fact.approval)
 	};
+}
+
+export function rotationToCanonical(r: Rotation): { [key: string]: Canonical } {
+	const { previousSignature, nextSignature, ...unsigned } = r;
+	return { ...unsigned, previousSignature, nextSignature };
 }
 
 export function readApproval(value: unknown, where: string): Approval {

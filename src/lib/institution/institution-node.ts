@@ -33,6 +33,7 @@ export function institutionKeys(
 	return {
 		id: identity.institution.id,
 		signingKey: identity.secrets.signingKey,
+		rotatedKeys: (identity.secrets.rotatedSigningKeys ??= []),
 		blsKey: identity.secrets.blsKey,
 		chameleonKey: identity.institution.chameleonKey,
 		trapdoor: identity.secrets.trapdoor

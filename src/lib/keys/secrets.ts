@@ -4,7 +4,7 @@
  * holds (Schnorr signing secret, BLS12-381 secret, chameleon-hash trapdoor). One place that fixes the
  * names and byte layouts, so the screens, the backup file and the node agree on them.
  */
-import { bigIntToBytes, bytesToBigInt } from '../core/bytes.ts';
+import { bigIntToBytes, bytesToBigInt, concatBytes } from '../core/bytes.ts';
 import type { KeyVault } from './vault.ts';
 
 export interface InstitutionSecrets {
@@ -14,6 +14,12 @@ export interface InstitutionSecrets {
 	blsKey: Uint8Array;
 	/** Chameleon trapdoor x (scalar mod L of Baby Jubjub's subgroup). */
 	trapdoor: bigint;
+	/**
+	 * Signing secrets made for key rotations, oldest first (docs/consortium.md "Key rotation"). The chain
+	 * says which key is in force at each keyblock (InstitutionRegistry.secretInForce); `signingKey` stays
+	 * the id's secret, which also opens what is sealed to the institution.
+	 */
+	rotatedSigningKeys?: Uint8Array[];
 }
 
 export interface PatientSecrets {
@@ -29,7 +35,9 @@ export const INSTITUTION_KEY_NAMES = {
 	blsKey: 'institution/bls',
 	trapdoor: 'institution/trapdoor',
 	/** Not secret, but kept with the keys so a backup restores the whole identity. */
-	name: 'institution/name'
+	name: 'institution/name',
+	/** The rotated signing secrets, 32 bytes each, concatenated. */
+	rotatedSigningKeys: 'institution/rotated-signing'
 } as const;
 
 function exactly(bytes: Uint8Array, length: number, what: string): Uint8Array {
@@ -59,21 +67,33 @@ export async function saveInstitutionSecrets(vault: KeyVault, secrets: Instituti
 function institutionRows(secrets: InstitutionSecrets): Record<string, Uint8Array> {
 	if (typeof secrets.trapdoor !== 'bigint' || secrets.trapdoor <= 0n || secrets.trapdoor >= 2n ** 256n)
 		throw new TypeError('the chameleon trapdoor must be a positive scalar below 2^256');
-	return {
+	const rows: Record<string, Uint8Array> = {
 		[INSTITUTION_KEY_NAMES.signingKey]: exactly(secrets.signingKey, 32, 'the institution signing key'),
 		[INSTITUTION_KEY_NAMES.blsKey]: exactly(secrets.blsKey, 32, 'the BLS secret key'),
 		[INSTITUTION_KEY_NAMES.trapdoor]: bigIntToBytes(secrets.trapdoor, 32)
 	};
+	const rotated = secrets.rotatedSigningKeys ?? [];
+	if (rotated.length > 0)
+		rows[INSTITUTION_KEY_NAMES.rotatedSigningKeys] = concatBytes(
+			...rotated.map((key) => exactly(key, 32, 'a rotated signing key'))
+		);
+	return rows;
 }
 
 export async function loadInstitutionSecrets(vault: KeyVault): Promise<InstitutionSecrets | undefined> {
 	const signingKey = await vault.find(INSTITUTION_KEY_NAMES.signingKey);
 	if (!signingKey) return undefined;
-	return {
+	const secrets: InstitutionSecrets = {
 		signingKey,
 		blsKey: await vault.get(INSTITUTION_KEY_NAMES.blsKey),
 		trapdoor: bytesToBigInt(await vault.get(INSTITUTION_KEY_NAMES.trapdoor))
 	};
+	const rotated = await vault.find(INSTITUTION_KEY_NAMES.rotatedSigningKeys);
+	if (rotated)
+		secrets.rotatedSigningKeys = Array.from({ length: rotated.length / 32 }, (_, i) =>
+			rotated.slice(i * 32, i * 32 + 32)
+		);
+	return secrets;
 }
 
 /** Stores the secrets and the name together (one batch), so a backup restores the whole identity. */

@@ -69,7 +69,8 @@ for (const [index, { name, dir, identity }] of consortium.clinics.entries()) {
 		listen: [`/ip4/127.0.0.1/tcp/${portBase === 0 ? 0 : portBase + index}/ws`],
 		miners,
 		miningDuty,
-		admission
+		admission,
+		passphrase: process.env.SPCHAIN_PASSPHRASE || undefined
 	});
 	if (clinic.node.chain.discardedFacts > 0)
 		console.log(
@@ -87,6 +88,7 @@ for (const [index, { name, dir, identity }] of consortium.clinics.entries()) {
 			for (const registered of fact.block.registry ?? [])
 				if (registered.type === 'admit')
 					console.log(`${name}: ${registered.application.institution.name} admitted to the consortium`);
+				else console.log(`${name}: a signing key rotation is in force from the next keyblock`);
 		} else if (fact.type === 'batch')
 			console.log(
 				`${name}: batch ${fact.pinned.sequence} pinned (${fact.pinned.batch.transactions.length} records)`

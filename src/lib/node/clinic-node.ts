@@ -28,6 +28,9 @@ import { pinGenesis } from '../institution/genesis-pin.ts';
 import type { TimeoutConfig } from '../core/consensus/machine.ts';
 import { openStore } from '../store/store.node.ts';
 import type { AdmissionPolicy } from '../institution/institution-admission.ts';
+import { saveInstitutionIdentity } from '../keys/secrets.ts';
+import { openKeystore } from './keystore.ts';
+import { watchOperatorRequests } from './operator-requests.ts';
 
 export interface ClinicNodeOptions {
 	genesis: GenesisConfig;
@@ -44,6 +47,10 @@ export interface ClinicNodeOptions {
 	timeouts?: TimeoutConfig;
 	/** How this clinic answers applications to join the consortium (default 'manual'). */
 	admission?: AdmissionPolicy;
+	/** The passphrase of its keystore (`dataDir`), where a key rotation keeps the new key. */
+	passphrase?: string;
+	/** Where operator requests (node/operator-requests.ts) are logged (default console.log). */
+	log?: (line: string) => void;
 }
 
 export interface ClinicNode extends InstitutionNode {
@@ -96,11 +103,28 @@ export async function startClinicNode(options: ClinicNodeOptions): Promise<Clini
 		protection,
 		admission: options.admission
 	});
+	const log = options.log ?? ((line: string) => console.log(`${clinic.institution.name}: ${line}`));
+	const stopRequests = await watchOperatorRequests({
+		dir: options.dataDir,
+		desk: institution.admission.desk,
+		node,
+		identity: clinic,
+		save: async (secrets) => {
+			const keystore = await openKeystore({ dir: options.dataDir, passphrase: options.passphrase });
+			try {
+				await saveInstitutionIdentity(keystore.vault, clinic.institution.name, secrets);
+			} finally {
+				await keystore.close();
+			}
+		},
+		log
+	});
 	return {
 		...institution,
 		node,
 		addresses: () => net.addresses(),
 		stop: async () => {
+			stopRequests();
 			institution.admission.stop();
 			await node.stop();
 			pool?.terminate();

@@ -249,12 +249,20 @@ export function signRecordContent(
 	return { ...content, signature: sign(institutionSecretKey, recordContentDigest(header, content)) };
 }
 
-/** Throws ValidationError 'record-author' unless header.holder signed this content for this record. */
-export function checkRecordContent(header: RecordHeader, content: RecordContent): void {
+/**
+ * Throws ValidationError 'record-author' unless the holder signed this content for this record with
+ * `author`: its signing key in force at the record's round (Ledger.recordAuthorKey,
+ * InstitutionRegistry.signingKeyAt), which is its id until it rotates its key.
+ */
+export function checkRecordContent(
+	header: RecordHeader,
+	content: RecordContent,
+	author: PublicKey = header.holder
+): void {
 	ensure(
-		verifySignature(header.holder, recordContentDigest(header, content), content.signature),
+		verifySignature(author, recordContentDigest(header, content), content.signature),
 		'record-author',
-		'the record is not signed by the institution that holds it'
+		'the record is not signed by the institution that holds it, with its signing key of that round'
 	);
 }
 
@@ -379,12 +387,13 @@ export async function openInner(
 
 /**
  * Opens stored bytes end to end: checks the content address against `digest` (the on-chain pointer)
- * when given, removes both layers and checks the author's signature.
+ * when given, removes both layers and checks the author's signature (with `author` when given: the
+ * holder's signing key of the record's round, else its id).
  */
 export async function openRecord(
 	bytes: Bytes,
 	keys: { outerKey: Bytes; recordKey: Bytes },
-	expect?: { digest?: Bytes; patient?: PublicKey; holder?: PublicKey }
+	expect?: { digest?: Bytes; patient?: PublicKey; holder?: PublicKey; author?: PublicKey }
 ): Promise<{ header: RecordHeader; content: RecordContent }> {
 	if (expect?.digest)
 		ensure(
@@ -407,7 +416,7 @@ export async function openRecord(
 			'the record is held by another institution'
 		);
 	const content = await openInner(header, await openOuter(sealed, keys.outerKey), keys.recordKey);
-	checkRecordContent(header, content);
+	checkRecordContent(header, content, expect?.author);
 	return { header, content };
 }
 

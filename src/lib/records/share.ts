@@ -161,7 +161,8 @@ async function openReleased(
 	pointer: Pointer,
 	recipient: { publicKey: PublicKey; secretKey: Bytes },
 	recordKeyOf: (header: RecordHeader) => Bytes,
-	patient: PublicKey
+	patient: PublicKey,
+	author: PublicKey | undefined
 ): Promise<{ header: RecordHeader; content: RecordContent }> {
 	ensure(equalBytes(request.digest, pointer.digest), 'share-request', 'the request was for another record');
 	ensure(
@@ -180,7 +181,7 @@ async function openReleased(
 	return openRecord(
 		response.sealed,
 		{ outerKey, recordKey: recordKeyOf(header) },
-		{ digest: pointer.digest, patient, holder: pointer.holder }
+		{ digest: pointer.digest, patient, holder: pointer.holder, author }
 	);
 }
 
@@ -196,6 +197,8 @@ export function openAccessResponse(
 		pointer: Pointer;
 		patient: { publicKey: PublicKey; secretKey: Bytes };
 		masterKey: Bytes;
+		/** The holder's signing key at the record's round (InstitutionRegistry.signingKeyAt); default its id. */
+		author?: PublicKey;
 	}
 ): Promise<{ header: RecordHeader; content: RecordContent }> {
 	const { patient } = options;
@@ -205,7 +208,8 @@ export function openAccessResponse(
 		options.pointer,
 		patient,
 		(header) => deriveRecordKey(options.masterKey, header),
-		patient.publicKey
+		patient.publicKey,
+		options.author
 	);
 }
 
@@ -221,6 +225,8 @@ export function openGranteeResponse(
 		grantee: { id: PublicKey; secretKey: Bytes };
 		/** From openShare: the shared record key and the record's patient. */
 		shared: { recordKey: Bytes; patient: PublicKey };
+		/** The holder's signing key at the record's round (Ledger.recordAuthorKey); default its id. */
+		author?: PublicKey;
 	}
 ): Promise<{ header: RecordHeader; content: RecordContent }> {
 	const { grantee, shared } = options;
@@ -230,7 +236,8 @@ export function openGranteeResponse(
 		options.pointer,
 		{ publicKey: grantee.id, secretKey: grantee.secretKey },
 		() => shared.recordKey,
-		shared.patient
+		shared.patient,
+		options.author
 	);
 }
 
@@ -404,6 +411,8 @@ export async function openShare(
 		grantee: { id: PublicKey; secretKey: Bytes };
 		revocations: readonly Revocation[];
 		now: number;
+		/** The holder's signing key for a record's round (Ledger.recordAuthorKey); default its id. */
+		authorKey?: (transactionId: Bytes) => PublicKey | undefined;
 	}
 ): Promise<SharedRecord[]> {
 	const { consent } = bundle;
@@ -436,7 +445,7 @@ export async function openShare(
 			header: item.header
 		};
 		if (payload.kind === 'content') {
-			checkRecordContent(item.header, payload.content);
+			checkRecordContent(item.header, payload.content, options.authorKey?.(item.transactionId));
 			shared.content = payload.content;
 			if (payload.key) shared.key = payload.key;
 		} else {

@@ -112,6 +112,8 @@ export async function sealResource(options: {
 	now: number;
 	/** For a label: the record corrected and why. */
 	correction?: Correction;
+	/** The signing secret in force for the record's round, after a key rotation (default holder.secretKey). */
+	author?: Bytes;
 }): Promise<Sealed & { content: RecordContent }> {
 	const { header, holder } = options;
 	ensure(equalBytes(header.holder, holder.id), 'grant-holder', 'the record header names another institution');
@@ -120,7 +122,7 @@ export async function sealResource(options: {
 	const content = signRecordContent(
 		header,
 		{ resource: JSON.stringify(resource), authoredAt: options.now, correction: options.correction },
-		holder.secretKey
+		options.author ?? holder.secretKey
 	);
 	const sealed = await sealRecord(header, options.recordKey, holder.storageKey, content);
 	return { ...sealed, content };
@@ -155,7 +157,13 @@ export async function reviewUpload(sealedBytes: Bytes, holder: HolderKeys): Prom
  */
 export async function openUploadReview(
 	review: UploadReview,
-	options: { patient: { publicKey: PublicKey; secretKey: Bytes }; masterKey: Bytes; holder: PublicKey }
+	options: {
+		patient: { publicKey: PublicKey; secretKey: Bytes };
+		masterKey: Bytes;
+		holder: PublicKey;
+		/** The holder's signing key at the transaction's round (it may have rotated); default its id. */
+		author?: PublicKey;
+	}
 ): Promise<{ digest: Bytes; header: RecordHeader; content: RecordContent; resource: RecordResource }> {
 	const digest = contentAddress(review.sealed);
 	const header = headerOf(decodeSealedRecord(review.sealed));
@@ -164,7 +172,7 @@ export async function openUploadReview(
 	const opened = await openRecord(
 		review.sealed,
 		{ outerKey, recordKey: deriveRecordKey(options.masterKey, header) },
-		{ patient: patient.publicKey, holder: options.holder }
+		{ patient: patient.publicKey, holder: options.holder, author: options.author }
 	);
 	return { digest, ...opened, resource: resourceOf(opened.content) };
 }

@@ -11,11 +11,16 @@
  *   to the institutions, whose miners carry it in their next keyblock (registry-pool.ts); it is in force
  *   from the keyblock after the one the group pins with it.
  *
- * `AdmissionDesk` is a member's side, `seekAdmission` the applicant's.
+ * - ROTATE: the same for a key rotation (core registry-facts.ts): the institution sends its rotation,
+ *   signed by its key in force and its new key; members answer by the same policy, and the certified
+ *   rotation travels by SUBMIT like an admission.
+ *
+ * `AdmissionDesk` is a member's side, `seekAdmission` and `seekRotation` the asking institution's.
  */
-import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { blsVerify } from '../core/consensus/bls.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
+import { checkNextRotation } from '../core/institution-registry.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { Institution } from '../core/identity.ts';
@@ -26,10 +31,16 @@ import {
 	checkApplication,
 	decodeRegistryFact,
 	encodeRegistryFact,
+	checkRotation,
 	readApplication,
+	readRotation,
+	rotationHash,
+	rotationToCanonical,
 	signApplication,
 	type Application,
-	type RegistryFact
+	type Approval,
+	type RegistryFact,
+	type Rotation
 } from '../core/registry-facts.ts';
 import * as read from '../core/schema.ts';
 import { call, defineProtocol, serve, type Codec } from '../net/protocol.ts';
@@ -89,6 +100,17 @@ export const APPLY = defineProtocol({
 	timeoutMs: 15_000
 });
 
+export const ROTATE = defineProtocol({
+	id: '/spchain/registry/rotate/1.0.0',
+	request: codec<Rotation>(
+		(r) => encodeCanonical(rotationToCanonical(r)),
+		(bytes) => readRotation(decodeCanonical(bytes, 1024), 'rotation')
+	),
+	response: codec(encodeAnswer, decodeAnswer),
+	maxBytes: 1024,
+	timeoutMs: 15_000
+});
+
 export const SUBMIT = defineProtocol({
 	id: '/spchain/admission/submit/1.0.0',
 	request: codec(encodeRegistryFact, decodeRegistryFact),
@@ -121,8 +143,10 @@ export interface AdmissionDeskOptions {
 /** Applications kept for an operator at most: anyone can apply, so the oldest make room. */
 const MAX_PENDING = 64;
 
-/** An application waiting for this member's operator. */
+/** An application (or a key rotation) waiting for this member's operator. */
 export interface PendingApplication {
+	/** 'rotate': an admitted institution asks to replace its signing key. */
+	kind: 'admit' | 'rotate';
 	institution: Institution;
 	hash: string;
 	receivedAt: number;
@@ -138,6 +162,7 @@ export class AdmissionDesk {
 	constructor(private readonly options: AdmissionDeskOptions) {
 		const { node } = options;
 		serve(node.net, APPLY, async (application) => this.answer(application));
+		serve(node.net, ROTATE, async (rotation) => this.answerRotation(rotation));
 		serve(node.net, SUBMIT, async (fact) => node.registryPool.add(fact));
 	}
 
@@ -164,20 +189,43 @@ export class AdmissionDesk {
 	}
 
 	answer(application: Application): ApplyAnswer {
-		const { node, id, blsKey, policy } = this.options;
-		const { ledger } = node.chain;
+		const { ledger } = this.options.node.chain;
 		checkApplication(application, ledger.genesisHash);
 		const known = ledger.registry.byId(application.institution.id);
 		if (known) return { status: 'admitted', from: known.admittedAt + 1 };
+		const hash = applicationHash(application.network, application.institution);
+		return this.#decideOn(hash, 'admit', application.institution);
+	}
+
+	/**
+	 * A rotation is answered like an application: checked on its own (both signatures), then against
+	 * the registry (the key it replaces is the one in force, the sequence is the next one).
+	 */
+	answerRotation(rotation: Rotation): ApplyAnswer {
+		const { ledger } = this.options.node.chain;
+		checkRotation(rotation, ledger.genesisHash);
+		const institution = ledger.registry.memberAt(rotation.institution, ledger.height + 1);
+		if (!institution)
+			throw new ValidationError(
+				'unknown-institution',
+				'the key rotation is for an institution that is not admitted'
+			);
+		const done = institution.keys.find((k) => equalBytes(k.key, rotation.nextKey));
+		if (done) return { status: 'admitted', from: done.from };
+		checkNextRotation(rotation, institution);
+		return this.#decideOn(rotationHash(rotation), 'rotate', institution);
+	}
+
+	#decideOn(hash: Bytes, kind: PendingApplication['kind'], institution: Institution): ApplyAnswer {
+		const { node, id, blsKey, policy } = this.options;
 		const group = approvingGroup(node);
 		if (group.indexOf(id) < 0) return { status: 'not-member' };
-		const hash = applicationHash(application.network, application.institution);
 		const key = bytesToHex(hash);
 		if (this.#refused.has(key)) return { status: 'refused' };
 		if (policy === 'manual' && !this.#approved.has(key)) {
 			if (!this.#pending.has(key)) {
 				if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
-				this.#pending.set(key, { institution: application.institution, hash: key, receivedAt: Date.now() });
+				this.#pending.set(key, { kind, institution, hash: key, receivedAt: Date.now() });
 				for (const listener of this.#listeners) listener();
 			}
 			return { status: 'pending' };
@@ -196,15 +244,18 @@ export type AdmissionStatus =
 	| { state: 'submitted'; approvals: number; members: number }
 	| { state: 'admitted'; from: number };
 
-export interface SeekAdmissionOptions {
+interface SeekOptions {
 	node: FullNode;
 	net: PeerNet;
-	institution: Institution;
-	signingKey: Bytes;
 	onStatus?: (status: AdmissionStatus) => void;
 	signal?: AbortSignal;
 	/** Pause between rounds of asking (default 3 s). */
 	retryMs?: number;
+}
+
+export interface SeekAdmissionOptions extends SeekOptions {
+	institution: Institution;
+	signingKey: Bytes;
 }
 
 /**
@@ -212,30 +263,73 @@ export interface SeekAdmissionOptions {
  * group's signatures, submits the admission, and repeats until the chain holds it. Resolves with the
  * first keyblock height at which the institution is in force.
  */
-export async function seekAdmission(options: SeekAdmissionOptions): Promise<number> {
-	const { node, net, institution, onStatus, signal } = options;
+export function seekAdmission(options: SeekAdmissionOptions): Promise<number> {
+	const { node, net, institution, signal } = options;
 	const { ledger } = node.chain;
 	const application = signApplication(ledger.genesisHash, institution, options.signingKey);
-	const hash = applicationHash(application.network, institution);
-	const admittedFrom = () => {
-		const found = ledger.registry.byId(institution.id);
-		return found && found.admittedAt + 1;
-	};
+	return seekApproval(options, {
+		hash: applicationHash(application.network, institution),
+		ask: (peer) => call(net, peer, APPLY, application, { signal }),
+		fact: (approval) => ({ type: 'admit', application, approval }),
+		inForceFrom: () => {
+			const found = ledger.registry.byId(institution.id);
+			return found && found.admittedAt + 1;
+		}
+	});
+}
+
+/**
+ * An admitted institution's side of a key rotation (signed by its key in force and its new key):
+ * the same rounds as an admission. Resolves with the first keyblock height the new key signs for.
+ */
+export function seekRotation(
+	options: SeekOptions & {
+		rotation: Rotation;
+		/** Its own consensus key: a member of the approving group approves its own rotation too. */
+		own?: { id: Bytes; blsKey: Bytes };
+	}
+): Promise<number> {
+	const { node, net, rotation, signal } = options;
+	const { registry } = node.chain.ledger;
+	return seekApproval(options, {
+		hash: rotationHash(rotation),
+		ask: (peer) => call(net, peer, ROTATE, rotation, { signal }),
+		fact: (approval) => ({ type: 'rotate', rotation, approval }),
+		own: options.own,
+		inForceFrom: () =>
+			registry.byId(rotation.institution)?.keys.find((k) => equalBytes(k.key, rotation.nextKey))?.from
+	});
+}
+
+async function seekApproval(
+	options: SeekOptions,
+	request: {
+		hash: Bytes;
+		ask: (peer: string) => Promise<ApplyAnswer>;
+		fact: (approval: Approval) => RegistryFact;
+		inForceFrom: () => number | undefined;
+		own?: { id: Bytes; blsKey: Bytes };
+	}
+): Promise<number> {
+	const { node, net, onStatus, signal } = options;
 	for (;;) {
 		signal?.throwIfAborted();
-		const from = admittedFrom();
+		const from = request.inForceFrom();
 		if (from !== undefined) {
 			onStatus?.({ state: 'admitted', from });
 			return from;
 		}
 		const group = approvingGroup(node);
-		const message = approvalMessage(group, hash);
+		const message = approvalMessage(group, request.hash);
 		const signatures = new Map<number, Bytes>();
 		let pending = 0;
 		let refused = 0;
+		const own = request.own && group.indexOf(request.own.id);
+		if (own !== undefined && own >= 0)
+			signatures.set(own, signApproval(group, request.hash, request.own!.blsKey));
 		await Promise.all(
 			net.peers().map(async (peer) => {
-				const answer = await call(net, peer, APPLY, application, { signal }).catch(() => undefined);
+				const answer = await request.ask(peer).catch(() => undefined);
 				if (answer?.status === 'pending') pending++;
 				if (answer?.status === 'refused') refused++;
 				if (answer?.status !== 'approved' || answer.epoch !== group.epoch) return;
@@ -247,11 +341,7 @@ export async function seekAdmission(options: SeekAdmissionOptions): Promise<numb
 		);
 		const progress = { approvals: signatures.size, members: group.size };
 		if (group.isQuorum(signatures.keys())) {
-			const fact: RegistryFact = {
-				type: 'admit',
-				application,
-				approval: assembleApproval(group, signatures)
-			};
+			const fact = request.fact(assembleApproval(group, signatures));
 			await Promise.all(
 				net.peers().map((peer) => call(net, peer, SUBMIT, fact, { signal }).catch(() => undefined))
 			);

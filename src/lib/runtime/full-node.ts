@@ -131,8 +131,12 @@ export class FullNode {
 						ledger: chain.ledger,
 						mempool: this.mempool,
 						pool: role.pool,
-						minerId: role.id,
-						signingKey: role.signingKey,
+						signingKeyFor: (height) =>
+							chain.ledger.registry.secretInForce(
+								role.id,
+								[role.signingKey, ...(role.rotatedKeys ?? [])],
+								height
+							),
 						found: (block) => this.minedCandidate(block),
 						registryFacts: (height) => this.registryPool.forKeyblock(height),
 						duty: role.miningDuty,

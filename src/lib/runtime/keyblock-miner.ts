@@ -7,6 +7,7 @@
 import { concatBytes } from '@noble/hashes/utils.js';
 import type { Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
+import { publicKeyOf } from '../core/identity.ts';
 import { medianTimePast } from '../core/difficulty.ts';
 import { registersRoot, sealKeyblock, type Keyblock, type KeyblockHeader } from '../core/keyblock.ts';
 import { registryRoot, type RegistryFact } from '../core/registry-facts.ts';
@@ -17,9 +18,11 @@ export interface KeyblockMinerOptions {
 	ledger: Ledger;
 	mempool: Mempool;
 	pool: MinerPool;
-	/** The institution's id (the PK of the puzzle) and its signing key. */
-	minerId: Bytes;
-	signingKey: Bytes;
+	/**
+	 * The institution's signing secret in force for keyblock `height` (a key rotation changes it): its
+	 * public key is the PK of the puzzle and the header's miner, and it signs the header.
+	 */
+	signingKeyFor(height: number): Bytes;
 	found(block: Keyblock): Promise<void>;
 	/** Approved admissions and key rotations to carry in keyblock `height` (registry-pool.ts). */
 	registryFacts?: (height: number) => RegistryFact[];
@@ -108,17 +111,34 @@ export class KeyblockMiner {
 		const prev = ledger.tipHash;
 		const penu = ledger.penuFor(height);
 		const target = ledger.nextTarget();
-		pool.mine({ prefix64: concatBytes(prev, penu), minerKey: this.options.minerId, target }).then(
+		let signingKey: Bytes;
+		try {
+			signingKey = this.options.signingKeyFor(height);
+		} catch (error) {
+			this.options.error(error);
+			return;
+		}
+		const minerKey = publicKeyOf(signingKey);
+		pool.mine({ prefix64: concatBytes(prev, penu), minerKey, target }).then(
 			async (nonce) => {
 				if (nonce === null || !this.running || this.jobHeight !== height || ledger.height + 1 !== height)
 					return;
-				await this.seal(height, prev, penu, target, nonce);
+				await this.seal({ height, prev, penu, target, nonce, signingKey, miner: minerKey });
 			},
 			(error) => this.options.error(error)
 		);
 	}
 
-	private async seal(height: number, prev: Bytes, penu: Bytes, target: Bytes, nonce: bigint): Promise<void> {
+	private async seal(job: {
+		height: number;
+		prev: Bytes;
+		penu: Bytes;
+		target: Bytes;
+		nonce: bigint;
+		signingKey: Bytes;
+		miner: Bytes;
+	}): Promise<void> {
+		const { height, prev, penu, target, nonce, signingKey, miner } = job;
 		const { ledger, mempool } = this.options;
 		const past = [ledger.genesis.timestamp];
 		for (let h = Math.max(1, height - 11); h < height; h++)
@@ -130,14 +150,14 @@ export class KeyblockMiner {
 			prev,
 			penu,
 			nonce,
-			miner: this.options.minerId,
+			miner,
 			target,
 			timestamp: Math.max(this.clock(), medianTimePast(past) + 1),
 			registersRoot: registersRoot(registers),
 			...(registry.length > 0 ? { registryRoot: registryRoot(registry) } : {})
 		};
 		try {
-			await this.options.found(sealKeyblock(header, registers, this.options.signingKey, registry));
+			await this.options.found(sealKeyblock(header, registers, signingKey, registry));
 		} catch (error) {
 			this.options.error(error);
 		}

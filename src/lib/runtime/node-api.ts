@@ -16,7 +16,10 @@ import type { SyncProgress } from './chain-sync.ts';
 /** An institution's secrets and workers, for nodes run by a consortium member. */
 export interface InstitutionRole {
 	id: Bytes;
+	/** The id's signing secret; after key rotations, the others (oldest first) follow in `rotatedKeys`. */
 	signingKey: Bytes;
+	/** Live list of rotated signing secrets (InstitutionSecrets.rotatedSigningKeys): a new one joins it. */
+	rotatedKeys?: readonly Bytes[];
 	blsKey: Bytes;
 	chameleonKey: Bytes;
 	trapdoor: bigint;

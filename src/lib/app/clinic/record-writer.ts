@@ -89,15 +89,35 @@ export class RecordWriter {
 		);
 		onProgress({ step: 'Encrypting the record twice', fraction: 0.15 });
 		const correction = label && { target: label.target.transactionId!, reason: label.reason };
+		// Content is signed with the key in force now (a key rotation changes it, docs/consortium.md).
+		const { signingKey, rotatedSigningKeys = [] } = institution.secrets;
+		const held = [signingKey, ...rotatedSigningKeys];
+		const author = ledger.registry.secretInForce(institution.id, held, ledger.height);
 		const { bytes, digest } = await appErrors(() =>
-			sealResource({ resource, header, recordKey: key, holder: holder.keys, now: clock(), correction })
+			sealResource({
+				resource,
+				header,
+				recordKey: key,
+				holder: holder.keys,
+				now: clock(),
+				correction,
+				author
+			})
 		);
 		onProgress({ step: 'Proving the chameleon hash', fraction: 0.2 });
 		const { hash: chameleon, r } = await this.prove(patient, digest, label?.target, onProgress);
+		// The round is fixed after proving (which takes a while); readers check the content with the key
+		// of that round, so a rotation that came into force meanwhile means writing it again.
+		const round = ledger.height;
+		if (!equalBytes(ledger.registry.secretInForce(institution.id, held, round), author))
+			throw new AppError(
+				'key-rotated',
+				'This clinic’s signing key changed while writing; write the record again.'
+			);
 		const common = {
 			patient,
 			institution: institution.id,
-			round: ledger.height,
+			round,
 			record: { chameleon, pointer: { digest, holder: institution.id } }
 		};
 		const body: MedicalBody | LabelBody = label

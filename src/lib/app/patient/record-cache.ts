@@ -36,7 +36,8 @@ export class RecordCache {
 		await this.shelf.put(id, plain);
 	}
 
-	async get(id: Bytes): Promise<OpenedRecord | undefined> {
+	/** `author`: the holder's signing key at the record's round (default its id). */
+	async get(id: Bytes, author?: Bytes): Promise<OpenedRecord | undefined> {
 		const known = this.opened.get(bytesToHex(id));
 		if (known) return known;
 		const plain = await this.shelf.get(id);
@@ -45,7 +46,7 @@ export class RecordCache {
 			const value = decodeCanonical(plain) as { header: unknown; content: unknown };
 			const header = readHeader(value.header, 'cache.header');
 			const content = decodeRecordContent(value.content as Uint8Array);
-			checkRecordContent(header, content);
+			checkRecordContent(header, content, author);
 			this.opened.set(bytesToHex(id), { header, content });
 			return { header, content };
 		} catch {

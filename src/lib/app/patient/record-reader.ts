@@ -31,6 +31,8 @@ export interface RecordReaderOptions {
 	clock: () => number;
 	patient: { publicKey: PublicKey; secretKey: Bytes };
 	masterKey: Bytes;
+	/** The holder's signing key at a round (it may have rotated its key); default: its id. */
+	authorKey?: (holder: PublicKey, round: number) => PublicKey | undefined;
 }
 
 export class RecordReader {
@@ -40,8 +42,9 @@ export class RecordReader {
 		const { net, cache, patient } = this.options;
 		const { pointer } = entry.tx.body.record;
 		const id = transactionId(entry.tx.body);
+		const author = this.options.authorKey?.(pointer.holder, entry.tx.body.round);
 		if (authority.kind === 'patient') {
-			const known = await cache.get(id);
+			const known = await cache.get(id, author);
 			if (known) return known;
 		}
 		const { peer, request } = await this.holderRequest(pointer, authority);
@@ -50,7 +53,8 @@ export class RecordReader {
 			request,
 			pointer,
 			patient,
-			masterKey: this.options.masterKey
+			masterKey: this.options.masterKey,
+			author
 		});
 		if (authority.kind === 'patient') await cache.put(id, opened);
 		return opened;

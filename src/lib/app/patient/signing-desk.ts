@@ -37,6 +37,8 @@ export interface SigningDeskOptions {
 	keep(id: Bytes, record: OpenedRecord): Promise<void>;
 	/** Something changed that a screen shows. */
 	changed(): void;
+	/** The holder's signing key at a round (it may have rotated its key); default: its id. */
+	authorKey?: (holder: PublicKey, round: number) => PublicKey | undefined;
 }
 
 interface Waiting {
@@ -65,7 +67,12 @@ export class SigningDesk {
 		const { body } = request;
 		let reviewed;
 		try {
-			reviewed = await openUploadReview(request.review, { patient, masterKey, holder: institution });
+			reviewed = await openUploadReview(request.review, {
+				patient,
+				masterKey,
+				holder: institution,
+				author: this.options.authorKey?.(institution, body.round)
+			});
 		} catch (error) {
 			return refuse(`The record does not open on the patient's device (${(error as Error).message}).`);
 		}
