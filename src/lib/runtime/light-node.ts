@@ -179,12 +179,13 @@ export class LightNode {
 	async #syncFrom(peer: string): Promise<void> {
 		const { net, store, verifier, patient } = this.options;
 		const frames: Bytes[] = [];
+		let changed = false;
 		try {
 			const result = await lightSyncFrom(net, this.client, peer, patient, verifier, (raw) =>
 				frames.push(raw)
 			);
 			if (result.block && result.blockBytes) {
-				const changed =
+				changed =
 					this.#blockBytes === undefined || bytesToHex(this.#blockBytes) !== bytesToHex(result.blockBytes);
 				this.#setBlock(result.block, result.blockBytes);
 				if (changed) {
@@ -202,7 +203,8 @@ export class LightNode {
 				this.#frames += frames.length;
 				this.#frameBytes += frames.reduce((sum, f) => sum + f.length, 0);
 			}
-			if (frames.length > 0 || this.#block) this.#emit({ type: 'status' });
+			// The screens redraw only when there is something new.
+			if (frames.length > 0 || changed) this.#emit({ type: 'status' });
 		}
 	}
 
