@@ -82,7 +82,7 @@ export function lightPatientChain(light: LightNode, store: Store): PatientChain 
 			if (!block || !kept || bytesToHex(kept.slice(0, 32)) !== bytesToHex(block.header.register)) return;
 			return kept.slice(32);
 		},
-		catchUp: async () => void (await light.syncNow()),
+		catchUp: async () => void (await light.freshSync()),
 		async submit(tx) {
 			if (tx.body.kind === 'register') {
 				const value = new Uint8Array([...transactionId(tx.body), ...tx.body.institution]);

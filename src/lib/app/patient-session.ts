@@ -130,6 +130,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		patient,
 		holders,
 		async collect(consent, scope, onProgress) {
+			// A light node learns of new records every few seconds: share what the chain holds now.
+			await chain.catchUp();
 			const entries = myEntries().filter(
 				(e) => scope === 'all' || scope.includes(bytesToHex(transactionId(e.tx.body)))
 			);

@@ -143,6 +143,12 @@ export class LightNode {
 		return this.#syncing;
 	}
 
+	/** A sync that starts after any running one: what the caller asks for next is what peers hold now. */
+	async freshSync(): Promise<boolean> {
+		await this.#syncing?.catch(() => undefined);
+		return this.syncNow();
+	}
+
 	async stop(): Promise<void> {
 		this.#stopped = true;
 		clearInterval(this.#timer);
