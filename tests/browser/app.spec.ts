@@ -7,9 +7,10 @@
  * a node check page's window.nodeDiagnostics), the holder's answers over the network and the bytes at
  * rest. Every screen is saved as a screenshot under test-results/app/.
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { storyHarness } from './story-harness.ts';
-import { devRequester, restoreDevClinic } from './dev-consortium.ts';
+import { devRequester } from './dev-consortium.ts';
+import { openClinic, selectPatient, writeAndApprove, writeRequest } from './story-steps.ts';
 
 type NodeDiagnostics = import('../../src/routes/diagnostics/node/diagnostics.ts').NodeDiagnostics;
 type ClinicSession = import('../../src/lib/app/types.ts').ClinicSession;
@@ -66,60 +67,6 @@ async function screenshots(screens: Record<string, Page>): Promise<void> {
 		}
 		if (before) await page.setViewportSize(before);
 	}
-}
-
-async function openClinic(context: BrowserContext, name: string): Promise<Page> {
-	const page = await context.newPage();
-	await restoreDevClinic(page, name, relayQuery());
-	await expect(page.getByTestId('peers')).not.toHaveText('0', { timeout: 90_000 });
-	await expect
-		.poll(async () => Number(await page.getByTestId('height').textContent()), { timeout: 120_000 })
-		.toBeGreaterThan(0);
-	return page;
-}
-
-/** The clinic scans the patient's QR invitation (its text: address and current peer id). */
-async function selectPatient(clinic: Page, address: string, invitation: string): Promise<void> {
-	await clinic.getByLabel('Patient address or invitation').fill(invitation);
-	await clinic.getByRole('button', { name: 'Add patient' }).click();
-	await clinic.locator(`button[title="${address}"]`).click();
-}
-
-/** The clinic writes a record with the form; the patient's phone shows the request (the record it opened). */
-async function writeRequest(
-	clinic: Page,
-	patient: Page,
-	kind: string,
-	fields: Record<string, string>,
-	summary: string
-) {
-	await clinic.getByLabel('Record type').selectOption(kind);
-	for (const [label, value] of Object.entries(fields))
-		await clinic.getByLabel(label, { exact: true }).fill(value);
-	await clinic.getByRole('button', { name: 'Write record' }).click();
-	const request = patient.getByTestId('signing-request').filter({ hasText: summary });
-	await expect(request).toBeVisible({ timeout: 120_000 });
-	return request;
-}
-
-/**
- * The clinic writes, the patient reads the record on the phone (decrypted there from the sealed bytes the
- * transaction points at: `shown` is read before signing) and approves; the clinic sees it attached.
- */
-async function writeAndApprove(
-	clinic: Page,
-	patient: Page,
-	kind: string,
-	fields: Record<string, string>,
-	summary: string,
-	shown: (string | RegExp)[] = [summary]
-): Promise<void> {
-	const request = await writeRequest(clinic, patient, kind, fields, summary);
-	for (const text of shown) await expect(request.getByTestId('signing-record')).toContainText(text);
-	await request.getByRole('button', { name: 'Approve' }).click();
-	await expect(clinic.getByTestId('pending-row').filter({ hasText: summary })).toContainText('Attached', {
-		timeout: 240_000
-	});
 }
 
 /** Every byte value in every IndexedDB database of the page, searched for `needle` (UTF-8). */
@@ -224,7 +171,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await shot(patient, '03-patient-registered');
 
 	// ---- Upload case 1 and 2 at clinic A.
-	const clinicA = await openClinic(desktopA, CLINIC_A);
+	const clinicA = await openClinic(desktopA, CLINIC_A, relayQuery());
 	// Membership follows mining and reputation epoch by epoch (runtime/membership-handover.ts).
 	await expect(clinicA.getByTestId('member')).toHaveText(/^(Consensus member|Not a member)$/);
 	await selectPatient(clinicA, address, invitation);
@@ -266,7 +213,7 @@ test('Setup, Register, Upload (cases 1-3), Label, Share and Revoke across a phon
 	await shot(clinicA, '05-clinic-a-second-record');
 
 	// ---- Upload case 3: a first visit at clinic B, which cannot read A's records.
-	const clinicB = await openClinic(desktopB, CLINIC_B);
+	const clinicB = await openClinic(desktopB, CLINIC_B, relayQuery());
 	await selectPatient(clinicB, address, invitation);
 	await expect(clinicB.getByText('Nothing shared yet')).toBeVisible();
 	await writeAndApprove(clinicB, patient, 'Encounter', { Reason: VISIT_B }, VISIT_B);

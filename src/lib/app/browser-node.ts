@@ -1,6 +1,7 @@
 /**
  * A full node in the page: the FullNode wired to the browser adapters (IndexedDB store, libp2p with
- * WebRTC through the relay, the Groth16 verifier, the prover and miners in Web Workers). The network
+ * WebRTC through the relay, the Groth16 verifier, the prover and miners in Web Workers); a patient's
+ * light node (sessions.ts) stands on the same base without the full node (openBrowserBase). The network
  * it joins is read from `/network.json` (served next to the PWA by the local network), or from the
  * `relay` query parameter; its genesis file from the URL network.json names (or `?genesis=`). A profile
  * keeps the genesis it first loaded (trust on first use; the pages show its fingerprint) and refuses to
@@ -135,13 +136,22 @@ async function savedWorkers(store: Store): Promise<number | undefined> {
 	return workers && Number.isInteger(workers) && workers > 0 ? workers : undefined;
 }
 
-export async function openBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
+/** What every node of the page stands on: its store, the profile's genesis, the network and the verifier. */
+export interface BrowserBase {
+	store: Store;
+	genesis: GenesisConfig;
+	net: PeerNet;
+	protection: ProtectedPeers;
+	verifier: Groth16BatchVerifier;
+	snarkBase: URL;
+}
+
+/** Opens the profile's store, its genesis (kept or first loaded), the network and the proof verifier. */
+export async function openBrowserBase(profile: string): Promise<BrowserBase> {
 	const snarkBase = new URL(`${base}/snark/`, location.href);
-	let prover: WorkerProver | undefined;
-	const getProver = () => (prover ??= new WorkerProver(snarkBase));
 	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster).
 	await installWasmBackends();
-	const store = await openStore(options.profile);
+	const store = await openStore(profile);
 	const info = await networkInfo();
 	let genesis: GenesisConfig;
 	try {
@@ -167,6 +177,13 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 	} catch (error) {
 		throw new AppError('verifier', `The proof verifier could not start: ${(error as Error).message}`);
 	}
+	return { store, genesis, net, protection, verifier, snarkBase };
+}
+
+export async function openBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
+	const { store, genesis, net, protection, verifier, snarkBase } = await openBrowserBase(options.profile);
+	let prover: WorkerProver | undefined;
+	const getProver = () => (prover ??= new WorkerProver(snarkBase));
 	const maxWorkers = Math.max(1, navigator.hardwareConcurrency || 1);
 	const miners = options.institution
 		? (options.miners ?? Math.min((await savedWorkers(store)) ?? 1, maxWorkers))

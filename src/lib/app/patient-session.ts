@@ -9,7 +9,7 @@
  *   consent-book.ts    consents, shares and the revocation outbox
  *   access-log-book.ts the holders' access logs, verified and kept
  *
- * This file wires them to the node, the network (net/protocol.ts serve/call) and the store. The
+ * This file wires them to the chain (patient-chain.ts: a phone's light node), the network (net/protocol.ts serve/call) and the store. The
  * patient's keys never leave the device except as a record key k_P for one record, sealed to the clinic
  * writing it.
  */
@@ -31,9 +31,9 @@ import type { KeyVault } from '../keys/vault.ts';
 import type { PatientSecrets } from '../keys/secrets.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import { call, serve } from '../net/protocol.ts';
-import type { FullNode } from '../runtime/full-node.ts';
 import type { Store } from '../store/store.ts';
 import type { Directory } from './directory.ts';
+import type { PatientChain } from './patient-chain.ts';
 import { AccessLogBook } from './patient/access-log-book.ts';
 import { ConsentBook } from './patient/consent-book.ts';
 import { historyViews } from './patient/history-view.ts';
@@ -43,11 +43,11 @@ import { register } from './patient/registration.ts';
 import { SigningDesk } from './patient/signing-desk.ts';
 import { serveDemographics } from './demographics.ts';
 import { AppError, type OnProgress, type PatientSession, type RecordView } from './types.ts';
-import { institutionView, nodeView } from './views.ts';
+import { institutionView } from './views.ts';
 import { ACCESS_LOG, RECORD_KEY, REVOKE, SHARE, SIGN } from './wire.ts';
 
 export interface PatientSessionOptions {
-	node: FullNode;
+	chain: PatientChain;
 	net: PeerNet;
 	store: Store;
 	vault: KeyVault;
@@ -58,15 +58,14 @@ export interface PatientSessionOptions {
 }
 
 export async function createPatientSession(options: PatientSessionOptions): Promise<PatientSession> {
-	const { node, net, store, directory, secrets, publicKey } = options;
+	const { chain, net, store, directory, secrets, publicKey } = options;
 	const clock = options.clock ?? Date.now;
-	const { ledger } = node.chain;
-	const { genesis } = ledger;
+	const { genesis } = chain;
 	// Who may write to, and be shared with by, this patient: the founders and every admitted institution.
 	const consortium = {
 		fees: genesis.fees,
 		get institutions() {
-			return ledger.registry.all;
+			return chain.registry.all;
 		}
 	};
 	const patient = { publicKey, secretKey: secrets.signingKey };
@@ -74,8 +73,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	const listeners = new Set<() => void>();
 	const errors: string[] = [];
 	const notify = () => listeners.forEach((listener) => listener());
-	node.on((event) => {
-		if (event.type === 'error') {
+	chain.on((event) => {
+		if (event.type === 'error' && event.message) {
 			errors.unshift(event.message);
 			errors.splice(20);
 		}
@@ -83,18 +82,17 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	});
 
 	function myEntries(): LeafEntry[] {
-		const block = ledger.patientBlock(publicKey);
+		const block = chain.patientBlock();
 		return block ? block.leaves.flatMap((leaf) => leaf.entries) : [];
 	}
 	const holders = () => {
 		const hexes = new Set(myEntries().map((e) => bytesToHex(e.tx.body.record.pointer.holder)));
 		return [...hexes].map((hex) => fromHex(hex, 32));
 	};
-	const timeOf = (round: number) => ledger.keyblock(Math.max(1, round))?.block.header.timestamp ?? 0;
 
 	const cache = new RecordCache(store, masterKey);
 	// Each record's content is checked with its holder's key of the record's round (key rotation).
-	const authorKey = (holder: PublicKey, round: number) => ledger.registry.signingKeyAt(holder, round);
+	const authorKey = (holder: PublicKey, round: number) => chain.registry.signingKeyAt(holder, round);
 	const reader = new RecordReader({
 		net,
 		directory,
@@ -151,6 +149,8 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		patient,
 		holders,
 		async collect(consent, scope, onProgress) {
+			// A light node learns of new records every few seconds: share what the chain holds now.
+			await chain.catchUp();
 			const entries = myEntries().filter(
 				(e) => scope === 'all' || scope.includes(bytesToHex(transactionId(e.tx.body)))
 			);
@@ -204,13 +204,26 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		}
 	});
 
+	// Looked up once the block is known (the session's views are synchronous).
+	let registeredThrough: Uint8Array | undefined;
+	const lookUpRegistration = () =>
+		void chain.registeredThrough().then((id) => {
+			if (!id || registeredThrough) return;
+			registeredThrough = id;
+			notify();
+		});
+	chain.on(() => {
+		if (!registeredThrough) lookUpRegistration();
+	});
+	lookUpRegistration();
+
 	const history = (): Promise<RecordView[]> =>
 		historyViews({
 			genesis: consortium,
 			entries: myEntries(),
 			open: (entry) => reader.read(entry),
-			timeOf,
-			isPinned: (id) => node.chain.isPinned(id)
+			timeOf: (round) => chain.timeOf(round),
+			isPinned: (id) => chain.isPinned(id)
 		});
 
 	const session: PatientSession = {
@@ -218,18 +231,17 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 		publicKey: bytesToHex(publicKey),
 		invitation: () => `spchain:invite?patient=${addressOf(publicKey, 'patient')}&peer=${net.peerId}`,
 		institutions: () => consortium.institutions.map((i) => institutionView(consortium, i.id)),
-		node: () => nodeView(node, errors),
-		registered: () => ledger.patientBlock(publicKey) !== undefined,
+		node: () => chain.view(errors),
+		registered: () => chain.patientBlock() !== undefined,
 		registration() {
-			const block = ledger.patientBlock(publicKey);
+			const block = chain.patientBlock();
 			if (!block) return undefined;
-			const height = block.header.round;
-			const tx = ledger
-				.keyblock(height)
-				?.block.registers.find((r) => bytesToHex(r.body.patient) === bytesToHex(publicKey));
-			return tx && { height, institution: institutionView(consortium, tx.body.institution) };
+			return {
+				height: block.header.round,
+				institution: registeredThrough && institutionView(consortium, registeredThrough)
+			};
 		},
-		register: (details, onProgress?: OnProgress) => register({ node, store, patient }, details, onProgress),
+		register: (details, onProgress?: OnProgress) => register({ chain, store, patient }, details, onProgress),
 		history,
 		signingRequests: () => desk.requests(),
 		approve: (requestId) => desk.approve(requestId),

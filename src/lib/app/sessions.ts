@@ -1,6 +1,6 @@
 /**
- * Opening a session in the page: one full node per profile (a patient profile, or one per institution a
- * clinic tab runs), its key vault (protected by a non-extractable device key; a passphrase protects the
+ * Opening a session in the page: one node per profile (a patient profile's light node, or a full node
+ * per institution a clinic tab runs, and the explorer's), its key vault (protected by a non-extractable device key; a passphrase protects the
  * backup file), the directory of who is who, and for an institution the holder of its ciphertexts.
  * Pages import this module lazily, so libp2p and snarkjs load only when a session opens.
  */
@@ -22,7 +22,9 @@ import { KeyVault } from '../keys/vault.ts';
 import { generateMasterKey } from '../records/envelope.ts';
 import { openStore } from '../store/store.browser.ts';
 import type { Store } from '../store/store.ts';
-import { openBrowserNode } from './browser-node.ts';
+import { openBrowserBase, openBrowserNode } from './browser-node.ts';
+import { lightPatientChain } from './patient-chain.ts';
+import { LightNode } from '../runtime/light-node.ts';
 import { Directory } from './directory.ts';
 import { createExplorerSession } from './explorer-session.ts';
 import { openAsProfileHolder, withProfileIdle, type OpenedProfile } from './profile-tabs.ts';
@@ -102,22 +104,35 @@ export function openPatientSession(profile = PATIENT_PROFILE): Promise<PatientSe
 	return once(profile, () => patientSession(profile));
 }
 
+/** The patient's phone is a light client (runtime/light-node.ts): it holds no full chain. */
 async function patientSession(profile: string): Promise<OpenedProfile<PatientSession>> {
 	const presences: Presence[] = [];
-	const browser = await openBrowserNode({ profile });
-	const directory = new Directory(browser.net, () => presences);
-	browser.protection.bind(directory, browser.node.chain.ledger);
-	const vault = await vaultOf(browser.store, profile);
+	const browser = await openBrowserBase(profile);
+	const close = async () => (await browser.net.stop(), await browser.store.close());
+	const vault = await vaultOf(browser.store, profile).catch(async (error) => {
+		await close();
+		throw error;
+	});
 	let secrets = await loadPatientSecrets(vault);
 	if (!secrets) {
 		secrets = { signingKey: generateSigningKey().secretKey, masterKey: generateMasterKey() };
 		await savePatientSecrets(vault, secrets);
 	}
 	const publicKey = publicKeyOf(secrets.signingKey);
+	const light = await LightNode.open({
+		genesis: browser.genesis,
+		store: browser.store,
+		net: browser.net,
+		verifier: browser.verifier,
+		patient: publicKey
+	});
+	const chain = lightPatientChain(light, browser.store);
+	const directory = new Directory(browser.net, () => presences);
+	browser.protection.bind(directory, chain);
 	presences.push(createPresence('patient', secrets.signingKey, publicKey, browser.net.peerId, Date.now()));
 	void directory.refresh();
 	const session = await createPatientSession({
-		node: browser.node,
+		chain,
 		net: browser.net,
 		store: browser.store,
 		vault,
@@ -125,7 +140,7 @@ async function patientSession(profile: string): Promise<OpenedProfile<PatientSes
 		secrets,
 		publicKey
 	});
-	return { session, close: () => browser.close() };
+	return { session, close: async () => (await light.stop(), await close()) };
 }
 
 /** What a clinic tab shows about the network its institution runs on. */

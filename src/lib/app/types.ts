@@ -50,6 +50,11 @@ export interface NodeView {
 	banned: number;
 	/** Last error sentences, newest first. */
 	errors: string[];
+	/**
+	 * A light client (a patient's phone) says what it holds instead of a chain: pinned keyblock headers,
+	 * hand-overs, batch headers, its own verified records, and the bytes it keeps of them.
+	 */
+	light?: { keyblocks: number; handovers: number; batches: number; records: number; storedBytes: number };
 }
 
 export interface InstitutionView {
@@ -146,8 +151,11 @@ export interface PatientSession {
 	institutions(): InstitutionView[];
 	node(): NodeView;
 	registered(): boolean;
-	/** Where the registration is on the chain: its keyblock height and the institution it went through. */
-	registration(): { height: number; institution: InstitutionView } | undefined;
+	/**
+	 * Where the registration is on the chain: its keyblock height, and the institution it went through
+	 * when this device knows it (a phone that sent it; a restored one holds no keyblock's registers).
+	 */
+	registration(): { height: number; institution?: InstitutionView } | undefined;
 	register(
 		/** tellClinics: whether clinics that add the patient may learn name and birth date (app/demographics.ts). */
 		details: { name: string; birthDate: string; institution: string; tellClinics?: boolean },

@@ -72,7 +72,7 @@ export interface Keyblock {
 	pin?: Bytes;
 }
 
-function headerToCanonical(h: KeyblockHeader): { [key: string]: Canonical } {
+export function headerToCanonical(h: KeyblockHeader): { [key: string]: Canonical } {
 	const { registryRoot, ...fields } = h;
 	// A header without registry facts encodes (and hashes) exactly as before the field existed.
 	return registryRoot

@@ -10,11 +10,12 @@
  * `lightFacts` and `recordProver` are the full node's side: what it sends a light client (light-sync.ts
  * serves them over a request stream).
  */
-import { bytesToHex, equalBytes } from '../core/bytes.ts';
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import { encodeHandover, epochOf, type Handover } from '../core/consensus/membership.ts';
 import { ensure } from '../core/errors.ts';
 import { genesisHash, type GenesisConfig } from '../core/genesis.ts';
+import { keyblockHash, type KeyblockHeader } from '../core/keyblock.ts';
 import { InstitutionRegistry } from '../core/institution-registry.ts';
 import { encodeRegistryFact, type RegistryFact } from '../core/registry-facts.ts';
 import {
@@ -28,7 +29,7 @@ import {
 	type InclusionProof
 } from '../core/light-proof.ts';
 import type { LeafEntry } from '../core/patient-block.ts';
-import { pinnedBatchId } from '../core/pinning.ts';
+import { decodePin, pinnedBatchId, verifyKeyblockPin } from '../core/pinning.ts';
 import { checkTransaction, transactionId } from '../core/transaction.ts';
 import type { ChainState } from './chain-state.ts';
 import { GroupSchedule } from './group-schedule.ts';
@@ -37,6 +38,8 @@ export class LightClient {
 	/** Which group certifies what: the same schedule a full node keeps (group-schedule.ts). */
 	private readonly schedule: GroupSchedule;
 	private readonly headers: BatchHeader[] = [];
+	/** Pinned keyblocks: only what a phone needs of them (its hash links the next; rounds and their time). */
+	private readonly keyblocks: { hash: Bytes; timestamp: number }[] = [];
 	/** Bytes of what this client keeps (encoded hand-overs and batch headers). */
 	storedBytes = 0;
 
@@ -80,6 +83,45 @@ export class LightClient {
 
 	get batchCount(): number {
 		return this.headers.length;
+	}
+
+	/** Pinned keyblocks held: the chain's height as far as this client knows (rounds for its transactions). */
+	get height(): number {
+		return this.keyblocks.length;
+	}
+
+	/** The hash of pinned keyblock `height` (the genesis hash for 0), undefined beyond what is held. */
+	keyblockHash(height: number): Bytes | undefined {
+		return height === 0 ? genesisHash(this.genesis) : this.keyblocks[height - 1]?.hash;
+	}
+
+	/** The time of keyblock `height` (ms), undefined beyond what is held. */
+	timeOf(height: number): number | undefined {
+		return this.keyblocks[height - 1]?.timestamp;
+	}
+
+	/**
+	 * The next pinned keyblock's header and pin: it links to the last one held, and the group of its
+	 * epoch certified it. Its registers and registry facts stay on full nodes (the facts come separately).
+	 */
+	applyKeyblock(header: KeyblockHeader, pin: Bytes): void {
+		const height = this.keyblocks.length + 1;
+		ensure(header.height === height, 'keyblock-height', `expected keyblock ${height}, got ${header.height}`);
+		ensure(
+			equalBytes(header.prev, this.keyblockHash(height - 1)!),
+			'keyblock-prev',
+			`keyblock ${height} does not link to the keyblock ${height - 1} this client holds`
+		);
+		const group = this.schedule.groupFor(height);
+		ensure(
+			group !== undefined,
+			'handover-missing',
+			`keyblock ${height} belongs to an epoch whose group has not been handed over yet`
+		);
+		const hash = keyblockHash(header);
+		verifyKeyblockPin(decodePin(pin), { height, keyblockHash: hash }, group);
+		this.keyblocks.push({ hash, timestamp: header.timestamp });
+		this.storedBytes += hash.length + 8;
 	}
 
 	/** The next epoch's group, certified by the current one (the same rules as ChainState's hand-over). */

@@ -42,6 +42,7 @@ beforeAll(async () => {
 	// The same frames with the record's inclusion proof bent.
 	server.handle(TAMPERED, async function* (request) {
 		const o = decodeCanonical(request) as {
+			keyblocks: number;
 			handovers: number;
 			batches: number;
 			registry: number;

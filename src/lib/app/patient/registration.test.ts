@@ -19,7 +19,8 @@ import { containsBytes } from '../../records/envelope.ts';
 import { openMemoryStore } from '../../store/memory-store.ts';
 import { aster, birch, patientKeys, registerTx, testGenesis } from '../../../../tests/fixtures/chain.ts';
 import { OfflineNode } from '../../../../tests/fixtures/offline-node.ts';
-import { register, type RegistrationNode } from './registration.ts';
+import { ledgerPatientChain } from '../patient-chain.ts';
+import { register } from './registration.ts';
 
 const genesis = testGenesis();
 const NOW = Date.UTC(2030, 0, 1);
@@ -27,12 +28,15 @@ const alice = patientKeys('registration alice');
 const details = { name: '  Alice Example ', birthDate: '1980-04-02', institution: 'Birch Hospital' };
 
 function setup() {
-	const node: RegistrationNode & OfflineNode = new OfflineNode(genesis, NOW);
+	const node = new OfflineNode(genesis, NOW);
+	const chain = ledgerPatientChain(node, alice.publicKey, () => {
+		throw new Error('an offline node draws no status');
+	});
 	const store = openMemoryStore();
 	const steps: string[] = [];
 	const run = (input: Parameters<typeof register>[1] = details) =>
-		register({ node, store, patient: alice }, input, (p) => void steps.push(p.step));
-	return { node, store, steps, run };
+		register({ chain, store, patient: alice }, input, (p) => void steps.push(p.step));
+	return { node, chain, store, steps, run };
 }
 
 /** Lets every settled promise run its reactions (no timers involved). */
@@ -129,10 +133,10 @@ describe('registering from the patient device', () => {
 
 	it('says the registration stays pending when no keyblock includes it in time', async () => {
 		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-		const { node, store } = setup();
+		const { node, chain, store } = setup();
 		let waiting!: () => void;
 		const waits = new Promise<void>((resolve) => (waiting = resolve));
-		const outcome = register({ node, store, patient: alice }, details, (p) => {
+		const outcome = register({ chain, store, patient: alice }, details, (p) => {
 			if (p.step.startsWith('Waiting')) waiting();
 		});
 		const refused = expect(outcome).rejects.toMatchObject({ name: 'AppError', code: 'register-timeout' });

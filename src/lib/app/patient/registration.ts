@@ -10,9 +10,8 @@ import { ValidationError } from '../../core/errors.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import { signTransaction, type RegisterBody, type Transaction } from '../../core/transaction.ts';
 import type { Bytes } from '../../core/bytes.ts';
-import type { Ledger } from '../../core/chain.ts';
-import type { FullNode } from '../../runtime/full-node.ts';
 import type { Store } from '../../store/store.ts';
+import type { PatientChain } from '../patient-chain.ts';
 import { AppError, type OnProgress } from '../types.ts';
 import { findInstitution } from '../views.ts';
 import { keepDemographics, readDemographics } from '../demographics.ts';
@@ -20,20 +19,16 @@ import { keepDemographics, readDemographics } from '../demographics.ts';
 /** How long the device waits for a keyblock with the registration before saying it stays pending. */
 const REGISTER_WAIT_MS = 5 * 60_000;
 
-/** What registering needs of the full node: its ledger, submitting a transaction, and chain events. */
-export type RegistrationNode = Pick<FullNode, 'submit' | 'on'> & { chain: { ledger: Ledger } };
-
 export async function register(
-	context: { node: RegistrationNode; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
+	context: { chain: PatientChain; store: Store; patient: { publicKey: PublicKey; secretKey: Bytes } },
 	details: { name: string; birthDate: string; institution: string; tellClinics?: boolean },
 	onProgress: OnProgress = () => {}
 ): Promise<void> {
-	const { node, store, patient } = context;
-	const { ledger } = node.chain;
-	if (ledger.patientBlock(patient.publicKey)) throw new AppError('registered', 'You are already registered.');
+	const { chain, store, patient } = context;
+	if (chain.patientBlock()) throw new AppError('registered', 'You are already registered.');
 	// Checked before anything is kept or sent: a name, and a birth date that is a real past date.
 	const who = readDemographics({ name: details.name, birthDate: details.birthDate });
-	const institution = findInstitution({ institutions: ledger.registry.all }, details.institution);
+	const institution = findInstitution({ institutions: chain.registry.all }, details.institution);
 	if (!institution)
 		throw new AppError('institution', 'Choose one of the consortium institutions to register with.');
 	// H(ID || Age || …): a salted commitment, so the chain reveals nothing about who registered.
@@ -41,17 +36,19 @@ export async function register(
 	const identity = sha256(encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt }));
 	await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
 	await keepDemographics(store, patient.publicKey, details.tellClinics === false ? undefined : who);
+	// The round it is made for is the newest keyblock this device knows: ask the network first.
+	await chain.catchUp();
 	const body: RegisterBody = {
 		kind: 'register',
 		patient: patient.publicKey,
 		institution,
-		round: ledger.height,
-		fees: ledger.genesis.fees.register,
+		round: chain.height,
+		fees: chain.genesis.fees.register,
 		identity
 	};
 	onProgress({ step: 'Sending the registration to the consortium', fraction: 0.1 });
 	try {
-		await node.submit(signTransaction(body, patient.secretKey) as Transaction);
+		await chain.submit(signTransaction(body, patient.secretKey) as Transaction);
 	} catch (error) {
 		if (error instanceof ValidationError) throw new AppError(error.code, error.message);
 		throw error;
@@ -67,8 +64,8 @@ export async function register(
 				)
 			);
 		}, REGISTER_WAIT_MS);
-		const stop = node.on(() => {
-			if (ledger.patientBlock(patient.publicKey)) {
+		const stop = chain.on(() => {
+			if (chain.patientBlock()) {
 				clearTimeout(timer);
 				stop();
 				resolve();
