@@ -1,5 +1,6 @@
 /**
  * The double encryption of a record, E_M(E_P(EMR)) (paper §5.3 Upload, Fig. 9), and its content address.
+ * Why this file is long (~450 lines): sealing, opening and the checks against the chain are one format.
  *
  *   header   = (patient, holder, record)         record: 32 random bytes chosen by the patient's device
  *   k_P      = HKDF(master_P, salt = record, 'spchain/record-key/v1' ‖ patient ‖ holder)

@@ -1,3 +1,8 @@
+/**
+ * Sharing records with another institution (paper §5.5). Why this file is long: one share bundle is
+ * tested through every way it can be refused (consent, revocation, grantee, replaced records, keys of a
+ * record's round, attachments), and the cases share their fixtures.
+ */
 import { describe, expect, it } from 'vitest';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
