@@ -20,7 +20,7 @@ import { openMemoryStore } from '../../store/memory-store.ts';
 import { aster, birch, patientKeys, registerTx, testGenesis } from '../../../../tests/fixtures/chain.ts';
 import { OfflineNode } from '../../../../tests/fixtures/offline-node.ts';
 import { ledgerPatientChain } from '../patient-chain.ts';
-import { register } from './registration.ts';
+import { register, registerSaltKey } from './registration.ts';
 
 const genesis = testGenesis();
 const NOW = Date.UTC(2030, 0, 1);
@@ -60,7 +60,7 @@ describe('registering from the patient device', () => {
 			fees: genesis.fees.register
 		});
 		// H(name ‖ birth date ‖ salt) with the salt kept on the device: no name or date on the chain.
-		const salt = await store.get('meta', 'register-salt');
+		const salt = await store.get('meta', registerSaltKey(tx.body.identity));
 		expect(salt).toHaveLength(32);
 		expect(tx.body.identity).toEqual(
 			sha256(encodeCanonical({ name: 'Alice Example', birthDate: '1980-04-02', salt: salt! }))
@@ -114,11 +114,12 @@ describe('registering from the patient device', () => {
 		node.mine(node.submitted as Transaction<RegisterBody>[]);
 		await done;
 		expect(await store.get('meta', 'demographics')).toBeUndefined();
-		expect(await store.get('meta', 'register-salt')).toHaveLength(32);
+		const [tx] = node.submitted as Transaction<RegisterBody>[];
+		expect(await store.get('meta', registerSaltKey(tx!.body.identity))).toHaveLength(32);
 	});
 
-	it("passes the node's refusal on as an app error with the rule's code", async () => {
-		const { node, run } = setup();
+	it("passes the node's refusal on as an app error with the rule's code, keeping the waiting salts", async () => {
+		const { node, store, run } = setup();
 		const first = run();
 		await expect.poll(() => node.submitted.length, { timeout: 20_000 }).toBe(1);
 		const retry = run();
@@ -126,6 +127,12 @@ describe('registering from the patient device', () => {
 		// Two registrations of one patient may wait in the pool (one and a retry); a third is refused.
 		await expect(run()).rejects.toMatchObject({ name: 'AppError', code: 'mempool-patient' });
 		expect(node.submitted).toHaveLength(2);
+		// The refused attempt left the salts of both waiting registrations as they were.
+		for (const tx of node.submitted as Transaction<RegisterBody>[]) {
+			const salt = (await store.get('meta', registerSaltKey(tx.body.identity)))!;
+			const { name, birthDate } = details;
+			expect(sha256(encodeCanonical({ name: name.trim(), birthDate, salt }))).toEqual(tx.body.identity);
+		}
 		// The keyblock that includes one of them ends both waits.
 		node.mine([node.submitted[0] as Transaction<RegisterBody>]);
 		await Promise.all([first, retry]);

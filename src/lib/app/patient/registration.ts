@@ -9,12 +9,15 @@ import { encodeCanonical } from '../../core/encoding.ts';
 import { ValidationError } from '../../core/errors.ts';
 import type { PublicKey } from '../../core/identity.ts';
 import { signTransaction, type RegisterBody, type Transaction } from '../../core/transaction.ts';
-import type { Bytes } from '../../core/bytes.ts';
+import { bytesToHex, type Bytes } from '../../core/bytes.ts';
 import type { Store } from '../../store/store.ts';
 import type { PatientChain } from '../patient-chain.ts';
 import { AppError, type OnProgress } from '../types.ts';
 import { findInstitution } from '../views.ts';
 import { keepDemographics, readDemographics } from '../demographics.ts';
+
+/** Where the device keeps the salt of the registration whose commitment is `identity`. */
+export const registerSaltKey = (identity: Bytes) => `register-salt/${bytesToHex(identity)}`;
 
 /** How long the device waits for a keyblock with the registration before saying it stays pending. */
 const REGISTER_WAIT_MS = 5 * 60_000;
@@ -34,7 +37,8 @@ export async function register(
 	// H(ID || Age || …): a salted commitment, so the chain reveals nothing about who registered.
 	const salt = randomBytes(32);
 	const identity = sha256(encodeCanonical({ name: details.name.trim(), birthDate: details.birthDate, salt }));
-	await store.write([{ table: 'meta', key: 'register-salt', value: salt }]);
+	// Kept under its commitment: an attempt the network refuses must not replace a waiting one's salt.
+	await store.write([{ table: 'meta', key: registerSaltKey(identity), value: salt }]);
 	await keepDemographics(store, patient.publicKey, details.tellClinics === false ? undefined : who);
 	// The round it is made for is the newest keyblock this device knows: ask the network first.
 	await chain.catchUp();
