@@ -41,7 +41,7 @@ function pinned(block: Keyblock): Keyblock {
 	return { ...block, pin: encodePin(certificate) };
 }
 
-async function setUp() {
+async function setUp(fetchProposal?: (hash: Uint8Array) => Promise<BatchProposal | null>) {
 	const chain = await ChainState.open({
 		genesis,
 		store: openMemoryStore(),
@@ -64,6 +64,7 @@ async function setUp() {
 		capacity: 512,
 		publishProposal: async () => {},
 		publishPinned: async () => {},
+		fetchProposal,
 		clock
 	});
 	return { chain, batches };
@@ -134,5 +135,24 @@ describe('batch proposals from the network', () => {
 		expect(kept.slice(1).map((p) => bytesToHex(proposalHash(p)))).toEqual(
 			junk.slice(-(PROPOSALS_PER_PROPOSER - 1)).map((p) => bytesToHex(proposalHash(p)))
 		);
+	});
+
+	it('a proposal this member missed is fetched from peers and checked like a gossiped one', async () => {
+		const missed = proposal([0, 1]);
+		const body = structuredClone(records[2]!.body);
+		body.record.chameleon.proof[0]! ^= 1;
+		const badProof = signTransaction<MedicalBody>(body, alice.secretKey);
+		let answer: BatchProposal | null = { ...proposal([0]), transactions: [records[0]!, badProof] };
+		const asked: string[] = [];
+		const { batches } = await setUp(async (hash) => {
+			asked.push(bytesToHex(hash));
+			return answer;
+		});
+		// A peer's answer that fails the checks is not voted for.
+		expect(await batches.validate(proposalHash(answer!), 1)).toBe(false);
+		answer = missed;
+		expect(await batches.validate(proposalHash(missed), 1)).toBe(true);
+		expect(batches.proposal(proposalHash(missed))).toBeDefined();
+		expect(asked).toHaveLength(2);
 	});
 });

@@ -36,6 +36,8 @@ import type { Mempool } from './mempool.ts';
 import { waitFor } from './wait.ts';
 
 const PROPOSAL_WAIT_MS = 4000;
+/** How long validate waits for gossip before asking peers for the proposal (value-fetch.ts). */
+const GOSSIP_GRACE_MS = 1000;
 /** A transaction that reached us this long before a proposal surely reached its proposer too. */
 export const INHIBITION_GRACE_MS = 5000;
 /** Checked proposals kept per (batch, proposer): one per consensus round the proposer leads, and spare. */
@@ -63,6 +65,8 @@ export interface BatchAgreementOptions {
 	capacity: number;
 	publishProposal(proposal: BatchProposal): Promise<void>;
 	publishPinned(pinned: PinnedBatch): Promise<void>;
+	/** Asks peers for a proposal by hash (value-fetch.ts); null when none had it. */
+	fetchProposal?(hash: Bytes): Promise<BatchProposal | null>;
 	clock?: () => number;
 }
 
@@ -142,6 +146,25 @@ export class BatchAgreement {
 		return 'stored';
 	}
 
+	/**
+	 * Whether the proposal behind `value` is here: by gossip, or else from a peer that holds it, since
+	 * gossip will not bring it again (value-fetch.ts); checked through `offer` like a gossiped one.
+	 */
+	private async arrived(value: Bytes): Promise<boolean> {
+		const key = bytesToHex(value);
+		const present = () => this.proposals.has(key);
+		const started = this.clock();
+		if (await waitFor(this.arrivals, 'proposal', present, GOSSIP_GRACE_MS)) return true;
+		const fetched = await this.options.fetchProposal?.(value);
+		if (fetched)
+			await this.offer(fetched).catch((error) => {
+				if (!(error instanceof ValidationError)) throw error;
+			});
+		if (present()) return true;
+		const left = PROPOSAL_WAIT_MS - (this.clock() - started);
+		return left > 0 && waitFor(this.arrivals, 'proposal', present, left);
+	}
+
 	/** Keeps a checked proposal in its (batch, proposer) slot, dropping the oldest unprotected one if full. */
 	private keep(proposal: BatchProposal, key: string, isOwn: boolean): void {
 		const slot = [...this.proposals].filter(
@@ -195,8 +218,7 @@ export class BatchAgreement {
 	/** ConsensusApplication.validate: every transaction valid, proofs verified, selection fair. */
 	async validate(value: Bytes, sequence: number): Promise<boolean> {
 		const key = bytesToHex(value);
-		const present = await waitFor(this.arrivals, 'proposal', () => this.proposals.has(key), PROPOSAL_WAIT_MS);
-		if (!present) return false;
+		if (!(await this.arrived(value))) return false;
 		const cached = this.verdicts.get(key);
 		if (cached !== undefined) return cached;
 		const kept = this.proposals.get(key)!;

@@ -40,6 +40,7 @@ import { HandoverAgreement } from './membership-handover.ts';
 import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
+import { fetchValue, serveValues } from './value-fetch.ts';
 import { consensusVerdict, judged } from './gossip-verdict.ts';
 
 /** How often a node asks a peer for the newest part of its journal (peer-syncs.ts catchUp). */
@@ -106,6 +107,8 @@ export class FullNode {
 			chain,
 			driverFor: driverFor('keyblock'),
 			publishPinned: (block) => this.publish('keyblocks', encodeKeyblock(block)),
+			fetchCandidate: (hash) =>
+				fetchValue(this.net, 'keyblock', hash, chain.ledger.genesis.maxRegistersPerKeyblock),
 			clock
 		});
 		this.handovers = new HandoverAgreement({
@@ -123,6 +126,7 @@ export class FullNode {
 			publishProposal: (proposal) =>
 				this.publish('batches', encodeBatchMessage({ type: 'proposal', proposal })),
 			publishPinned: (pinned) => this.publish('batches', encodeBatchMessage({ type: 'pinned', pinned })),
+			fetchProposal: (hash) => fetchValue(this.net, 'proposal', hash),
 			clock
 		});
 		this.miner =
@@ -247,6 +251,10 @@ export class FullNode {
 		const { net } = this;
 		serveSync(net, this.chain);
 		serveLight(net, this.chain); // phones as light clients (light-sync.ts)
+		serveValues(net, {
+			keyblockCandidate: (hash) => this.keyblocks.candidate(hash),
+			proposal: (hash) => this.batches.proposal(hash)
+		});
 		net.subscribe('transactions', (data) => this.guard('transactions', () => this.onTransaction(data)));
 		net.subscribe('keyblocks', (data, from) => this.guard('keyblocks', () => this.onKeyblock(data, from)));
 		net.subscribe('consensus', (data) => this.guard('consensus', () => this.onConsensus(data)));

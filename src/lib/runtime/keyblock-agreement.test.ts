@@ -5,6 +5,7 @@
  * PIN_SPLIT_MS, after which any valid candidate may be pinned so the group still decides.
  */
 import { describe, expect, it } from 'vitest';
+import { bytesToHex } from '../core/bytes.ts';
 import { keyblockHash } from '../core/keyblock.ts';
 import { PIN_SPLIT_MS } from '../core/consensus/pin-choice.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
@@ -50,5 +51,37 @@ describe('keyblock pin choice', () => {
 		expect(await agreement.validate(keyblockHash(withheld.header), 1)).toBe(true);
 		// A value this member never received is not backed however long the height is open.
 		expect(await agreement.validate(new Uint8Array(32).fill(7), 1)).toBe(false);
+	}, 30_000);
+
+	it('fetches a candidate it missed from peers, checks it, and backs it', async () => {
+		const chain = await ChainState.open({
+			genesis,
+			store: openMemoryStore(),
+			group: genesisGroup(genesis),
+			verifier: soundVerifier
+		});
+		const missed = mineNext(chain.ledger, aster);
+		// Same header, another miner's signature: the fetched bytes fail the keyblock's own checks.
+		const forged = { ...mineNext(chain.ledger, birch), header: missed.header };
+		const asked: string[] = [];
+		let answer: typeof missed | null = forged;
+		const agreement = new KeyblockAgreement({
+			chain,
+			driverFor: () => null,
+			publishPinned: async () => {},
+			fetchCandidate: async (hash) => {
+				asked.push(bytesToHex(hash));
+				return answer;
+			}
+		});
+		expect(await agreement.validate(keyblockHash(missed.header), 1)).toBe(false);
+		expect(agreement.pendingCandidates).toHaveLength(0);
+		answer = missed;
+		expect(await agreement.validate(keyblockHash(missed.header), 1)).toBe(true);
+		expect(asked).toEqual([bytesToHex(keyblockHash(missed.header)), bytesToHex(keyblockHash(missed.header))]);
+		// Held now: served to the next peer that missed it, and not fetched again.
+		expect(agreement.candidate(keyblockHash(missed.header))).toBeDefined();
+		expect(await agreement.validate(keyblockHash(missed.header), 1)).toBe(true);
+		expect(asked).toHaveLength(2);
 	}, 30_000);
 });

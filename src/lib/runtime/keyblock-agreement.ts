@@ -15,9 +15,12 @@ import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import { acceptsPin, pinProposal, type CandidateArrival } from '../core/consensus/pin-choice.ts';
 import { waitFor } from './wait.ts';
+import { ValidationError } from '../core/errors.ts';
 
 /** How long `validate` waits for a candidate it has not received yet (gossip may be behind the vote). */
 const CANDIDATE_WAIT_MS = 4000;
+/** How long it waits for gossip before asking peers for the candidate (value-fetch.ts). */
+const GOSSIP_GRACE_MS = 1000;
 /** Candidates kept per height (competing miners); more are refused as flooding. */
 const MAX_CANDIDATES = 16;
 
@@ -29,6 +32,8 @@ export interface KeyblockAgreementOptions {
 	 */
 	driverFor(group: ConsensusGroup): ConsensusDriver | null;
 	publishPinned(block: Keyblock): Promise<void>;
+	/** Asks peers for a candidate by hash (value-fetch.ts); null when none had it. */
+	fetchCandidate?(hash: Bytes): Promise<Keyblock | null>;
 	clock?: () => number;
 }
 
@@ -50,6 +55,11 @@ export class KeyblockAgreement {
 	/** Candidates held for the next height. */
 	get pendingCandidates(): Keyblock[] {
 		return [...this.candidates.values()];
+	}
+
+	/** A held candidate by its hash, for a peer that missed it. */
+	candidate(hash: Bytes): Keyblock | undefined {
+		return this.candidates.get(bytesToHex(hash));
 	}
 
 	/**
@@ -98,12 +108,19 @@ export class KeyblockAgreement {
 	 */
 	async validate(value: Bytes, height: number): Promise<boolean> {
 		const key = bytesToHex(value);
-		const held = await waitFor(
-			this.arrivalEvents,
-			'candidate',
-			() => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value)),
-			CANDIDATE_WAIT_MS
-		);
+		const holds = () => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value));
+		const started = this.clock();
+		let held = await waitFor(this.arrivalEvents, 'candidate', holds, GOSSIP_GRACE_MS);
+		if (!held && this.options.fetchCandidate) {
+			// Gossip will not bring it again (value-fetch.ts): ask the peers that hold it.
+			const block = await this.options.fetchCandidate(value);
+			if (block) await this.offer(block).catch(refusedAsInvalid);
+			held = holds();
+		}
+		if (!held) {
+			const left = CANDIDATE_WAIT_MS - (this.clock() - started);
+			held = left > 0 && (await waitFor(this.arrivalEvents, 'candidate', holds, left));
+		}
 		return held && acceptsPin(this.arrivals(height), key, this.clock());
 	}
 
@@ -154,4 +171,10 @@ export class KeyblockAgreement {
 			}
 		});
 	}
+}
+
+/** A fetched value that fails its checks is simply not valid; anything else is a fault of ours. */
+function refusedAsInvalid(error: unknown): false {
+	if (error instanceof ValidationError) return false;
+	throw error;
 }
