@@ -150,19 +150,23 @@ export class BatchAgreement {
 	 * Whether the proposal behind `value` is here: by gossip, or else from a peer that holds it, since
 	 * gossip will not bring it again (value-fetch.ts); checked through `offer` like a gossiped one.
 	 */
-	private async arrived(value: Bytes): Promise<boolean> {
+	private async arrived(value: Bytes, sequence: number): Promise<boolean> {
 		const key = bytesToHex(value);
-		const present = () => this.proposals.has(key);
+		// A batch the chain has pinned is settled: answer at once (see KeyblockAgreement.validate).
+		const stale = () => sequence !== this.options.chain.batchCount + 1;
+		const settled = () => stale() || this.proposals.has(key);
 		const started = this.clock();
-		if (await waitFor(this.arrivals, 'proposal', present, GOSSIP_GRACE_MS)) return true;
-		const fetched = await this.options.fetchProposal?.(value);
-		if (fetched)
-			await this.offer(fetched).catch((error) => {
-				if (!(error instanceof ValidationError)) throw error;
-			});
-		if (present()) return true;
+		await waitFor(this.arrivals, 'proposal', settled, GOSSIP_GRACE_MS);
+		if (!settled()) {
+			const fetched = await this.options.fetchProposal?.(value);
+			if (fetched && !stale())
+				await this.offer(fetched).catch((error) => {
+					if (!(error instanceof ValidationError)) throw error;
+				});
+		}
 		const left = PROPOSAL_WAIT_MS - (this.clock() - started);
-		return left > 0 && waitFor(this.arrivals, 'proposal', present, left);
+		if (!settled() && left > 0) await waitFor(this.arrivals, 'proposal', settled, left);
+		return !stale() && this.proposals.has(key);
 	}
 
 	/** Keeps a checked proposal in its (batch, proposer) slot, dropping the oldest unprotected one if full. */
@@ -218,7 +222,7 @@ export class BatchAgreement {
 	/** ConsensusApplication.validate: every transaction valid, proofs verified, selection fair. */
 	async validate(value: Bytes, sequence: number): Promise<boolean> {
 		const key = bytesToHex(value);
-		if (!(await this.arrived(value))) return false;
+		if (!(await this.arrived(value, sequence))) return false;
 		const cached = this.verdicts.get(key);
 		if (cached !== undefined) return cached;
 		const kept = this.proposals.get(key)!;
@@ -323,6 +327,7 @@ export class BatchAgreement {
 		const waiting = [...this.later.values()];
 		this.later.clear();
 		for (const proposal of waiting) void this.offer(proposal).catch(() => undefined);
+		this.arrivals.dispatchEvent(new Event('proposal')); // a validate() of a pinned batch ends
 	}
 }
 

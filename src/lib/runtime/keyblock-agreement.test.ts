@@ -4,9 +4,11 @@
  * received first; a rival released later gets no prevote until the height has been split for
  * PIN_SPLIT_MS, after which any valid candidate may be pinned so the group still decides.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bytesToHex } from '../core/bytes.ts';
 import { keyblockHash } from '../core/keyblock.ts';
+import { encodePin } from '../core/pinning.ts';
+import { certify } from '../../../tests/fixtures/pins.ts';
 import { PIN_SPLIT_MS } from '../core/consensus/pin-choice.ts';
 import { openMemoryStore } from '../store/memory-store.ts';
 import { clinics, mineNext, soundVerifier, testGenesis } from '../../../tests/fixtures/chain.ts';
@@ -83,5 +85,28 @@ describe('keyblock pin choice', () => {
 		expect(agreement.candidate(keyblockHash(missed.header))).toBeDefined();
 		expect(await agreement.validate(keyblockHash(missed.header), 1)).toBe(true);
 		expect(asked).toHaveLength(2);
+	}, 30_000);
+
+	it('stops waiting for a value as soon as the chain passes its height', async () => {
+		const chain = await ChainState.open({
+			genesis,
+			store: openMemoryStore(),
+			group: genesisGroup(genesis),
+			verifier: soundVerifier
+		});
+		const agreement = new KeyblockAgreement({ chain, driverFor: () => null, publishPinned: async () => {} });
+		const block = mineNext(chain.ledger, aster);
+		const value = keyblockHash(block.header);
+		const certificate = certify(genesisGroup(genesis), clinics.slice(0, 3), 'keyblock', 1, value);
+		// No timer runs: only the chain's move can settle the wait.
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+		try {
+			const verdict = agreement.validate(new Uint8Array(32).fill(7), 1);
+			await chain.apply({ type: 'keyblock', block: { ...block, pin: encodePin(certificate) } });
+			agreement.chainAdvanced();
+			expect(await verdict).toBe(false);
+		} finally {
+			vi.useRealTimers();
+		}
 	}, 30_000);
 });

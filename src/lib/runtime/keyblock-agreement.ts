@@ -108,20 +108,21 @@ export class KeyblockAgreement {
 	 */
 	async validate(value: Bytes, height: number): Promise<boolean> {
 		const key = bytesToHex(value);
+		// A height the chain has passed is settled: answer at once, or a member whose machine fell behind
+		// would spend the whole wait on every height it replays (and on replayed proposals of them).
+		const stale = () => height !== this.chain.height + 1;
 		const holds = () => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value));
+		const settled = () => stale() || holds();
 		const started = this.clock();
-		let held = await waitFor(this.arrivalEvents, 'candidate', holds, GOSSIP_GRACE_MS);
-		if (!held && this.options.fetchCandidate) {
+		await waitFor(this.arrivalEvents, 'candidate', settled, GOSSIP_GRACE_MS);
+		if (!settled() && this.options.fetchCandidate) {
 			// Gossip will not bring it again (value-fetch.ts): ask the peers that hold it.
 			const block = await this.options.fetchCandidate(value);
-			if (block) await this.offer(block).catch(refusedAsInvalid);
-			held = holds();
+			if (block && !stale()) await this.offer(block).catch(refusedAsInvalid);
 		}
-		if (!held) {
-			const left = CANDIDATE_WAIT_MS - (this.clock() - started);
-			held = left > 0 && (await waitFor(this.arrivalEvents, 'candidate', holds, left));
-		}
-		return held && acceptsPin(this.arrivals(height), key, this.clock());
+		const left = CANDIDATE_WAIT_MS - (this.clock() - started);
+		if (!settled() && left > 0) await waitFor(this.arrivalEvents, 'candidate', settled, left);
+		return !stale() && holds() && acceptsPin(this.arrivals(height), key, this.clock());
 	}
 
 	/** The group decided `value` at `height`: append it with its certificate and tell the network. */
@@ -141,6 +142,7 @@ export class KeyblockAgreement {
 				this.candidates.delete(key);
 				this.arrivedAt.delete(key);
 			}
+		this.arrivalEvents.dispatchEvent(new Event('candidate')); // a validate() of a passed height ends
 	}
 
 	/** Valid candidates for `height` in the order this node received them, with their arrival times. */
