@@ -12,8 +12,8 @@
  * consortium's protected peers (`isProtected`, as the admitted-institutions registry answers it).
  *
  * The difficulty is fixed (bench/attack/protocol.ts), so every phase's pin rate compares with the
- * baseline's. After the attacks, a quiet phase lets the members settle and the RSS is compared with the
- * start's; the closing lines check issue 18's acceptance: every attack's rate at least half the baseline,
+ * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's after a
+ * garbage collection) is compared with the start's; the closing lines check issue 18's acceptance: every attack's rate at least half the baseline,
  * no honest node banning another, memory within 20 %.
  *
  * BENCH_QUICK=1: 15 s phases (about 5 minutes in all); otherwise 60 s (about 18 minutes).
@@ -269,6 +269,7 @@ export async function runAttackBench(): Promise<void> {
 	}
 
 	const rssStart = settledRss();
+	await dogwood.collect();
 	const dogwoodRssStart = dogwood.rssBytes();
 	let rejoined: boolean | undefined;
 	const baseline = await phase('quiet baseline', async () => 0);
@@ -300,6 +301,7 @@ export async function runAttackBench(): Promise<void> {
 	// Memory after the attacks, once the members had a phase to settle (their caches and bans age out).
 	await phase('quiet after the attacks', async () => 0);
 	const rssAfterAttacks = settledRss();
+	await dogwood.collect();
 	const dogwoodRssAfterAttacks = dogwood.rssBytes();
 
 	// Faults. The relay stops (the members keep their direct links), then comes back on its address.

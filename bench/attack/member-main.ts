@@ -3,7 +3,8 @@
  * so the bench can `kill -9` it, restart it from what it wrote, and freeze it (SIGSTOP: a partition
  * whose TCP connections stay open but carry nothing). The bench passes its set-up as JSON in
  * SPCHAIN_ATTACK_MEMBER; the member reports `MEMBER {json}` lines on stdout: its height, peers and bans
- * every second, and its keyblock hashes when a `hashes` line arrives on stdin.
+ * every second, its keyblock hashes when a `hashes` line arrives on stdin, and `collected` after a
+ * garbage collection a `gc` line asks for.
  */
 import '../../src/lib/node/polyfills.ts';
 import { createInterface } from 'node:readline';
@@ -61,6 +62,11 @@ setInterval(
 	1000
 );
 createInterface({ input: process.stdin }).on('line', (line) => {
+	if (line.trim() === 'gc') {
+		(globalThis as { gc?: () => void }).gc?.();
+		say({ type: 'collected' });
+		return;
+	}
 	if (line.trim() !== 'hashes') return;
 	const hashes: string[] = [];
 	for (let h = 1; h <= node.chain.height; h++)

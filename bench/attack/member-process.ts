@@ -14,6 +14,7 @@ const TICKS = 100;
 export class MemberProcess {
 	status: Extract<MemberReport, { type: 'status' }> = { type: 'status', height: 0, peers: 0, banned: [] };
 	private hashWaiters: ((hashes: string[]) => void)[] = [];
+	private collectWaiters: (() => void)[] = [];
 	private readonly errors: string[] = [];
 
 	lastErrors(): string {
@@ -30,15 +31,20 @@ export class MemberProcess {
 			if (!line.startsWith(MEMBER_PREFIX)) return;
 			const report = JSON.parse(line.slice(MEMBER_PREFIX.length)) as MemberReport;
 			if (report.type === 'status') this.status = report;
+			else if (report.type === 'collected') this.collectWaiters.splice(0).forEach((wake) => wake());
 			else this.hashWaiters.splice(0).forEach((wake) => wake(report.hashes));
 		});
 	}
 
 	static spawn(setup: MemberSetup): MemberProcess {
 		const script = new URL('./member-main.ts', import.meta.url).pathname;
-		const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', script], {
-			env: { ...process.env, SPCHAIN_ATTACK_MEMBER: JSON.stringify(setup) }
-		});
+		const child = spawn(
+			process.execPath,
+			['--experimental-websocket', '--expose-gc', '--import', 'tsx', script],
+			{
+				env: { ...process.env, SPCHAIN_ATTACK_MEMBER: JSON.stringify(setup) }
+			}
+		);
 		return new MemberProcess(child);
 	}
 
@@ -66,6 +72,15 @@ export class MemberProcess {
 		this.child.stdin.write('hashes\n');
 		const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
 		return Promise.race([answer, timeout]);
+	}
+
+	/** Asks the member for a garbage collection; false when it did not answer in time. */
+	async collect(timeoutMs = 10_000): Promise<boolean> {
+		if (this.exited) return false;
+		const done = new Promise<boolean>((resolve) => this.collectWaiters.push(() => resolve(true)));
+		this.child.stdin.write('gc\n');
+		const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs));
+		return Promise.race([done, timeout]);
 	}
 
 	/** CPU seconds (user + system) the process used so far; 0 once it is gone. */

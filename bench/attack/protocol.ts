@@ -25,7 +25,10 @@ export interface MemberSetup {
 }
 
 export type MemberReport =
-	{ type: 'status'; height: number; peers: number; banned: string[] } | { type: 'hashes'; hashes: string[] };
+	| { type: 'status'; height: number; peers: number; banned: string[] }
+	| { type: 'hashes'; hashes: string[] }
+	/** A garbage collection ran, as asked on stdin: RSS read now is what the member keeps. */
+	| { type: 'collected' };
 
 /**
  * The bench's genesis. The difficulty never retargets (a real chain retargets every 10 keyblocks
