@@ -43,13 +43,13 @@ export type DeploymentReport =
 	| { type: 'latencies'; latencies: number[]; lastPinAt: number; errors: string[] };
 
 /**
- * Fixed difficulty (attack/protocol.ts), an eighth of the attack bench's work per keyblock so the set-up's
- * keyblocks come quickly, and no hand-over: the first X institutions stay the group.
+ * Fixed difficulty (attack/protocol.ts), 1/128 of the attack bench's work per keyblock so the set-up's
+ * keyblocks come quickly even on a starved machine (mining is not what this bench measures), and no hand-over: the first X institutions stay the group.
  */
 export function deploymentGenesis(timestamp: number, names: string[], groupSize: number): GenesisConfig {
 	return attackGenesis(timestamp, {
 		institutions: names.map((name) => devInstitution(name).institution),
 		consensusGroupSize: groupSize,
-		initialTarget: targetForExpectedHashes(1n << 18n)
+		initialTarget: targetForExpectedHashes(1n << 14n)
 	});
 }

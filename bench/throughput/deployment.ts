@@ -37,6 +37,8 @@ import {
 import { ProofVariants } from './rerandomize.ts';
 import { aster, patientRegisters, transactions, type PoolEntry } from './transactions.ts';
 
+/** Each set-up step's limit: generous, since under other jobs' load the members get little CPU. */
+const SETUP_TIMEOUT_MS = 600_000;
 const MEMBER_SCRIPT = new URL('./deployment-member.ts', import.meta.url).pathname;
 
 export interface DeploymentRow {
@@ -134,7 +136,7 @@ export async function deploymentThroughput(
 		await until(
 			'the members to connect and pin keyblock 1',
 			() => members.every((m) => m.status.peers >= n - 1 && m.status.height >= 1),
-			180_000,
+			SETUP_TIMEOUT_MS,
 			members
 		);
 		// The patients register in a keyblock (the next one mined), then mining stops.
@@ -145,7 +147,7 @@ export async function deploymentThroughput(
 		await until(
 			'the patients’ registrations',
 			() => members.every((m) => (m.status.patients ?? 0) >= registers.length),
-			180_000,
+			SETUP_TIMEOUT_MS,
 			members
 		);
 		for (const m of members) send(m, { type: 'mining', on: false });
