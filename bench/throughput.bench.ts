@@ -411,8 +411,7 @@ export default async function throughput(): Promise<void> {
 				};
 				rows.push(row);
 				console.log(
-					`${formatRow(row)}\n        ${d.pinned} pinned in ${d.batches} batches, ${d.seconds.toFixed(1)} s; ` +
-						`CPU ms/tx per member above idle ${d.busyMsPerTx.toFixed(2)}` +
+					`${formatRow(row)}\n        ${d.pinned} pinned in ${d.batches} batches, ${d.seconds.toFixed(1)} s` +
 						(d.refused > 0 ? `; ${d.refused} refused at submission` : '') +
 						(d.errors.length > 0 ? `; node errors: ${d.errors.join(' | ')}` : '')
 				);

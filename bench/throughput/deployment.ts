@@ -51,8 +51,6 @@ export interface DeploymentRow {
 	p99: number;
 	/** CPU ms of a member process per pinned transaction (mean over members). */
 	cpuMsPerTx: number;
-	/** The same less what the members spent idle (measured before, while mining had stopped). */
-	busyMsPerTx: number;
 	load: number;
 	refused: number;
 	errors: string[];
@@ -154,7 +152,6 @@ export async function deploymentThroughput(
 		// A keyblock already being agreed may still be pinned: wait until every height is the same for 2 s.
 		let stable = 0;
 		let last = -1;
-		const idleFrom = { at: Date.now(), cpu: members.map((m) => m.cpuSeconds()) };
 		while (stable < 2) {
 			await sleep(1000);
 			const heights = new Set(members.map((m) => m.status.height));
@@ -163,10 +160,6 @@ export async function deploymentThroughput(
 			last = height;
 		}
 		const round = last;
-		// What the members spend with nothing to pin (gossip heartbeats, timers, status), in cores.
-		const idleCores =
-			members.reduce((sum, m, i) => sum + m.cpuSeconds() - idleFrom.cpu[i]!, 0) /
-			((Date.now() - idleFrom.at) / 1000);
 		log(
 			`  libp2p deployment of ${n} members ready in ${((Date.now() - started) / 1000).toFixed(0)} s ` +
 				`(keyblock ${round}, ${registers.length} patients registered; mining stopped)`
@@ -230,7 +223,6 @@ export async function deploymentThroughput(
 				p50: quantile(0.5),
 				p99: quantile(0.99),
 				cpuMsPerTx: (cpu * 1000) / Math.max(1, latencies.length) / n,
-				busyMsPerTx: (Math.max(0, cpu - idleCores * seconds) * 1000) / Math.max(1, latencies.length) / n,
 				load: loadavg()[0]!,
 				refused,
 				errors: summarize(reports.flatMap((r) => r.errors))
