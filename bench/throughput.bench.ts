@@ -1,6 +1,10 @@
 /**
- * Throughput of pinned medical transactions (paper section 6.1, Figs. 10-11) on this machine, with the
- * real pipeline: a proposer encodes batches of signed medical transactions carrying real chameleon
+ * Throughput of pinned medical transactions (paper section 6.1, Figs. 10-11) on this machine, measured
+ * twice: as a CPU pipeline (below) and as a libp2p deployment of real nodes (throughput/deployment.ts:
+ * the members as separate FullNode processes gossiping on loopback with the consensus timers, the same
+ * block sizes and transaction counts), printed in one table with the paper's figures beside them.
+ *
+ * The CPU pipeline: a proposer encodes batches of signed medical transactions carrying real chameleon
  * hashes and Groth16 proofs; every member of a group of n decodes each batch, checks every transaction
  * (fees, holder, the patient's BIP-340 signature), batch-verifies every proof, signs its prevote with
  * BLS12-381, verifies the others' prevotes, signs its precommit, verifies the others' precommits; the
@@ -14,7 +18,7 @@
  * proof verification switched off (decoding, votes and certificates kept).
  *
  * Proofs cost ~0.4 s each to make, so a pool of distinct real proofs is made once and cached in
- * .cache/bench-proofs/; transactions (distinct patients and signatures) reuse pool entries, and every
+ * .cache/bench-proofs/ (throughput/transactions.ts); transactions (distinct patients and signatures) reuse pool entries, and every
  * member still verifies every proof of every transaction (once: a node keeps its proof verdicts,
  * runtime/verdict-cache.ts, so the vote is its only check of a transaction it had not seen before).
  *
@@ -25,20 +29,17 @@
  * implies per core, and the machine's load average when the row was measured.
  * The default runs 1, 2 and 4 MB for 4 and 7 members; `BENCH_FULL=1` adds 10 and 13 members;
  * `BENCH_QUICK=1` runs 0.0625 MB blocks for 4 and 7 members (a smoke run, same columns, < 3 minutes).
+ * `BENCH_RUNS=pipeline` or `=libp2p` runs one of the two.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { bytesToHex, fromHex } from '../src/lib/core/bytes.ts';
 import { assembleCertificate, encodeCertificate } from '../src/lib/core/certificate.ts';
-import { messageFromDigest, type ChameleonHash } from '../src/lib/core/chameleon.ts';
 import { devMembers } from '../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from '../src/lib/core/consensus/group.ts';
-import { devGenesis, devInstitution } from '../tests/fixtures/genesis-dev.ts';
+import { devGenesis } from '../tests/fixtures/genesis-dev.ts';
 import {
 	encodeBatchProposal,
 	MAX_PROPOSAL_TRANSACTIONS,
@@ -53,82 +54,18 @@ import {
 	type RegisterBody,
 	type Transaction
 } from '../src/lib/core/transaction.ts';
-import { proveHash } from '../src/lib/crypto/chameleon-prover.ts';
-import { createNodeProver } from '../src/lib/crypto/prover.node.ts';
 import { installWasmBackends } from '../src/lib/crypto/wasm-backends.node.ts';
+import { deploymentThroughput } from './throughput/deployment.ts';
+import { formatRow, HEADER, type Row } from './throughput/table.ts';
 import type { MemberResult, MemberTask, MemberTaskBody, StageCpu } from './throughput/protocol.ts';
+import { aster, POOL_SIZE, proofPool, transactions } from './throughput/transactions.ts';
 
 const STAGES = ['decode', 'checks', 'proofs'] as const;
 
-const POOL_SIZE = 48;
-const POOL_FILE = fileURLToPath(new URL('../.cache/bench-proofs/pool.json', import.meta.url));
 const WORKER = fileURLToPath(new URL('./throughput/member.worker.ts', import.meta.url));
 const MB = 1024 * 1024;
 
 const genesis = devGenesis();
-const aster = devInstitution('Aster Clinic').institution;
-
-interface PoolEntry {
-	digest: Uint8Array;
-	hash: ChameleonHash;
-}
-
-async function proofPool(): Promise<PoolEntry[]> {
-	if (existsSync(POOL_FILE)) {
-		const saved = JSON.parse(readFileSync(POOL_FILE, 'utf8')) as {
-			digest: string;
-			h: string;
-			proof: string;
-		}[];
-		if (saved.length >= POOL_SIZE)
-			return saved.map((e) => ({
-				digest: fromHex(e.digest, 32),
-				hash: { h: fromHex(e.h, 32), proof: fromHex(e.proof) }
-			}));
-	}
-	console.log(`making ${POOL_SIZE} real chameleon-hash proofs once (cached in .cache/bench-proofs/)…`);
-	const prover = await createNodeProver();
-	const pool: PoolEntry[] = [];
-	for (let i = 0; i < POOL_SIZE; i++) {
-		const digest = sha256(utf8ToBytes(`bench ciphertext ${i}`));
-		const { hash } = await proveHash(prover, messageFromDigest(digest), aster.chameleonKey);
-		pool.push({ digest, hash });
-	}
-	await prover.close();
-	mkdirSync(dirname(POOL_FILE), { recursive: true });
-	writeFileSync(
-		POOL_FILE,
-		JSON.stringify(
-			pool.map((e) => ({
-				digest: bytesToHex(e.digest),
-				h: bytesToHex(e.hash.h),
-				proof: bytesToHex(e.hash.proof)
-			}))
-		)
-	);
-	return pool;
-}
-
-function transactions(pool: PoolEntry[], count: number): Transaction<MedicalBody>[] {
-	const patients = Array.from({ length: 256 }, (_, i) =>
-		generateSigningKey(sha512(utf8ToBytes(`bench patient ${i}`)).slice(0, 48))
-	);
-	return Array.from({ length: count }, (_, i) => {
-		const patient = patients[i % patients.length]!;
-		const entry = pool[i % pool.length]!;
-		return signTransaction<MedicalBody>(
-			{
-				kind: 'medical',
-				patient: patient.publicKey,
-				institution: aster.id,
-				round: 1 + Math.floor(i / patients.length),
-				fees: genesis.fees.medical,
-				record: { chameleon: entry.hash, pointer: { digest: entry.digest, holder: aster.id } }
-			},
-			patient.secretKey
-		);
-	});
-}
 
 /** One member process per core; tasks go to whichever is free. */
 class MemberPool {
@@ -381,68 +318,114 @@ async function keyblockThroughput(sizes: number[], threads: number, count: numbe
 	}
 }
 
-/** Paper section 6.1, Fig. 11 (one 4-core i5): the figures it states; others are read off no table. */
-function paperTps(size: number, members: number): string {
-	if (size === 1 && members === 4) return '145';
-	if (size === 1 && members === 13) return '116';
-	if (size === 2 && members === 4) return '218';
-	return '—';
-}
-
 export default async function throughput(): Promise<void> {
 	const full = process.env.BENCH_FULL === '1';
 	const quick = process.env.BENCH_QUICK === '1';
 	const pool = await proofPool();
-	// BENCH_SIZES=1,2 and BENCH_MEMBERS=4,7 pick configurations.
+	// BENCH_SIZES=1,2 and BENCH_MEMBERS=4,7 pick configurations; BENCH_RUNS=pipeline or libp2p one run.
 	const list = (name: string) => process.env[name]?.split(',').map(Number);
 	const sizes = list('BENCH_SIZES') ?? (quick ? [0.0625] : [1, 2, 4]);
 	const groupSizes = list('BENCH_MEMBERS') ?? (full ? [4, 7, 10, 13] : [4, 7]);
+	const runs = process.env.BENCH_RUNS?.split(',') ?? ['pipeline', 'libp2p'];
 	const largest = Math.max(...sizes);
-	const txs = transactions(pool, Math.ceil((largest * MB) / 400));
+	const txs = transactions(genesis, pool, Math.ceil((largest * MB) / 400));
+	const blocks = new Map(sizes.map((size) => [size, blockOf(txs, size * MB)]));
+	const rows: Row[] = [];
 	const threads = Math.max(1, availableParallelism());
-	const wasm = await MemberPool.start(threads, 'wasm');
-	const noble = await MemberPool.start(threads, 'noble');
-	console.log(
-		`${threads} member processes per back end; ${POOL_SIZE} distinct proofs reused across ${txs.length} signed transactions`
-	);
-	console.log(
-		'pinned TPS and verification CPU: WASM back ends (libsecp256k1, mcl) beside @noble/curves (baseline), same run\n'
-	);
-	// Warm-up: each member process compiles its WASM and starts its proof-verification pool on one
-	// small block first, so the first configuration is not charged for it.
-	const warm = blockOf(txs.slice(0, quick ? 24 : 64), MB);
-	for (const members of [wasm, noble]) await runBlock(members, 4, warm.batches, warm.counts, true);
-	console.log(
-		'block   members  tx/block  pinned TPS  noble TPS  paper TPS  latency p50/p99 (s)  verify ms/tx  noble ms/tx  capacity tx/s/core  ceiling TPS  load'
-	);
-	try {
-		for (const size of sizes)
-			for (const n of groupSizes) {
-				const { batches, counts } = blockOf(txs, size * MB);
-				const real = await runBlock(wasm, n, batches, counts, true);
-				const baseline = await runBlock(noble, n, batches, counts, true);
-				const ceiling = await runBlock(wasm, n, batches, counts, false);
-				console.log(
-					`${String(size).padStart(5)} MB ${String(n).padStart(5)} ${String(real.transactions).padStart(9)}` +
-						`${real.tps.toFixed(0).padStart(12)}${baseline.tps.toFixed(0).padStart(11)}${paperTps(size, n).padStart(11)}` +
-						`  ${real.p50.toFixed(2).padStart(8)} / ${real.p99.toFixed(2).padEnd(8)}` +
-						`${real.verifyMsPerTx.toFixed(2).padStart(13)}${baseline.verifyMsPerTx.toFixed(2).padStart(13)}` +
-						`${(1000 / real.verifyMsPerTx).toFixed(0).padStart(20)}${ceiling.tps.toFixed(0).padStart(13)}` +
-						// The machine's 1-minute load average: pinned TPS follows other jobs' load.
-						`${loadavg()[0]!.toFixed(1).padStart(6)}`
-				);
-				const stages = (r: RunResult) =>
-					STAGES.map((stage) => `${stage} ${r.stageMsPerTx[stage].toFixed(2)}`).join(', ');
-				console.log(`        CPU ms/tx by stage: ${stages(real)} (noble: ${stages(baseline)})`);
-			}
+	if (runs.includes('pipeline')) {
+		const wasm = await MemberPool.start(threads, 'wasm');
+		const noble = await MemberPool.start(threads, 'noble');
 		console.log(
-			'\npaper (4-core i5): 145 → 116 TPS at 1 MB for 4 → 13 members; 218 TPS at 2 MB, 4 members.' +
-				'\ngoals (issue 15): ≥ 550 TPS with 4 members and ≥ 300 with 7 at 2 MB; ≥ 1,400 tx/s per core.' +
-				'\nnot measured here: members as separate libp2p processes on loopback (see docs/consensus.md).'
+			`CPU pipeline: ${threads} member processes per back end; ${POOL_SIZE} distinct proofs reused across ${txs.length} signed transactions`
 		);
-		await keyblockThroughput(sizes, threads, quick ? 300 : 2000);
-	} finally {
-		await wasm.stop();
-		await noble.stop();
+		console.log(
+			'pinned TPS and verification CPU: WASM back ends (libsecp256k1, mcl) beside @noble/curves (baseline), same run\n'
+		);
+		// Warm-up: each member process compiles its WASM and starts its proof-verification pool on one
+		// small block first, so the first configuration is not charged for it.
+		const warm = blockOf(txs.slice(0, quick ? 24 : 64), MB);
+		for (const members of [wasm, noble]) await runBlock(members, 4, warm.batches, warm.counts, true);
+		console.log(HEADER);
+		try {
+			for (const size of sizes)
+				for (const n of groupSizes) {
+					const { batches, counts } = blocks.get(size)!;
+					const real = await runBlock(wasm, n, batches, counts, true);
+					const baseline = await runBlock(noble, n, batches, counts, true);
+					const ceiling = await runBlock(wasm, n, batches, counts, false);
+					const row: Row = {
+						run: 'pipeline',
+						size,
+						members: n,
+						transactions: real.transactions,
+						tps: real.tps,
+						nobleTps: baseline.tps,
+						p50: real.p50,
+						p99: real.p99,
+						msPerTx: real.verifyMsPerTx,
+						nobleMsPerTx: baseline.verifyMsPerTx,
+						ceilingTps: ceiling.tps,
+						load: loadavg()[0]!
+					};
+					rows.push(row);
+					console.log(formatRow(row));
+					const stages = (r: RunResult) =>
+						STAGES.map((stage) => `${stage} ${r.stageMsPerTx[stage].toFixed(2)}`).join(', ');
+					console.log(`        CPU ms/tx by stage: ${stages(real)} (noble: ${stages(baseline)})`);
+				}
+		} finally {
+			await wasm.stop();
+			await noble.stop();
+		}
 	}
+	if (runs.includes('libp2p')) {
+		console.log(
+			'\nlibp2p deployment: members as separate processes (the real FullNode), gossip over loopback, the' +
+				'\nconsensus timers; every proof a fresh variant (no verdict reused); ms/tx = member process CPU / pinned tx / n'
+		);
+		for (const n of groupSizes) {
+			let measured: Awaited<ReturnType<typeof deploymentThroughput>>;
+			try {
+				measured = await deploymentThroughput(
+					n,
+					pool,
+					sizes.map((size) => ({ size, count: sum(blocks.get(size)!.counts) })),
+					(line) => console.log(line)
+				);
+			} catch (error) {
+				// One failed deployment (a set-up step timed out under load) leaves the others' rows.
+				console.log(`  libp2p deployment of ${n} members failed: ${String(error).split('\n')[0]}`);
+				continue;
+			}
+			for (const [size, d] of measured) {
+				const row: Row = {
+					run: 'libp2p',
+					size,
+					members: n,
+					transactions: d.transactions,
+					tps: d.tps,
+					p50: d.p50,
+					p99: d.p99,
+					msPerTx: d.cpuMsPerTx,
+					load: d.load
+				};
+				rows.push(row);
+				console.log(
+					`${formatRow(row)}\n        ${d.pinned} pinned in ${d.batches} batches, ${d.seconds.toFixed(1)} s` +
+						(d.refused > 0 ? `; ${d.refused} refused at submission` : '') +
+						(d.errors.length > 0 ? `; node errors: ${d.errors.join(' | ')}` : '')
+				);
+			}
+		}
+	}
+	rows.sort((a, b) => a.size - b.size || a.members - b.members || b.run.localeCompare(a.run));
+	console.log(`\nboth runs, by configuration (paper figures beside them)\n${HEADER}`);
+	for (const row of rows) console.log(formatRow(row));
+	console.log(
+		'\npaper (4-core i5): 145 → 116 TPS at 1 MB for 4 → 13 members; 218 TPS at 2 MB, 4 members.' +
+			'\ngoals (issue 15): ≥ 550 TPS with 4 members and ≥ 300 with 7 at 2 MB; ≥ 1,400 tx/s per core.'
+	);
+	await keyblockThroughput(sizes, threads, quick ? 300 : 2000);
 }
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

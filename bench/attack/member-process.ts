@@ -1,6 +1,6 @@
 /**
- * The attack bench's handle on a member running as its own process (member-main.ts): spawn it, read
- * its reports, freeze and thaw it (a partition), `kill -9` it, and measure its CPU and memory from
+ * The benches' handle on a member running as its own process (attack/member-main.ts, or another
+ * script such as throughput/deployment-member.ts): spawn it, read its reports, send it commands, freeze and thaw it (a partition), `kill -9` it, and measure its CPU and memory from
  * /proc (Linux), since they are no longer the bench process's own.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -15,6 +15,8 @@ export class MemberProcess {
 	status: Extract<MemberReport, { type: 'status' }> = { type: 'status', height: 0, peers: 0, banned: [] };
 	private hashWaiters: ((hashes: string[]) => void)[] = [];
 	private collectWaiters: (() => void)[] = [];
+	/** Reports other than status and hashes (a script's own kinds). */
+	private readonly listeners = new Set<(report: { type: string }) => void>();
 	private readonly errors: string[] = [];
 
 	lastErrors(): string {
@@ -29,15 +31,19 @@ export class MemberProcess {
 		});
 		createInterface({ input: child.stdout }).on('line', (line) => {
 			if (!line.startsWith(MEMBER_PREFIX)) return;
-			const report = JSON.parse(line.slice(MEMBER_PREFIX.length)) as MemberReport;
-			if (report.type === 'status') this.status = report;
+			const report = JSON.parse(line.slice(MEMBER_PREFIX.length)) as MemberReport | { type: string };
+			if (report.type === 'status') this.status = report as MemberProcess['status'];
 			else if (report.type === 'collected') this.collectWaiters.splice(0).forEach((wake) => wake());
-			else this.hashWaiters.splice(0).forEach((wake) => wake(report.hashes));
+			else if (report.type === 'hashes')
+				this.hashWaiters.splice(0).forEach((wake) => wake((report as { hashes: string[] }).hashes));
+			else for (const listener of this.listeners) listener(report);
 		});
 	}
 
-	static spawn(setup: MemberSetup): MemberProcess {
-		const script = new URL('./member-main.ts', import.meta.url).pathname;
+	static spawn(
+		setup: MemberSetup,
+		script = new URL('./member-main.ts', import.meta.url).pathname
+	): MemberProcess {
 		const child = spawn(
 			process.execPath,
 			['--experimental-websocket', '--expose-gc', '--import', 'tsx', script],
@@ -46,6 +52,16 @@ export class MemberProcess {
 			}
 		);
 		return new MemberProcess(child);
+	}
+
+	onReport(listener: (report: { type: string }) => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/** A command line on the member's stdin. */
+	send(line: string): void {
+		this.child.stdin.write(`${line}\n`);
 	}
 
 	get pid(): number {

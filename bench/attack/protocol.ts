@@ -22,10 +22,21 @@ export interface MemberSetup {
 	privateKey: string;
 	/** The other members' and the relay's peer ids: the consortium's own, protected peers. */
 	protectedIds: string[];
+	/** Multiaddrs to listen on (default: a free loopback port). */
+	listen?: string[];
 }
 
 export type MemberReport =
-	| { type: 'status'; height: number; peers: number; banned: string[] }
+	| {
+			type: 'status';
+			height: number;
+			peers: number;
+			banned: string[];
+			/** The throughput deployment's members add these (bench/throughput/deployment-member.ts). */
+			batches?: number;
+			patients?: number;
+			mempool?: number;
+	  }
 	| { type: 'hashes'; hashes: string[] }
 	/** A garbage collection ran, as asked on stdin: RSS read now is what the member keeps. */
 	| { type: 'collected' };
@@ -36,11 +47,12 @@ export type MemberReport =
  * baseline's, instead of falling from the start's fast blocks to the interval whatever the attack.
  * No hand-over during the bench either: the four stay the group.
  */
-export function attackGenesis(timestamp: number): GenesisConfig {
+export function attackGenesis(timestamp: number, overrides: Partial<GenesisConfig> = {}): GenesisConfig {
 	return devGenesis({
 		timestamp,
 		initialTarget: targetForExpectedHashes(1n << 21n),
 		retargetInterval: 1_000_000,
-		epochLength: 100_000
+		epochLength: 100_000,
+		...overrides
 	});
 }
