@@ -137,7 +137,7 @@ for (let i = 0; i < rows.length; i += 200) {
 	}
 	await store.write(writes);
 }
-await store.write([headWrite(checkJournal(rows, undefined).head)]);
+await store.write([headWrite((await checkJournal(rows, undefined)).head)]);
 await store.close();
 process.stdout.write(
 	`SYNTHETIC ${JSON.stringify({

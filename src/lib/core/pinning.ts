@@ -17,7 +17,7 @@
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { decodeCertificate, encodeCertificate, verifyCertificate, type Certificate } from './certificate.ts';
 import type { ConsensusGroup } from './consensus/group.ts';
-import { decodeCanonical, encodeCanonical } from './encoding.ts';
+import { decodeCanonical, encodeCanonical, type CanonicalDecoder } from './encoding.ts';
 import { ensure } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { merkleRoot } from './merkle.ts';
@@ -168,9 +168,10 @@ export function encodePinnedBatch(pinned: PinnedBatch): Bytes {
 	});
 }
 
-export function decodePinnedBatch(bytes: Bytes): PinnedBatch {
+/** `decode`: decodeVerifiedCanonical only for bytes from the node's own verified journal. */
+export function decodePinnedBatch(bytes: Bytes, decode: CanonicalDecoder = decodeCanonical): PinnedBatch {
 	const where = 'pinnedBatch';
-	const r = read.object(decodeCanonical(bytes), where, [
+	const r = read.object(decode(bytes), where, [
 		'sequence',
 		'round',
 		'institution',

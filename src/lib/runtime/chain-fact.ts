@@ -4,6 +4,7 @@
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { decodeHandover, encodeHandover, type Handover } from '../core/consensus/membership.ts';
+import { decodeCanonical, decodeVerifiedCanonical } from '../core/encoding.ts';
 import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
@@ -47,14 +48,24 @@ export function encodeFact(fact: ChainFact): Bytes {
 	}
 }
 
-export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: GenesisConfig): ChainFact {
+/**
+ * `verified`: the bytes come from this node's own verified journal (their hash chain checked), so the
+ * canonical re-encoding check of the bulky kinds is skipped (encoding.ts decodeVerifiedCanonical).
+ */
+export function decodeFact(
+	type: ChainFact['type'],
+	bytes: Bytes,
+	genesis: GenesisConfig,
+	verified = false
+): ChainFact {
+	const decode = verified ? decodeVerifiedCanonical : decodeCanonical;
 	switch (type) {
 		case 'keyblock':
-			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock) };
+			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock, undefined, decode) };
 		case 'batch':
-			return { type, pinned: decodePinnedBatch(bytes) };
+			return { type, pinned: decodePinnedBatch(bytes, decode) };
 		case 'attachment':
-			return { type, attachment: decodeAttachment(bytes) };
+			return { type, attachment: decodeAttachment(bytes, decode) };
 		case 'handover':
 			return { type, handover: decodeHandover(bytes) };
 		case 'evidence':

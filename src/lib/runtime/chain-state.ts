@@ -136,12 +136,12 @@ export class ChainState {
 		// Verifying: the head and derived rows are written again for what verification derives.
 		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
-			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
+			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis, distrust === undefined);
 			if (distrust === undefined) await state.restore(fact, row.derived);
 			else {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
-				state.head = extendHead(state.head, row.position, row.type, row.bytes, again);
+				state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
 				if (again) rewrite.push(derivedWrite(row.position, again));
 			}
 			state.journalLength = row.position + 1;
@@ -284,7 +284,7 @@ export class ChainState {
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
 			const derived = derivedOf(fact, this.ledger);
-			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
+			this.head = await extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
 			const writes: StoreWrite[] = [
 				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
 				headWrite(this.head)

@@ -182,20 +182,20 @@ describe('restart without re-verifying', () => {
 		await reopened.close();
 	});
 
-	it('hash chain: any change to a fact, its type or its position changes the head', () => {
+	it('hash chain: any change to a fact, its type or its position changes the head', async () => {
 		const facts = [1, 2, 3].map((n) => ({ position: n - 1, type: n % 5, bytes: new Uint8Array([n, n]) }));
-		const { head } = checkJournal(facts, undefined);
-		expect(checkJournal(facts, head).distrust).toBeUndefined();
+		const { head } = await checkJournal(facts, undefined);
+		expect((await checkJournal(facts, head)).distrust).toBeUndefined();
 		const changed = [
 			facts.map((f, i) => (i === 1 ? { ...f, bytes: new Uint8Array([2, 3]) } : f)),
 			facts.map((f, i) => (i === 1 ? { ...f, type: 4 } : f)),
 			[facts[0]!, { ...facts[2]!, position: 1 }, { ...facts[1]!, position: 2 }]
 		];
-		for (const journal of changed) expect(checkJournal(journal, head).distrust).toBe('hash');
-		expect(checkJournal(facts.slice(0, 2), head).distrust).toBe('length');
-		expect(checkJournal([facts[0]!, facts[2]!], head).distrust).toBe('length');
-		expect(extendHead(EMPTY_HEAD, 0, 1, new Uint8Array([1, 1])).hash).toEqual(
-			checkJournal(facts.slice(0, 1), undefined).head.hash
+		for (const journal of changed) expect((await checkJournal(journal, head)).distrust).toBe('hash');
+		expect((await checkJournal(facts.slice(0, 2), head)).distrust).toBe('length');
+		expect((await checkJournal([facts[0]!, facts[2]!], head)).distrust).toBe('length');
+		expect((await extendHead(EMPTY_HEAD, 0, 1, new Uint8Array([1, 1]))).hash).toEqual(
+			(await checkJournal(facts.slice(0, 1), undefined)).head.hash
 		);
 	});
 });
