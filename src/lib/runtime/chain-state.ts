@@ -18,6 +18,8 @@ import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { FeeAccounts } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
+import { decodeVerifiedCanonical } from '../core/encoding.ts';
+import { decodeAttachment } from '../core/gossip.ts';
 import type { ConsensusGroup, GroupMember } from '../core/consensus/group.ts';
 import { epochOf, type Handover, type MembershipParams } from '../core/consensus/membership.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
@@ -137,7 +139,7 @@ export class ChainState {
 		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
 			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis, distrust === undefined);
-			if (distrust === undefined) await state.restore(fact, row.derived);
+			if (distrust === undefined) await state.restore(fact, row.derived, row.bytes);
 			else {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
@@ -152,7 +154,7 @@ export class ChainState {
 	}
 
 	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
-	private async restore(fact: ChainFact, derived: Bytes | undefined): Promise<void> {
+	private async restore(fact: ChainFact, derived: Bytes | undefined, bytes: Bytes): Promise<void> {
 		switch (fact.type) {
 			case 'keyblock': {
 				const roots = derived && splitHashes(derived, fact.block.registers.length);
@@ -182,7 +184,9 @@ export class ChainState {
 				const { patient, institution, entries, leafProof } = fact.attachment;
 				const ids =
 					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
-				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
+				// The leaf keeps the bytes; the decoded attachment is dropped after this (encoded-leaf.ts).
+				const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
+				this.ledger.restoreRecords(patient, institution, { count: entries.length, decode }, leafProof, ids);
 				this.accounts.applyAttachment(institution, this.attachmentParts(entries, ids));
 				this.attachments.add(attachmentKey(fact.attachment, ids));
 				return;

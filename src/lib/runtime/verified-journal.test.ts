@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { decodeKeyblock, encodeKeyblock } from '../core/keyblock.ts';
+import type { LeafRecord } from '../core/patient-block.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
@@ -43,6 +44,7 @@ const dirs: string[] = [];
 let original: string;
 let txId: Uint8Array;
 let verifiedBalances: Map<string, bigint>;
+let verifiedLeaves: LeafRecord[];
 
 /** A copy of the original chain's store directory, to edit and reopen. */
 async function copyOfChain(): Promise<string> {
@@ -72,6 +74,7 @@ beforeAll(async () => {
 	let chain;
 	({ chain, txId } = await buildSmallChain(store, prover, verifier));
 	verifiedBalances = chain.accounts.all();
+	verifiedLeaves = chain.ledger.patientBlock(alice.publicKey)!.leaves.map((l) => ({ ...l }));
 	await store.close();
 }, 180_000);
 
@@ -91,7 +94,10 @@ describe('restart without re-verifying', () => {
 		expect(chain.batchCount).toBe(1);
 		expect(chain.isPinned(txId)).toBe(true);
 		expect(chain.ledger.recordLocation(txId)).toMatchObject({ leaf: 0, index: 0 });
-		expect(chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
+		// The restored leaves keep their entries encoded; read, they are the entries verified (encoded-leaf.ts).
+		const leaves = chain.ledger.patientBlock(alice.publicKey)!.leaves;
+		expect(leaves[0]!.entries).toHaveLength(1);
+		expect(leaves.map((l) => ({ ...l }))).toEqual(verifiedLeaves);
 		// Balances are replayed from the restored facts: fees debited, rewards credited as when verified.
 		expect(chain.accounts.all()).toEqual(verifiedBalances);
 		// The restored state is the whole state: the next keyblock is checked against it and applies,
