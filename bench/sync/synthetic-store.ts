@@ -101,8 +101,8 @@ for (let height = 1; height <= KEYBLOCKS; height++) {
 			sequence: ++batches,
 			batch: { ...batch.batch, round: height, transactions: attached.flat().map((e) => e.id) }
 		};
-		facts.push({ fact: { type: 'batch', pinned } });
 		const pin = pinnedBatchId(pinned);
+		facts.push({ fact: { type: 'batch', pinned }, derived: pin });
 		attached.forEach((entries, i) => {
 			const a: Attachment = {
 				...attachment,

@@ -171,7 +171,8 @@ export class ChainState {
 			case 'batch': {
 				const { pinned } = fact;
 				this.pinned.admit(pinned);
-				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
+				const id = (derived && splitHashes(derived, 1)?.[0]) ?? pinnedBatchId(pinned);
+				this.ledger.recordPinnedBatch(id, pinned.batch.transactions);
 				this.batches.push(pinned);
 				const group = this.groupForBatch(pinned.sequence)!;
 				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);

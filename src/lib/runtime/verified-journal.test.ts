@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { decodeKeyblock, encodeKeyblock } from '../core/keyblock.ts';
+import { decodePinnedBatch, pinnedBatchId } from '../core/pinning.ts';
 import type { LeafRecord } from '../core/patient-block.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
@@ -28,7 +29,15 @@ import {
 	pinned
 } from '../../../tests/fixtures/small-chain.ts';
 import { ChainState } from './chain-state.ts';
-import { checkJournal, derivedKey, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
+import { readStoredJournal } from './stored-journal.ts';
+import {
+	checkJournal,
+	derivedKey,
+	EMPTY_HEAD,
+	extendHead,
+	headWrite,
+	VERIFIED_HEAD_KEY
+} from './verified-journal.ts';
 
 let prover: ChameleonProver;
 let inner: Groth16BatchVerifier;
@@ -173,6 +182,24 @@ describe('restart without re-verifying', () => {
 		opened = await open(dir);
 		expect(opened.chain.opened).toBe('restored');
 		expect(opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot).toEqual(roots);
+		await opened.store.close();
+	});
+
+	it('restores a journal written before batches kept their id as derived value, and serves the same id', async () => {
+		const dir = await copyOfChain();
+		const store = await openStore(dir);
+		const [[at]] = (await store.list('certificates')) as [[string, Uint8Array]];
+		const key = derivedKey(Number(at));
+		const id = (await store.get('meta', key))!;
+		expect(id).toEqual(pinnedBatchId(decodePinnedBatch((await store.get('certificates', at))!)));
+		// As such a node left it: no derived row for the batch, and a head over an empty one.
+		await store.write([{ table: 'meta', key, value: null }]);
+		const { journal } = await readStoredJournal(store);
+		await store.write([headWrite((await checkJournal(journal, undefined)).head)]);
+		await store.close();
+		const opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'restored', batchCount: 1 });
+		expect(opened.chain.ledger.pinOf(txId)).toEqual(id);
 		await opened.store.close();
 	});
 
