@@ -210,14 +210,16 @@ export class PinnedTransactions {
 	}
 
 	admit(pinned: PinnedBatch): void {
-		for (const id of pinned.batch.transactions) {
-			const earlier = this.pinned.get(bytesToHex(id));
+		// Each id's key once: a restart admits 100,000s of them.
+		const keys = pinned.batch.transactions.map(bytesToHex);
+		for (const key of keys) {
+			const earlier = this.pinned.get(key);
 			ensure(
 				earlier === undefined,
 				'transaction-pinned-twice',
-				`transaction ${bytesToHex(id).slice(0, 16)}… was already pinned in batch ${earlier}`
+				`transaction ${key.slice(0, 16)}… was already pinned in batch ${earlier}`
 			);
 		}
-		for (const id of pinned.batch.transactions) this.pinned.set(bytesToHex(id), pinned.sequence);
+		for (const key of keys) this.pinned.set(key, pinned.sequence);
 	}
 }

@@ -2,7 +2,8 @@
  * The five kinds of facts that change a node's chain (chain-state.ts): their bytes, the store table
  * each is kept in under its journal position, and the key that tells one already applied.
  */
-import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
+import { sha256 } from '../core/hash.ts';
 import { decodeHandover, encodeHandover, type Handover } from '../core/consensus/membership.ts';
 import { decodeCanonical, decodeVerifiedCanonical } from '../core/encoding.ts';
 import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../core/evidence.ts';
@@ -10,7 +11,6 @@ import type { GenesisConfig } from '../core/genesis.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
 import { decodePinnedBatch, encodePinnedBatch, type PinnedBatch } from '../core/pinning.ts';
-import { transactionId } from '../core/transaction.ts';
 import type { TableName } from '../store/store.ts';
 
 export type ChainFact =
@@ -83,9 +83,13 @@ export function pinValueOf(pinned: PinnedBatch): Bytes {
 	return pinned.certificate.value;
 }
 
+/**
+ * What tells an attachment already applied: its patient, institution and transaction ids (a digest of
+ * them, so that a node holding 1,000s of attachments keeps 160 characters for each, not 6,500).
+ */
 export function attachmentKey(
-	attachment: Attachment,
-	ids = attachment.entries.map((e) => transactionId(e.tx.body))
+	attachment: Pick<Attachment, 'patient' | 'institution'>,
+	ids: readonly Bytes[]
 ): string {
-	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
+	return [attachment.patient, attachment.institution, sha256(concatBytes(...ids))].map(bytesToHex).join(':');
 }
