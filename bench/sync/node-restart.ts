@@ -21,6 +21,7 @@ import { decodeKeyblock, encodeKeyblock } from '../../src/lib/core/keyblock.ts';
 import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../../src/lib/crypto/batch-verifier.ts';
 import { terminateCurve } from '../../src/lib/crypto/snark.node.ts';
+import { installWasmBackends } from '../../src/lib/crypto/wasm-backends.node.ts';
 import { epochOf } from '../../src/lib/core/consensus/membership.ts';
 import { ChainState } from '../../src/lib/runtime/chain-state.ts';
 import { LightClient, lightFacts, recordProver } from '../../src/lib/runtime/light-client.ts';
@@ -47,7 +48,9 @@ if (flag === '--tamper') {
 	await store.close();
 }
 
-// The verifier a clinic node opens with (loading it is part of its start, not of opening the chain).
+// The back ends (and the native SHA-256 of the journal) and the verifier a clinic node opens with:
+// loading them is part of its start, not of opening the chain.
+await installWasmBackends();
 const inner = await Groth16BatchVerifier.create(await loadVerificationKey());
 let proofs = 0;
 const verifier: ChameleonVerifier = {

@@ -101,8 +101,8 @@ for (let height = 1; height <= KEYBLOCKS; height++) {
 			sequence: ++batches,
 			batch: { ...batch.batch, round: height, transactions: attached.flat().map((e) => e.id) }
 		};
-		facts.push({ fact: { type: 'batch', pinned } });
 		const pin = pinnedBatchId(pinned);
+		facts.push({ fact: { type: 'batch', pinned }, derived: pin });
 		attached.forEach((entries, i) => {
 			const a: Attachment = {
 				...attachment,
@@ -137,7 +137,7 @@ for (let i = 0; i < rows.length; i += 200) {
 	}
 	await store.write(writes);
 }
-await store.write([headWrite(checkJournal(rows, undefined).head)]);
+await store.write([headWrite((await checkJournal(rows, undefined)).head)]);
 await store.close();
 process.stdout.write(
 	`SYNTHETIC ${JSON.stringify({

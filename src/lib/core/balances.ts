@@ -59,8 +59,11 @@ export function rewardParamsOf(genesis: AccountsGenesis): RewardParams {
 /** Fees each payer owes for `bodies`, by institution id (hex). */
 export function feesByPayer(bodies: Iterable<Payable>): Map<string, bigint> {
 	const out = new Map<string, bigint>();
+	// The bodies of one attachment or batch share few payers: their keys are made once per run of one.
+	let last: Bytes | undefined;
+	let key = '';
 	for (const body of bodies) {
-		const key = bytesToHex(body.institution);
+		if (body.institution !== last) [last, key] = [body.institution, bytesToHex(body.institution)];
 		out.set(key, (out.get(key) ?? 0n) + feeOf(body));
 	}
 	return out;

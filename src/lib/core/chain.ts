@@ -12,6 +12,7 @@
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { messageFromDigest, type ChameleonStatement, type ChameleonVerifier } from './chameleon.ts';
 import { checkTarget, checkTimestamp, nextTarget } from './difficulty.ts';
+import { entryCount, LeafEntryCache, withEncodedEntries, type EncodedEntries } from './encoded-leaf.ts';
 import { ensure, ValidationError } from './errors.ts';
 import { genesisHash, type GenesisConfig } from './genesis.ts';
 import { InstitutionRegistry, type ApprovingGroups } from './institution-registry.ts';
@@ -56,6 +57,8 @@ export class Ledger {
 	readonly #patients = new Map<string, PatientBlock>();
 	readonly #registeredIdentities = new Set<string>();
 	readonly #records = new Map<string, RecordLocation>();
+	/** Decoded entries of restored leaves, most recently read first (encoded-leaf.ts). */
+	readonly #entryCache = new LeafEntryCache();
 	/** Record transaction id → id of the batch that pinned it (pinning.ts pinnedBatchId; fed by the consensus layer). */
 	readonly #pins = new Map<string, Bytes>();
 
@@ -417,12 +420,12 @@ export class Ledger {
 
 	/**
 	 * Attaches entries without their rules (see restoreKeyblock): `ids` are their transaction ids, which
-	 * the caller has computed anyway.
+	 * the caller has computed anyway. The entries stay encoded until read (encoded-leaf.ts).
 	 */
 	restoreRecords(
 		patient: PublicKey,
 		institution: PublicKey,
-		entries: readonly LeafEntry[],
+		entries: EncodedEntries,
 		leafProof: Bytes,
 		ids: readonly Bytes[]
 	): void {
@@ -431,9 +434,10 @@ export class Ledger {
 		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, institution));
 		ensure(leafIndex >= 0, 'unknown-institution', 'this institution has no leaf in the patient block');
 		const leaf = block.leaves[leafIndex]!;
-		block.leaves[leafIndex] = { ...leaf, entries: [...leaf.entries, ...entries], proof: leafProof };
+		const first = entryCount(leaf);
+		block.leaves[leafIndex] = withEncodedEntries(leaf, entries, leafProof, this.#entryCache);
 		ids.forEach((id, k) => {
-			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
+			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: first + k });
 		});
 	}
 

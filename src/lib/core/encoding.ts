@@ -45,18 +45,12 @@ export function encodeCanonical(value: Canonical): Bytes {
 	}
 }
 
+/** How a structure's decoder turns bytes into a plain value: decodeCanonical unless stated. */
+export type CanonicalDecoder = (bytes: Bytes, maxBytes?: number) => unknown;
+
 /** Decodes untrusted bytes into a plain value; structure-specific checks happen in each reader. */
 export function decodeCanonical(bytes: Bytes, maxBytes = MAX_MESSAGE_BYTES): unknown {
-	if (!(bytes instanceof Uint8Array)) throw new ValidationError('encoding', 'input is not bytes');
-	if (bytes.length > maxBytes)
-		throw new ValidationError('encoding', `input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
-	let value: unknown;
-	try {
-		const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-		value = decode(data, { ...DECODE_OPTIONS, tokenizer: new BoundedTokenizer(data, DECODE_OPTIONS) });
-	} catch (error) {
-		throw new ValidationError('encoding', `malformed CBOR: ${(error as Error).message}`);
-	}
+	const value = parseBounded(bytes, maxBytes);
 	if (hasFloat(value)) throw new ValidationError('encoding', 'floating-point values are not allowed');
 	let again: Bytes;
 	try {
@@ -66,6 +60,28 @@ export function decodeCanonical(bytes: Bytes, maxBytes = MAX_MESSAGE_BYTES): unk
 	}
 	if (!equalBytes(again, bytes)) throw new ValidationError('encoding', 'encoding is not canonical');
 	return value;
+}
+
+/**
+ * Decodes bytes that passed decodeCanonical before and are known unchanged since: a node's own verified
+ * journal (runtime/verified-journal.ts), whose hash chain proves these are the bytes it checked. The
+ * size bound, strict parse and nesting bound still hold; the float and re-encoding checks, which cost as
+ * much as the parse itself and cannot fail on such bytes, are skipped. Never for bytes from a peer.
+ */
+export function decodeVerifiedCanonical(bytes: Bytes, maxBytes = MAX_MESSAGE_BYTES): unknown {
+	return parseBounded(bytes, maxBytes);
+}
+
+function parseBounded(bytes: Bytes, maxBytes: number): unknown {
+	if (!(bytes instanceof Uint8Array)) throw new ValidationError('encoding', 'input is not bytes');
+	if (bytes.length > maxBytes)
+		throw new ValidationError('encoding', `input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
+	try {
+		const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		return decode(data, { ...DECODE_OPTIONS, tokenizer: new BoundedTokenizer(data, DECODE_OPTIONS) });
+	} catch (error) {
+		throw new ValidationError('encoding', `malformed CBOR: ${(error as Error).message}`);
+	}
 }
 
 /** cborg's tokenizer, counting open containers so nesting beyond MAX_NESTING fails before any recursion. */

@@ -15,7 +15,7 @@ import type { Bytes } from './bytes.ts';
 import { CONSENSUS_KINDS, type ConsensusKind } from './certificate.ts';
 import { MAX_CONSENSUS_MESSAGE_BYTES } from './consensus/messages.ts';
 import { decodeHandover, encodeHandover, type Handover } from './consensus/membership.ts';
-import { decodeCanonical, encodeCanonical } from './encoding.ts';
+import { decodeCanonical, encodeCanonical, type CanonicalDecoder } from './encoding.ts';
 import { ensure } from './errors.ts';
 import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from './evidence.ts';
 import { HASH_LENGTH } from './hash.ts';
@@ -127,9 +127,10 @@ export function encodeAttachment(attachment: Attachment): Bytes {
 	});
 }
 
-export function decodeAttachment(bytes: Bytes): Attachment {
+/** `decode`: decodeVerifiedCanonical only for bytes from the node's own verified journal. */
+export function decodeAttachment(bytes: Bytes, decode: CanonicalDecoder = decodeCanonical): Attachment {
 	const where = 'attachment';
-	const o = read.object(decodeCanonical(bytes, MAX_ATTACHMENT_BYTES), where, [
+	const o = read.object(decode(bytes, MAX_ATTACHMENT_BYTES), where, [
 		'patient',
 		'institution',
 		'entries',

@@ -28,3 +28,19 @@ export function taggedHash(tag: string, data: Bytes): Bytes {
 	}
 	return sha256.create().update(prefix).update(data).digest();
 }
+
+/**
+ * SHA-256 of bulk data (a node's whole verified journal on every open), injected so each platform
+ * hashes natively (crypto/sha256.node.ts: node:crypto; crypto/sha256.browser.ts: WebCrypto) while the
+ * core stays free of platform APIs. Async because WebCrypto is. Every back end gives @noble's bytes.
+ */
+export interface BulkSha256 {
+	readonly name: string;
+	digest(data: Bytes): Promise<Bytes>;
+}
+
+/** The reference back end (@noble/hashes, pure TypeScript). */
+export const nobleBulkSha256: BulkSha256 = {
+	name: '@noble/hashes',
+	digest: async (data) => sha256(data)
+};

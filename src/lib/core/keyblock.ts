@@ -14,7 +14,7 @@
  * certificate of the consensus group is attached after the fact and so is not part of the hash.
  */
 import { bytesToBigInt, bytesToHex, equalBytes, u64be, type Bytes } from './bytes.ts';
-import { decodeCanonical, encodeCanonical, type Canonical } from './encoding.ts';
+import { decodeCanonical, encodeCanonical, type Canonical, type CanonicalDecoder } from './encoding.ts';
 import { ensure } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verifySignature, type PublicKey } from './identity.ts';
@@ -131,10 +131,18 @@ export function readKeyblockHeader(value: unknown, where = 'keyblock.header'): K
 	return header;
 }
 
-/** Decodes untrusted bytes into a structurally valid keyblock; `maxRegisters` bounds the list. */
-export function decodeKeyblock(bytes: Bytes, maxRegisters: number, maxBytes = 8 * 1024 * 1024): Keyblock {
+/**
+ * Decodes untrusted bytes into a structurally valid keyblock; `maxRegisters` bounds the list. `decode`:
+ * decodeVerifiedCanonical only for bytes from the node's own verified journal.
+ */
+export function decodeKeyblock(
+	bytes: Bytes,
+	maxRegisters: number,
+	maxBytes = 8 * 1024 * 1024,
+	decode: CanonicalDecoder = decodeCanonical
+): Keyblock {
 	const o = read.object(
-		decodeCanonical(bytes, maxBytes),
+		decode(bytes, maxBytes),
 		'keyblock',
 		['header', 'registers', 'signature'],
 		['registry', 'pin']

@@ -17,7 +17,7 @@
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
 import { decodeCertificate, encodeCertificate, verifyCertificate, type Certificate } from './certificate.ts';
 import type { ConsensusGroup } from './consensus/group.ts';
-import { decodeCanonical, encodeCanonical } from './encoding.ts';
+import { decodeCanonical, encodeCanonical, type CanonicalDecoder } from './encoding.ts';
 import { ensure } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { merkleRoot } from './merkle.ts';
@@ -168,9 +168,10 @@ export function encodePinnedBatch(pinned: PinnedBatch): Bytes {
 	});
 }
 
-export function decodePinnedBatch(bytes: Bytes): PinnedBatch {
+/** `decode`: decodeVerifiedCanonical only for bytes from the node's own verified journal. */
+export function decodePinnedBatch(bytes: Bytes, decode: CanonicalDecoder = decodeCanonical): PinnedBatch {
 	const where = 'pinnedBatch';
-	const r = read.object(decodeCanonical(bytes), where, [
+	const r = read.object(decode(bytes), where, [
 		'sequence',
 		'round',
 		'institution',
@@ -209,14 +210,16 @@ export class PinnedTransactions {
 	}
 
 	admit(pinned: PinnedBatch): void {
-		for (const id of pinned.batch.transactions) {
-			const earlier = this.pinned.get(bytesToHex(id));
+		// Each id's key once: a restart admits 100,000s of them.
+		const keys = pinned.batch.transactions.map(bytesToHex);
+		for (const key of keys) {
+			const earlier = this.pinned.get(key);
 			ensure(
 				earlier === undefined,
 				'transaction-pinned-twice',
-				`transaction ${bytesToHex(id).slice(0, 16)}… was already pinned in batch ${earlier}`
+				`transaction ${key.slice(0, 16)}… was already pinned in batch ${earlier}`
 			);
 		}
-		for (const id of pinned.batch.transactions) this.pinned.set(bytesToHex(id), pinned.sequence);
+		for (const key of keys) this.pinned.set(key, pinned.sequence);
 	}
 }

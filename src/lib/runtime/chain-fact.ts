@@ -2,14 +2,15 @@
  * The five kinds of facts that change a node's chain (chain-state.ts): their bytes, the store table
  * each is kept in under its journal position, and the key that tells one already applied.
  */
-import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
+import { sha256 } from '../core/hash.ts';
 import { decodeHandover, encodeHandover, type Handover } from '../core/consensus/membership.ts';
+import { decodeCanonical, decodeVerifiedCanonical } from '../core/encoding.ts';
 import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../core/evidence.ts';
 import type { GenesisConfig } from '../core/genesis.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
 import { decodePinnedBatch, encodePinnedBatch, type PinnedBatch } from '../core/pinning.ts';
-import { transactionId } from '../core/transaction.ts';
 import type { TableName } from '../store/store.ts';
 
 export type ChainFact =
@@ -47,14 +48,24 @@ export function encodeFact(fact: ChainFact): Bytes {
 	}
 }
 
-export function decodeFact(type: ChainFact['type'], bytes: Bytes, genesis: GenesisConfig): ChainFact {
+/**
+ * `verified`: the bytes come from this node's own verified journal (their hash chain checked), so the
+ * canonical re-encoding check of the bulky kinds is skipped (encoding.ts decodeVerifiedCanonical).
+ */
+export function decodeFact(
+	type: ChainFact['type'],
+	bytes: Bytes,
+	genesis: GenesisConfig,
+	verified = false
+): ChainFact {
+	const decode = verified ? decodeVerifiedCanonical : decodeCanonical;
 	switch (type) {
 		case 'keyblock':
-			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock) };
+			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock, undefined, decode) };
 		case 'batch':
-			return { type, pinned: decodePinnedBatch(bytes) };
+			return { type, pinned: decodePinnedBatch(bytes, decode) };
 		case 'attachment':
-			return { type, attachment: decodeAttachment(bytes) };
+			return { type, attachment: decodeAttachment(bytes, decode) };
 		case 'handover':
 			return { type, handover: decodeHandover(bytes) };
 		case 'evidence':
@@ -72,9 +83,13 @@ export function pinValueOf(pinned: PinnedBatch): Bytes {
 	return pinned.certificate.value;
 }
 
+/**
+ * What tells an attachment already applied: its patient, institution and transaction ids (a digest of
+ * them, so that a node holding 1,000s of attachments keeps 160 characters for each, not 6,500).
+ */
 export function attachmentKey(
-	attachment: Attachment,
-	ids = attachment.entries.map((e) => transactionId(e.tx.body))
+	attachment: Pick<Attachment, 'patient' | 'institution'>,
+	ids: readonly Bytes[]
 ): string {
-	return [attachment.patient, attachment.institution, ...ids].map(bytesToHex).join(':');
+	return [attachment.patient, attachment.institution, sha256(concatBytes(...ids))].map(bytesToHex).join(':');
 }

@@ -12,12 +12,17 @@
  * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
  * The facts' bytes and tables are chain-fact.ts; which group certifies what, group-schedule.ts.
+ * Why this file is long: each kind of fact is applied twice here, checked (apply) and restored from
+ * the verified journal (open), over the same private state, which a split would have to expose.
  */
 import { equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
-import { FeeAccounts } from '../core/balances.ts';
+import { FeeAccounts, type Payable } from '../core/balances.ts';
 import type { ConsensusKind } from '../core/certificate.ts';
+import { decodeVerifiedCanonical } from '../core/encoding.ts';
+import { decodeAttachment } from '../core/gossip.ts';
+import { readAttachmentSummary, type AttachmentSummary } from '../core/attachment-summary.ts';
 import type { ConsensusGroup, GroupMember } from '../core/consensus/group.ts';
 import { epochOf, type Handover, type MembershipParams } from '../core/consensus/membership.ts';
 import { ensure, ValidationError } from '../core/errors.ts';
@@ -136,15 +141,18 @@ export class ChainState {
 		// Verifying: the head and derived rows are written again for what verification derives.
 		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
-			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
-			if (distrust === undefined) await state.restore(fact, row.derived);
+			const type = FACT_TYPES[row.type]!;
+			state.journalLength = row.position + 1;
+			if (distrust === undefined && type === 'attachment' && state.restoreEncoded(row.bytes, row.derived))
+				continue;
+			const fact = decodeFact(type, row.bytes, options.genesis, distrust === undefined);
+			if (distrust === undefined) await state.restore(fact, row.derived, row.bytes);
 			else {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
-				state.head = extendHead(state.head, row.position, row.type, row.bytes, again);
+				state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
 				if (again) rewrite.push(derivedWrite(row.position, again));
 			}
-			state.journalLength = row.position + 1;
 		}
 		if (distrust === undefined) state.head = head;
 		else await store.write([...rewrite, headWrite(state.head)]);
@@ -152,7 +160,7 @@ export class ChainState {
 	}
 
 	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
-	private async restore(fact: ChainFact, derived: Bytes | undefined): Promise<void> {
+	private async restore(fact: ChainFact, derived: Bytes | undefined, bytes: Bytes): Promise<void> {
 		switch (fact.type) {
 			case 'keyblock': {
 				const roots = derived && splitHashes(derived, fact.block.registers.length);
@@ -169,7 +177,8 @@ export class ChainState {
 			case 'batch': {
 				const { pinned } = fact;
 				this.pinned.admit(pinned);
-				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
+				const id = (derived && splitHashes(derived, 1)?.[0]) ?? pinnedBatchId(pinned);
+				this.ledger.recordPinnedBatch(id, pinned.batch.transactions);
 				this.batches.push(pinned);
 				const group = this.groupForBatch(pinned.sequence)!;
 				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
@@ -182,14 +191,38 @@ export class ChainState {
 				const { patient, institution, entries, leafProof } = fact.attachment;
 				const ids =
 					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
-				this.ledger.restoreRecords(patient, institution, entries, leafProof, ids);
-				this.accounts.applyAttachment(institution, this.attachmentParts(entries, ids));
+				// The leaf keeps the bytes; the decoded attachment is dropped after this (encoded-leaf.ts).
+				const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
+				this.ledger.restoreRecords(patient, institution, { count: entries.length, decode }, leafProof, ids);
+				this.accounts.applyAttachment(institution, this.attachmentParts(bodiesOf(entries), ids));
 				this.attachments.add(attachmentKey(fact.attachment, ids));
 				return;
 			}
 			case 'evidence': // rare, and verifyEvidence also names the offender
 				return this.check(fact);
 		}
+	}
+
+	/**
+	 * Restores an attachment from its bytes and stored ids without decoding its records (core
+	 * attachment-summary.ts); false when those are not there to read, and restore() then decodes it.
+	 */
+	private restoreEncoded(bytes: Bytes, derived: Bytes | undefined): boolean {
+		let summary: AttachmentSummary;
+		try {
+			summary = readAttachmentSummary(bytes);
+		} catch {
+			return false;
+		}
+		const { patient, institution, leafProof, entries } = summary;
+		const ids = derived && splitHashes(derived, entries.length);
+		if (!ids) return false;
+		const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
+		this.ledger.restoreRecords(patient, institution, { count: entries.length, decode }, leafProof, ids);
+		const bodies = entries.map((e) => ({ institution, fees: e.fees }));
+		this.accounts.applyAttachment(institution, this.attachmentParts(bodies, ids));
+		this.attachments.add(attachmentKey({ patient, institution }, ids));
+		return true;
 	}
 
 	get height(): number {
@@ -284,7 +317,7 @@ export class ChainState {
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
 			const derived = derivedOf(fact, this.ledger);
-			this.head = extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
+			this.head = await extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
 			const writes: StoreWrite[] = [
 				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
 				headWrite(this.head)
@@ -314,7 +347,12 @@ export class ChainState {
 				return known !== undefined && equalBytes(pinValueOf(known), pinValueOf(fact.pinned));
 			}
 			case 'attachment':
-				return this.attachments.has(attachmentKey(fact.attachment));
+				return this.attachments.has(
+					attachmentKey(
+						fact.attachment,
+						fact.attachment.entries.map((e) => transactionId(e.tx.body))
+					)
+				);
 			case 'handover':
 				return this.schedule.knows(fact.handover);
 			case 'evidence':
@@ -334,11 +372,11 @@ export class ChainState {
 
 	/** An attachment's entries grouped by the pinned batch each belongs to, with that batch's group. */
 	private attachmentParts(
-		entries: readonly { tx: { body: RecordBody } }[],
+		bodies: readonly Payable[],
 		ids: readonly Bytes[]
-	): { sequence: number; bodies: RecordBody[]; group: GroupMember[] }[] {
-		const parts = new Map<number, { sequence: number; bodies: RecordBody[]; group: GroupMember[] }>();
-		entries.forEach((entry, i) => {
+	): { sequence: number; bodies: Payable[]; group: GroupMember[] }[] {
+		const parts = new Map<number, { sequence: number; bodies: Payable[]; group: GroupMember[] }>();
+		bodies.forEach((body, i) => {
 			const sequence = this.pinned.batchOf(ids[i]!);
 			if (sequence === undefined)
 				throw new ValidationError('tx-unpinned', 'an attached record was not pinned by the consensus group');
@@ -347,7 +385,7 @@ export class ChainState {
 				bodies: [],
 				group: [...this.groupForBatch(sequence)!.members]
 			};
-			part.bodies.push(entry.tx.body);
+			part.bodies.push(body);
 			parts.set(sequence, part);
 		});
 		return [...parts.values()];
@@ -410,14 +448,9 @@ export class ChainState {
 			}
 			case 'attachment': {
 				const { attachment } = fact;
-				const parts = this.attachmentParts(
-					attachment.entries,
-					attachment.entries.map((e) => transactionId(e.tx.body))
-				);
-				this.accounts.checkPayable(
-					attachment.entries.map((e) => e.tx.body),
-					'attachment'
-				);
+				const ids = attachment.entries.map((e) => transactionId(e.tx.body));
+				const parts = this.attachmentParts(bodiesOf(attachment.entries), ids);
+				this.accounts.checkPayable(bodiesOf(attachment.entries), 'attachment');
 				await this.ledger.attachRecords(
 					attachment.patient,
 					attachment.institution,
@@ -426,7 +459,7 @@ export class ChainState {
 					this.verifier
 				);
 				this.accounts.applyAttachment(attachment.institution, parts);
-				this.attachments.add(attachmentKey(attachment));
+				this.attachments.add(attachmentKey(attachment, ids));
 				return;
 			}
 			case 'evidence': {
@@ -445,3 +478,5 @@ export class ChainState {
 		}
 	}
 }
+
+const bodiesOf = (entries: readonly { tx: { body: RecordBody } }[]) => entries.map((e) => e.tx.body);

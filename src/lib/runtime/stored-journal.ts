@@ -84,6 +84,6 @@ export async function readStoredJournal(store: Store): Promise<StoredJournal> {
 		derived: derived.get(Number(r.at))
 	}));
 	const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
-	const { head, distrust } = checkJournal(journal, stored);
+	const { head, distrust } = await checkJournal(journal, stored);
 	return { journal, head, distrust, derivedKeys: derivedRows.map(([key]) => key), discarded };
 }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { decodeKeyblock, encodeKeyblock } from '../core/keyblock.ts';
+import { decodePinnedBatch, pinnedBatchId } from '../core/pinning.ts';
+import type { LeafRecord } from '../core/patient-block.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
 import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
@@ -27,7 +29,15 @@ import {
 	pinned
 } from '../../../tests/fixtures/small-chain.ts';
 import { ChainState } from './chain-state.ts';
-import { checkJournal, derivedKey, EMPTY_HEAD, extendHead, VERIFIED_HEAD_KEY } from './verified-journal.ts';
+import { readStoredJournal } from './stored-journal.ts';
+import {
+	checkJournal,
+	derivedKey,
+	EMPTY_HEAD,
+	extendHead,
+	headWrite,
+	VERIFIED_HEAD_KEY
+} from './verified-journal.ts';
 
 let prover: ChameleonProver;
 let inner: Groth16BatchVerifier;
@@ -43,6 +53,7 @@ const dirs: string[] = [];
 let original: string;
 let txId: Uint8Array;
 let verifiedBalances: Map<string, bigint>;
+let verifiedLeaves: LeafRecord[];
 
 /** A copy of the original chain's store directory, to edit and reopen. */
 async function copyOfChain(): Promise<string> {
@@ -72,6 +83,7 @@ beforeAll(async () => {
 	let chain;
 	({ chain, txId } = await buildSmallChain(store, prover, verifier));
 	verifiedBalances = chain.accounts.all();
+	verifiedLeaves = chain.ledger.patientBlock(alice.publicKey)!.leaves.map((l) => ({ ...l }));
 	await store.close();
 }, 180_000);
 
@@ -91,7 +103,10 @@ describe('restart without re-verifying', () => {
 		expect(chain.batchCount).toBe(1);
 		expect(chain.isPinned(txId)).toBe(true);
 		expect(chain.ledger.recordLocation(txId)).toMatchObject({ leaf: 0, index: 0 });
-		expect(chain.ledger.patientBlock(alice.publicKey)!.leaves[0]!.entries).toHaveLength(1);
+		// The restored leaves keep their entries encoded; read, they are the entries verified (encoded-leaf.ts).
+		const leaves = chain.ledger.patientBlock(alice.publicKey)!.leaves;
+		expect(leaves[0]!.entries).toHaveLength(1);
+		expect(leaves.map((l) => ({ ...l }))).toEqual(verifiedLeaves);
 		// Balances are replayed from the restored facts: fees debited, rewards credited as when verified.
 		expect(chain.accounts.all()).toEqual(verifiedBalances);
 		// The restored state is the whole state: the next keyblock is checked against it and applies,
@@ -170,6 +185,24 @@ describe('restart without re-verifying', () => {
 		await opened.store.close();
 	});
 
+	it('restores a journal written before batches kept their id as derived value, and serves the same id', async () => {
+		const dir = await copyOfChain();
+		const store = await openStore(dir);
+		const [[at]] = (await store.list('certificates')) as [[string, Uint8Array]];
+		const key = derivedKey(Number(at));
+		const id = (await store.get('meta', key))!;
+		expect(id).toEqual(pinnedBatchId(decodePinnedBatch((await store.get('certificates', at))!)));
+		// As such a node left it: no derived row for the batch, and a head over an empty one.
+		await store.write([{ table: 'meta', key, value: null }]);
+		const { journal } = await readStoredJournal(store);
+		await store.write([headWrite((await checkJournal(journal, undefined)).head)]);
+		await store.close();
+		const opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'restored', batchCount: 1 });
+		expect(opened.chain.ledger.pinOf(txId)).toEqual(id);
+		await opened.store.close();
+	});
+
 	it('verifies a journal that lost its last fact (the head counts more facts than are there)', async () => {
 		const dir = await copyOfChain();
 		const store = await openStore(dir);
@@ -182,20 +215,20 @@ describe('restart without re-verifying', () => {
 		await reopened.close();
 	});
 
-	it('hash chain: any change to a fact, its type or its position changes the head', () => {
+	it('hash chain: any change to a fact, its type or its position changes the head', async () => {
 		const facts = [1, 2, 3].map((n) => ({ position: n - 1, type: n % 5, bytes: new Uint8Array([n, n]) }));
-		const { head } = checkJournal(facts, undefined);
-		expect(checkJournal(facts, head).distrust).toBeUndefined();
+		const { head } = await checkJournal(facts, undefined);
+		expect((await checkJournal(facts, head)).distrust).toBeUndefined();
 		const changed = [
 			facts.map((f, i) => (i === 1 ? { ...f, bytes: new Uint8Array([2, 3]) } : f)),
 			facts.map((f, i) => (i === 1 ? { ...f, type: 4 } : f)),
 			[facts[0]!, { ...facts[2]!, position: 1 }, { ...facts[1]!, position: 2 }]
 		];
-		for (const journal of changed) expect(checkJournal(journal, head).distrust).toBe('hash');
-		expect(checkJournal(facts.slice(0, 2), head).distrust).toBe('length');
-		expect(checkJournal([facts[0]!, facts[2]!], head).distrust).toBe('length');
-		expect(extendHead(EMPTY_HEAD, 0, 1, new Uint8Array([1, 1])).hash).toEqual(
-			checkJournal(facts.slice(0, 1), undefined).head.hash
+		for (const journal of changed) expect((await checkJournal(journal, head)).distrust).toBe('hash');
+		expect((await checkJournal(facts.slice(0, 2), head)).distrust).toBe('length');
+		expect((await checkJournal([facts[0]!, facts[2]!], head)).distrust).toBe('length');
+		expect((await extendHead(EMPTY_HEAD, 0, 1, new Uint8Array([1, 1]))).hash).toEqual(
+			(await checkJournal(facts.slice(0, 1), undefined)).head.hash
 		);
 	});
 });

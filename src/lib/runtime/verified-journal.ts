@@ -7,7 +7,9 @@
  *
  * `derived` is what the node computed from the fact and a restore would otherwise compute again at a
  * cost: for a keyblock, the institution roots of its patient blocks (five Baby Jubjub scalar
- * multiplications each, ~14 s for 10,000 patients); for an attachment, its transaction ids. It is kept
+ * multiplications each, ~14 s for 10,000 patients); for an attachment, its transaction ids; for a
+ * pinned batch, its id (a Merkle root over its 500 ids: ~0.5 s for 200 batches). A journal written
+ * before batches had one restores them by computing it (a missing derived value hashes as empty). It is kept
  * beside the fact (meta `derived/<position>`) and covered by the same head.
  *
  * ChainState.apply writes a fact only after every rule held for it, so a journal whose rows hash to the
@@ -23,7 +25,9 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, type Bytes } from '../core/bytes.ts';
+import { nobleBulkSha256, type BulkSha256 } from '../core/hash.ts';
 import type { Ledger } from '../core/chain.ts';
+import { pinnedBatchId } from '../core/pinning.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { StoreWrite } from '../store/store.ts';
 import type { ChainFact } from './chain-fact.ts';
@@ -65,21 +69,45 @@ export const EMPTY_HEAD: VerifiedHead = {
 	hash: sha256(new TextEncoder().encode('spchain/verified-journal/1'))
 };
 
+let installedSha256: BulkSha256 = nobleBulkSha256;
+
+/**
+ * Installs the SHA-256 the journal's facts are hashed with from now on (a platform's native one, by
+ * crypto/wasm-backends.*.ts; undefined: back to @noble). Only the speed changes: the bytes are the same.
+ */
+export function useJournalSha256(next: BulkSha256 | undefined): void {
+	installedSha256 = next ?? nobleBulkSha256;
+}
+
+export function journalSha256(): BulkSha256 {
+	return installedSha256;
+}
+
 /** The head after the fact at `position` of type index `type`, with what was derived from it. */
-export function extendHead(
+export async function extendHead(
 	head: VerifiedHead,
 	position: number,
 	type: number,
 	bytes: Bytes,
-	derived: Bytes = NOTHING
+	derived: Bytes = NOTHING,
+	sha: BulkSha256 = installedSha256
+): Promise<VerifiedHead> {
+	const [factHash, derivedHash] = await Promise.all([sha.digest(bytes), sha.digest(derived)]);
+	return linkHead(head, position, type, factHash, derivedHash);
+}
+
+/** The head over the fact's and derived value's digests (small input: hashed in place). */
+function linkHead(
+	head: VerifiedHead,
+	position: number,
+	type: number,
+	factHash: Bytes,
+	derivedHash: Bytes
 ): VerifiedHead {
 	const meta = new Uint8Array(9);
 	new DataView(meta.buffer).setBigUint64(0, BigInt(position));
 	meta[8] = type;
-	return {
-		length: position + 1,
-		hash: sha256(concatBytes(head.hash, meta, sha256(bytes), sha256(derived)))
-	};
+	return { length: position + 1, hash: sha256(concatBytes(head.hash, meta, factHash, derivedHash)) };
 }
 
 export function encodeHead(head: VerifiedHead): Bytes {
@@ -107,16 +135,21 @@ export type JournalDistrust = 'no-head' | 'length' | 'hash';
  * Hashes `rows` (the journal in position order, positions 0..n−1 without gaps) and says whether they are
  * the journal `stored` vouches for; also returns the head the rows hash to.
  */
-export function checkJournal(
+export async function checkJournal(
 	rows: readonly { position: number; type: number; bytes: Bytes; derived?: Bytes }[],
-	stored: VerifiedHead | undefined
-): { head: VerifiedHead; distrust?: JournalDistrust } {
+	stored: VerifiedHead | undefined,
+	sha: BulkSha256 = installedSha256
+): Promise<{ head: VerifiedHead; distrust?: JournalDistrust }> {
+	// All digests requested at once: a native back end (WebCrypto) may work on them in parallel.
+	const digests = await Promise.all(
+		rows.map((row) => Promise.all([sha.digest(row.bytes), sha.digest(row.derived ?? NOTHING)]))
+	);
 	let head = EMPTY_HEAD;
 	let gap = false;
-	for (const row of rows) {
+	rows.forEach((row, i) => {
 		if (row.position !== head.length) gap = true;
-		head = extendHead(head, head.length, row.type, row.bytes, row.derived);
-	}
+		head = linkHead(head, head.length, row.type, digests[i]![0], digests[i]![1]);
+	});
 	if (!stored) return { head, distrust: 'no-head' };
 	if (gap || stored.length !== head.length) return { head, distrust: 'length' };
 	if (!equalBytes(stored.hash, head.hash)) return { head, distrust: 'hash' };
@@ -132,6 +165,8 @@ export function derivedOf(fact: ChainFact, ledger: Ledger): Bytes | undefined {
 			);
 		case 'attachment':
 			return joinHashes(fact.attachment.entries.map((e) => transactionId(e.tx.body)));
+		case 'batch':
+			return pinnedBatchId(fact.pinned);
 		default:
 			return undefined;
 	}

@@ -82,6 +82,14 @@ export const STORE_CONTRACT: ContractCheck[] = [
 				const read = await store.get('meta', 'a');
 				read![1] = 77;
 				sameBytes(await store.get('meta', 'a'), bytes(1, 2, 3), 'meta/a after changing a value read');
+				const listed = (await store.list('meta', { from: 'a', to: 'b' }))[0]![1];
+				listed[2] = 55;
+				sameBytes(await store.get('meta', 'a'), bytes(1, 2, 3), 'meta/a after changing a value listed');
+				sameBytes(
+					(await store.list('meta', { from: 'a', to: 'b' }))[0]![1],
+					bytes(1, 2, 3),
+					'meta/a listed again'
+				);
 				await store.write([{ table: 'meta', key: 'a', value: null }]);
 				sameBytes(await store.get('meta', 'a'), undefined, 'deleted key');
 				sameBytes(await store.get('keys', 'a'), bytes(9), 'same key in another table');

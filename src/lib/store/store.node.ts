@@ -88,7 +88,7 @@ export class NodeStore implements Store {
 		await this.reopening;
 		this.ensureOpen();
 		const value = await this.db.get(encodeKey(table, key));
-		return value === undefined ? undefined : copy(value);
+		return value === undefined ? undefined : owned(value);
 	}
 
 	async list(table: TableName, range?: StoreRange): Promise<Array<[string, Uint8Array]>> {
@@ -105,7 +105,7 @@ export class NodeStore implements Store {
 				...(range?.limit !== undefined ? { limit: range.limit } : {})
 			})
 			.all();
-		return rows.map(([key, value]) => [decodeKey(key).key, copy(value)]);
+		return rows.map(([key, value]) => [decodeKey(key).key, owned(value)]);
 	}
 
 	async write(writes: readonly StoreWrite[]): Promise<void> {
@@ -210,4 +210,15 @@ function diskError(error: unknown): Error {
 /** Values are copied in and out, as the other stores do, so no caller shares LevelDB's buffers. */
 function copy(bytes: Uint8Array): Uint8Array {
 	return new Uint8Array(bytes);
+}
+
+/**
+ * A value read: LevelDB hands each one over in a Buffer of its own, which is then only the caller's, so
+ * it is returned as a plain Uint8Array over the same memory; one sharing its memory (a pooled slice) is
+ * copied. Copying every read cost ~0.4 s of a restart reading 74 MB of journal.
+ */
+function owned(bytes: Uint8Array): Uint8Array {
+	return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+		? new Uint8Array(bytes.buffer, 0, bytes.byteLength)
+		: copy(bytes);
 }
