@@ -12,6 +12,9 @@
  * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
  * The facts' bytes and tables are chain-fact.ts; which group certifies what, group-schedule.ts.
+ * A fact may also be applied certified-first (certified-sync.ts): every rule but its signatures and
+ * proofs, which `verification` checks in the background. (Over 450 lines: each kind's rules and its
+ * restore are kept side by side, so one file says what makes a fact valid.)
  */
 import { equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
@@ -60,6 +63,7 @@ import {
 	type VerifiedHead
 } from './verified-journal.ts';
 import { checkHandoverRanking } from './chain-metrics.ts';
+import { BackgroundVerification, deferChecks, readTrust, type DeferredChecks } from './certified-sync.ts';
 
 export interface ChainStateOptions {
 	genesis: GenesisConfig;
@@ -98,6 +102,8 @@ export class ChainState {
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
+	/** The certified part of the journal and its background verification (certified-sync.ts). */
+	readonly verification: BackgroundVerification;
 
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis, {
@@ -117,6 +123,12 @@ export class ChainState {
 		this.store = options.store;
 		this.verifier = options.verifier;
 		this.clock = options.clock ?? Date.now;
+		this.verification = new BackgroundVerification(
+			this.verifier,
+			this,
+			(writes) => this.serially(() => this.store.write(writes)),
+			this.clock
+		);
 	}
 
 	/**
@@ -130,6 +142,8 @@ export class ChainState {
 		const state = new ChainState(options);
 		const { store } = options;
 		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(store);
+		const { certifiedFrom = Infinity, invalid } = await readTrust(store);
+		state.verification.invalid = invalid;
 		state.discardedFacts = discarded;
 		state.distrust = journal.length > 0 ? distrust : undefined;
 		state.opened = distrust === undefined ? 'restored' : 'verified';
@@ -137,17 +151,23 @@ export class ChainState {
 		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
 			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis);
-			if (distrust === undefined) await state.restore(fact, row.derived);
-			else {
+			// Facts applied certified-first are certified again, and verified again in the background.
+			if (distrust === undefined && row.position >= certifiedFrom)
+				state.verification.applied(row.position, fact, await state.checkDeferred(fact));
+			else if (distrust === undefined) {
+				await state.restore(fact, row.derived);
+				state.verification.applied(row.position, fact, undefined);
+			} else {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
 				state.head = extendHead(state.head, row.position, row.type, row.bytes, again);
 				if (again) rewrite.push(derivedWrite(row.position, again));
+				state.verification.applied(row.position, fact, undefined);
 			}
 			state.journalLength = row.position + 1;
 		}
 		if (distrust === undefined) state.head = head;
-		else await store.write([...rewrite, headWrite(state.head)]);
+		else await store.write([...rewrite, headWrite(state.head), state.verification.markerWrite()]);
 		return state;
 	}
 
@@ -264,6 +284,11 @@ export class ChainState {
 		return this.schedule.groupForVotes(kind, height);
 	}
 
+	/** The whole journal is verified (no certified part left, nothing found invalid). */
+	get fullyVerified(): boolean {
+		return this.verification.caughtUp;
+	}
+
 	isPinned(txId: Bytes): boolean {
 		return this.pinned.has(txId);
 	}
@@ -276,11 +301,17 @@ export class ChainState {
 	/**
 	 * Verifies and applies a fact, then persists it. Resolves 'known' for a fact already applied (gossip
 	 * and sync deliver facts more than once); throws ValidationError for a fact that is not valid here.
+	 * 'certified': its signatures and proofs are checked in the background (certified-sync.ts).
 	 */
-	apply(fact: ChainFact): Promise<FactOutcome> {
+	apply(fact: ChainFact, mode: 'verified' | 'certified' = 'verified'): Promise<FactOutcome> {
 		const run = this.queue.then(async () => {
+			const { invalid } = this.verification;
+			if (invalid)
+				throw new ValidationError('chain-invalid', `this node's chain is invalid: ${invalid.message}`);
 			if (this.isKnown(fact)) return 'known' as const;
-			await this.check(fact);
+			let checks: DeferredChecks | undefined;
+			if (mode === 'certified') checks = await this.checkDeferred(fact);
+			else await this.check(fact);
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
 			const derived = derivedOf(fact, this.ledger);
@@ -290,6 +321,8 @@ export class ChainState {
 				headWrite(this.head)
 			];
 			if (derived) writes.push(derivedWrite(at, derived));
+			this.verification.applied(at, fact, checks);
+			if (!this.verification.caughtUp) writes.push(this.verification.markerWrite());
 			await this.store.write(writes);
 			for (const listener of this.listeners) listener(fact);
 			return 'applied' as const;
@@ -298,9 +331,23 @@ export class ChainState {
 		return run;
 	}
 
-	/** The journal from position `from`, in order (what a syncing peer receives). */
+	/** The verified journal from position `from`, in order (what a syncing peer receives). */
 	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
-		for (const { type, bytes } of await listJournal(this.store, from)) yield { type, bytes };
+		const { verifiedLength } = this.verification;
+		for (const { at, type, bytes } of await listJournal(this.store, from))
+			if (Number(at) < verifiedLength) yield { type, bytes };
+	}
+
+	/** Runs `task` after the facts being applied (so the certified-sync marker is written in order). */
+	private serially<T>(task: () => Promise<T>): Promise<T> {
+		const run = this.queue.then(task);
+		this.queue = run.catch(() => undefined);
+		return run;
+	}
+
+	/** Every rule for `fact` but its signatures and proofs, which are returned for the background. */
+	private checkDeferred(fact: ChainFact): Promise<DeferredChecks> {
+		return deferChecks((verifier) => this.check(fact, verifier));
 	}
 
 	private isKnown(fact: ChainFact): boolean {
@@ -354,7 +401,7 @@ export class ChainState {
 	}
 
 	/** Every rule for `fact` on top of the current state; applies it to the in-memory state if it holds. */
-	private async check(fact: ChainFact): Promise<void> {
+	private async check(fact: ChainFact, verifier = this.verifier): Promise<void> {
 		switch (fact.type) {
 			case 'keyblock': {
 				const { block } = fact;
@@ -423,7 +470,7 @@ export class ChainState {
 					attachment.institution,
 					attachment.entries,
 					attachment.leafProof,
-					this.verifier
+					verifier
 				);
 				this.accounts.applyAttachment(attachment.institution, parts);
 				this.attachments.add(attachmentKey(attachment));

@@ -41,6 +41,7 @@ import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
 import { consensusVerdict, judged } from './gossip-verdict.ts';
+import { describeCertifiers } from './certified-sync.ts';
 
 /** How often a node asks a peer for the newest part of its journal (peer-syncs.ts catchUp). */
 const CATCH_UP_INTERVAL_MS = 15_000;
@@ -74,6 +75,8 @@ export class FullNode {
 	/** Transactions submitted through this node, re-announced until they leave its mempool. */
 	private readonly submitted = new Map<string, { id: Bytes; encoded: Bytes }>();
 	private stopped = false;
+	/** Mining was asked for while the chain was certified only: it starts once the chain is verified. */
+	private miningWanted = false;
 
 	private constructor(options: FullNodeOptions, chain: ChainState) {
 		this.options = options;
@@ -154,6 +157,7 @@ export class FullNode {
 				})
 			: null;
 		chain.onFact((fact) => this.factApplied(fact));
+		chain.verification.onChange(() => this.verificationChanged());
 	}
 
 	/** Opens the stored chain (re-verifying it), joins the topics, serves sync, and syncs from peers. */
@@ -189,7 +193,8 @@ export class FullNode {
 			mempool: this.mempool.size,
 			member: this.isMember,
 			mining: this.miner?.mining ?? false,
-			syncing: this.syncs.progress()
+			syncing: this.syncs.progress(),
+			verification: this.chain.verification.progress()
 		};
 	}
 
@@ -199,11 +204,14 @@ export class FullNode {
 	}
 
 	startMining(): void {
-		this.miner?.start();
+		// Never on a chain not verified in full (certified-sync.ts): it starts once the chain is.
+		if (this.chain.fullyVerified) this.miner?.start();
+		else this.miningWanted = true;
 		this.emit({ type: 'status' });
 	}
 
 	stopMining(): void {
+		this.miningWanted = false;
 		this.miner?.stop();
 		this.emit({ type: 'status' });
 	}
@@ -283,9 +291,11 @@ export class FullNode {
 	private async guard(topic: Topic, handler: () => Promise<Verdict>): Promise<Verdict> {
 		if (this.stopped) return 'ignore';
 		try {
-			return await judged(handler, (error, blamed) =>
+			const verdict = await judged(handler, (error, blamed) =>
 				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed })
 			);
+			// Nothing is forwarded from a chain not verified in full (certified-sync.ts).
+			return verdict === 'accept' && !this.chain.fullyVerified ? 'ignore' : verdict;
 		} catch (error) {
 			this.fail(error);
 			return 'ignore';
@@ -403,6 +413,27 @@ export class FullNode {
 			void this.batches.maybeStart().catch((error) => this.fail(error));
 		}
 		this.emit({ type: 'fact', fact });
+		this.emit({ type: 'status' });
+	}
+
+	/**
+	 * The background verification moved on: mining asked for starts once the chain is verified; a fact
+	 * found invalid stops mining and voting, and is raised loudly.
+	 */
+	private verificationChanged(): void {
+		const { invalid } = this.chain.verification;
+		if (invalid) {
+			this.miner?.stop();
+			this.drivers.stop();
+			this.emit({ type: 'invalid', invalid });
+			this.emit({
+				type: 'error',
+				message: `INVALID CHAIN: ${invalid.message} [${invalid.code}]; ${describeCertifiers(invalid.certifiedBy)}`
+			});
+		} else if (this.chain.fullyVerified && this.miningWanted) {
+			this.miningWanted = false;
+			this.miner?.start();
+		}
 		this.emit({ type: 'status' });
 	}
 
