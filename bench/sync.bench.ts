@@ -39,6 +39,8 @@ import sirv from 'sirv';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import type { NodeView } from '../src/lib/app/types.ts';
 import { benchChain, FULL, QUICK, type BenchChain } from './sync/chain.ts';
+import { encodeGenesisFile } from '../src/lib/core/genesis-file.ts';
+import { devGenesis } from '../tests/fixtures/genesis-dev.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const GOAL_SECONDS = 60;
@@ -359,7 +361,12 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 		server = createServer((req, res) => assets(req, res));
 		await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
 		const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-		const query = addresses.map((a) => `relay=${encodeURIComponent(a)}`).join('&');
+		// The genesis as a file, as the pages now require (the browser tests pass it the same way).
+		const genesisFile = `data:application/json;base64,${Buffer.from(encodeGenesisFile({ genesis: devGenesis() })).toString('base64')}`;
+		const query = [
+			...addresses.map((a) => `relay=${encodeURIComponent(a)}`),
+			`genesis=${encodeURIComponent(genesisFile)}`
+		].join('&');
 		const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 		try {
 			const page = await (await browser.newContext()).newPage();

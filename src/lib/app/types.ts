@@ -49,7 +49,12 @@ export interface NodeView {
 	 * A full node's chain: verified in full, certified only (`verified` of `total` facts verified so far,
 	 * the rest in the background) or invalid (`invalid` says which fact and who certified it).
 	 */
-	verification?: { state: 'verified' | 'certified' | 'invalid'; verified: number; total: number; invalid?: string };
+	verification?: {
+		state: 'verified' | 'certified' | 'invalid';
+		verified: number;
+		total: number;
+		invalid?: string;
+	};
 	/** Gossip messages this node rejected as invalid, and peers it banned for sending them. */
 	rejected: number;
 	banned: number;

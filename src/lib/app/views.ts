@@ -89,7 +89,8 @@ function verificationView(node: FullNode, v: VerificationProgress): NodeView['ve
 		}
 	};
 	const invalid =
-		v.invalid && `${v.invalid.message} [${v.invalid.code}]; ${describeCertifiers(v.invalid.certifiedBy, name)}`;
+		v.invalid &&
+		`${v.invalid.message} [${v.invalid.code}]; ${describeCertifiers(v.invalid.certifiedBy, name)}`;
 	return { state: v.state, verified: v.verified, total: v.total, ...(invalid ? { invalid } : {}) };
 }
 

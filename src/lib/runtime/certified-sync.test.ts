@@ -12,12 +12,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bytes } from '../core/bytes.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
-import { initialLeafValue, leafMessage } from '../core/patient-block.ts';
 import { batchHash, pinnedBatchId, type PinnedBatch } from '../core/pinning.ts';
 import { signTransaction, transactionId, type MedicalBody } from '../core/transaction.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import { proveCollision } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { createPeerNet } from '../net/peer-net.node.ts';
 import type { PeerNet } from '../net/peer-net.ts';
@@ -26,6 +24,7 @@ import { certify } from '../../../tests/fixtures/pins.ts';
 import {
 	alice,
 	aster,
+	asterLeafProof,
 	birch,
 	buildSmallChain,
 	cedar,
@@ -113,17 +112,7 @@ beforeAll(async () => {
 		batch,
 		certificate: certify(group, [aster, birch, cedar], 'transactions', 2, batchHash(batch))
 	};
-	const { hash: leaf } = await proveCollision(
-		prover,
-		{
-			x: aster.secrets.trapdoor,
-			X: aster.institution.chameleonKey,
-			h: initialLeafValue(alice.publicKey, aster.institution.id),
-			m: leafMessage(alice.publicKey, aster.institution.id, []),
-			r: 0n
-		},
-		leafMessage(alice.publicKey, aster.institution.id, [recordId, transactionId(tx.body)])
-	);
+	const leaf = await asterLeafProof(prover, [recordId, transactionId(tx.body)]);
 	await prover.close();
 	const extra: ChainFact[] = [
 		{ type: 'batch', pinned },
@@ -133,7 +122,7 @@ beforeAll(async () => {
 				patient: alice.publicKey,
 				institution: aster.institution.id,
 				entries: [{ tx, pin: pinnedBatchId(pinned) }],
-				leafProof: leaf.proof
+				leafProof: leaf
 			}
 		}
 	];
@@ -149,9 +138,7 @@ describe('certificate-first sync', () => {
 	it('is usable on the certified chain before its proofs are verified, then verified in full', async () => {
 		const gate = gated();
 		const { node } = await freshNodeSyncing(good, gate.verifier);
-		await expect
-			.poll(() => node.chain.length, { timeout: 60_000, interval: 100 })
-			.toBe(good.length);
+		await expect.poll(() => node.chain.length, { timeout: 60_000, interval: 100 }).toBe(good.length);
 		// Usable: the whole chain answers reads, while the proofs wait behind the gate.
 		expect(node.chain.ledger.recordLocation(recordId)).toBeDefined();
 		expect(node.chain.height).toBe(2);
@@ -191,7 +178,10 @@ describe('certificate-first sync', () => {
 		// Raised loudly, and kept in the store.
 		expect(events.some((e) => e.type === 'invalid')).toBe(true);
 		expect(events.some((e) => e.type === 'error' && e.message.startsWith('INVALID CHAIN'))).toBe(true);
-		expect((await readTrust(store)).invalid).toMatchObject({ position: invalid.position, code: 'record-proof' });
+		expect((await readTrust(store)).invalid).toMatchObject({
+			position: invalid.position,
+			code: 'record-proof'
+		});
 		// The facts before it are verified; the chain takes nothing more.
 		expect(node.status().verification.verified).toBe(forged.length - 1);
 		await expect(

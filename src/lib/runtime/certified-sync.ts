@@ -4,8 +4,9 @@
  * batch over its transaction ids, hand-overs against the group's own ranking, linkage, fees, rounds,
  * registrations), with the BIP-340 signatures and the chameleon proofs it carries left for later. The
  * chain is then usable at once ("certified, not fully verified"), and this class verifies what was left
- * in the background, in journal order: signatures in slices between which the node keeps serving, proofs
- * in large batches through the node's batch verifier (its worker pool where the runtime has one).
+ * in the background, in journal order, once the sync stream pauses: signatures in slices between which
+ * the node keeps serving, proofs in large batches through the node's batch verifier (its worker pool
+ * where the runtime has one).
  *
  * The verified prefix of the journal is `verifiedLength`; the rest is certified only. Until it is all
  * verified, the node serves none of the rest to syncing peers, forwards no gossip, votes in no group
@@ -97,6 +98,11 @@ const INVALID_KEY = 'invalid-fact';
 const SIGNATURE_SLICE = 64;
 /** Proofs handed to the batch verifier at once (larger batches cost less per proof). */
 const PROOF_BATCH = 512;
+/**
+ * The background waits while certified facts keep arriving (a sync is streaming): the chain is usable
+ * sooner, and the proofs then go to the batch verifier in full batches. The total work is the same.
+ */
+const QUIET_MS = 200;
 
 interface Pending {
 	position: number;
@@ -117,6 +123,8 @@ export class BackgroundVerification {
 	private signatures = 0;
 	private proofs = 0;
 	private readonly listeners = new Set<() => void>();
+	/** When the last certified fact was applied (real time, not the chain's clock). */
+	private lastCertified = 0;
 
 	constructor(
 		private readonly verifier: ChameleonVerifier,
@@ -148,6 +156,7 @@ export class BackgroundVerification {
 	 */
 	applied(at: number, fact: ChainFact, checks: DeferredChecks | undefined): void {
 		this.length = at + 1;
+		if (checks) this.lastCertified = Date.now();
 		if (checks === undefined && this.queue.length === 0 && this.verifiedLength === at) {
 			this.verifiedLength = at + 1;
 			return;
@@ -169,6 +178,8 @@ export class BackgroundVerification {
 
 	private async run(): Promise<void> {
 		while (this.queue.length > 0 && !this.invalid) {
+			for (let wait = QUIET_MS; wait > 0; wait = this.lastCertified + QUIET_MS - Date.now())
+				await new Promise((resolve) => setTimeout(resolve, wait));
 			const slice = this.take();
 			const failure = await this.verify(slice);
 			const good = failure ? slice.slice(0, slice.indexOf(failure.pending)) : slice;
