@@ -4,7 +4,8 @@
  * peers, and, when it is an institution of the consortium, mines keyblocks, takes part in the
  * consensus group (pinned keyblocks and pinned transactions), and appends its pinned records to its
  * patients' blocks. Storage, network, prover, verifier and miners are injected (adapters of the
- * browser or of Node).
+ * browser or of Node). While its chain is certified only (certified-sync.ts) it votes, mines and
+ * forwards nothing. (Over 450 lines: the wiring of every topic and role to the chain is one concern.)
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { ValidationError } from '../core/errors.ts';
