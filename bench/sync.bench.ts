@@ -450,7 +450,7 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			// The UI: a fresh explorer tab shows the progress bar with the peer's announced total.
 			const explorer = await (await browser.newContext()).newPage();
 			await explorer.goto(`${base}/explorer?${query}`);
-			const bar = explorer.getByRole('progressbar');
+			const bar = explorer.getByTestId('sync-progress');
 			await bar.waitFor({ timeout: 120_000 });
 			const max = await bar.evaluate((el) => (el as HTMLProgressElement).max);
 			const label = (await explorer.locator('.node .sync label').textContent())?.trim().replace(/\s+/g, ' ');
