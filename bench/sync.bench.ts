@@ -450,10 +450,17 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			// The UI: a fresh explorer tab shows the progress bar with the peer's announced total.
 			const explorer = await (await browser.newContext()).newPage();
 			await explorer.goto(`${base}/explorer?${query}`);
-			const bar = explorer.getByTestId('sync-progress');
-			await bar.waitFor({ timeout: 120_000 });
-			const max = await bar.evaluate((el) => (el as HTMLProgressElement).max);
-			const label = (await explorer.locator('.node .sync label').textContent())?.trim().replace(/\s+/g, ' ');
+			// Read in one go while the bar shows the total: a certified sync is short, and the bar goes with it.
+			const seen = await explorer.waitForFunction(
+				() => {
+					const bar = document.querySelector<HTMLProgressElement>('[data-testid="sync-progress"]');
+					const text = bar?.closest('label')?.textContent?.trim().replace(/\s+/g, ' ');
+					return bar && bar.max > 1 ? { max: bar.max, label: text } : null;
+				},
+				undefined,
+				{ timeout: 120_000, polling: 50 }
+			);
+			const { max, label } = (await seen.jsonValue())!;
 			mkdirSync(`${root}test-results`, { recursive: true });
 			await explorer.screenshot({ path: `${root}test-results/sync-bench-explorer.png` });
 			line('explorer progress bar', `max ${int(max)} (journal: ${int(counts.facts)} facts): "${label}"`);
