@@ -45,6 +45,16 @@ export interface NodeView {
 	hashRate: number;
 	/** A sync in progress: facts the peer announced (total), received so far, new ones applied. */
 	sync: { total: number; received: number; applied: number; height: number } | null;
+	/**
+	 * A full node's chain: verified in full, certified only (`verified` of `total` facts verified so far,
+	 * the rest in the background) or invalid (`invalid` says which fact and who certified it).
+	 */
+	verification?: {
+		state: 'verified' | 'certified' | 'invalid';
+		verified: number;
+		total: number;
+		invalid?: string;
+	};
 	/** Gossip messages this node rejected as invalid, and peers it banned for sending them. */
 	rejected: number;
 	banned: number;

@@ -10,6 +10,7 @@ import { decodePin } from '../core/pinning.ts';
 import { patientBlockHash, type PatientBlock } from '../core/patient-block.ts';
 import type { KeyblockEntry } from '../core/chain.ts';
 import type { FullNode } from '../runtime/full-node.ts';
+import { describeCertifiers, type VerificationProgress } from '../runtime/certified-sync.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseRecord } from '../records/fhir.ts';
 import { chainShared, type SharedRecord } from '../records/share.ts';
@@ -78,6 +79,21 @@ export class RateMeter {
 	}
 }
 
+/** The chain's verification as the node screen shows it (certified-sync.ts). */
+function verificationView(node: FullNode, v: VerificationProgress): NodeView['verification'] {
+	const name = (id: Bytes) => {
+		try {
+			return node.chain.ledger.institution(id).name;
+		} catch {
+			return bytesToHex(id).slice(0, 12);
+		}
+	};
+	const invalid =
+		v.invalid &&
+		`${v.invalid.message} [${v.invalid.code}]; ${describeCertifiers(v.invalid.certifiedBy, name)}`;
+	return { state: v.state, verified: v.verified, total: v.total, ...(invalid ? { invalid } : {}) };
+}
+
 export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeView {
 	const status = node.status();
 	const net = node.net.stats();
@@ -92,6 +108,7 @@ export function nodeView(node: FullNode, errors: string[], hashRate = 0): NodeVi
 		mining: status.mining,
 		hashRate,
 		sync: status.syncing,
+		verification: verificationView(node, status.verification),
 		rejected: net.rejected,
 		banned: net.banned.length,
 		errors: [...errors]

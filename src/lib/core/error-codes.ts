@@ -58,6 +58,7 @@ export const VALIDATION_CODES = [
 	'certificate-signature',
 	'certificate-signers',
 	'certificate-value',
+	'chain-invalid',
 	'chameleon-digest',
 	'chameleon-key',
 	'chameleon-opening',

@@ -92,7 +92,37 @@ export function signatureVerifierName(): string {
 export function verifySignature(publicKey: PublicKey, digest: Bytes, signature: Signature): boolean {
 	if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false;
 	if (digest.length !== 32) return nobleSignatureVerifier.verify(publicKey, digest, signature);
+	if (deferred) {
+		deferred.push({ publicKey, digest, signature });
+		return true;
+	}
 	return verifier.verify(publicKey, digest, signature);
+}
+
+/** A BIP-340 check left for later by `withDeferredSignatures`. */
+export interface DeferredSignature {
+	publicKey: PublicKey;
+	digest: Bytes;
+	signature: Signature;
+}
+
+let deferred: DeferredSignature[] | undefined;
+
+/**
+ * Runs `run` with its well-formed BIP-340 checks recorded and answered true, for the caller to verify
+ * later (a syncing node applies certified facts first and checks their signatures in the background,
+ * runtime/certified-sync.ts). Only the synchronous part of `run` is covered: nothing else can run
+ * meanwhile, so no other check is answered true; checks after an await in `run` are made at once.
+ */
+export function withDeferredSignatures<T>(run: () => T): { result: T; signatures: DeferredSignature[] } {
+	const signatures: DeferredSignature[] = [];
+	const outer = deferred;
+	deferred = signatures;
+	try {
+		return { result: run(), signatures };
+	} finally {
+		deferred = outer;
+	}
 }
 
 /** A public key is valid iff it is the x-coordinate of a point on secp256k1 (BIP-340 lift_x). */

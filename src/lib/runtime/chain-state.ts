@@ -12,6 +12,8 @@
  * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
  * order they were applied, and a peer syncing from us receives them in an order that is valid.
  * The facts' bytes and tables are chain-fact.ts; which group certifies what, group-schedule.ts.
+ * A fact may also be applied certified-first (certified-sync.ts): every rule but its signatures and
+ * proofs, which `verification` checks in the background.
  * Why this file is long: each kind of fact is applied twice here, checked (apply) and restored from
  * the verified journal (open), over the same private state, which a split would have to expose.
  */
@@ -65,6 +67,7 @@ import {
 	type VerifiedHead
 } from './verified-journal.ts';
 import { checkHandoverRanking } from './chain-metrics.ts';
+import { BackgroundVerification, deferChecks, readTrust, type DeferredChecks } from './certified-sync.ts';
 
 export interface ChainStateOptions {
 	genesis: GenesisConfig;
@@ -103,6 +106,8 @@ export class ChainState {
 	/** Serialises fact application: a fact is checked against the state the previous one left. */
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly listeners = new Set<(fact: ChainFact) => void>();
+	/** The certified part of the journal and its background verification (certified-sync.ts). */
+	readonly verification: BackgroundVerification;
 
 	private constructor(options: ChainStateOptions) {
 		this.ledger = new Ledger(options.genesis, {
@@ -122,6 +127,12 @@ export class ChainState {
 		this.store = options.store;
 		this.verifier = options.verifier;
 		this.clock = options.clock ?? Date.now;
+		this.verification = new BackgroundVerification(
+			this.verifier,
+			this,
+			(writes) => this.serially(() => this.store.write(writes)),
+			this.clock
+		);
 	}
 
 	/**
@@ -135,6 +146,8 @@ export class ChainState {
 		const state = new ChainState(options);
 		const { store } = options;
 		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(store);
+		const { certifiedFrom = Infinity, invalid } = await readTrust(store);
+		state.verification.invalid = invalid;
 		state.discardedFacts = discarded;
 		state.distrust = journal.length > 0 ? distrust : undefined;
 		state.opened = distrust === undefined ? 'restored' : 'verified';
@@ -143,19 +156,28 @@ export class ChainState {
 		for (const row of journal) {
 			const type = FACT_TYPES[row.type]!;
 			state.journalLength = row.position + 1;
-			if (distrust === undefined && type === 'attachment' && state.restoreEncoded(row.bytes, row.derived))
+			const verified = distrust === undefined && row.position < certifiedFrom;
+			if (verified && type === 'attachment' && state.restoreEncoded(row.bytes, row.derived)) {
+				state.verification.restored(row.position);
 				continue;
-			const fact = decodeFact(type, row.bytes, options.genesis, distrust === undefined);
-			if (distrust === undefined) await state.restore(fact, row.derived, row.bytes);
-			else {
+			}
+			const fact = decodeFact(type, row.bytes, options.genesis, verified);
+			// Facts applied certified-first are certified again, and verified again in the background.
+			if (distrust === undefined && !verified)
+				state.verification.applied(row.position, fact, await state.checkDeferred(fact));
+			else if (verified) {
+				await state.restore(fact, row.derived, row.bytes);
+				state.verification.restored(row.position);
+			} else {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
 				state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
 				if (again) rewrite.push(derivedWrite(row.position, again));
+				state.verification.applied(row.position, fact, undefined);
 			}
 		}
 		if (distrust === undefined) state.head = head;
-		else await store.write([...rewrite, headWrite(state.head)]);
+		else await store.write([...rewrite, headWrite(state.head), state.verification.markerWrite()]);
 		return state;
 	}
 
@@ -297,6 +319,11 @@ export class ChainState {
 		return this.schedule.groupForVotes(kind, height);
 	}
 
+	/** The whole journal is verified (no certified part left, nothing found invalid). */
+	get fullyVerified(): boolean {
+		return this.verification.caughtUp;
+	}
+
 	isPinned(txId: Bytes): boolean {
 		return this.pinned.has(txId);
 	}
@@ -309,11 +336,17 @@ export class ChainState {
 	/**
 	 * Verifies and applies a fact, then persists it. Resolves 'known' for a fact already applied (gossip
 	 * and sync deliver facts more than once); throws ValidationError for a fact that is not valid here.
+	 * 'certified': its signatures and proofs are checked in the background (certified-sync.ts).
 	 */
-	apply(fact: ChainFact): Promise<FactOutcome> {
+	apply(fact: ChainFact, mode: 'verified' | 'certified' = 'verified'): Promise<FactOutcome> {
 		const run = this.queue.then(async () => {
+			const { invalid } = this.verification;
+			if (invalid)
+				throw new ValidationError('chain-invalid', `this node's chain is invalid: ${invalid.message}`);
 			if (this.isKnown(fact)) return 'known' as const;
-			await this.check(fact);
+			let checks: DeferredChecks | undefined;
+			if (mode === 'certified') checks = await this.checkDeferred(fact);
+			else await this.check(fact);
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
 			const derived = derivedOf(fact, this.ledger);
@@ -323,6 +356,8 @@ export class ChainState {
 				headWrite(this.head)
 			];
 			if (derived) writes.push(derivedWrite(at, derived));
+			this.verification.applied(at, fact, checks);
+			if (!this.verification.caughtUp) writes.push(this.verification.markerWrite());
 			await this.store.write(writes);
 			for (const listener of this.listeners) listener(fact);
 			return 'applied' as const;
@@ -331,9 +366,23 @@ export class ChainState {
 		return run;
 	}
 
-	/** The journal from position `from`, in order (what a syncing peer receives). */
+	/** The verified journal from position `from`, in order (what a syncing peer receives). */
 	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
-		for (const { type, bytes } of await listJournal(this.store, from)) yield { type, bytes };
+		const { verifiedLength } = this.verification;
+		for (const { at, type, bytes } of await listJournal(this.store, from))
+			if (Number(at) < verifiedLength) yield { type, bytes };
+	}
+
+	/** Runs `task` after the facts being applied (so the certified-sync marker is written in order). */
+	private serially<T>(task: () => Promise<T>): Promise<T> {
+		const run = this.queue.then(task);
+		this.queue = run.catch(() => undefined);
+		return run;
+	}
+
+	/** Every rule for `fact` but its signatures and proofs, which are returned for the background. */
+	private checkDeferred(fact: ChainFact): Promise<DeferredChecks> {
+		return deferChecks((verifier) => this.check(fact, verifier));
 	}
 
 	private isKnown(fact: ChainFact): boolean {
@@ -392,7 +441,7 @@ export class ChainState {
 	}
 
 	/** Every rule for `fact` on top of the current state; applies it to the in-memory state if it holds. */
-	private async check(fact: ChainFact): Promise<void> {
+	private async check(fact: ChainFact, verifier = this.verifier): Promise<void> {
 		switch (fact.type) {
 			case 'keyblock': {
 				const { block } = fact;
@@ -456,7 +505,7 @@ export class ChainState {
 					attachment.institution,
 					attachment.entries,
 					attachment.leafProof,
-					this.verifier
+					verifier
 				);
 				this.accounts.applyAttachment(attachment.institution, parts);
 				this.attachments.add(attachmentKey(attachment, ids));

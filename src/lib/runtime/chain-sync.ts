@@ -92,6 +92,8 @@ export function serveSync(net: PeerNet, source: SyncSource): void {
  * ValidationError; what was applied before it stays (each fact was verified on its own). With `tail`,
  * only the peer's journal from that position (a cheap catch-up for facts gossip may have dropped).
  * A peer that goes silent for SYNC_IDLE_MS is cut off (the sync rejects with a RequestError).
+ * `certified`: facts are applied certified-first, their signatures and proofs verified in the
+ * background (certified-sync.ts); a forged one is then caught there, not here.
  */
 export async function syncFrom(
 	net: PeerNet,
@@ -99,7 +101,8 @@ export async function syncFrom(
 	peer: string,
 	onProgress: (progress: SyncProgress) => void = () => {},
 	signal?: AbortSignal,
-	tail?: { from: number }
+	tail?: { from: number },
+	certified = false
 ): Promise<SyncProgress> {
 	const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: chain.height };
 	let header = false;
@@ -131,7 +134,7 @@ export async function syncFrom(
 			const { type, bytes } = decodeFrame(frame);
 			const fact = decodeFact(type, bytes, chain.ledger.genesis);
 			progress.received++;
-			if ((await chain.apply(fact)) === 'applied') progress.applied++;
+			if ((await chain.apply(fact, certified ? 'certified' : 'verified')) === 'applied') progress.applied++;
 			progress.height = chain.height;
 			onProgress(progress);
 		}
@@ -143,7 +146,9 @@ export async function syncFrom(
 		);
 	} catch (error) {
 		// A tail of the peer's journal may lack what its facts depend on: that is not the peer's fault.
-		if (error instanceof ValidationError && !tail) net.penalise(peer, `sync: ${error.message}`);
+		// Nor is our own chain being invalid (certified-sync.ts).
+		if (error instanceof ValidationError && !tail && error.code !== 'chain-invalid')
+			net.penalise(peer, `sync: ${error.message}`);
 		throw error;
 	} finally {
 		clearTimeout(timer);

@@ -50,7 +50,8 @@ export class ConsensusDrivers {
 		(kind: ConsensusKind) =>
 		(group: ConsensusGroup): ConsensusDriver | null => {
 			const { signer, chain, timeouts } = this.options;
-			if (!signer || group.indexOf(signer.id) < 0) return null;
+			// No vote on a chain not verified in full (certified-sync.ts).
+			if (!signer || !chain.fullyVerified || group.indexOf(signer.id) < 0) return null;
 			let existing = this.drivers.get(kind);
 			if (!existing) {
 				const agreement = this.options.agreement(kind);

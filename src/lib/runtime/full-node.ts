@@ -4,7 +4,8 @@
  * peers, and, when it is an institution of the consortium, mines keyblocks, takes part in the
  * consensus group (pinned keyblocks and pinned transactions), and appends its pinned records to its
  * patients' blocks. Storage, network, prover, verifier and miners are injected (adapters of the
- * browser or of Node).
+ * browser or of Node). While its chain is certified only (certified-sync.ts) it votes, mines and
+ * forwards nothing. (Over 450 lines: the wiring of every topic and role to the chain is one concern.)
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -42,6 +43,7 @@ import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
 import { fetchValue, serveValues } from './value-fetch.ts';
 import { consensusVerdict, judged } from './gossip-verdict.ts';
+import { describeCertifiers } from './certified-sync.ts';
 
 /** How often a node asks a peer for the newest part of its journal (peer-syncs.ts catchUp). */
 const CATCH_UP_INTERVAL_MS = 15_000;
@@ -75,6 +77,8 @@ export class FullNode {
 	/** Transactions submitted through this node, re-announced until they leave its mempool. */
 	private readonly submitted = new Map<string, { id: Bytes; encoded: Bytes }>();
 	private stopped = false;
+	/** Mining was asked for while the chain was certified only: it starts once the chain is verified. */
+	private miningWanted = false;
 
 	private constructor(options: FullNodeOptions, chain: ChainState) {
 		this.options = options;
@@ -158,6 +162,7 @@ export class FullNode {
 				})
 			: null;
 		chain.onFact((fact) => this.factApplied(fact));
+		chain.verification.onChange(() => this.verificationChanged());
 	}
 
 	/** Opens the stored chain (re-verifying it), joins the topics, serves sync, and syncs from peers. */
@@ -193,7 +198,8 @@ export class FullNode {
 			mempool: this.mempool.size,
 			member: this.isMember,
 			mining: this.miner?.mining ?? false,
-			syncing: this.syncs.progress()
+			syncing: this.syncs.progress(),
+			verification: this.chain.verification.progress()
 		};
 	}
 
@@ -203,11 +209,14 @@ export class FullNode {
 	}
 
 	startMining(): void {
-		this.miner?.start();
+		// Never on a chain not verified in full (certified-sync.ts): it starts once the chain is.
+		if (this.chain.fullyVerified) this.miner?.start();
+		else this.miningWanted = true;
 		this.emit({ type: 'status' });
 	}
 
 	stopMining(): void {
+		this.miningWanted = false;
 		this.miner?.stop();
 		this.emit({ type: 'status' });
 	}
@@ -291,9 +300,11 @@ export class FullNode {
 	private async guard(topic: Topic, handler: () => Promise<Verdict>): Promise<Verdict> {
 		if (this.stopped) return 'ignore';
 		try {
-			return await judged(handler, (error, blamed) =>
+			const verdict = await judged(handler, (error, blamed) =>
 				this.emit({ type: 'refused', topic, code: error.code, message: error.message, blamed })
 			);
+			// Nothing is forwarded from a chain not verified in full (certified-sync.ts).
+			return verdict === 'accept' && !this.chain.fullyVerified ? 'ignore' : verdict;
 		} catch (error) {
 			this.fail(error);
 			return 'ignore';
@@ -411,6 +422,27 @@ export class FullNode {
 			void this.batches.maybeStart().catch((error) => this.fail(error));
 		}
 		this.emit({ type: 'fact', fact });
+		this.emit({ type: 'status' });
+	}
+
+	/**
+	 * The background verification moved on: mining asked for starts once the chain is verified; a fact
+	 * found invalid stops mining and voting, and is raised loudly.
+	 */
+	private verificationChanged(): void {
+		const { invalid } = this.chain.verification;
+		if (invalid) {
+			this.miner?.stop();
+			this.drivers.stop();
+			this.emit({ type: 'invalid', invalid });
+			this.emit({
+				type: 'error',
+				message: `INVALID CHAIN: ${invalid.message} [${invalid.code}]; ${describeCertifiers(invalid.certifiedBy)}`
+			});
+		} else if (this.chain.fullyVerified && this.miningWanted) {
+			this.miningWanted = false;
+			this.miner?.start();
+		}
 		this.emit({ type: 'status' });
 	}
 

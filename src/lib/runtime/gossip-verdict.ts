@@ -35,6 +35,8 @@ export const STATE_DEPENDENT: ReadonlySet<ValidationCode> = new Set<ValidationCo
 	'handover-epoch',
 	'handover-early',
 	'evidence-group',
+	// Our own chain was found invalid (certified-sync.ts): the message is not at fault.
+	'chain-invalid',
 	// An honest miner's candidate that lost the pin may still be in flight when the pin lands.
 	'keyblock-conflicts-pin'
 ]);

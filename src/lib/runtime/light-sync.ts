@@ -108,6 +108,8 @@ export async function* lightFrames(chain: ChainState, request: LightRequest): As
 /** Serves light clients from a full node's chain. */
 export function serveLight(net: PeerNet, chain: ChainState): void {
 	net.handle(LIGHT_PROTOCOL, (request) => {
+		// A chain still certified only is not served (certified-sync.ts): the phone asks another node.
+		if (!chain.fullyVerified) throw new Error('this node is still verifying its chain');
 		const o = read.object(decodeCanonical(request, 256), 'lightRequest', [
 			'keyblocks',
 			'handovers',

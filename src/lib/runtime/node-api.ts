@@ -12,6 +12,7 @@ import type { PeerNet, Topic } from '../net/peer-net.ts';
 import type { Store } from '../store/store.ts';
 import type { ChainFact } from './chain-fact.ts';
 import type { SyncProgress } from './chain-sync.ts';
+import type { InvalidFact, VerificationProgress } from './certified-sync.ts';
 
 /** An institution's secrets and workers, for nodes run by a consortium member. */
 export interface InstitutionRole {
@@ -52,12 +53,16 @@ export interface NodeStatus {
 	member: boolean;
 	mining: boolean;
 	syncing: SyncProgress | null;
+	/** Whether the chain is verified in full or certified only, and a fact found invalid (certified-sync.ts). */
+	verification: VerificationProgress;
 }
 
 export type NodeEvent =
 	| { type: 'fact'; fact: ChainFact }
 	| { type: 'status' }
 	| { type: 'error'; message: string }
+	/** A certified fact failed its background verification: the chain takes nothing more (certified-sync.ts). */
+	| { type: 'invalid'; invalid: InvalidFact }
 	| { type: 'penalised'; peer: string; reason: string }
 	/** A gossip message this node did not take, and why (a log's view of what the network sends). */
 	| { type: 'refused'; topic: Topic; code: string; message: string; blamed: boolean }

@@ -37,13 +37,17 @@ export class PeerSyncs {
 			if (onProgress) running.listeners.add(onProgress);
 			return running.done;
 		}
+		if (this.chain.verification.invalid) return Promise.resolve();
 		const progress: SyncProgress = { total: 0, received: 0, applied: 0, height: this.chain.height };
 		const listeners = new Set(onProgress ? [onProgress] : []);
-		const done = syncFrom(this.net, this.chain, peer, (update) => {
+		// A fresh node, or one still verifying a certified part, syncs certified-first (certified-sync.ts).
+		const certified = this.chain.length === 0 || !this.chain.fullyVerified;
+		const update = (update: SyncProgress) => {
 			Object.assign(progress, update);
 			for (const listener of listeners) listener(update);
 			this.changed();
-		})
+		};
+		const done = syncFrom(this.net, this.chain, peer, update, undefined, undefined, certified)
 			.then(() => undefined)
 			.finally(() => {
 				this.syncs.delete(peer);
@@ -67,7 +71,7 @@ export class PeerSyncs {
 	 */
 	async catchUp(): Promise<void> {
 		const peers = this.net.peers();
-		if (this.stopped() || this.catchingUp || peers.length === 0) return;
+		if (this.stopped() || this.catchingUp || peers.length === 0 || this.chain.verification.invalid) return;
 		const peer = peers[this.catchUpTurn++ % peers.length]!;
 		// a full sync with that peer is under way (another peer's, maybe held open, does not stop us)
 		if (this.syncs.has(peer)) return;
