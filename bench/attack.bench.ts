@@ -12,9 +12,10 @@
  * consortium's protected peers (`isProtected`, as the admitted-institutions registry answers it).
  *
  * The difficulty is fixed (bench/attack/protocol.ts), so every phase's pin rate compares with the
- * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's after a
- * garbage collection) is compared with the start's; the closing lines check issue 18's acceptance: every attack's rate at least half the baseline,
- * no honest node banning another, memory within 20 %.
+ * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's
+ * after a garbage collection) is compared with the start's; the closing lines check issue 18's
+ * acceptance: every attack's rate at least half the baseline, no honest node banning another, memory
+ * within 20 %.
  *
  * BENCH_QUICK=1: 15 s phases (about 5 minutes in all); otherwise 60 s (about 18 minutes).
  * BENCH_ATTACK_ONLY=random,replay,sybils,faults runs only the named phases after the baseline. The
