@@ -20,6 +20,8 @@ export interface ConsensusDriverEvents {
 export class ConsensusDriver {
 	private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 	private stopped = false;
+	/** The highest height a start was asked for. */
+	private requested = -1;
 
 	constructor(
 		readonly machine: ConsensusMachine,
@@ -35,6 +37,10 @@ export class ConsensusDriver {
 	}
 
 	async start(height: number, group: ConsensusGroup): Promise<void> {
+		// Callers check `height` before they await this (a gossiped and a submitted transaction may both
+		// ask for the next batch at once): the first request of a height starts it, a repeat is a no-op.
+		if (height <= this.requested) return;
+		this.requested = height;
 		this.clearTimers();
 		this.handle(await this.machine.start(height, group));
 	}
