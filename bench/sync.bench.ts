@@ -1,7 +1,8 @@
 /**
  * Sync bench (issue 6): a fresh node syncs and fully validates a large chain from one peer. Goal:
  * 1,000 keyblocks, 10,000 patient blocks and 100,000 pinned transactions in ≤ 60 s on these machines,
- * with a progress bar in the UI.
+ * with a progress bar in the UI. Why this file is long: it runs the sync evaluation end to end (Node
+ * sync, Chromium sync, restarts, light client) and prints one report; its parts are in bench/sync/.
  *
  * The chain (bench/sync/chain.ts, cached under node_modules/.cache/spchain-sync-bench/): the dev genesis,
  * 1,000 keyblocks (real PoW, each pinned by a BLS certificate of its epoch's group, 10 register
@@ -16,8 +17,8 @@
  * journal with the real sync handler over PeerNet on loopback (bench/sync/peer.ts: relay + peer),
  * certificate-first (issue 15, runtime/certified-sync.ts), and the bench prints the time to usable
  * (every fact applied on its certificates; goal ≤ 10 s) and to fully verified (every signature and
- * proof checked in the background; goal ≤ 60 s), facts/s and the ratios to the goals; a second page on /explorer shows the
- * progress bar (NodeStatus) with the announced total. The browser part holds /tmp/spchain-build.lock
+ * proof checked in the background; goal ≤ 60 s), facts/s and the ratios to the goals; a second page
+ * on /explorer shows the progress bar (NodeStatus) with the announced total. The browser part holds /tmp/spchain-build.lock
  * and rebuilds ./build first, so the page runs this tree's code (`BENCH_SYNC_BUILD=0` skips the build,
  * `BENCH_SYNC_BROWSER=0` the browser part).
  *
