@@ -5,17 +5,15 @@
  * consensus group (pinned keyblocks and pinned transactions), and appends its pinned records to its
  * patients' blocks. Storage, network, prover, verifier and miners are injected (adapters of the
  * browser or of Node). While its chain is certified only (certified-sync.ts) it votes, mines and
- * forwards nothing. (Over 450 lines: the wiring of every topic and role to the chain is one concern.)
+ * forwards nothing. What it announces again until the chain has it is reannouncer.ts.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
-import { ValidationError } from '../core/errors.ts';
 import type { EquivocationEvidence } from '../core/evidence.ts';
 import {
 	decodeAttachment,
 	decodeBatchMessage,
 	encodeAttachment,
-	encodeBatchMessage,
-	type Attachment
+	encodeBatchMessage
 } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
 import {
@@ -42,15 +40,13 @@ import { Mempool } from './mempool.ts';
 import { RecordAttacher } from './record-attacher.ts';
 import { VerdictCache } from './verdict-cache.ts';
 import { fetchValue, serveValues } from './value-fetch.ts';
+import { Reannouncer } from './reannouncer.ts';
+import { HeldAttachments } from './held-attachments.ts';
 import { consensusVerdict, judged } from './gossip-verdict.ts';
 import { describeCertifiers } from './certified-sync.ts';
 
 /** How often a node asks a peer for the newest part of its journal (peer-syncs.ts catchUp). */
 const CATCH_UP_INTERVAL_MS = 15_000;
-/** How often a node re-announces its keyblock candidate and the transactions it submitted. */
-const ANNOUNCE_INTERVAL_MS = 5000;
-/** Bound on the transactions one node re-announces (a clinic's own queue, not a relay's). */
-const MAX_REANNOUNCED = 4096;
 
 export class FullNode {
 	readonly chain: ChainState;
@@ -66,16 +62,14 @@ export class FullNode {
 	private readonly drivers: ConsensusDrivers;
 	private readonly miner: KeyblockMiner | null;
 	private readonly attacher: RecordAttacher | null;
-	/** Attachments that arrived before the batch that pins their records. */
-	private readonly heldAttachments: Attachment[] = [];
+	private readonly heldAttachments = new HeldAttachments(async (attachment) =>
+		this.chain.apply({ type: 'attachment', attachment })
+	);
 	private readonly listeners = new Set<(event: NodeEvent) => void>();
 	/** Syncs from peers running now (peer-syncs.ts), shown in status(). */
 	private readonly syncs: PeerSyncs;
-	private ownCandidate: Keyblock | null = null;
-	private announceTimer: ReturnType<typeof setInterval> | undefined;
+	private readonly announcer: Reannouncer;
 	private catchUpTimer: ReturnType<typeof setInterval> | undefined;
-	/** Transactions submitted through this node, re-announced until they leave its mempool. */
-	private readonly submitted = new Map<string, { id: Bytes; encoded: Bytes }>();
 	private stopped = false;
 	/** Mining was asked for while the chain was certified only: it starts once the chain is verified. */
 	private miningWanted = false;
@@ -161,6 +155,11 @@ export class FullNode {
 					error: (error) => this.fail(error)
 				})
 			: null;
+		this.announcer = new Reannouncer({
+			publish: (topic, data) => this.publish(topic, data),
+			nextHeight: () => chain.height + 1,
+			waiting: (id) => !chain.isPinned(id) && this.mempool.has(id)
+		});
 		chain.onFact((fact) => this.factApplied(fact));
 		chain.verification.onChange(() => this.verificationChanged());
 	}
@@ -229,7 +228,7 @@ export class FullNode {
 		await this.mempool.admit(tx, (id) => this.chain.isPinned(id));
 		const encoded = encodeTransaction(tx);
 		const id = transactionId(tx.body);
-		if (this.submitted.size < MAX_REANNOUNCED) this.submitted.set(bytesToHex(id), { id, encoded });
+		this.announcer.submittedHere(id, encoded);
 		await this.publish('transactions', encoded);
 		void this.batches.maybeStart().catch((error) => this.fail(error));
 		return id;
@@ -248,7 +247,7 @@ export class FullNode {
 
 	async stop(): Promise<void> {
 		this.stopped = true;
-		clearInterval(this.announceTimer);
+		this.announcer.stop();
 		clearInterval(this.catchUpTimer);
 		this.miner?.stop();
 		this.drivers.stop();
@@ -275,25 +274,10 @@ export class FullNode {
 		// Peers that connected while the chain was opening (a bootstrap peer dialled directly) came before
 		// the listener: sync from them now, or a quiet network would leave this node behind.
 		for (const peer of net.peers()) void this.syncs.syncWith(peer).catch(() => undefined);
-		// A candidate lost in gossip would stall pinning: re-announce ours until a block is pinned. So with
-		// the transactions submitted here: one lost, or ignored by a peer that was behind (a label whose
-		// record it had not attached yet), would otherwise wait until its round expires.
-		this.announceTimer = setInterval(() => {
-			if (this.ownCandidate && this.ownCandidate.header.height === this.chain.height + 1)
-				void this.publish('keyblocks', encodeKeyblock(this.ownCandidate));
-			this.reannounceSubmitted();
-		}, ANNOUNCE_INTERVAL_MS);
+		this.announcer.start();
 		// Gossip is best effort (an attachment or a pin is published once): ask a peer for the tail of its
 		// journal now and then, and its whole journal if the tail does not apply here.
 		this.catchUpTimer = setInterval(() => void this.syncs.catchUp(), CATCH_UP_INTERVAL_MS);
-	}
-
-	/** Publishes again what this node submitted and is still waiting here (neither pinned nor dropped). */
-	private reannounceSubmitted(): void {
-		for (const [key, { id, encoded }] of this.submitted) {
-			if (this.chain.isPinned(id) || !this.mempool.has(id)) this.submitted.delete(key);
-			else void this.publish('transactions', encoded).catch(() => undefined);
-		}
 	}
 
 	/** Maps a handler's outcome to a gossip verdict: peers are blamed only for what is wrong in itself. */
@@ -365,26 +349,13 @@ export class FullNode {
 	}
 
 	private async onAttachment(data: Uint8Array): Promise<Verdict> {
-		const attachment = decodeAttachment(data);
-		try {
-			return (await this.chain.apply({ type: 'attachment', attachment })) === 'applied' ? 'accept' : 'ignore';
-		} catch (error) {
-			if (
-				error instanceof ValidationError &&
-				error.code === 'tx-unpinned' &&
-				this.heldAttachments.length < 256
-			) {
-				this.heldAttachments.push(attachment);
-				return 'ignore';
-			}
-			throw error;
-		}
+		return (await this.heldAttachments.offer(decodeAttachment(data))) ? 'accept' : 'ignore';
 	}
 
 	// ------------------------------------------------------------------------------ reactions
 
 	private async minedCandidate(block: Keyblock): Promise<void> {
-		this.ownCandidate = block;
+		this.announcer.setCandidate(block);
 		await this.keyblocks.offer(block);
 		await this.publish('keyblocks', encodeKeyblock(block));
 	}
@@ -397,7 +368,7 @@ export class FullNode {
 
 	private factApplied(fact: ChainFact): void {
 		if (fact.type === 'keyblock') {
-			this.ownCandidate = null;
+			this.announcer.setCandidate(null);
 			this.keyblocks.chainAdvanced();
 			this.mempool.remove(fact.block.registers.map((tx) => transactionId(tx.body)));
 			for (const dropped of this.mempool.prune((id) => this.chain.isPinned(id)))
@@ -418,7 +389,7 @@ export class FullNode {
 			const attaching = this.attacher?.batchPinned(pinned, body);
 			this.batches.batchPinned(pinned);
 			void attaching?.catch((error) => this.fail(error));
-			this.retryHeldAttachments();
+			this.heldAttachments.retry();
 			void this.batches.maybeStart().catch((error) => this.fail(error));
 		}
 		this.emit({ type: 'fact', fact });
@@ -444,15 +415,6 @@ export class FullNode {
 			this.miner?.start();
 		}
 		this.emit({ type: 'status' });
-	}
-
-	private retryHeldAttachments(): void {
-		const held = this.heldAttachments.splice(0);
-		for (const attachment of held)
-			void this.chain.apply({ type: 'attachment', attachment }).catch((error) => {
-				if (error instanceof ValidationError && error.code === 'tx-unpinned')
-					this.heldAttachments.push(attachment);
-			});
 	}
 
 	private async publish(topic: Topic, data: Uint8Array): Promise<void> {
