@@ -51,7 +51,7 @@ import {
 	type ShareBundle
 } from '../records/share.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../net/peer-net.ts';
-import { defineProtocol, type Codec, type ProtocolError } from '../net/protocol.ts';
+import { codec, defineProtocol, type Codec, type ProtocolError } from '../net/protocol.ts';
 import { isRawText } from './error-sentence.ts';
 import { AppError } from './types.ts';
 
@@ -184,10 +184,7 @@ const empty: Codec<null> = {
 		return null;
 	}
 };
-export const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({
-	encode,
-	decode
-});
+export { codec };
 
 export const IDENTITY = defineProtocol({
 	id: PROTOCOLS.identity,

@@ -17,6 +17,12 @@ export interface Codec<T> {
 	decode(bytes: Bytes): T;
 }
 
+/** A codec from its two functions. */
+export const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({
+	encode,
+	decode
+});
+
 /** How a call failed, for `mapError`: the protocol layer's own failures, not the codecs'. */
 export type CallFailure =
 	/** No response within the descriptor's timeout (dialling included). */

@@ -43,7 +43,7 @@ import {
 	type Rotation
 } from '../core/registry-facts.ts';
 import * as read from '../core/schema.ts';
-import { call, defineProtocol, serve, type Codec } from '../net/protocol.ts';
+import { call, codec, defineProtocol, serve } from '../net/protocol.ts';
 import type { PeerNet } from '../net/peer-net.ts';
 import type { FullNode } from './full-node.ts';
 
@@ -63,8 +63,6 @@ export type ApplyAnswer =
 	| { status: 'admitted'; from: number };
 
 const ANSWER_STATUSES = ['approved', 'pending', 'not-member', 'refused', 'admitted'] as const;
-
-const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({ encode, decode });
 
 function encodeAnswer(answer: ApplyAnswer): Bytes {
 	return encodeCanonical({ ...answer });

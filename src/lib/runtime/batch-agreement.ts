@@ -33,7 +33,8 @@ import { chainReputations } from './chain-metrics.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import type { Mempool } from './mempool.ts';
-import { waitFor } from './wait.ts';
+import { settleOrFetch } from './wait.ts';
+import { refusedAsInvalid } from './value-fetch.ts';
 
 const PROPOSAL_WAIT_MS = 4000;
 /** How long validate waits for gossip before asking peers for the proposal (value-fetch.ts). */
@@ -155,17 +156,19 @@ export class BatchAgreement {
 		// A batch the chain has pinned is settled: answer at once (see KeyblockAgreement.validate).
 		const stale = () => sequence !== this.options.chain.batchCount + 1;
 		const settled = () => stale() || this.proposals.has(key);
-		const started = this.clock();
-		await waitFor(this.arrivals, 'proposal', settled, GOSSIP_GRACE_MS);
-		if (!settled()) {
+		const fetch = async () => {
 			const fetched = await this.options.fetchProposal?.(value);
-			if (fetched && !stale())
-				await this.offer(fetched).catch((error) => {
-					if (!(error instanceof ValidationError)) throw error;
-				});
-		}
-		const left = PROPOSAL_WAIT_MS - (this.clock() - started);
-		if (!settled() && left > 0) await waitFor(this.arrivals, 'proposal', settled, left);
+			if (fetched && !stale()) await this.offer(fetched).catch(refusedAsInvalid);
+		};
+		await settleOrFetch(
+			this.arrivals,
+			'proposal',
+			settled,
+			fetch,
+			GOSSIP_GRACE_MS,
+			PROPOSAL_WAIT_MS,
+			this.clock
+		);
 		return !stale() && this.proposals.has(key);
 	}
 

@@ -14,8 +14,8 @@ import type { ChainState } from './chain-state.ts';
 import type { ConsensusGroup } from '../core/consensus/group.ts';
 import type { ConsensusDriver } from './consensus-driver.ts';
 import { acceptsPin, pinProposal, type CandidateArrival } from '../core/consensus/pin-choice.ts';
-import { waitFor } from './wait.ts';
-import { ValidationError } from '../core/errors.ts';
+import { settleOrFetch } from './wait.ts';
+import { refusedAsInvalid } from './value-fetch.ts';
 
 /** How long `validate` waits for a candidate it has not received yet (gossip may be behind the vote). */
 const CANDIDATE_WAIT_MS = 4000;
@@ -113,15 +113,20 @@ export class KeyblockAgreement {
 		const stale = () => height !== this.chain.height + 1;
 		const holds = () => this.validCandidates(height).some((b) => equalBytes(keyblockHash(b.header), value));
 		const settled = () => stale() || holds();
-		const started = this.clock();
-		await waitFor(this.arrivalEvents, 'candidate', settled, GOSSIP_GRACE_MS);
-		if (!settled() && this.options.fetchCandidate) {
-			// Gossip will not bring it again (value-fetch.ts): ask the peers that hold it.
-			const block = await this.options.fetchCandidate(value);
+		// Gossip will not bring it again (value-fetch.ts): after a grace, ask the peers that hold it.
+		const fetch = async () => {
+			const block = await this.options.fetchCandidate?.(value);
 			if (block && !stale()) await this.offer(block).catch(refusedAsInvalid);
-		}
-		const left = CANDIDATE_WAIT_MS - (this.clock() - started);
-		if (!settled() && left > 0) await waitFor(this.arrivalEvents, 'candidate', settled, left);
+		};
+		await settleOrFetch(
+			this.arrivalEvents,
+			'candidate',
+			settled,
+			fetch,
+			GOSSIP_GRACE_MS,
+			CANDIDATE_WAIT_MS,
+			this.clock
+		);
 		return !stale() && holds() && acceptsPin(this.arrivals(height), key, this.clock());
 	}
 
@@ -173,10 +178,4 @@ export class KeyblockAgreement {
 			}
 		});
 	}
-}
-
-/** A fetched value that fails its checks is simply not valid; anything else is a fault of ours. */
-function refusedAsInvalid(error: unknown): false {
-	if (error instanceof ValidationError) return false;
-	throw error;
 }

@@ -20,9 +20,10 @@ import {
 } from '../core/gossip.ts';
 import type { BatchProposal } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, keyblockHash, type Keyblock } from '../core/keyblock.ts';
+import { ValidationError } from '../core/errors.ts';
 import * as read from '../core/schema.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, type PeerNet } from '../net/peer-net.ts';
-import { call, defineProtocol, serve, type Codec } from '../net/protocol.ts';
+import { call, codec, defineProtocol, serve } from '../net/protocol.ts';
 
 const KINDS = ['keyblock', 'proposal'] as const;
 export type ValueKind = (typeof KINDS)[number];
@@ -34,8 +35,8 @@ export interface ValueRequest {
 
 /** Peers asked at once for one value; the first answer whose hash matches wins, the rest are cut. */
 const ASKED_AT_ONCE = 6;
-
-const codec = <T>(encode: (value: T) => Bytes, decode: (bytes: Bytes) => T): Codec<T> => ({ encode, decode });
+/** The largest value: a keyblock (a gossip message) or a batch proposal. */
+const MAX_VALUE_BYTES = Math.max(DEFAULT_MAX_MESSAGE_BYTES, MAX_PROPOSAL_BYTES);
 
 export const VALUE_PROTOCOL = defineProtocol({
 	id: '/spchain/consensus-value/1.0.0',
@@ -54,16 +55,12 @@ export const VALUE_PROTOCOL = defineProtocol({
 		(bytes) => encodeCanonical({ value: bytes }),
 		(bytes) =>
 			read.bytes(
-				read.object(
-					decodeCanonical(bytes, Math.max(DEFAULT_MAX_MESSAGE_BYTES, MAX_PROPOSAL_BYTES) + 64),
-					'valueAnswer',
-					['value']
-				).value,
+				read.object(decodeCanonical(bytes, MAX_VALUE_BYTES + 64), 'valueAnswer', ['value']).value,
 				'valueAnswer.value',
-				{ max: Math.max(DEFAULT_MAX_MESSAGE_BYTES, MAX_PROPOSAL_BYTES) }
+				{ max: MAX_VALUE_BYTES }
 			)
 	),
-	maxBytes: Math.max(DEFAULT_MAX_MESSAGE_BYTES, MAX_PROPOSAL_BYTES) + 64,
+	maxBytes: MAX_VALUE_BYTES + 64,
 	timeoutMs: 2500
 });
 
@@ -141,4 +138,10 @@ function shuffled<T>(items: T[]): T[] {
 		[out[i], out[j]] = [out[j]!, out[i]!];
 	}
 	return out;
+}
+
+/** A fetched value that fails its checks is simply not valid; anything else is a fault of ours. */
+export function refusedAsInvalid(error: unknown): false {
+	if (error instanceof ValidationError) return false;
+	throw error;
 }

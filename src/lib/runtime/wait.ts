@@ -20,3 +20,23 @@ export function waitFor(
 		target.addEventListener(type, check);
 	});
 }
+
+/**
+ * Waits at most `totalMs` for `settled()`: `graceMs` for gossip to bring the value, then `fetch()`
+ * once (asking peers, value-fetch.ts), then what is left of `totalMs`.
+ */
+export async function settleOrFetch(
+	target: EventTarget,
+	type: string,
+	settled: () => boolean,
+	fetch: () => Promise<void>,
+	graceMs: number,
+	totalMs: number,
+	clock: () => number
+): Promise<void> {
+	const started = clock();
+	if (await waitFor(target, type, settled, graceMs)) return;
+	await fetch();
+	const left = totalMs - (clock() - started);
+	if (!settled() && left > 0) await waitFor(target, type, settled, left);
+}
