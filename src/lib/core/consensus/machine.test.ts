@@ -13,7 +13,7 @@ import {
 	HEIGHTS_BUFFERED_AHEAD,
 	MAX_BUFFERED_FUTURE
 } from './future-buffer.ts';
-import { ConsensusMachine, type ConsensusOutput } from './machine.ts';
+import { ConsensusMachine, DEFAULT_TIMEOUTS, type ConsensusOutput } from './machine.ts';
 import {
 	decodeMessage,
 	encodeMessage,
@@ -221,6 +221,41 @@ describe('consensus state machine', () => {
 			.filter((msg): msg is Vote => msg.type === 'prevote' && msg.round === 1);
 		expect(votes).toHaveLength(1);
 		expect(votes[0]!.value).toBeNull();
+	});
+
+	it('gives up sooner on a proposer that stayed silent through its round, until it is heard again', async () => {
+		const proposer = group.proposer(1, 0);
+		const me = (proposer + 1) % 4;
+		const m = machine(me);
+		const proposeDelay = (outputs: ConsensusOutput[]) =>
+			outputs.flatMap((o) => (o.type === 'timeout' && o.timeout.step === 'propose' ? [o.delay] : []));
+		// Heights 1, 5 and 9 share round 0's proposer (round-robin over four members).
+		expect(group.proposer(5, 0)).toBe(proposer);
+		expect(group.proposer(9, 0)).toBe(proposer);
+
+		expect(proposeDelay(await m.start(1, group))).toEqual([DEFAULT_TIMEOUTS.propose]);
+		// Nothing came from the proposer in round 0: its timeout fires and the member prevotes nil.
+		await m.timeout({ step: 'propose', height: 1, round: 0 });
+		expect(proposeDelay(await m.start(5, group))).toEqual([250]);
+
+		// A verified message of it ends its silence: its next round gets the full timeout again.
+		await m.receive(
+			signed(proposer, { type: 'prevote', kind: 'keyblock', height: 5, round: 0, value: null })
+		);
+		expect(proposeDelay(await m.start(9, group))).toEqual([DEFAULT_TIMEOUTS.propose]);
+		// A proposer whose proposal arrived late (after our timeout, but within the round) is not silent.
+		await m.receive(
+			signed(proposer, {
+				type: 'proposal',
+				kind: 'keyblock',
+				height: 9,
+				round: 0,
+				value: valueOf(proposer, 9),
+				validRound: -1
+			})
+		);
+		await m.timeout({ step: 'propose', height: 9, round: 0 });
+		expect(proposeDelay(await m.start(13, group))).toEqual([DEFAULT_TIMEOUTS.propose]);
 	});
 
 	it('judges a value again in a later round when it was missing (not invalid) the first time', async () => {

@@ -49,6 +49,11 @@
  *   so replayed old votes cannot make a member amplify traffic.
  * - Proposer: round-robin over the members in id order, proposer(h, r) = (h + r) mod n, so any n
  *   consecutive rounds include every member (hence an honest proposer within f + 1 rounds).
+ * - A silent proposer is given up on sooner: when a propose timeout fires and nothing at all came from
+ *   that round's proposer in the round, its later rounds (any height) use the short `silentProposer`
+ *   timeout until any verified message of it arrives. With one member down, the others otherwise
+ *   wait out the full propose timeout every n-th height. Timeouts only affect liveness, and an honest
+ *   proposer that is up re-sends its votes every `resend` ms, which ends its silence after GST.
  */
 import { bytesToHex, equalBytes, type Bytes } from '../bytes.ts';
 import {
@@ -104,6 +109,8 @@ export interface TimeoutConfig {
 	increment: number;
 	/** Period of re-sending this height's signed messages while undecided (gossip over lossy links). */
 	resend: number;
+	/** Propose timeout for a proposer that was silent in its last round (module comment); default 250. */
+	silentProposer?: number;
 }
 
 export const DEFAULT_TIMEOUTS: TimeoutConfig = {
@@ -220,6 +227,8 @@ export class ConsensusMachine {
 	private relayLog: Bytes[] = [];
 	private evidenceReported = new Set<string>();
 
+	/** Ids (hex) of members silent through a round they were to propose in, and not heard from since. */
+	private readonly silentProposers = new Set<string>();
 	private readonly future = new FutureBuffer();
 	private readonly commits = new Map<number, Certificate>();
 	/** Past heights answered with their COMMIT since the last resend tick. */
@@ -258,6 +267,8 @@ export class ConsensusMachine {
 			if (this.height !== height) this.resetHeight(height);
 			this.started = true;
 			this.group = group;
+			for (const id of this.silentProposers)
+				if (!group.members.some((m) => bytesToHex(m.id) === id)) this.silentProposers.delete(id);
 			this.scheduleTimeout(out, 'resend', 0);
 			const resumed = this.lastSigned?.height === height;
 			if (resumed && this.step !== 'propose') {
@@ -321,6 +332,9 @@ export class ConsensusMachine {
 			}
 			if (this.decision || event.round !== this.round) return;
 			if (event.step === 'propose' && this.step === 'propose') {
+				const proposer = this.group!.proposer(this.height, this.round);
+				if (!this.roundMessages(this.round).senders.has(proposer))
+					this.silentProposers.add(bytesToHex(this.group!.members[proposer]!.id));
 				this.step = 'prevote';
 				await this.castVote(out, 'prevote', null);
 			} else if (event.step === 'prevote' && this.step === 'prevote') {
@@ -408,9 +422,17 @@ export class ConsensusMachine {
 	}
 
 	private scheduleTimeout(out: ConsensusOutput[], step: RoundStep | 'resend', round: number): void {
-		const delay =
-			step === 'resend' ? this.timeouts.resend : this.timeouts[step] + round * this.timeouts.increment;
+		let base = step === 'resend' ? this.timeouts.resend : this.timeouts[step];
+		if (step === 'propose' && this.proposerSilent(round))
+			base = Math.min(base, this.timeouts.silentProposer ?? 250);
+		const delay = step === 'resend' ? base : base + round * this.timeouts.increment;
 		out.push({ type: 'timeout', timeout: { step, height: this.height, round }, delay });
+	}
+
+	private proposerSilent(round: number): boolean {
+		if (this.silentProposers.size === 0) return false;
+		const proposer = this.group!.members[this.group!.proposer(this.height, round)]!;
+		return this.silentProposers.has(bytesToHex(proposer.id));
 	}
 
 	/** StartRound (L11). */
@@ -613,6 +635,8 @@ export class ConsensusMachine {
 			}
 		}
 		messages.senders.add(sender);
+		if (this.silentProposers.size > 0)
+			this.silentProposers.delete(bytesToHex(this.group!.members[sender]!.id));
 		return true;
 	}
 
