@@ -34,6 +34,7 @@ import type { DevInstitution } from '../tests/fixtures/genesis-dev.ts';
 import { keyblockHash } from '../src/lib/core/keyblock.ts';
 import { loadVerificationKey } from '../src/lib/crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../src/lib/crypto/batch-verifier.ts';
+import { installWasmBackends } from '../src/lib/crypto/wasm-backends.node.ts';
 import { createNodeProver } from '../src/lib/crypto/prover.node.ts';
 import { MinerPool } from '../src/lib/mining/pool.ts';
 import { spawnMiner } from '../src/lib/mining/spawn.node.ts';
@@ -106,6 +107,8 @@ export default async function attackBench(): Promise<void> {
 }
 
 export async function runAttackBench(): Promise<void> {
+	// The members check signatures on libsecp256k1 and mcl, as clinic nodes do (node/clinic-node.ts).
+	const backends = await installWasmBackends();
 	const genesisTimestamp = Date.now() - 60_000;
 	const genesis = attackGenesis(genesisTimestamp);
 	// Stable keys: the relay comes back with the same id and address, Dogwood with the same id.
@@ -173,11 +176,11 @@ export async function runAttackBench(): Promise<void> {
 	const reference = () => members[0]!.node;
 	const view = { height: () => reference().chain.height, batches: () => reference().chain.batchCount };
 
-	console.log(
-		`load average ${loadavg()
-			.map((l) => l.toFixed(1))
-			.join(' ')}; phases of ${PHASE_MS / 1000} s`
-	);
+	const load = loadavg()
+		.map((l) => l.toFixed(1))
+		.join(' ');
+	console.log(`load average ${load}; phases of ${PHASE_MS / 1000} s`);
+	console.log(`signatures on ${backends.signatures}; BLS on ${backends.bls}`);
 	console.log('waiting for the members to connect and pin the first keyblock…');
 	let waits = 0;
 	while (

@@ -10,12 +10,15 @@ import '../../src/lib/node/polyfills.ts';
 import { createInterface } from 'node:readline';
 import { bytesToHex } from '../../src/lib/core/bytes.ts';
 import { keyblockHash } from '../../src/lib/core/keyblock.ts';
+import { installWasmBackends } from '../../src/lib/crypto/wasm-backends.node.ts';
 import { startMemberNode } from './member-node.ts';
 import { attackGenesis, MEMBER_NAMES, MEMBER_PREFIX, type MemberSetup } from './protocol.ts';
 
 const setup = JSON.parse(process.env.SPCHAIN_ATTACK_MEMBER ?? '{}') as MemberSetup;
 const say = (message: object) => process.stdout.write(`${MEMBER_PREFIX}${JSON.stringify(message)}\n`);
 
+// The hot-path signature checks on libsecp256k1 and mcl, as a clinic node runs them (node/clinic-node.ts).
+await installWasmBackends();
 const { net, node } = await startMemberNode(
 	setup,
 	attackGenesis(setup.genesisTimestamp),
