@@ -1,7 +1,7 @@
 /**
  * The mcl back end must be indistinguishable from the noble path of core/consensus/bls.ts: the same
  * signature bytes for the same key and statement, each side's signatures and aggregates accepted by the
- * other, possessions proven by noble accepted, and the same answer (true, false, or the same
+ * other, the same hash-to-curve points, possessions proven by noble accepted, and the same answer (true, false, or the same
  * ValidationError code) on malformed keys and signatures: random bytes, one flipped bit, identity
  * encodings and wrong lengths. Noble's pairings are slow (tens of ms), hence the modest run counts.
  */
@@ -77,6 +77,23 @@ describe('BLS12-381 on mcl (WASM) against @noble/curves', () => {
 		expect(blsBackendName()).toBe('mcl (WASM)');
 		useBlsBackend(undefined);
 		expect(blsBackendName()).toBe('@noble/curves');
+	});
+
+	it('hashes to G2 bit for bit as noble does, under our tags and RFC 9380 test suite tag', () => {
+		const tags = [
+			'SPCHAIN_BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_',
+			'SPCHAIN_BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_',
+			'QUUX-V01-CS02-with-BLS12381G2_XMD:SHA-256_SSWU_RO_'
+		];
+		fc.assert(
+			fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...tags), (message, dst) => {
+				const expected = bls12_381.longSignatures.hash(message, dst).toBytes(true);
+				expect(Buffer.from(mcl.hash(message, dst)).toString('hex')).toBe(
+					Buffer.from(expected).toString('hex')
+				);
+			}),
+			{ numRuns: 40 }
+		);
 	});
 
 	it('aggregates the same bytes and agrees on aggregate checks', () => {

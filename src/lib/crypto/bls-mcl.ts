@@ -8,10 +8,10 @@
  * (dist/mcl_c.js) for a second instance and initialises it on BLS12-381 with Ethereum's (ZCash) point
  * encoding, the one noble uses. Only the raw C API is used, with values kept as their internal bytes.
  *
- * Hash-to-curve stays with the caller (noble, RFC 9380 with our tags): mcl's `setDst` does not give
- * RFC 9380 output for tags other than Ethereum's (measured while writing this), and a statement is
- * hashed once per node anyway (core/consensus/bls.ts caches it), so the pairing is what pays.
- * Equivalence with noble, both ways and on malformed input, is tested beside this file.
+ * Hash-to-curve is mcl's `hashAndMapToWithDst` (RFC 9380 with the caller's tag; the global `setDst`
+ * is not used, so the tag travels with each call), its points kept for the checks that follow.
+ * Equivalence with noble, both ways, hashing included, and on malformed input, is tested beside
+ * this file.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { bytesToBigInt, bytesToHex, type Bytes } from '../core/bytes.ts';
@@ -40,6 +40,13 @@ interface Raw {
 	_mclBnG1_deserialize(out: number, buffer: number, size: number): number;
 	_mclBnG2_deserialize(out: number, buffer: number, size: number): number;
 	_mclBnG2_serialize(buffer: number, max: number, value: number): number;
+	_mclBnG2_hashAndMapToWithDst(
+		out: number,
+		message: number,
+		size: number,
+		dst: number,
+		dstSize: number
+	): number;
 	_mclBnG1_isZero(value: number): number;
 	_mclBnG1_add(out: number, x: number, y: number): void;
 	_mclBnG1_neg(out: number, x: number): void;
@@ -123,7 +130,7 @@ export async function createMclBlsBackend(): Promise<BlsBackend> {
 		if (signature.length !== 96) throw new ValidationError('bls-signature', 'BLS signature must be 96 bytes');
 		return decodeG2(signature);
 	};
-	/** H(m) from noble (compressed, 96 bytes): our own hash-to-curve output, so no subgroup check. */
+	/** H(m) (compressed, 96 bytes) from `hash` below: our own hash-to-curve output, so no subgroup check. */
 	const hashes = new Bounded<Uint8Array>(4096);
 	const hashPoint = (hash: Bytes): Uint8Array => {
 		const key = bytesToHex(hash);
@@ -153,8 +160,28 @@ export async function createMclBlsBackend(): Promise<BlsBackend> {
 		return read(out, 96);
 	};
 
+	const tags = new Map<string, Uint8Array>();
+	const tagBytes = (dst: string): Uint8Array => {
+		let bytes = tags.get(dst);
+		if (!bytes) tags.set(dst, (bytes = new TextEncoder().encode(dst)));
+		return bytes;
+	};
+
 	return {
 		name: 'mcl (WASM)',
+		hash(message, dst) {
+			return onStack(() => {
+				const tag = tagBytes(dst);
+				const out = raw.stackAlloc(G2_SIZE);
+				const input = put(message);
+				if (raw._mclBnG2_hashAndMapToWithDst(out, input, message.length, put(tag), tag.length) !== 0)
+					throw new Error('mcl could not hash a message to G2');
+				const hash = serializeG2(out);
+				// The check that follows finds the point without decoding it again.
+				hashes.set(bytesToHex(hash), read(out, G2_SIZE));
+				return hash;
+			});
+		},
 		sign(secretKey, hash) {
 			// As noble: a secret key is 32 big-endian bytes of a scalar in [1, r), never reduced.
 			const scalarValue = secretKey.length === FR_SIZE ? bytesToBigInt(secretKey) : 0n;
