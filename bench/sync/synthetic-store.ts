@@ -32,7 +32,14 @@ import type { Attachment } from '../../src/lib/core/gossip.ts';
 import type { Handover } from '../../src/lib/core/consensus/membership.ts';
 import { decodeFact, encodeFact, FACT_TYPES, type ChainFact } from '../../src/lib/runtime/chain-fact.ts';
 import { JOURNAL_FORMAT } from '../../src/lib/runtime/stored-journal.ts';
-import { checkJournal, derivedWrite, headWrite, joinHashes } from '../../src/lib/runtime/verified-journal.ts';
+import {
+	checkJournal,
+	derivedOf,
+	derivedWrite,
+	headWrite,
+	joinHashes
+} from '../../src/lib/runtime/verified-journal.ts';
+import { Ledger } from '../../src/lib/core/chain.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
 import type { StoreWrite, TableName } from '../../src/lib/store/store.ts';
 import { readJournal } from './journal.ts';
@@ -65,6 +72,7 @@ const handover: Handover = first('handover').handover;
 const institutions = genesis.institutions;
 
 const facts: { fact: ChainFact; derived?: Bytes }[] = [];
+const ledger = new Ledger(genesis);
 let transactions = 0;
 let batches = 0;
 let epochs = 0;
@@ -76,10 +84,10 @@ for (let height = 1; height <= KEYBLOCKS; height++) {
 		body: { ...register.body, patient, identity: unique(height * REGISTERS + i), round: height }
 	}));
 	const block: Keyblock = { ...keyblock, header: { ...keyblock.header, height }, registers };
-	facts.push({
-		fact: { type: 'keyblock', block },
-		derived: joinHashes(patients.map((p) => institutionRoot(p, institutions)))
-	});
+	// What a verifying node derives from the keyblock (its patient blocks' roots and hashes).
+	const roots = patients.map((p) => institutionRoot(p, institutions));
+	ledger.restoreKeyblock(block, { institutionRoots: roots });
+	facts.push({ fact: { type: 'keyblock', block }, derived: derivedOf({ type: 'keyblock', block }, ledger) });
 	if (height % BATCH_EVERY === BATCH_EVERY - 1) {
 		// One batch of 5 × 100 records, then one attachment of 100 per patient of this keyblock.
 		const attached = patients.slice(0, ATTACHMENTS_PER_BATCH).map((patient) =>

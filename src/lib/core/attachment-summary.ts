@@ -31,31 +31,34 @@ function fail(message: string): never {
 
 class Walker {
 	at = 0;
+	/** The last head read (fields, not a returned object: a restart reads millions of heads). */
+	major = 0;
+	value = 0;
 	constructor(private readonly bytes: Bytes) {}
 
-	/** The next item's major type and argument (length, count or value). */
-	head(): { major: number; value: number } {
+	/** Reads the next item's major type and argument (length, count or value) into major and value. */
+	head(): void {
 		const first = this.bytes[this.at++];
 		if (first === undefined) fail('truncated');
 		const major = first >> 5;
 		const info = first & 31;
-		if (info < 24) {
-			if (major >= MAJOR_BYTES && major <= MAJOR_MAP && info > this.bytes.length - this.at) fail('truncated');
-			return { major, value: info };
+		let value = info;
+		if (info >= 24) {
+			const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : fail('bad length');
+			value = 0;
+			for (let i = 0; i < size; i++) value = value * 256 + this.bytes[this.at++]!;
+			if (!Number.isSafeInteger(value) || this.at > this.bytes.length) fail('bad length');
 		}
-		const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : fail('bad length');
-		let value = 0;
-		for (let i = 0; i < size; i++) value = value * 256 + this.bytes[this.at++]!;
-		if (!Number.isSafeInteger(value) || this.at > this.bytes.length) fail('bad length');
 		// A length or count (each item takes a byte at least) beyond what is left: truncated.
 		if (major >= MAJOR_BYTES && major <= MAJOR_MAP && value > this.bytes.length - this.at) fail('truncated');
-		return { major, value };
+		this.major = major;
+		this.value = value;
 	}
 
 	expect(major: number): number {
-		const head = this.head();
-		if (head.major !== major) fail(`expected major type ${major}, got ${head.major}`);
-		return head.value;
+		this.head();
+		if (this.major !== major) fail(`expected major type ${major}, got ${this.major}`);
+		return this.value;
 	}
 
 	bytesItem(): Bytes {
@@ -75,7 +78,8 @@ class Walker {
 
 	/** Skips one item of any kind (floats, tags and indefinite lengths never occur in canonical bytes). */
 	skip(): void {
-		const { major, value } = this.head();
+		this.head();
+		const { major, value } = this;
 		if (major === MAJOR_BYTES || major === MAJOR_TEXT) this.at += value;
 		else if (major === MAJOR_ARRAY) for (let i = 0; i < value; i++) this.skip();
 		else if (major === MAJOR_MAP) for (let i = 0; i < 2 * value; i++) this.skip();

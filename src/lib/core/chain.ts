@@ -25,6 +25,7 @@ import {
 	leafMessage,
 	initialLeafValue,
 	patientBlockHash,
+	type KnownPatientBlocks,
 	type LeafEntry,
 	type PatientBlock
 } from './patient-block.ts';
@@ -35,13 +36,9 @@ import {
 	type RecordBody,
 	type Transaction
 } from './transaction.ts';
+import { TransactionIndex, type RecordLocation } from './transaction-index.ts';
 
-/** Where a pinned record transaction sits: patient, leaf index, position in the leaf. */
-export interface RecordLocation {
-	patient: PublicKey;
-	leaf: number;
-	index: number;
-}
+export type { RecordLocation } from './transaction-index.ts';
 
 export interface KeyblockEntry {
 	block: Keyblock;
@@ -56,11 +53,10 @@ export class Ledger {
 	readonly #keyblocks: KeyblockEntry[] = [];
 	readonly #patients = new Map<string, PatientBlock>();
 	readonly #registeredIdentities = new Set<string>();
-	readonly #records = new Map<string, RecordLocation>();
+	/** Pinned and attached transaction ids: the batch that pinned each, and where it sits. */
+	readonly #transactions = new TransactionIndex();
 	/** Decoded entries of restored leaves, most recently read first (encoded-leaf.ts). */
 	readonly #entryCache = new LeafEntryCache();
-	/** Record transaction id → id of the batch that pinned it (pinning.ts pinnedBatchId; fed by the consensus layer). */
-	readonly #pins = new Map<string, Bytes>();
 
 	/** The consortium as the keyblocks so far make it (genesis founders, admissions, key rotations). */
 	readonly registry: InstitutionRegistry;
@@ -123,7 +119,7 @@ export class Ledger {
 	}
 
 	recordLocation(txId: Bytes): RecordLocation | undefined {
-		return this.#records.get(bytesToHex(txId));
+		return this.#transactions.location(txId);
 	}
 
 	/**
@@ -219,9 +215,10 @@ export class Ledger {
 	/**
 	 * Appends a keyblock without its rules: only for one this node checked before, replayed from its own
 	 * journal after runtime/verified-journal.ts found that journal intact (a restart reads, not verifies).
-	 * `institutionRoots`: its patient blocks' roots as derived then (each costs scalar multiplications).
+	 * `known`: what was derived from it then (its patient blocks' roots, each of which costs scalar
+	 * multiplications, and hashes).
 	 */
-	restoreKeyblock(block: Keyblock, institutionRoots?: readonly Bytes[]): PatientBlock[] {
+	restoreKeyblock(block: Keyblock, known?: KnownPatientBlocks): PatientBlock[] {
 		ensure(
 			block.header.height === this.height + 1,
 			'keyblock-height',
@@ -231,10 +228,11 @@ export class Ledger {
 			block,
 			this.microTip(this.height),
 			this.registry.members(block.header.height),
-			institutionRoots
+			known
 		);
 		this.registry.restoreFacts(block.registry ?? [], block.header.height);
-		this.#keyblocks.push({ block, hash: keyblockHash(block.header), microTip });
+		const hash = known?.keyblockHash ?? keyblockHash(block.header);
+		this.#keyblocks.push({ block, hash, microTip });
 		for (const tx of block.registers) this.#registeredIdentities.add(bytesToHex(tx.body.identity));
 		for (const patientBlock of blocks)
 			this.#patients.set(bytesToHex(patientBlock.header.patient), patientBlock);
@@ -254,23 +252,20 @@ export class Ledger {
 
 	/**
 	 * Registers a batch the consensus group pinned (its certificate already verified by pinning.ts):
-	 * only pinned transactions may be attached to patient blocks.
+	 * only pinned transactions may be attached to patient blocks. `pin` is its id (pinning.ts
+	 * pinnedBatchId), `sequence` its place among the chain's batches (when the caller keeps them).
 	 */
-	recordPinnedBatch(pin: Bytes, txIds: readonly Bytes[]): void {
-		for (const id of txIds) {
-			const key = bytesToHex(id);
-			const existing = this.#pins.get(key);
-			ensure(
-				!existing || equalBytes(existing, pin),
-				'tx-pinned-twice',
-				'this transaction was already pinned in another batch'
-			);
-			this.#pins.set(key, pin);
-		}
+	recordPinnedBatch(pin: Bytes, txIds: readonly Bytes[], sequence?: number): void {
+		this.#transactions.pin(pin, txIds, sequence);
 	}
 
 	pinOf(txId: Bytes): Bytes | undefined {
-		return this.#pins.get(bytesToHex(txId));
+		return this.#transactions.pinOf(txId);
+	}
+
+	/** The sequence of the batch that pinned `txId` (when recordPinnedBatch was given one). */
+	pinnedSequence(txId: Bytes): number | undefined {
+		return this.#transactions.sequenceOf(txId);
 	}
 
 	/**
@@ -307,7 +302,7 @@ export class Ledger {
 			'leaf-order',
 			'the transaction is for an earlier round than the last one attached behind this leaf'
 		);
-		// Attached entries are indexed by id (#records); only the staged ones are searched.
+		// Attached entries are indexed by id (#transactions); only the staged ones are searched.
 		const find = (id: Bytes): LeafEntry | undefined => {
 			const location = this.recordLocation(id);
 			if (location)
@@ -413,14 +408,13 @@ export class Ledger {
 			this.registry.members(block.header.round)
 		);
 		block.leaves[leafIndex] = updated;
-		stagedIds.forEach((id, k) => {
-			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: leaf.entries.length + k });
-		});
+		this.#transactions.attach(stagedIds, patient, leafIndex, leaf.entries.length);
 	}
 
 	/**
 	 * Attaches entries without their rules (see restoreKeyblock): `ids` are their transaction ids, which
-	 * the caller has computed anyway. The entries stay encoded until read (encoded-leaf.ts).
+	 * the caller has computed anyway. The entries stay encoded until read (encoded-leaf.ts). Returns the
+	 * sequence of the batch that pinned each id (see recordPinnedBatch).
 	 */
 	restoreRecords(
 		patient: PublicKey,
@@ -428,7 +422,7 @@ export class Ledger {
 		entries: EncodedEntries,
 		leafProof: Bytes,
 		ids: readonly Bytes[]
-	): void {
+	): (number | undefined)[] {
 		const block = this.patientBlock(patient);
 		ensure(block !== undefined, 'tx-unregistered', 'the patient has not registered yet');
 		const leafIndex = block.leaves.findIndex((l) => equalBytes(l.institution, institution));
@@ -436,9 +430,7 @@ export class Ledger {
 		const leaf = block.leaves[leafIndex]!;
 		const first = entryCount(leaf);
 		block.leaves[leafIndex] = withEncodedEntries(leaf, entries, leafProof, this.#entryCache);
-		ids.forEach((id, k) => {
-			this.#records.set(bytesToHex(id), { patient, leaf: leafIndex, index: first + k });
-		});
+		return this.#transactions.attach(ids, patient, leafIndex, first);
 	}
 
 	/** Hash of a patient's block: fixed from creation, whatever is attached later. */

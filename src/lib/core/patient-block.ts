@@ -106,6 +106,18 @@ export function institutionRoot(patient: PublicKey, institutions: readonly Insti
 // ---------------------------------------------------------------- creation
 
 /**
+ * What creating a keyblock's patient blocks computes, when a restart already knows it (derived when the
+ * node verified the keyblock, runtime/verified-journal.ts): the keyblock's hash, and per register its
+ * block's institution root, register transaction id and block hash. Each part may be missing.
+ */
+export interface KnownPatientBlocks {
+	keyblockHash?: Bytes;
+	institutionRoots?: readonly Bytes[];
+	registerIds?: readonly Bytes[];
+	blockHashes?: readonly Bytes[];
+}
+
+/**
  * The patient blocks of one round, in the order of the keyblock's register transactions, linked after
  * `microTip` (the last microblock before this round). Returns them and the new microblock tip.
  */
@@ -113,23 +125,22 @@ export function createPatientBlocks(
 	keyblock: Keyblock,
 	microTip: Bytes,
 	institutions: readonly Institution[],
-	/** The blocks' institution roots when already known (a restart restoring what it derived before). */
-	institutionRoots?: readonly Bytes[]
+	known: KnownPatientBlocks = {}
 ): { blocks: PatientBlock[]; microTip: Bytes } {
-	const kbHash = keyblockHash(keyblock.header);
+	const kbHash = known.keyblockHash ?? keyblockHash(keyblock.header);
 	const blocks: PatientBlock[] = [];
 	let prev = microTip;
 	for (const [i, register] of keyblock.registers.entries()) {
 		const header: PatientBlockHeader = {
 			patient: register.body.patient,
-			register: transactionId(register.body),
+			register: known.registerIds?.[i] ?? transactionId(register.body),
 			round: keyblock.header.height,
 			keyblock: kbHash,
 			prev,
-			institutionRoot: institutionRoots?.[i] ?? institutionRoot(register.body.patient, institutions)
+			institutionRoot: known.institutionRoots?.[i] ?? institutionRoot(register.body.patient, institutions)
 		};
 		blocks.push({ header, leaves: institutions.map((i) => ({ institution: i.id, entries: [] })) });
-		prev = patientBlockHash(header);
+		prev = known.blockHashes?.[i] ?? patientBlockHash(header);
 	}
 	return { blocks, microTip: prev };
 }

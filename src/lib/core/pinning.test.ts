@@ -14,7 +14,6 @@ import {
 	encodePin,
 	encodePinnedBatch,
 	isConflictingWithPin,
-	PinnedTransactions,
 	verifyKeyblockPin,
 	verifyPinnedBatch,
 	type PinnedBatch,
@@ -98,19 +97,5 @@ describe('pinned transaction batches', () => {
 		expect(() => batchHash({ ...batch, transactions: [h(1), h(1)] })).toThrow(
 			expect.objectContaining({ code: 'batch-duplicate' })
 		);
-	});
-
-	it('a transaction is pinned at most once', () => {
-		const index = new PinnedTransactions();
-		index.admit(pinned);
-		expect(index.batchOf(h(2))).toBe(1);
-		const again: TransactionBatch = { round: 4, institution: h(0xbb), transactions: [h(4), h(2)] };
-		const second: PinnedBatch = {
-			sequence: 2,
-			batch: again,
-			certificate: certify('transactions', 2, batchHash(again))
-		};
-		expect(() => index.admit(second)).toThrow(expect.objectContaining({ code: 'transaction-pinned-twice' }));
-		expect(index.has(h(4))).toBe(false);
 	});
 });

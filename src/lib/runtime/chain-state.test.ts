@@ -106,6 +106,22 @@ describe('chain state', () => {
 			code: 'batch-sequence'
 		});
 		expect(await chain.apply({ type: 'batch', pinned: batchPin })).toBe('applied');
+		// A second batch may not pin the transaction again, even certified; none of its ids is pinned then.
+		const again = {
+			round: 2,
+			institution: birch.institution.id,
+			transactions: [sha256(Uint8Array.of(7)), transactionId(tx.body)]
+		};
+		const repinned = {
+			sequence: 2,
+			batch: again,
+			certificate: certify(group, [aster, birch, cedar], 'transactions', 2, batchHash(again))
+		};
+		await expect(chain.apply({ type: 'batch', pinned: repinned })).rejects.toMatchObject({
+			code: 'transaction-pinned-twice'
+		});
+		expect(chain.isPinned(sha256(Uint8Array.of(7)))).toBe(false);
+		expect(chain.batchCount).toBe(1);
 
 		const { hash: leaf } = await proveCollision(
 			prover,

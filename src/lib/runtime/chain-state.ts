@@ -17,7 +17,7 @@
  * Why this file is long: each kind of fact is applied twice here, checked (apply) and restored from
  * the verified journal (open), over the same private state, which a split would have to expose.
  */
-import { equalBytes, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
 import { Ledger } from '../core/chain.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
 import { FeeAccounts, type Payable } from '../core/balances.ts';
@@ -36,7 +36,6 @@ import {
 	assertNotConflictingWithPins,
 	decodePin,
 	pinnedBatchId,
-	PinnedTransactions,
 	verifyKeyblockPin,
 	verifyPinnedBatch,
 	type PinnedBatch
@@ -62,6 +61,7 @@ import {
 	EMPTY_HEAD,
 	extendHead,
 	headWrite,
+	knownPatientBlocks,
 	splitHashes,
 	type JournalDistrust,
 	type VerifiedHead
@@ -89,7 +89,6 @@ export class ChainState {
 	private readonly store: Store;
 	private readonly verifier: ChameleonVerifier;
 	private readonly clock: () => number;
-	private readonly pinned = new PinnedTransactions();
 	private readonly batches: PinnedBatch[] = [];
 	private readonly attachments = new Set<string>();
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
@@ -185,8 +184,7 @@ export class ChainState {
 	private async restore(fact: ChainFact, derived: Bytes | undefined, bytes: Bytes): Promise<void> {
 		switch (fact.type) {
 			case 'keyblock': {
-				const roots = derived && splitHashes(derived, fact.block.registers.length);
-				this.ledger.restoreKeyblock(fact.block, roots);
+				this.ledger.restoreKeyblock(fact.block, knownPatientBlocks(derived, fact.block.registers.length));
 				// Balances are derived state: replayed (cheap integer sums), never trusted from storage.
 				const { height } = fact.block.header;
 				this.accounts.applyKeyblock(
@@ -198,9 +196,8 @@ export class ChainState {
 			}
 			case 'batch': {
 				const { pinned } = fact;
-				this.pinned.admit(pinned);
 				const id = (derived && splitHashes(derived, 1)?.[0]) ?? pinnedBatchId(pinned);
-				this.ledger.recordPinnedBatch(id, pinned.batch.transactions);
+				this.ledger.recordPinnedBatch(id, pinned.batch.transactions, pinned.sequence);
 				this.batches.push(pinned);
 				const group = this.groupForBatch(pinned.sequence)!;
 				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
@@ -215,8 +212,9 @@ export class ChainState {
 					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
 				// The leaf keeps the bytes; the decoded attachment is dropped after this (encoded-leaf.ts).
 				const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
-				this.ledger.restoreRecords(patient, institution, { count: entries.length, decode }, leafProof, ids);
-				this.accounts.applyAttachment(institution, this.attachmentParts(bodiesOf(entries), ids));
+				const encoded = { count: entries.length, decode };
+				const sequences = this.ledger.restoreRecords(patient, institution, encoded, leafProof, ids);
+				this.accounts.applyAttachment(institution, this.attachmentParts(bodiesOf(entries), sequences));
 				this.attachments.add(attachmentKey(fact.attachment, ids));
 				return;
 			}
@@ -240,9 +238,10 @@ export class ChainState {
 		const ids = derived && splitHashes(derived, entries.length);
 		if (!ids) return false;
 		const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
-		this.ledger.restoreRecords(patient, institution, { count: entries.length, decode }, leafProof, ids);
+		const encoded = { count: entries.length, decode };
+		const sequences = this.ledger.restoreRecords(patient, institution, encoded, leafProof, ids);
 		const bodies = entries.map((e) => ({ institution, fees: e.fees }));
-		this.accounts.applyAttachment(institution, this.attachmentParts(bodies, ids));
+		this.accounts.applyAttachment(institution, this.attachmentParts(bodies, sequences));
 		this.attachments.add(attachmentKey({ patient, institution }, ids));
 		return true;
 	}
@@ -325,7 +324,7 @@ export class ChainState {
 	}
 
 	isPinned(txId: Bytes): boolean {
-		return this.pinned.has(txId);
+		return this.ledger.pinOf(txId) !== undefined;
 	}
 
 	onFact(listener: (fact: ChainFact) => void): () => void {
@@ -419,14 +418,17 @@ export class ChainState {
 		verifyPinnedBatch(pinned, group);
 	}
 
-	/** An attachment's entries grouped by the pinned batch each belongs to, with that batch's group. */
+	/**
+	 * An attachment's entries grouped by the pinned batch each belongs to (`sequences`, one per entry),
+	 * with that batch's group.
+	 */
 	private attachmentParts(
 		bodies: readonly Payable[],
-		ids: readonly Bytes[]
+		sequences: readonly (number | undefined)[]
 	): { sequence: number; bodies: Payable[]; group: GroupMember[] }[] {
 		const parts = new Map<number, { sequence: number; bodies: Payable[]; group: GroupMember[] }>();
 		bodies.forEach((body, i) => {
-			const sequence = this.pinned.batchOf(ids[i]!);
+			const sequence = sequences[i];
 			if (sequence === undefined)
 				throw new ValidationError('tx-unpinned', 'an attached record was not pinned by the consensus group');
 			const part = parts.get(sequence) ?? {
@@ -477,8 +479,14 @@ export class ChainState {
 					`expected pinned batch ${this.batches.length + 1}, got ${pinned.sequence}`
 				);
 				this.verifyBatchPin(pinned);
-				this.pinned.admit(pinned);
-				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions);
+				// A transaction is pinned at most once, even by a batch of the same id.
+				const again = pinned.batch.transactions.find((id) => this.isPinned(id));
+				if (again)
+					throw new ValidationError(
+						'transaction-pinned-twice',
+						`transaction ${bytesToHex(again).slice(0, 16)}… was already pinned in batch ${this.ledger.pinnedSequence(again)}`
+					);
+				this.ledger.recordPinnedBatch(pinnedBatchId(pinned), pinned.batch.transactions, pinned.sequence);
 				this.batches.push(pinned);
 				const group = this.groupForBatch(pinned.sequence)!;
 				this.accounts.applyBatch(pinned.sequence, pinned.batch.institution, group.members);
@@ -498,7 +506,8 @@ export class ChainState {
 			case 'attachment': {
 				const { attachment } = fact;
 				const ids = attachment.entries.map((e) => transactionId(e.tx.body));
-				const parts = this.attachmentParts(bodiesOf(attachment.entries), ids);
+				const sequences = ids.map((id) => this.ledger.pinnedSequence(id));
+				const parts = this.attachmentParts(bodiesOf(attachment.entries), sequences);
 				this.accounts.checkPayable(bodiesOf(attachment.entries), 'attachment');
 				await this.ledger.attachRecords(
 					attachment.patient,

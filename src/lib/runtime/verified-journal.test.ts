@@ -1,8 +1,9 @@
 /**
  * Restart without re-verifying (verified-journal.ts, ChainState.open): a chain of real facts (PoW
  * keyblocks with BLS pins, a pinned batch, an attachment with Groth16 proofs) is written to the LevelDB
- * store, then reopened intact (restored, no proof verified), with its journal edited (verified in full,
- * the edit refused), with its derived values edited, without a head (verified once, restored after)
+ * store, then reopened intact (restored, no proof verified, every lookup answered as the verifying node
+ * did), with its journal edited (verified in full, the edit refused), with its derived values edited
+ * (verified in full, derived again), in older layouts, without a head (verified once, restored after)
  * and cut short.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -54,6 +55,25 @@ let original: string;
 let txId: Uint8Array;
 let verifiedBalances: Map<string, bigint>;
 let verifiedLeaves: LeafRecord[];
+let verifiedLookups: ReturnType<typeof lookups>;
+
+/** What a node answers of its chain from the Ledger's indexes and the patient blocks' headers. */
+function lookups(chain: ChainState) {
+	const { ledger } = chain;
+	const heights = Array.from({ length: ledger.height }, (_, i) => i + 1);
+	return {
+		keyblocks: heights.map((h) => ({ hash: ledger.keyblock(h)!.hash, microTip: ledger.microTip(h) })),
+		tip: ledger.tipHash,
+		header: ledger.patientBlock(alice.publicKey)!.header,
+		blockHash: ledger.patientBlockHash(alice.publicKey),
+		pin: ledger.pinOf(txId),
+		sequence: ledger.pinnedSequence(txId),
+		pinned: chain.isPinned(txId),
+		location: ledger.recordLocation(txId),
+		author: ledger.recordAuthorKey(txId),
+		unknown: [ledger.pinOf(new Uint8Array(32)), ledger.recordLocation(new Uint8Array(32))]
+	};
+}
 
 /** A copy of the original chain's store directory, to edit and reopen. */
 async function copyOfChain(): Promise<string> {
@@ -84,6 +104,7 @@ beforeAll(async () => {
 	({ chain, txId } = await buildSmallChain(store, prover, verifier));
 	verifiedBalances = chain.accounts.all();
 	verifiedLeaves = chain.ledger.patientBlock(alice.publicKey)!.leaves.map((l) => ({ ...l }));
+	verifiedLookups = lookups(chain);
 	await store.close();
 }, 180_000);
 
@@ -103,6 +124,10 @@ describe('restart without re-verifying', () => {
 		expect(chain.batchCount).toBe(1);
 		expect(chain.isPinned(txId)).toBe(true);
 		expect(chain.ledger.recordLocation(txId)).toMatchObject({ leaf: 0, index: 0 });
+		// Its indexes and the patient blocks' headers (hashes restored from the derived values) answer
+		// every lookup as the verifying node's did.
+		expect(lookups(chain)).toEqual(verifiedLookups);
+		expect(verifiedLookups.sequence).toBe(1);
 		// The restored leaves keep their entries encoded; read, they are the entries verified (encoded-leaf.ts).
 		const leaves = chain.ledger.patientBlock(alice.publicKey)!.leaves;
 		expect(leaves[0]!.entries).toHaveLength(1);
@@ -167,21 +192,62 @@ describe('restart without re-verifying', () => {
 	});
 
 	it('verifies a journal whose stored derived values were edited, and derives them again', async () => {
+		// Keyblock 1's derived value: its hash, then alice's block's institution root, register id and hash.
+		const key = derivedKey(0);
+		for (const part of [0, 1, 2, 3]) {
+			const dir = await copyOfChain();
+			const store = await openStore(dir);
+			const derived = (await store.get('meta', key))!;
+			expect(derived).toHaveLength(4 * 32);
+			const edited = derived.slice();
+			edited.fill(1, part * 32, part * 32 + 32);
+			await store.write([{ table: 'meta', key, value: edited }]);
+			await store.close();
+			let opened = await open(dir);
+			expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'hash', height: 2 });
+			expect(lookups(opened.chain)).toEqual(verifiedLookups);
+			await opened.store.close();
+			opened = await open(dir);
+			expect(opened.chain.opened).toBe('restored');
+			expect(lookups(opened.chain)).toEqual(verifiedLookups);
+			expect(opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot).toEqual(
+				derived.subarray(32, 64)
+			);
+			await opened.store.close();
+		}
+	});
+
+	it('verifies a journal whose stored batch id or attachment ids were edited, and indexes the ids again', async () => {
+		for (const table of ['certificates', 'patientBlocks'] as const) {
+			const dir = await copyOfChain();
+			const store = await openStore(dir);
+			const [[at]] = (await store.list(table)) as [[string, Uint8Array]];
+			const key = derivedKey(Number(at));
+			const derived = (await store.get('meta', key))!;
+			expect(derived).toHaveLength(32); // the batch's id; the attachment's one transaction id
+			await store.write([{ table: 'meta', key, value: new Uint8Array(32).fill(2) }]);
+			await store.close();
+			const opened = await open(dir);
+			expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'hash' });
+			expect(lookups(opened.chain)).toEqual(verifiedLookups);
+			expect(await opened.store.get('meta', key)).toEqual(derived);
+			await opened.store.close();
+		}
+	});
+
+	it('restores a journal whose keyblocks kept only their roots as derived values, to the same blocks', async () => {
 		const dir = await copyOfChain();
 		const store = await openStore(dir);
-		const key = derivedKey(0); // keyblock 1's institution root of alice's block
-		const roots = (await store.get('meta', key))!;
-		expect(roots).toHaveLength(32);
-		await store.write([{ table: 'meta', key, value: new Uint8Array(32).fill(1) }]);
+		const key = derivedKey(0);
+		const derived = (await store.get('meta', key))!;
+		// As a node left it before keyblocks kept their hashes: the roots alone, and a head over them.
+		await store.write([{ table: 'meta', key, value: derived.slice(32, 64) }]);
+		const { journal } = await readStoredJournal(store);
+		await store.write([headWrite((await checkJournal(journal, undefined)).head)]);
 		await store.close();
-		let opened = await open(dir);
-		expect(opened.chain).toMatchObject({ opened: 'verified', distrust: 'hash', height: 2 });
-		const root = opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot;
-		expect(root).toEqual(roots);
-		await opened.store.close();
-		opened = await open(dir);
-		expect(opened.chain.opened).toBe('restored');
-		expect(opened.chain.ledger.patientBlock(alice.publicKey)!.header.institutionRoot).toEqual(roots);
+		const opened = await open(dir);
+		expect(opened.chain).toMatchObject({ opened: 'restored', height: 2 });
+		expect(lookups(opened.chain)).toEqual(verifiedLookups);
 		await opened.store.close();
 	});
 

@@ -6,8 +6,11 @@
  *   head_n+1 = SHA-256(head_n ‖ position (u64) ‖ fact type (u8) ‖ SHA-256(fact) ‖ SHA-256(derived))
  *
  * `derived` is what the node computed from the fact and a restore would otherwise compute again at a
- * cost: for a keyblock, the institution roots of its patient blocks (five Baby Jubjub scalar
- * multiplications each, ~14 s for 10,000 patients); for an attachment, its transaction ids; for a
+ * cost: for a keyblock, its hash and, per patient block it creates, the block's institution root (five
+ * Baby Jubjub scalar multiplications each, ~14 s for 10,000 patients), register transaction id and
+ * block hash (two canonical encodings and hashes each, ~1 s of a 100,000-transaction chain's restart;
+ * a journal written when keyblocks kept only their roots restores by computing the rest); for an
+ * attachment, its transaction ids; for a
  * pinned batch, its id (a Merkle root over its 500 ids: ~0.5 s for 200 batches). A journal written
  * before batches had one restores them by computing it (a missing derived value hashes as empty). It is kept
  * beside the fact (meta `derived/<position>`) and covered by the same head.
@@ -27,6 +30,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, type Bytes } from '../core/bytes.ts';
 import { nobleBulkSha256, type BulkSha256 } from '../core/hash.ts';
 import type { Ledger } from '../core/chain.ts';
+import type { KnownPatientBlocks } from '../core/patient-block.ts';
 import { pinnedBatchId } from '../core/pinning.ts';
 import { transactionId } from '../core/transaction.ts';
 import type { StoreWrite } from '../store/store.ts';
@@ -159,10 +163,18 @@ export async function checkJournal(
 /** What a node derived from `fact` once it applied it to `ledger` (see the header), or undefined. */
 export function derivedOf(fact: ChainFact, ledger: Ledger): Bytes | undefined {
 	switch (fact.type) {
-		case 'keyblock':
-			return joinHashes(
-				fact.block.registers.map((r) => ledger.patientBlock(r.body.patient)!.header.institutionRoot)
-			);
+		case 'keyblock': {
+			const { height } = fact.block.header;
+			const headers = fact.block.registers.map((r) => ledger.patientBlock(r.body.patient)!.header);
+			// Block i's hash is block i+1's prev; the last one's is the microblock tip of the round.
+			const hashes = headers.map((_, i) => headers[i + 1]?.prev ?? ledger.microTip(height));
+			return joinHashes([
+				ledger.keyblock(height)!.hash,
+				...headers.map((h) => h.institutionRoot),
+				...headers.map((h) => h.register),
+				...hashes
+			]);
+		}
 		case 'attachment':
 			return joinHashes(fact.attachment.entries.map((e) => transactionId(e.tx.body)));
 		case 'batch':
@@ -170,6 +182,20 @@ export function derivedOf(fact: ChainFact, ledger: Ledger): Bytes | undefined {
 		default:
 			return undefined;
 	}
+}
+
+/** What a keyblock's derived value (derivedOf) says of its patient blocks, in either stored layout. */
+export function knownPatientBlocks(derived: Bytes | undefined, registers: number): KnownPatientBlocks {
+	const roots = derived && splitHashes(derived, registers);
+	if (roots) return { institutionRoots: roots };
+	const all = derived && splitHashes(derived, 1 + 3 * registers);
+	if (!all) return {};
+	return {
+		keyblockHash: all[0],
+		institutionRoots: all.slice(1, 1 + registers),
+		registerIds: all.slice(1 + registers, 1 + 2 * registers),
+		blockHashes: all.slice(1 + 2 * registers)
+	};
 }
 
 export function derivedWrite(position: number, derived: Bytes | undefined): StoreWrite {
