@@ -272,7 +272,7 @@ export async function runAttackBench(): Promise<void> {
 		return result;
 	}
 
-	const rssStart = settledRss();
+	const rssStart = settledRss('at the start');
 	await dogwood.collect();
 	const dogwoodRssStart = dogwood.rssBytes();
 	let rejoined: boolean | undefined;
@@ -304,7 +304,7 @@ export async function runAttackBench(): Promise<void> {
 	const attacked = results.slice(1);
 	// Memory after the attacks, once the members had a phase to settle (their caches and bans age out).
 	await phase('quiet after the attacks', async () => 0);
-	const rssAfterAttacks = settledRss();
+	const rssAfterAttacks = settledRss('after the attacks');
 	await dogwood.collect();
 	const dogwoodRssAfterAttacks = dogwood.rssBytes();
 
@@ -347,7 +347,6 @@ export async function runAttackBench(): Promise<void> {
 	const slowest = attacked.reduce((a, b) => (b.pinsPerMinute < a.pinsPerMinute ? b : a), baseline);
 	const honestBans = results.reduce((n, r) => n + r.honestBans, 0);
 	const growth = (after: number, before: number) => (after - before) / before;
-	const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 	const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)} %`;
 	console.log('\nAcceptance (issue 18)');
 	for (const r of attacked)
@@ -391,11 +390,22 @@ export async function runAttackBench(): Promise<void> {
  * The process's RSS once garbage that is only waiting for a collection is gone (with --expose-gc), so
  * the start and the end compare what is retained, not when V8 last collected.
  */
-function settledRss(): number {
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+/**
+ * The process's RSS after two collections, with what it is made of: a growing JS heap is kept
+ * objects, a growing RSS beside a flat heap is memory the allocators hold on to.
+ */
+function settledRss(when: string): number {
 	const gc = (globalThis as { gc?: () => void }).gc;
 	gc?.();
 	gc?.();
-	return process.memoryUsage().rss;
+	const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+	console.log(
+		`  memory ${when}, after a collection: RSS ${mb(rss)}; JS heap ${mb(heapUsed)} used of ` +
+			`${mb(heapTotal)}; external ${mb(external)} (array buffers ${mb(arrayBuffers)})`
+	);
+	return rss;
 }
 
 /** The attackers' process (bench/attack/attacker-main.ts) and its answers, in order. */
