@@ -40,7 +40,7 @@ export default defineConfig({
 	build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 	optimizeDeps: { exclude: ['snarkjs'] },
 	test: {
-		include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts', 'relay/**/*.test.ts'],
+		include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts', 'relay/**/*.test.ts', 'bench/**/*.test.ts'],
 		environment: 'node',
 		testTimeout: 60_000,
 		hookTimeout: 120_000,

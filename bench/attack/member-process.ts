@@ -44,9 +44,11 @@ export class MemberProcess {
 		setup: MemberSetup,
 		script = new URL('./member-main.ts', import.meta.url).pathname
 	): MemberProcess {
+		// BENCH_MEMBER_FLAGS: extra Node flags for the members alone, e.g. `--cpu-prof --cpu-prof-dir=…`.
+		const extra = process.env.BENCH_MEMBER_FLAGS?.split(' ').filter(Boolean) ?? [];
 		const child = spawn(
 			process.execPath,
-			['--experimental-websocket', '--expose-gc', '--import', 'tsx', script],
+			['--experimental-websocket', '--expose-gc', ...extra, '--import', 'tsx', script],
 			{
 				env: { ...process.env, SPCHAIN_ATTACK_MEMBER: JSON.stringify(setup) }
 			}
@@ -125,6 +127,19 @@ export class MemberProcess {
 
 	thaw(): void {
 		this.child.kill('SIGCONT');
+	}
+
+	/**
+	 * Asks the member to exit (SIGTERM: a script that handles it exits cleanly, so a `--cpu-prof` profile
+	 * is written), then `kill -9` after `graceMs`.
+	 */
+	async stop(graceMs = 10_000): Promise<void> {
+		if (this.exited) return;
+		const gone = new Promise((resolve) => this.child.once('exit', resolve));
+		this.child.kill('SIGTERM');
+		const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+		await gone;
+		clearTimeout(timer);
 	}
 
 	async kill9(): Promise<void> {

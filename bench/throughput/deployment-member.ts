@@ -25,6 +25,9 @@ const setup = JSON.parse(process.env.SPCHAIN_ATTACK_MEMBER ?? '{}') as Deploymen
 const say = (message: object) => process.stdout.write(`${MEMBER_PREFIX}${JSON.stringify(message)}\n`);
 const report = (message: DeploymentReport) => say(message);
 
+// A clean exit on SIGTERM (MemberProcess.stop), so a profile asked for by BENCH_MEMBER_FLAGS is written.
+process.on('SIGTERM', () => process.exit(0));
+
 await installWasmBackends();
 const genesis = deploymentGenesis(setup.genesisTimestamp, setup.institutions, setup.groupSize);
 const { net, node } = await startMemberNode(setup, genesis, setup.institutions[setup.index]!);

@@ -233,7 +233,7 @@ export async function deploymentThroughput(
 				);
 		}
 	} finally {
-		await Promise.all(members.map((m) => m.kill9()));
+		await Promise.all(members.map((m) => m.stop()));
 		await rm(dir, { recursive: true, force: true });
 	}
 	return results;

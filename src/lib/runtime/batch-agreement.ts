@@ -284,29 +284,27 @@ export class BatchAgreement {
 			.table(this.reputationOf, this.clock() - INHIBITION_GRACE_MS)
 			.map((row) => ({ ...row, transactions: [...row.transactions] }));
 		const rows = new Map(table.map((row) => [bytesToHex(row.institution), row]));
-		for (const tx of proposal.transactions) {
-			const id = transactionId(tx.body);
-			const key = bytesToHex(tx.body.institution);
+		// Ids by hex: a proposal of 512 against a pool of thousands is looked up, not scanned.
+		const held = new Set(table.flatMap((row) => row.transactions.map(bytesToHex)));
+		const selected = proposal.transactions.map((tx) => ({
+			institution: tx.body.institution,
+			transaction: transactionId(tx.body)
+		}));
+		for (const { institution, transaction } of selected) {
+			const key = bytesToHex(institution);
 			let row = rows.get(key);
 			if (!row) {
-				row = {
-					institution: tx.body.institution,
-					reputation: this.reputationOf(tx.body.institution),
-					transactions: []
-				};
+				row = { institution, reputation: this.reputationOf(institution), transactions: [] };
 				rows.set(key, row);
 				table.push(row);
 			}
-			if (!row.transactions.some((t) => equalBytes(t, id))) (row.transactions as Bytes[]).push(id);
+			const id = bytesToHex(transaction);
+			if (!held.has(id)) {
+				held.add(id);
+				(row.transactions as Bytes[]).push(transaction);
+			}
 		}
-		checkFairSelection(
-			table,
-			Math.min(capacity, MAX_PROPOSAL_TRANSACTIONS),
-			proposal.transactions.map((tx) => ({
-				institution: tx.body.institution,
-				transaction: transactionId(tx.body)
-			}))
-		);
+		checkFairSelection(table, Math.min(capacity, MAX_PROPOSAL_TRANSACTIONS), selected);
 	}
 
 	/** The group decided: apply the pinned batch, tell the network, drop its transactions from the pool. */

@@ -10,7 +10,7 @@
  * one), one patient may have only a few transactions waiting, and a full pool makes room by evicting
  * an entry of the patient with the most waiting, then the lowest fee, then the oldest (`makeRoom`).
  */
-import { bytesToHex, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, fromHex, type Bytes } from '../core/bytes.ts';
 import type { Ledger } from '../core/chain.ts';
 import { feesByPayer, type FeeAccounts } from '../core/balances.ts';
 import type { ChameleonVerifier } from '../core/chameleon.ts';
@@ -245,7 +245,7 @@ export class Mempool {
 			const key = bytesToHex(tx.body.institution);
 			let row = rows.get(key);
 			if (!row) rows.set(key, (row = { institution: tx.body.institution, transactions: [] }));
-			row.transactions.push(transactionId(tx.body));
+			row.transactions.push(fromHex(id)); // the key is the id: no re-encoding and hashing of the body
 		}
 		return [...rows.values()].map((row) => ({ ...row, reputation: reputationOf(row.institution) }));
 	}
@@ -270,7 +270,7 @@ export class Mempool {
 			}
 		}
 		for (const [key, tx] of this.records) {
-			const id = transactionId(tx.body);
+			const id = fromHex(key);
 			try {
 				if (isPinned(id)) this.drop(key);
 				else this.ledger.checkRecordTransaction(tx);
