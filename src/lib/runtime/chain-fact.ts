@@ -10,7 +10,12 @@ import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../co
 import type { GenesisConfig } from '../core/genesis.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
-import { decodePinnedBatch, encodePinnedBatch, type PinnedBatch } from '../core/pinning.ts';
+import {
+	decodePinnedBatch,
+	decodeVerifiedPinnedBatch,
+	encodePinnedBatch,
+	type PinnedBatch
+} from '../core/pinning.ts';
 import type { TableName } from '../store/store.ts';
 
 export type ChainFact =
@@ -63,7 +68,7 @@ export function decodeFact(
 		case 'keyblock':
 			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock, undefined, decode) };
 		case 'batch':
-			return { type, pinned: decodePinnedBatch(bytes, decode) };
+			return { type, pinned: verified ? decodeVerifiedPinnedBatch(bytes) : decodePinnedBatch(bytes) };
 		case 'attachment':
 			return { type, attachment: decodeAttachment(bytes, decode) };
 		case 'handover':
