@@ -91,10 +91,13 @@ export function pinValueOf(pinned: PinnedBatch): Bytes {
 /**
  * What tells an attachment already applied: its patient, institution and transaction ids (a digest of
  * them, so that a node holding 1,000s of attachments keeps 160 characters for each, not 6,500).
+ * `idsDigest`: SHA-256 of the ids joined, when the caller has it (a restart: the journal's head check
+ * hashed the derived value that joins them).
  */
 export function attachmentKey(
 	attachment: Pick<Attachment, 'patient' | 'institution'>,
-	ids: readonly Bytes[]
+	ids: readonly Bytes[],
+	idsDigest: Bytes = sha256(concatBytes(...ids))
 ): string {
-	return [attachment.patient, attachment.institution, sha256(concatBytes(...ids))].map(bytesToHex).join(':');
+	return `${bytesToHex(attachment.patient)}:${bytesToHex(attachment.institution)}:${bytesToHex(idsDigest)}`;
 }
