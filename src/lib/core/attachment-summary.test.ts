@@ -68,6 +68,17 @@ describe('attachment summary (restart without decoding records)', () => {
 		);
 	});
 
+	it('matches keys and kinds byte for byte: a near miss is not read as the field', () => {
+		const sample = fc.sample(attachment, 1)[0]!;
+		const body = sample.entries[0]!.tx.body;
+		const edits = [{ kind: 'medicaL' }, { kind: 'labels' }, { fees: { service: 1, transactioN: 2 } }];
+		for (const edit of edits) {
+			const tx = { ...sample.entries[0]!.tx, body: { ...body, ...edit } as RecordBody };
+			const odd = encodeAttachment({ ...sample, entries: [{ ...sample.entries[0]!, tx }] });
+			expect(() => readAttachmentSummary(odd)).toThrow(ValidationError);
+		}
+	});
+
 	it('throws a ValidationError, never something else, on bytes that are not a whole attachment', () => {
 		const sample = fc.sample(attachment, 1)[0]!;
 		const encoded = encodeAttachment(sample);

@@ -9,7 +9,7 @@
  * still throws a ValidationError on anything it does not expect; the caller then decodes in full.
  */
 import type { Bytes } from './bytes.ts';
-import { ValidationError } from './errors.ts';
+import { CborWalker, mapKeys, MAJOR_ARRAY, MAJOR_UINT } from './cbor-walk.ts';
 import type { Fees, RecordBody } from './transaction.ts';
 
 export interface AttachmentSummary {
@@ -19,120 +19,61 @@ export interface AttachmentSummary {
 	entries: { kind: RecordBody['kind']; fees: Fees }[];
 }
 
-const MAJOR_UINT = 0;
-const MAJOR_BYTES = 2;
-const MAJOR_TEXT = 3;
-const MAJOR_ARRAY = 4;
-const MAJOR_MAP = 5;
-
-function fail(message: string): never {
-	throw new ValidationError('encoding', `attachment summary: ${message}`);
-}
-
-class Walker {
-	at = 0;
-	/** The last head read (fields, not a returned object: a restart reads millions of heads). */
-	major = 0;
-	value = 0;
-	constructor(private readonly bytes: Bytes) {}
-
-	/** Reads the next item's major type and argument (length, count or value) into major and value. */
-	head(): void {
-		const first = this.bytes[this.at++];
-		if (first === undefined) fail('truncated');
-		const major = first >> 5;
-		const info = first & 31;
-		let value = info;
-		if (info >= 24) {
-			const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : fail('bad length');
-			value = 0;
-			for (let i = 0; i < size; i++) value = value * 256 + this.bytes[this.at++]!;
-			if (!Number.isSafeInteger(value) || this.at > this.bytes.length) fail('bad length');
-		}
-		// A length or count (each item takes a byte at least) beyond what is left: truncated.
-		if (major >= MAJOR_BYTES && major <= MAJOR_MAP && value > this.bytes.length - this.at) fail('truncated');
-		this.major = major;
-		this.value = value;
-	}
-
-	expect(major: number): number {
-		this.head();
-		if (this.major !== major) fail(`expected major type ${major}, got ${this.major}`);
-		return this.value;
-	}
-
-	bytesItem(): Bytes {
-		const length = this.expect(MAJOR_BYTES);
-		const out = this.bytes.subarray(this.at, this.at + length);
-		this.at += length;
-		if (out.length !== length) fail('truncated');
-		return out;
-	}
-
-	text(): string {
-		const length = this.expect(MAJOR_TEXT);
-		let out = '';
-		for (let i = 0; i < length; i++) out += String.fromCharCode(this.bytes[this.at++]!);
-		return out;
-	}
-
-	/** Skips one item of any kind (floats, tags and indefinite lengths never occur in canonical bytes). */
-	skip(): void {
-		this.head();
-		const { major, value } = this;
-		if (major === MAJOR_BYTES || major === MAJOR_TEXT) this.at += value;
-		else if (major === MAJOR_ARRAY) for (let i = 0; i < value; i++) this.skip();
-		else if (major === MAJOR_MAP) for (let i = 0; i < 2 * value; i++) this.skip();
-		else if (major === 6) fail('tag');
-	}
-
-	/** Walks a map, handing each key to `field`, which reads or skips its value. */
-	map(field: (key: string) => void): void {
-		const pairs = this.expect(MAJOR_MAP);
-		for (let i = 0; i < pairs; i++) field(this.text());
-	}
-}
+// Each map's keys, matched as bytes (index order is what the walk below switches on).
+const ATTACHMENT = mapKeys('patient', 'institution', 'leafProof', 'entries');
+const ENTRY = mapKeys('tx');
+const TX = mapKeys('body');
+const BODY = mapKeys('kind', 'fees');
+const FEES = mapKeys('service', 'transaction');
+const KINDS = mapKeys('medical', 'label');
+const KIND_NAMES = ['medical', 'label'] as const;
 
 export function readAttachmentSummary(bytes: Bytes): AttachmentSummary {
-	const walk = new Walker(bytes);
-	const summary: Partial<AttachmentSummary> = {};
-	walk.map((key) => {
-		if (key === 'patient') summary.patient = walk.bytesItem();
-		else if (key === 'institution') summary.institution = walk.bytesItem();
-		else if (key === 'leafProof') summary.leafProof = walk.bytesItem();
-		else if (key === 'entries') {
+	const walk = new CborWalker(bytes, 'attachment summary');
+	const fail: (message: string) => never = (message) => walk.fail(message);
+	let patient: Bytes | undefined;
+	let institution: Bytes | undefined;
+	let leafProof: Bytes | undefined;
+	let entries: AttachmentSummary['entries'] | undefined;
+	walk.map(ATTACHMENT, (key) => {
+		if (key === 0) patient = walk.bytesItem();
+		else if (key === 1) institution = walk.bytesItem();
+		else if (key === 2) leafProof = walk.bytesItem();
+		else if (key === 3) {
 			const count = walk.expect(MAJOR_ARRAY);
-			summary.entries = Array.from({ length: count }, () => {
+			entries = new Array<AttachmentSummary['entries'][number]>(count);
+			for (let n = 0; n < count; n++) {
 				let entry: AttachmentSummary['entries'][number] | undefined;
-				walk.map((k) => {
-					if (k !== 'tx') return walk.skip();
-					walk.map((t) => {
-						if (t !== 'body') return walk.skip();
-						let kind: string | undefined;
+				walk.map(ENTRY, (k) => {
+					if (k !== 0) return walk.skip();
+					walk.map(TX, (t) => {
+						if (t !== 0) return walk.skip();
+						let kind = -1;
 						let fees: Fees | undefined;
-						walk.map((b) => {
-							if (b === 'kind') kind = walk.text();
-							else if (b !== 'fees') walk.skip();
+						walk.map(BODY, (b) => {
+							if (b === 0) kind = walk.key(KINDS);
+							else if (b !== 1) walk.skip();
 							else {
-								const f: Partial<Fees> = {};
-								walk.map((name) => {
-									if (name === 'service' || name === 'transaction') f[name] = walk.expect(MAJOR_UINT);
+								let service: number | undefined;
+								let transaction: number | undefined;
+								walk.map(FEES, (f) => {
+									if (f === 0) service = walk.expect(MAJOR_UINT);
+									else if (f === 1) transaction = walk.expect(MAJOR_UINT);
 									else walk.skip();
 								});
-								if (f.service === undefined || f.transaction === undefined) fail('fees');
-								fees = { service: f.service, transaction: f.transaction };
+								if (service === undefined || transaction === undefined) fail('fees');
+								fees = { service, transaction };
 							}
 						});
-						if ((kind !== 'medical' && kind !== 'label') || !fees) fail('entry body');
-						entry = { kind, fees };
+						if (kind < 0 || !fees) fail('entry body');
+						entry = { kind: KIND_NAMES[kind]!, fees };
 					});
 				});
-				return entry ?? fail('entry');
-			});
+				entries[n] = entry ?? fail('entry');
+			}
 		} else walk.skip();
 	});
 	if (walk.at !== bytes.length) fail('trailing bytes');
-	const { patient, institution, leafProof, entries } = summary;
 	if (!patient || !institution || !leafProof || !entries) fail('missing field');
 	return { patient, institution, leafProof, entries };
 }

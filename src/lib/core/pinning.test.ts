@@ -4,6 +4,7 @@ import { assembleCertificate, statementBytes, type Certificate, type ConsensusKi
 import { blsSign } from './consensus/bls.ts';
 import { devMembers } from '../../../tests/fixtures/dev-members.ts';
 import { ConsensusGroup } from './consensus/group.ts';
+import { encodeCanonical } from './encoding.ts';
 import { sha256 } from './hash.ts';
 import { merkleProof, merkleRoot, rootFromProof } from './merkle.ts';
 import {
@@ -11,6 +12,7 @@ import {
 	batchHash,
 	decodePin,
 	decodePinnedBatch,
+	decodeVerifiedPinnedBatch,
 	encodePin,
 	encodePinnedBatch,
 	isConflictingWithPin,
@@ -97,5 +99,47 @@ describe('pinned transaction batches', () => {
 		expect(() => batchHash({ ...batch, transactions: [h(1), h(1)] })).toThrow(
 			expect.objectContaining({ code: 'batch-duplicate' })
 		);
+	});
+
+	it('reads a verified journal batch without cborg as decodePinnedBatch decodes it, with its checks', () => {
+		const many = { ...batch, transactions: Array.from({ length: 300 }, (_, i) => h(i >> 8, i)) };
+		for (const p of [pinned, { ...pinned, sequence: 70_000, batch: many }]) {
+			const bytes = encodePinnedBatch(p);
+			expect(decodeVerifiedPinnedBatch(bytes)).toEqual(decodePinnedBatch(bytes));
+		}
+		// The batch's own checks still run: a repeated id, a short id, a short institution.
+		const fields = {
+			sequence: 1,
+			round: 3,
+			institution: batch.institution,
+			transactions: batch.transactions,
+			certificate: encodePin(pinned.certificate)
+		};
+		const edits: [Partial<typeof fields>, string][] = [
+			[{ transactions: [h(1), h(1)] }, 'batch-duplicate'],
+			[{ transactions: [h(1).subarray(1)] }, 'batch-transaction-id'],
+			[{ institution: h(1).subarray(1) }, 'batch-institution']
+		];
+		for (const [edit, code] of edits)
+			expect(() => decodeVerifiedPinnedBatch(encodeCanonical({ ...fields, ...edit }))).toThrow(
+				expect.objectContaining({ code })
+			);
+		// Bytes the walk does not expect fail as the full decoding fails.
+		const bytes = encodePinnedBatch(pinned);
+		for (const odd of [
+			bytes.subarray(0, bytes.length - 1),
+			encodeCanonical({ ...fields, extra: 1 }),
+			encodeCanonical({ ...fields, round: 'three' })
+		]) {
+			const error = (() => {
+				try {
+					decodePinnedBatch(odd);
+				} catch (e) {
+					return e as Error;
+				}
+			})();
+			expect(error).toBeDefined();
+			expect(() => decodeVerifiedPinnedBatch(odd)).toThrow(error!.message);
+		}
 	});
 });

@@ -15,10 +15,16 @@
  *   the whole batch. A transaction id is pinned at most once.
  */
 import { bytesToHex, equalBytes, type Bytes } from './bytes.ts';
+import { CborWalker, mapKeys, MAJOR_ARRAY, MAJOR_UINT } from './cbor-walk.ts';
 import { decodeCertificate, encodeCertificate, verifyCertificate, type Certificate } from './certificate.ts';
 import type { ConsensusGroup } from './consensus/group.ts';
-import { decodeCanonical, encodeCanonical, type CanonicalDecoder } from './encoding.ts';
-import { ensure } from './errors.ts';
+import {
+	decodeCanonical,
+	decodeVerifiedCanonical,
+	encodeCanonical,
+	type CanonicalDecoder
+} from './encoding.ts';
+import { ensure, ValidationError } from './errors.ts';
 import { HASH_LENGTH, taggedHash } from './hash.ts';
 import { merkleRoot } from './merkle.ts';
 import * as read from './schema.ts';
@@ -202,4 +208,51 @@ export function decodePinnedBatch(bytes: Bytes, decode: CanonicalDecoder = decod
 		batch,
 		certificate: decodePin(read.bytes(r.certificate, `${where}.certificate`, { max: MAX_CERTIFICATE_BYTES }))
 	};
+}
+
+const PINNED_BATCH = mapKeys('sequence', 'round', 'institution', 'transactions', 'certificate');
+
+/**
+ * decodePinnedBatch for bytes of the node's own verified journal (runtime/verified-journal.ts), read
+ * without cborg's token object per id (cbor-walk.ts; a restart reads 100,000s of ids). The batch's own
+ * checks (sizes, distinct ids) and the certificate's decoding still run. Bytes the walk does not expect
+ * are decoded in full, so they fail as decodePinnedBatch fails.
+ */
+export function decodeVerifiedPinnedBatch(bytes: Bytes): PinnedBatch {
+	let fields: (number | Bytes | Bytes[] | undefined)[];
+	try {
+		fields = walkPinnedBatch(bytes);
+	} catch (error) {
+		if (error instanceof ValidationError) return decodePinnedBatch(bytes, decodeVerifiedCanonical);
+		throw error;
+	}
+	const [sequence, round, institution, transactions, certificate] = fields as [
+		number,
+		number,
+		Bytes,
+		Bytes[],
+		Bytes
+	];
+	const batch: TransactionBatch = { round, institution, transactions };
+	checkBatch(batch);
+	return { sequence, batch, certificate: decodePin(certificate) };
+}
+
+/** The five fields of an encoded pinned batch, in PINNED_BATCH's order (each present exactly once). */
+function walkPinnedBatch(bytes: Bytes): (number | Bytes | Bytes[] | undefined)[] {
+	const walk = new CborWalker(bytes, 'pinned batch');
+	const fields: (number | Bytes | Bytes[] | undefined)[] = new Array(PINNED_BATCH.length);
+	walk.map(PINNED_BATCH, (key) => {
+		if (key < 0 || fields[key] !== undefined) walk.fail('unknown or repeated field');
+		if (key <= 1) fields[key] = walk.expect(MAJOR_UINT);
+		else if (key !== 3) fields[key] = walk.bytesItem();
+		else {
+			const ids = new Array<Bytes>(walk.expect(MAJOR_ARRAY));
+			for (let i = 0; i < ids.length; i++) ids[i] = walk.bytesItem();
+			fields[key] = ids;
+		}
+	});
+	if (walk.at !== bytes.length) walk.fail('trailing bytes');
+	if (fields.includes(undefined)) walk.fail('missing field');
+	return fields;
 }

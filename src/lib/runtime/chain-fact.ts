@@ -10,7 +10,12 @@ import { decodeEvidence, encodeEvidence, type EquivocationEvidence } from '../co
 import type { GenesisConfig } from '../core/genesis.ts';
 import { decodeAttachment, encodeAttachment, type Attachment } from '../core/gossip.ts';
 import { decodeKeyblock, encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
-import { decodePinnedBatch, encodePinnedBatch, type PinnedBatch } from '../core/pinning.ts';
+import {
+	decodePinnedBatch,
+	decodeVerifiedPinnedBatch,
+	encodePinnedBatch,
+	type PinnedBatch
+} from '../core/pinning.ts';
 import type { TableName } from '../store/store.ts';
 
 export type ChainFact =
@@ -63,7 +68,7 @@ export function decodeFact(
 		case 'keyblock':
 			return { type, block: decodeKeyblock(bytes, genesis.maxRegistersPerKeyblock, undefined, decode) };
 		case 'batch':
-			return { type, pinned: decodePinnedBatch(bytes, decode) };
+			return { type, pinned: verified ? decodeVerifiedPinnedBatch(bytes) : decodePinnedBatch(bytes) };
 		case 'attachment':
 			return { type, attachment: decodeAttachment(bytes, decode) };
 		case 'handover':
@@ -86,10 +91,13 @@ export function pinValueOf(pinned: PinnedBatch): Bytes {
 /**
  * What tells an attachment already applied: its patient, institution and transaction ids (a digest of
  * them, so that a node holding 1,000s of attachments keeps 160 characters for each, not 6,500).
+ * `idsDigest`: SHA-256 of the ids joined, when the caller has it (a restart: the journal's head check
+ * hashed the derived value that joins them).
  */
 export function attachmentKey(
 	attachment: Pick<Attachment, 'patient' | 'institution'>,
-	ids: readonly Bytes[]
+	ids: readonly Bytes[],
+	idsDigest: Bytes = sha256(concatBytes(...ids))
 ): string {
-	return [attachment.patient, attachment.institution, sha256(concatBytes(...ids))].map(bytesToHex).join(':');
+	return `${bytesToHex(attachment.patient)}:${bytesToHex(attachment.institution)}:${bytesToHex(idsDigest)}`;
 }

@@ -54,7 +54,7 @@ import {
 	type ChainFact
 } from './chain-fact.ts';
 import { GroupSchedule } from './group-schedule.ts';
-import { listJournal, readStoredJournal } from './stored-journal.ts';
+import { listJournal, readStoredJournal, type JournalRow } from './stored-journal.ts';
 import {
 	derivedOf,
 	derivedWrite,
@@ -156,7 +156,7 @@ export class ChainState {
 			const type = FACT_TYPES[row.type]!;
 			state.journalLength = row.position + 1;
 			const verified = distrust === undefined && row.position < certifiedFrom;
-			if (verified && type === 'attachment' && state.restoreEncoded(row.bytes, row.derived)) {
+			if (verified && type === 'attachment' && state.restoreEncoded(row)) {
 				state.verification.restored(row.position);
 				continue;
 			}
@@ -165,7 +165,7 @@ export class ChainState {
 			if (distrust === undefined && !verified)
 				state.verification.applied(row.position, fact, await state.checkDeferred(fact));
 			else if (verified) {
-				await state.restore(fact, row.derived, row.bytes);
+				await state.restore(fact, row);
 				state.verification.restored(row.position);
 			} else {
 				await state.check(fact);
@@ -181,7 +181,8 @@ export class ChainState {
 	}
 
 	/** Re-applies a fact this node verified before (open() checked the journal's head): no rules run. */
-	private async restore(fact: ChainFact, derived: Bytes | undefined, bytes: Bytes): Promise<void> {
+	private async restore(fact: ChainFact, row: JournalRow): Promise<void> {
+		const { derived, bytes } = row;
 		switch (fact.type) {
 			case 'keyblock': {
 				this.ledger.restoreKeyblock(fact.block, knownPatientBlocks(derived, fact.block.registers.length));
@@ -208,14 +209,14 @@ export class ChainState {
 				return;
 			case 'attachment': {
 				const { patient, institution, entries, leafProof } = fact.attachment;
-				const ids =
-					(derived && splitHashes(derived, entries.length)) ?? entries.map((e) => transactionId(e.tx.body));
+				const stored = derived && splitHashes(derived, entries.length);
+				const ids = stored ?? entries.map((e) => transactionId(e.tx.body));
 				// The leaf keeps the bytes; the decoded attachment is dropped after this (encoded-leaf.ts).
 				const decode = () => decodeAttachment(bytes, decodeVerifiedCanonical).entries;
 				const encoded = { count: entries.length, decode };
 				const sequences = this.ledger.restoreRecords(patient, institution, encoded, leafProof, ids);
 				this.accounts.applyAttachment(institution, this.attachmentParts(bodiesOf(entries), sequences));
-				this.attachments.add(attachmentKey(fact.attachment, ids));
+				this.attachments.add(attachmentKey(fact.attachment, ids, stored ? row.derivedDigest : undefined));
 				return;
 			}
 			case 'evidence': // rare, and verifyEvidence also names the offender
@@ -227,7 +228,7 @@ export class ChainState {
 	 * Restores an attachment from its bytes and stored ids without decoding its records (core
 	 * attachment-summary.ts); false when those are not there to read, and restore() then decodes it.
 	 */
-	private restoreEncoded(bytes: Bytes, derived: Bytes | undefined): boolean {
+	private restoreEncoded({ bytes, derived, derivedDigest }: JournalRow): boolean {
 		let summary: AttachmentSummary;
 		try {
 			summary = readAttachmentSummary(bytes);
@@ -242,7 +243,7 @@ export class ChainState {
 		const sequences = this.ledger.restoreRecords(patient, institution, encoded, leafProof, ids);
 		const bodies = entries.map((e) => ({ institution, fees: e.fees }));
 		this.accounts.applyAttachment(institution, this.attachmentParts(bodies, sequences));
-		this.attachments.add(attachmentKey({ patient, institution }, ids));
+		this.attachments.add(attachmentKey({ patient, institution }, ids, derivedDigest));
 		return true;
 	}
 

@@ -49,6 +49,8 @@ export interface JournalRow {
 	type: number;
 	bytes: Bytes;
 	derived: Bytes | undefined;
+	/** SHA-256 of `derived` (of nothing without one), computed by the head check. */
+	derivedDigest?: Bytes;
 }
 
 export interface StoredJournal {
@@ -77,13 +79,14 @@ export async function readStoredJournal(store: Store): Promise<StoredJournal> {
 	}
 	const derivedRows = await store.list('meta', DERIVED_RANGE);
 	const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
-	const journal = rows.map((r) => ({
+	const journal: JournalRow[] = rows.map((r) => ({
 		position: Number(r.at),
 		type: FACT_TYPES.indexOf(r.type),
 		bytes: r.bytes,
 		derived: derived.get(Number(r.at))
 	}));
 	const stored = decodeHead(await store.get('meta', VERIFIED_HEAD_KEY));
-	const { head, distrust } = await checkJournal(journal, stored);
+	const { head, distrust, derivedDigests } = await checkJournal(journal, stored);
+	journal.forEach((row, i) => (row.derivedDigest = derivedDigests[i]));
 	return { journal, head, distrust, derivedKeys: derivedRows.map(([key]) => key), discarded };
 }

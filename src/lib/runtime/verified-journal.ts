@@ -137,13 +137,14 @@ export type JournalDistrust = 'no-head' | 'length' | 'hash';
 
 /**
  * Hashes `rows` (the journal in position order, positions 0..n−1 without gaps) and says whether they are
- * the journal `stored` vouches for; also returns the head the rows hash to.
+ * the journal `stored` vouches for; also returns the head the rows hash to and each row's SHA-256 of
+ * its derived value (of nothing when it has none).
  */
 export async function checkJournal(
 	rows: readonly { position: number; type: number; bytes: Bytes; derived?: Bytes }[],
 	stored: VerifiedHead | undefined,
 	sha: BulkSha256 = installedSha256
-): Promise<{ head: VerifiedHead; distrust?: JournalDistrust }> {
+): Promise<{ head: VerifiedHead; distrust?: JournalDistrust; derivedDigests: Bytes[] }> {
 	// All digests requested at once: a native back end (WebCrypto) may work on them in parallel.
 	const digests = await Promise.all(
 		rows.map((row) => Promise.all([sha.digest(row.bytes), sha.digest(row.derived ?? NOTHING)]))
@@ -154,10 +155,12 @@ export async function checkJournal(
 		if (row.position !== head.length) gap = true;
 		head = linkHead(head, head.length, row.type, digests[i]![0], digests[i]![1]);
 	});
-	if (!stored) return { head, distrust: 'no-head' };
-	if (gap || stored.length !== head.length) return { head, distrust: 'length' };
-	if (!equalBytes(stored.hash, head.hash)) return { head, distrust: 'hash' };
-	return { head };
+	// A derived value's digest is also the digest of the ids it joins (chain-fact.ts attachmentKey).
+	const derivedDigests = digests.map(([, derived]) => derived);
+	if (!stored) return { head, distrust: 'no-head', derivedDigests };
+	if (gap || stored.length !== head.length) return { head, distrust: 'length', derivedDigests };
+	if (!equalBytes(stored.hash, head.hash)) return { head, distrust: 'hash', derivedDigests };
+	return { head, derivedDigests };
 }
 
 /** What a node derived from `fact` once it applied it to `ledger` (see the header), or undefined. */
