@@ -7,11 +7,12 @@
  *
  * A re-announced transaction costs every peer a gossip delivery, a decode and a mempool look-up even
  * when the peer holds it already, and a backlog of a few hundred re-sent every 5 s cost the members of
- * the throughput bench's deployment more CPU than verifying them. So each transaction is announced
- * again after 5 s, then 10, 20, 40 and every 80 s (a peer that missed it still gets it, soon at first),
- * and not before the longest gap once a proposal of another institution carried it: that proposer held
- * it and every member has checked it. Proposals are unsigned, so the proof is only that someone held
- * it; the transaction still goes out at the longest gap until it is pinned or dropped.
+ * the throughput bench's deployment more CPU than verifying them. So a transaction is announced again
+ * every 5 s only until a proposal of another institution carried it (that proposer held it and every
+ * member has checked it), then every 80 s until it is pinned or dropped: proposals are unsigned, so the
+ * proof is only that someone held it. Until then the 5 s stay: a transaction must reach a miner
+ * within its round window (a register only goes into keyblocks, which no proposal carries), and a
+ * doubling gap let a register whose first copies were missed expire before it was sent again.
  */
 import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import { encodeKeyblock, type Keyblock } from '../core/keyblock.ts';
@@ -19,7 +20,7 @@ import type { Topic } from '../net/peer-net.ts';
 
 /** How often the candidate is published again, and the first gap of a submitted transaction. */
 export const ANNOUNCE_INTERVAL_MS = 5000;
-/** The longest gap between two announcements of one transaction (it doubles up to this). */
+/** The gap between two announcements of a transaction a proposal of another institution carried. */
 export const MAX_ANNOUNCE_GAP_MS = 16 * ANNOUNCE_INTERVAL_MS;
 /** Bound on the transactions one node re-announces (a clinic's own queue, not a relay's). */
 const MAX_REANNOUNCED = 4096;
@@ -60,7 +61,7 @@ export class Reannouncer {
 	submittedHere(id: Bytes, encoded: Bytes): void {
 		if (this.submitted.size >= MAX_REANNOUNCED) return;
 		const gap = ANNOUNCE_INTERVAL_MS;
-		this.submitted.set(bytesToHex(id), { id, encoded, due: this.clock() + gap, gap: 2 * gap });
+		this.submitted.set(bytesToHex(id), { id, encoded, due: this.clock() + gap, gap });
 	}
 
 	/** Transactions a proposal of another institution carried: its proposer and the group hold them. */
@@ -95,7 +96,6 @@ export class Reannouncer {
 			else if (entry.due <= now) {
 				void publish('transactions', entry.encoded).catch(() => undefined);
 				entry.due = now + entry.gap;
-				entry.gap = Math.min(2 * entry.gap, MAX_ANNOUNCE_GAP_MS);
 			}
 		}
 	}
