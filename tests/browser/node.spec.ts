@@ -193,7 +193,13 @@ test('a page joins the consortium, syncs the chain and keeps it across a reload'
 	// from IndexedDB (re-verified), and it is the chain it had, keyblock for keyblock.
 	await network.stop();
 	await expect(page.getByTestId('peers')).toHaveText('0', { timeout: 30_000 });
-	const height = Number(await page.getByTestId('height').textContent());
+	// The shown height follows the chain a moment later: let it settle on the last keyblock received.
+	const shownHeight = async () => Number(await page.getByTestId('height').textContent());
+	const chainLength = () => page.evaluate(() => window.nodeDiagnostics.keyblocks(1000).length);
+	await expect
+		.poll(async () => (await shownHeight()) === (await chainLength()), { timeout: 30_000 })
+		.toBe(true);
+	const height = await shownHeight();
 	const chain = await page.evaluate(() => window.nodeDiagnostics.keyblocks(1000).map((k) => k.hash));
 	expect(chain).toHaveLength(height);
 	await page.reload();

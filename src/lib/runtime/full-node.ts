@@ -7,7 +7,7 @@
  * browser or of Node). While its chain is certified only (certified-sync.ts) it votes, mines and
  * forwards nothing. What it announces again until the chain has it is reannouncer.ts.
  */
-import { bytesToHex, equalBytes, type Bytes } from '../core/bytes.ts';
+import { bytesToHex, type Bytes } from '../core/bytes.ts';
 import type { EquivocationEvidence } from '../core/evidence.ts';
 import {
 	decodeAttachment,
@@ -158,8 +158,7 @@ export class FullNode {
 		this.announcer = new Reannouncer({
 			publish: (topic, data) => this.publish(topic, data),
 			nextHeight: () => chain.height + 1,
-			waiting: (id) => !chain.isPinned(id) && this.mempool.has(id),
-			clock
+			waiting: (id) => !chain.isPinned(id) && this.mempool.has(id)
 		});
 		chain.onFact((fact) => this.factApplied(fact));
 		chain.verification.onChange(() => this.verificationChanged());
@@ -326,14 +325,8 @@ export class FullNode {
 
 	private async onBatch(data: Uint8Array, from: string): Promise<Verdict> {
 		const message = decodeBatchMessage(data);
-		if (message.type === 'proposal') {
-			const { proposal } = message;
-			const intake = await this.batches.offer(proposal);
-			// Its proposer held these: ours among them need not be re-announced soon (reannouncer.ts).
-			if ((intake === 'stored' || intake === 'not-member') && !this.isSelf(proposal.institution))
-				this.announcer.heldByPeers(proposal.transactions.map((tx) => transactionId(tx.body)));
-			return intake === 'stored' ? 'accept' : 'ignore';
-		}
+		if (message.type === 'proposal')
+			return (await this.batches.offer(message.proposal)) === 'stored' ? 'accept' : 'ignore';
 		if (message.type === 'evidence') {
 			const outcome = await this.chain.apply({ type: 'evidence', evidence: message.evidence });
 			return outcome === 'applied' ? 'accept' : 'ignore';
@@ -357,11 +350,6 @@ export class FullNode {
 
 	private async onAttachment(data: Uint8Array): Promise<Verdict> {
 		return (await this.heldAttachments.offer(decodeAttachment(data))) ? 'accept' : 'ignore';
-	}
-
-	private isSelf(institution: Bytes): boolean {
-		const role = this.options.institution;
-		return role !== undefined && equalBytes(role.id, institution);
 	}
 
 	// ------------------------------------------------------------------------------ reactions
