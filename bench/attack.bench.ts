@@ -21,6 +21,9 @@
  * the attacks (about 20 minutes).
  * BENCH_ATTACK_ONLY=random,replay,sybils,faults runs only the named phases after the baseline. The
  * figures depend on the machine's load, which is printed with them.
+ *
+ * Why this file is long: one run's phases share its members, attackers and counters; the processes
+ * it drives live in bench/attack/.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,3 +1,8 @@
+/**
+ * The consensus state machine driven directly: decisions, refusals with their codes, evidence,
+ * restarts, late values, silent proposers, the later-height buffer and replies to laggards.
+ * Why this file is long: one describe per behaviour of one machine, sharing its signed-message helpers.
+ */
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, type Bytes } from '../bytes.ts';
 import { blsScheme, statementBytes, verifyCertificate, type SignatureScheme } from '../certificate.ts';
