@@ -35,7 +35,6 @@ import type { Groth16Backend, PairingLibrary, PreparedProof } from './groth16-ba
 import { createFfjavascriptGroth16 } from './groth16-ffjavascript.ts';
 import { createMclGroth16 } from './groth16-mcl.ts';
 import { proofToSnarkjs } from './groth16.ts';
-import { yieldToEventLoop } from '../runtime/event-loop.ts';
 
 export type { PairingLibrary } from './groth16-backend.ts';
 
@@ -161,4 +160,21 @@ export class Groth16BatchVerifier implements ChameleonVerifier {
 	private single(item: Prepared): Promise<boolean> {
 		return this.backend.single(item);
 	}
+}
+
+/**
+ * Lets queued events be handled: the thread pool's messages (ffjavascript), a page's input (mcl, which
+ * computes on this thread). setImmediate where it exists (Node), else a MessageChannel message, which
+ * browsers do not clamp to 4 ms as they do nested setTimeout(0).
+ */
+function yieldToEventLoop(): Promise<void> {
+	if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+	return new Promise((resolve) => {
+		const channel = new MessageChannel();
+		channel.port1.onmessage = () => {
+			channel.port1.close();
+			resolve();
+		};
+		channel.port2.postMessage(null);
+	});
 }

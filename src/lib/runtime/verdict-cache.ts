@@ -20,7 +20,6 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../core/bytes.ts';
 import type { ChameleonStatement, ChameleonVerifier } from '../core/chameleon.ts';
 import type { SignatureVerifier } from '../core/identity.ts';
-import { yieldToEventLoop } from './event-loop.ts';
 
 /** Verdicts kept by default: a full mempool and the batches in flight fit several times over. */
 export const DEFAULT_VERDICT_CAPACITY = 100_000;
@@ -76,40 +75,36 @@ export class VerdictCache implements ChameleonVerifier {
 	}
 
 	/**
-	 * Statements go to the wrapped verifier one run at a time, and all that were asked for during a run,
-	 * or in the same turn of the event loop, go together in the next: transactions reach the mempool one
-	 * by one (each gossip message's validator on its own), and a proof checked alone costs the full 4
-	 * Miller loops and final exponentiation where a batch costs little more than one Miller loop each
-	 * (crypto/batch-verifier.ts). A run starts after the events already waiting were handled: a lone
-	 * proof is checked on this thread, synchronously, so without that yield each message read while it
-	 * computed would again be checked alone.
+	 * Statements go to the wrapped verifier one run at a time, and all that arrived during a run go
+	 * together in the next: transactions reach the mempool one by one (gossip validators run
+	 * concurrently), and a proof checked alone costs the full 4 Miller loops and final exponentiation
+	 * where a batch costs little more than one Miller loop each (crypto/batch-verifier.ts). No timer:
+	 * a statement asked for while the verifier is idle is checked at once.
 	 */
 	private pump(): void {
 		if (this.running || this.queue.length === 0) return;
-		this.running = true;
-		void yieldToEventLoop().then(() => this.run());
-	}
-
-	private async run(): Promise<void> {
 		const run = this.queue;
 		this.queue = [];
+		this.running = true;
 		this.verified += run.length;
 		this.runs++;
-		try {
-			const results = await this.inner.verifyAll(run.map((q) => q.statement));
-			if (results.length !== run.length)
-				throw new Error(`the verifier answered ${results.length} of ${run.length} statements`);
-			for (const [i, { key, settle }] of run.entries()) {
-				this.remember(key, results[i]!);
-				settle.resolve(results[i]!);
+		void (async () => {
+			try {
+				const results = await this.inner.verifyAll(run.map((q) => q.statement));
+				if (results.length !== run.length)
+					throw new Error(`the verifier answered ${results.length} of ${run.length} statements`);
+				for (const [i, { key, settle }] of run.entries()) {
+					this.remember(key, results[i]!);
+					settle.resolve(results[i]!);
+				}
+			} catch (error) {
+				for (const { settle } of run) settle.reject(error);
+			} finally {
+				for (const { key } of run) this.pending.delete(key);
+				this.running = false;
+				this.pump();
 			}
-		} catch (error) {
-			for (const { settle } of run) settle.reject(error);
-		} finally {
-			for (const { key } of run) this.pending.delete(key);
-			this.running = false;
-			this.pump();
-		}
+		})();
 	}
 
 	stats(): VerdictCacheStats {
