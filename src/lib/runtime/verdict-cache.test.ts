@@ -2,20 +2,19 @@
  * The verdict cache in front of the real batch verifier (real Groth16 proofs of the committed circuit):
  * a statement is verified once, whoever asks again (the vote after mempool admission) gets the same
  * verdict without a second verification, a bad proof's `false` is kept too, a statement that differs in
- * any field is verified on its own, concurrent requests for one statement share a single check, and
- * statements asked for one at a time while the verifier is busy are verified together, in one batch.
+ * any field is verified on its own, and concurrent requests for one statement share a single check.
  * The same for BIP-340 verdicts, in front of the WASM verifier the node installs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTrapdoor, type ChameleonStatement } from '../core/chameleon.ts';
+import { generateTrapdoor, messageFromDigest, type ChameleonStatement } from '../core/chameleon.ts';
+import { sha256 } from '../core/hash.ts';
 import { loadVerificationKey } from '../crypto/artifacts.node.ts';
 import { Groth16BatchVerifier } from '../crypto/batch-verifier.ts';
-import type { ChameleonProver } from '../crypto/chameleon-prover.ts';
+import { proveHash, type ChameleonProver } from '../crypto/chameleon-prover.ts';
 import { createNodeProver } from '../crypto/prover.node.ts';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import type { SignatureVerifier } from '../core/identity.ts';
 import { loadSchnorrWasmVerifier } from '../crypto/schnorr-wasm.node.ts';
-import { provenStatement } from '../../../tests/fixtures/statements.ts';
 import { VerdictCache, rememberSignatureVerdicts, statementKey } from './verdict-cache.ts';
 
 let prover: ChameleonProver;
@@ -23,13 +22,11 @@ let verifier: Groth16BatchVerifier;
 let good: ChameleonStatement;
 let other: ChameleonStatement;
 let bad: ChameleonStatement;
-/** Statements the real verifier was asked about, counted, and the size of each call. */
+/** Statements the real verifier was asked about, counted. */
 let asked = 0;
-let calls: number[] = [];
 const counting = {
 	verifyAll: (statements: readonly ChameleonStatement[]) => {
 		asked += statements.length;
-		calls.push(statements.length);
 		return verifier.verifyAll(statements);
 	}
 };
@@ -38,10 +35,12 @@ beforeAll(async () => {
 	prover = await createNodeProver();
 	verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
 	const key = generateTrapdoor();
-	good = await provenStatement(prover, key.X, 'record one');
-	other = await provenStatement(prover, key.X, 'record two');
+	const m = messageFromDigest(sha256(new TextEncoder().encode('record one')));
+	good = { hk: key.X, m, hash: (await proveHash(prover, m, key.X)).hash };
+	const m2 = messageFromDigest(sha256(new TextEncoder().encode('record two')));
+	other = { hk: key.X, m: m2, hash: (await proveHash(prover, m2, key.X)).hash };
 	// The first proof offered for the second message: a real proof, of another statement.
-	bad = { ...other, hash: good.hash };
+	bad = { hk: key.X, m: m2, hash: good.hash };
 });
 
 afterAll(async () => {
@@ -56,7 +55,7 @@ describe('VerdictCache', () => {
 		expect(asked).toBe(2);
 		expect(await cache.verifyAll([bad, good, good])).toEqual([false, true, true]);
 		expect(asked).toBe(2);
-		expect(cache.stats()).toEqual({ hits: 3, verified: 2, runs: 1, size: 2 });
+		expect(cache.stats()).toEqual({ hits: 3, verified: 2, size: 2 });
 		expect(await cache.verifyAll([other, good])).toEqual([true, true]);
 		expect(asked).toBe(3);
 	});
@@ -81,32 +80,6 @@ describe('VerdictCache', () => {
 		await cache.verifyAll([good]);
 		expect(asked).toBe(3);
 		expect(() => new VerdictCache(counting, 0)).toThrow(RangeError);
-	});
-
-	it('verifies statements asked for one by one during a run together, each with its own verdict', async () => {
-		calls = [];
-		const cache = new VerdictCache(counting);
-		// Mempool admissions: one statement per call, as gossip validators ask, all before any answer.
-		const key = generateTrapdoor();
-		const fresh = await Promise.all(
-			['three', 'four', 'five'].map((text) => provenStatement(prover, key.X, `record ${text}`))
-		);
-		const answers = await Promise.all(
-			[good, bad, other, ...fresh, good].map((statement) => cache.verifyAll([statement]))
-		);
-		expect(answers).toEqual([[true], [false], [true], [true], [true], [true], [true]]);
-		// The first went alone (the verifier was idle); the five fresh ones that came meanwhile went as one
-		// batch, whose bad proof was found by bisection; the repeat was a hit.
-		expect(calls).toEqual([1, 5]);
-		expect(cache.stats()).toEqual({ hits: 1, verified: 6, runs: 2, size: 6 });
-		// A failing verifier fails every statement of its run, and those can be asked again.
-		const failing = new VerdictCache({
-			verifyAll: async () => {
-				throw new Error('worker gone');
-			}
-		});
-		await expect(failing.verifyAll([good])).rejects.toThrow('worker gone');
-		expect(failing.stats().size).toBe(0);
 	});
 });
 

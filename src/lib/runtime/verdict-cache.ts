@@ -29,20 +29,14 @@ export interface VerdictCacheStats {
 	hits: number;
 	/** Statements sent to the wrapped verifier. */
 	verified: number;
-	/** Calls to the wrapped verifier (statements that arrived together or during a run share one). */
-	runs: number;
 	size: number;
 }
 
 export class VerdictCache implements ChameleonVerifier {
 	private readonly verdicts = new Map<string, boolean>();
 	private readonly pending = new Map<string, Promise<boolean>>();
-	/** Fresh statements waiting for the verifier to finish its current run (see pump). */
-	private queue: Queued[] = [];
-	private running = false;
 	private hits = 0;
 	private verified = 0;
-	private runs = 0;
 
 	constructor(
 		private readonly inner: ChameleonVerifier,
@@ -52,63 +46,43 @@ export class VerdictCache implements ChameleonVerifier {
 			throw new RangeError(`verdict cache capacity must be a positive integer, got ${capacity}`);
 	}
 
-	verifyAll(statements: readonly ChameleonStatement[]): Promise<boolean[]> {
-		const answers: (boolean | Promise<boolean>)[] = [];
-		for (const statement of statements) {
-			const key = statementKey(statement);
-			const known = this.verdicts.get(key) ?? this.pending.get(key);
-			if (known !== undefined) {
+	async verifyAll(statements: readonly ChameleonStatement[]): Promise<boolean[]> {
+		const keys = statements.map(statementKey);
+		const fresh: { key: string; statement: ChameleonStatement }[] = [];
+		const seen = new Set<string>();
+		for (const [i, key] of keys.entries()) {
+			if (this.verdicts.has(key) || this.pending.has(key) || seen.has(key)) {
 				this.hits++;
-				answers.push(known);
 				continue;
 			}
-			let settle!: Queued['settle'];
-			const verdict = new Promise<boolean>((resolve, reject) => (settle = { resolve, reject }));
-			// Awaited by whoever asks for the same statement meanwhile; a failure is thrown to them and here.
-			verdict.catch(() => undefined);
-			this.pending.set(key, verdict);
-			this.queue.push({ key, statement, settle });
-			answers.push(verdict);
+			seen.add(key);
+			fresh.push({ key, statement: statements[i]! });
 		}
-		this.pump();
-		return Promise.all(answers);
-	}
-
-	/**
-	 * Statements go to the wrapped verifier one run at a time, and all that arrived during a run go
-	 * together in the next: transactions reach the mempool one by one (gossip validators run
-	 * concurrently), and a proof checked alone costs the full 4 Miller loops and final exponentiation
-	 * where a batch costs little more than one Miller loop each (crypto/batch-verifier.ts). No timer:
-	 * a statement asked for while the verifier is idle is checked at once.
-	 */
-	private pump(): void {
-		if (this.running || this.queue.length === 0) return;
-		const run = this.queue;
-		this.queue = [];
-		this.running = true;
-		this.verified += run.length;
-		this.runs++;
-		void (async () => {
-			try {
-				const results = await this.inner.verifyAll(run.map((q) => q.statement));
-				if (results.length !== run.length)
-					throw new Error(`the verifier answered ${results.length} of ${run.length} statements`);
-				for (const [i, { key, settle }] of run.entries()) {
-					this.remember(key, results[i]!);
-					settle.resolve(results[i]!);
-				}
-			} catch (error) {
-				for (const { settle } of run) settle.reject(error);
-			} finally {
-				for (const { key } of run) this.pending.delete(key);
-				this.running = false;
-				this.pump();
+		if (fresh.length > 0) {
+			this.verified += fresh.length;
+			const run = this.inner.verifyAll(fresh.map((f) => f.statement));
+			for (const [i, { key }] of fresh.entries()) {
+				const verdict = run.then((results) => {
+					if (results.length !== fresh.length)
+						throw new Error(`the verifier answered ${results.length} of ${fresh.length} statements`);
+					return results[i]!;
+				});
+				// Awaited by whoever asks for the same statement meanwhile; a failure is thrown to them and here.
+				verdict.catch(() => undefined);
+				this.pending.set(key, verdict);
 			}
-		})();
+			try {
+				const results = await run;
+				for (const [i, { key }] of fresh.entries()) this.remember(key, results[i]!);
+			} finally {
+				for (const { key } of fresh) this.pending.delete(key);
+			}
+		}
+		return Promise.all(keys.map((key) => this.verdicts.get(key) ?? this.pending.get(key)!));
 	}
 
 	stats(): VerdictCacheStats {
-		return { hits: this.hits, verified: this.verified, runs: this.runs, size: this.verdicts.size };
+		return { hits: this.hits, verified: this.verified, size: this.verdicts.size };
 	}
 
 	private remember(key: string, verdict: boolean): void {
@@ -116,12 +90,6 @@ export class VerdictCache implements ChameleonVerifier {
 		if (this.verdicts.size >= this.capacity) this.verdicts.delete(this.verdicts.keys().next().value!);
 		this.verdicts.set(key, verdict);
 	}
-}
-
-interface Queued {
-	key: string;
-	statement: ChameleonStatement;
-	settle: { resolve(verdict: boolean): void; reject(error: unknown): void };
 }
 
 const encoder = new TextEncoder();
