@@ -20,8 +20,8 @@ export class Directory {
 		private readonly clock: () => number = Date.now
 	) {
 		serve(net, IDENTITY, async () => own());
-		net.addEventListener('peer:connect', (event) => void this.ask(event.detail));
-		for (const peer of net.peers()) void this.ask(peer);
+		net.addEventListener('peer:connect', (event) => void this.ask(event.detail, true));
+		for (const peer of net.peers()) void this.ask(peer, true);
 	}
 
 	peerOf(identity: Bytes): string | undefined {
@@ -43,14 +43,21 @@ export class Directory {
 		return () => this.listeners.delete(listener);
 	}
 
-	/** Asks `peer` who it is; invalid presences penalise it. */
-	async ask(peer: string): Promise<void> {
+	/**
+	 * Asks `peer` who it is; invalid presences penalise it. Listeners hear of a peer that just connected
+	 * or of a new identity; a repeated answer is no news (outboxes retry on news, and asking around to
+	 * locate someone must not make them retry in a loop).
+	 */
+	async ask(peer: string, connected = false): Promise<void> {
 		try {
+			let news = connected;
 			for (const presence of await call(this.net, peer, IDENTITY, null)) {
 				checkPresence(presence, peer, this.clock());
-				this.peers.set(bytesToHex(presence.publicKey), peer);
+				const identity = bytesToHex(presence.publicKey);
+				news ||= this.peers.get(identity) !== peer;
+				this.peers.set(identity, peer);
 			}
-			for (const listener of this.listeners) listener();
+			if (news) for (const listener of this.listeners) listener();
 		} catch (error) {
 			if ((error as { name?: string }).name === 'ValidationError')
 				this.net.penalise(peer, `identity: ${(error as Error).message}`);

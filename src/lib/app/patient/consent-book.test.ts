@@ -82,4 +82,20 @@ describe('the consent book', () => {
 		expect((await consents.consents())[0]!.revocationNotDelivered).toEqual([]);
 		await expect(consents.revoke('00'.repeat(32))).rejects.toMatchObject({ code: 'consent-unknown' });
 	});
+
+	it('runs the list again when an institution comes online while a run is passing it', async () => {
+		let cameOnline = false;
+		// B is offline when the run reaches it and comes online right after (the directory calls deliver).
+		const { consents, sent } = book(async (institution: Bytes, message) => {
+			if ('share' in message || bytesToHex(institution) !== bytesToHex(B.institution.id) || cameOnline)
+				return;
+			cameOnline = true;
+			void consents.deliver();
+			throw offline('B');
+		});
+		const consent = await consents.share(share);
+		await consents.revoke(consent.id);
+		expect((await consents.consents())[0]!.revocationNotDelivered).toEqual([]);
+		expect(sent.filter((s) => s.kind === 'revoke' && s.to === bytesToHex(B.institution.id))).toHaveLength(2);
+	});
 });

@@ -49,6 +49,8 @@ export interface ConsentBookOptions {
 
 export class ConsentBook {
 	private delivering: Promise<void> | undefined;
+	/** Set by a `deliver` call made while a run was under way. */
+	private deliverAgain = false;
 
 	constructor(private readonly options: ConsentBookOptions) {}
 
@@ -121,37 +123,49 @@ export class ConsentBook {
 			}))
 		]);
 		this.options.changed();
-		// A run already under way listed what was due before this revocation: wait for it, then run.
-		await this.delivering?.catch(() => undefined);
+		// A run already under way listed what was due before this revocation: it runs once more.
 		await this.deliver();
 	}
 
 	/**
 	 * Tells each institution a revocation is still due to; what it confirms (or refuses: it has heard) is
-	 * done. One that is unreachable stays due for the next run.
+	 * done. One that is unreachable stays due for the next run. A call during a run (an institution came
+	 * online after the run had passed it) runs the list once more when the run ends, so no chance is lost.
 	 */
 	deliver(): Promise<void> {
+		this.deliverAgain = this.delivering !== undefined;
+		this.delivering ??= (async () => {
+			let delivered = 0;
+			try {
+				do {
+					this.deliverAgain = false;
+					delivered += await this.deliverOnce();
+				} while (this.deliverAgain);
+			} finally {
+				this.delivering = undefined;
+				// Only a change is worth a refresh of the screens (which asks around, and would retry again).
+				if (delivered > 0) this.options.changed();
+			}
+		})();
+		return this.delivering;
+	}
+
+	private async deliverOnce(): Promise<number> {
 		const { store } = this.options;
 		let delivered = 0;
-		this.delivering ??= (async () => {
-			for (const [key] of await store.list('meta', { from: DUE_PREFIX, to: DUE_END })) {
-				const [id, institution] = key.slice(DUE_PREFIX.length).split(':') as [string, string];
-				const revocation = await store.get('meta', `revocation:${id}`);
-				try {
-					if (revocation)
-						await this.options.send(fromHex(institution, 32), { revoke: decodeRevocation(revocation) });
-				} catch (error) {
-					if (!(error instanceof AppError && error.code === 'refused')) continue;
-				}
-				await store.write([{ table: 'meta', key, value: null }]);
-				delivered++;
+		for (const [key] of await store.list('meta', { from: DUE_PREFIX, to: DUE_END })) {
+			const [id, institution] = key.slice(DUE_PREFIX.length).split(':') as [string, string];
+			const revocation = await store.get('meta', `revocation:${id}`);
+			try {
+				if (revocation)
+					await this.options.send(fromHex(institution, 32), { revoke: decodeRevocation(revocation) });
+			} catch (error) {
+				if (!(error instanceof AppError && error.code === 'refused')) continue;
 			}
-		})().finally(() => {
-			this.delivering = undefined;
-			// Only a change is worth a refresh of the screens (which asks around, and would retry again).
-			if (delivered > 0) this.options.changed();
-		});
-		return this.delivering;
+			await store.write([{ table: 'meta', key, value: null }]);
+			delivered++;
+		}
+		return delivered;
 	}
 
 	async revocations(): Promise<Revocation[]> {
