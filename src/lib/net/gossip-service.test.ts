@@ -1,13 +1,14 @@
 /**
  * The gossip service over libp2p's in-memory transport: gossipsub's own score counts rejected
- * messages and bans their sender, a burst of forgeries costs a bounded number of checks, and a frame
- * above twice the message limit (which gossipsub's decoder drops before any validator) is charged to
- * its sender.
+ * messages and bans their sender, a burst of forgeries costs a bounded number of checks, a message
+ * above the limit is refused before any validator (and counted against its sender), and a frame above
+ * twice the message limit (which gossipsub's decoder drops) is charged to its sender.
  */
 import * as lp from 'it-length-prefixed';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressOf, memoryNodes } from '../../../tests/fixtures/memory-net.ts';
+import { topicName } from './gossip-service.ts';
 
 const MAX = 16 * 1024;
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -79,6 +80,45 @@ describe('gossip service', () => {
 		expect(checked).toBeGreaterThanOrEqual(5);
 		expect(checked).toBeLessThanOrEqual(5 + 16);
 		expect(hub.net.stats().rateLimited).toBeGreaterThan(0);
+	}, 40_000);
+
+	it('refuses a message above the limit before any validator, and bans its sender through the score', async () => {
+		const hub = await start();
+		const sender = await start({ bootstrap: [addressOf(hub)] });
+		let probes = 0;
+		let others = 0;
+		hub.net.subscribe('consensus', async (data) => {
+			if (new TextDecoder().decode(data).startsWith('probe')) probes++;
+			else others++;
+			return 'ignore';
+		});
+		sender.net.subscribe('consensus', async () => 'accept');
+		await expect
+			.poll(
+				async () => {
+					await sender.net.publish('consensus', bytes(`probe ${Date.now()}`));
+					return probes > 0;
+				},
+				{ timeout: 15_000, interval: 300 }
+			)
+			.toBe(true);
+		// What the hub hashes for message ids (gossipsub keeps its id function as a private field).
+		const hashed: number[] = [];
+		const hub_ = hub.node.services.pubsub as unknown as { msgIdFn: (m: { data: Uint8Array }) => unknown };
+		const msgIdFn = hub_.msgIdFn;
+		hub_.msgIdFn = (message) => (hashed.push(message.data.length), msgIdFn(message));
+		// Gossipsub itself publishes past our limit (PeerNet.publish would refuse): a frame below twice
+		// the limit, which the decoder lets through to the gate.
+		const pubsub = sender.node.services.pubsub;
+		for (let i = 0; i < 12 && !hub.net.stats().banned.includes(sender.net.peerId); i++) {
+			await pubsub.publish(topicName('consensus'), new Uint8Array(MAX + 1 + i)).catch(() => undefined);
+			await new Promise((resolve) => setTimeout(resolve, 150));
+		}
+		await expect.poll(() => hub.net.stats().banned, { timeout: 10_000 }).toContain(sender.net.peerId);
+		expect(others).toBe(0);
+		expect(hashed.filter((length) => length > MAX)).toEqual([]);
+		expect(hub.net.stats().rejected).toBeGreaterThanOrEqual(4);
+		expect(hub.net.stats().oversizeFrames).toBe(0);
 	}, 40_000);
 
 	it('charges the sender of a frame above twice the message limit, and bans it on the second', async () => {

@@ -3,9 +3,12 @@
  * verdict decides whether a message is forwarded (accept), dropped without blame (ignore) or dropped
  * and counted against the peer it came from (reject, gossipsub's invalid-delivery score).
  *
- * Before the validator runs, the sender's budget (messages and bytes per second, smaller for strangers:
- * peer-guard.ts) and the size limit are checked. A frame above twice the message limit never reaches a
- * validator: gossipsub's decoder refuses it and drops the stream; this service charges its sender.
+ * A message above the size limit is refused by gossipsub's inbound transform (OversizeGate), which runs
+ * before gossipsub hashes the message for its id: gossipsub counts it invalid against its sender, and no
+ * megabytes of junk are hashed (an oversized flood spent a quarter of a member's CPU in that hash). A
+ * frame above twice the message limit is refused earlier still: gossipsub's decoder drops the stream and
+ * this service charges its sender. Before the validator runs, the sender's budget (messages and bytes
+ * per second, smaller for strangers: peer-guard.ts) is checked.
  * A peer whose gossipsub score fell to minus the ban threshold is banned right after the reject that
  * brought it there (and on every heartbeat, for the other parts of the score). Each peer may have only
  * `gossipInFlight` messages being validated at once, so a burst inside its rate budget queues a bounded
@@ -54,14 +57,38 @@ const VERDICTS: Record<Verdict, TopicValidatorResult> = {
 	ignore: TopicValidatorResult.Ignore
 };
 
+/**
+ * Gossipsub's inbound transform, the first look at a message's data (before its id is hashed): data
+ * above the limit throws, which gossipsub counts as an invalid message of the sender (its P4 score, as
+ * a validator's reject). Outbound data is published as it is (publish checks the limit).
+ */
+export class OversizeGate implements NonNullable<GossipsubOpts['dataTransform']> {
+	/** Messages refused here (NetStats counts them as rejected). */
+	refused = 0;
+
+	constructor(private readonly maxBytes: number) {}
+
+	inboundTransform(_topic: string, data: Uint8Array): Uint8Array {
+		if (data.length <= this.maxBytes) return data;
+		this.refused++;
+		throw new MessageTooLargeError(data.length, this.maxBytes);
+	}
+
+	outboundTransform(_topic: string, data: Uint8Array): Uint8Array {
+		return data;
+	}
+}
+
 /** Gossipsub's options for SPChain: unsigned messages (payloads carry their own signatures), scoring. */
 export function gossipsubOptions(
 	limits: NetLimits,
+	gate: OversizeGate,
 	maxBytes: number,
 	appPenalty: (peer: string) => number
 ): Partial<GossipsubOpts> {
 	return {
 		globalSignaturePolicy: StrictNoSign,
+		dataTransform: gate,
 		msgIdFn: (message) => sha256(message.data),
 		...GOSSIP_TIMING,
 		allowPublishToZeroTopicPeers: true,
@@ -69,7 +96,7 @@ export function gossipsubOptions(
 		emitSelf: false,
 		floodPublish: true,
 		fallbackToFloodsub: false,
-		// Up to twice the limit still reaches the validator, which rejects it; above, see OVERSIZE below.
+		// Up to twice the limit still reaches the gate, which refuses it; above, see OVERSIZE below.
 		maxInboundDataLength: 2 * maxBytes + 64 * 1024,
 		allowedTopics: TOPICS.map(topicName),
 		...gossipScoring(limits, TOPICS.map(topicName), appPenalty)
@@ -95,6 +122,8 @@ export interface GossipComponents {
 export interface GossipInit {
 	maxBytes: number;
 	limits: NetLimits;
+	/** The gate given to gossipsub's options (its refusals count as rejected). */
+	gate: OversizeGate;
 }
 
 /** The gossip counters of NetStats (the bans are the guard's). */
@@ -104,7 +133,7 @@ export type GossipStats = Omit<NetStats, 'banned'>;
 const OVERSIZE = 'InvalidDataLengthError';
 
 export class GossipService implements Startable {
-	readonly stats: GossipStats = {
+	private readonly counts: GossipStats = {
 		published: 0,
 		droppedNoPeers: 0,
 		received: 0,
@@ -124,6 +153,10 @@ export class GossipService implements Startable {
 
 	readonly [Symbol.toStringTag] = 'spchain/gossip';
 
+	get stats(): GossipStats {
+		return { ...this.counts, rejected: this.counts.rejected + this.init.gate.refused };
+	}
+
 	start(): void {
 		this.components.pubsub.addEventListener('gossipsub:heartbeat', this.onHeartbeat);
 		this.chargeOversizeFrames();
@@ -138,9 +171,9 @@ export class GossipService implements Startable {
 		if (this.stopped) throw new NetStoppedError();
 		if (data.length > this.init.maxBytes) throw new MessageTooLargeError(data.length, this.init.maxBytes);
 		const result = await this.components.pubsub.publish(topicName(topic), data);
-		this.stats.published++;
+		this.counts.published++;
 		if (result.recipients.length === 0) {
-			this.stats.droppedNoPeers++;
+			this.counts.droppedNoPeers++;
 			if (!this.warnedNoPeers.has(topic)) {
 				this.warnedNoPeers.add(topic);
 				console.info(`[net] no peer on ${topic} yet: message dropped (logged once per topic)`);
@@ -156,16 +189,12 @@ export class GossipService implements Startable {
 			const from = peerId.toString();
 			if (guard.isBanned(from)) return TopicValidatorResult.Ignore;
 			if (!guard.takeGossip(from, message.data.length)) {
-				this.stats.rateLimited++;
+				this.counts.rateLimited++;
 				return TopicValidatorResult.Ignore;
-			}
-			if (message.data.length > this.init.maxBytes) {
-				this.stats.rejected++;
-				return TopicValidatorResult.Reject;
 			}
 			const done = guard.beginValidation(from);
 			if (!done) {
-				this.stats.rateLimited++;
+				this.counts.rateLimited++;
 				return TopicValidatorResult.Ignore;
 			}
 			let verdict: Verdict;
@@ -179,9 +208,9 @@ export class GossipService implements Startable {
 			} finally {
 				done();
 			}
-			this.stats.received++;
+			this.counts.received++;
 			if (verdict === 'reject') {
-				this.stats.rejected++;
+				this.counts.rejected++;
 				// Gossipsub counts the reject once this returns: ban at once when that reaches the threshold,
 				// not at the next heartbeat, so a burst's queued forgeries are not all checked first.
 				setTimeout(() => this.banIfScoreFell(from), 0);
@@ -216,7 +245,7 @@ export class GossipService implements Startable {
 		if (!original) return;
 		hooked.handlePeerReadStreamError = (error, peerId) => {
 			if (error instanceof Error && error.name === OVERSIZE) {
-				this.stats.oversizeFrames++;
+				this.counts.oversizeFrames++;
 				this.components.guard.penalise(
 					peerId.toString(),
 					this.init.limits.oversizePoints,

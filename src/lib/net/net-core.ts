@@ -22,7 +22,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import { DiscoveryService, spchainDiscovery } from './discovery-service.ts';
-import { GossipService, gossipsubOptions, spchainGossip } from './gossip-service.ts';
+import { GossipService, gossipsubOptions, OversizeGate, spchainGossip } from './gossip-service.ts';
 import { bootstrapPeers, keepAlive, type KeepAliveService } from './keep-alive-service.ts';
 import { Scoreboard } from './limits.ts';
 import { peerGuard, type PeerGuard } from './peer-guard.ts';
@@ -78,6 +78,7 @@ export function spchainServices(options: PeerNetOptions) {
 	const scores = new Scoreboard(limits.banThreshold, limits.scoreHalfLifeMs, limits.banMs);
 	const isBanned = (peerId: PeerId) => scores.isBanned(peerId.toString());
 	let discovery: DiscoveryService | undefined;
+	const gate = new OversizeGate(maxBytes);
 	const services = {
 		identify: identify(),
 		identifyPush: identifyPush(),
@@ -89,8 +90,8 @@ export function spchainServices(options: PeerNetOptions) {
 			isProtected: options.isProtected,
 			onBan: (peer) => discovery?.forget(peer)
 		}),
-		pubsub: gossipsub(gossipsubOptions(limits, maxBytes, (peer) => scores.points(peer))),
-		gossip: spchainGossip({ maxBytes, limits }),
+		pubsub: gossipsub(gossipsubOptions(limits, gate, maxBytes, (peer) => scores.points(peer))),
+		gossip: spchainGossip({ maxBytes, limits, gate }),
 		requests: spchainRequests({ maxBytes, limits }),
 		discovery: (components: Parameters<ReturnType<typeof spchainDiscovery>>[0]) =>
 			(discovery = spchainDiscovery({ maxPeers: limits.maxPeers })(components)),
