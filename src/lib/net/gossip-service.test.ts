@@ -15,6 +15,21 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 const { start, stopAll } = memoryNodes({ maxMessageBytes: MAX });
 afterEach(stopAll);
 
+type Started = Awaited<ReturnType<typeof start>>;
+
+/** Publishes `prefix <now>` from `sender` until `heard()`: the hub then receives the sender's gossip. */
+async function untilHeard(sender: Started, prefix: string, heard: () => boolean): Promise<void> {
+	await expect
+		.poll(
+			async () => {
+				await sender.net.publish('consensus', bytes(`${prefix} ${Date.now()}`));
+				return heard();
+			},
+			{ timeout: 15_000, interval: 300 }
+		)
+		.toBe(true);
+}
+
 describe('gossip service', () => {
 	it('bans a sender of rejected messages through gossipsub’s score, and accepts the good ones', async () => {
 		const hub = await start();
@@ -27,15 +42,7 @@ describe('gossip service', () => {
 			return 'accept';
 		});
 		sender.net.subscribe('consensus', async () => 'accept');
-		await expect
-			.poll(
-				async () => {
-					await sender.net.publish('consensus', bytes(`good ${Date.now()}`));
-					return got.length > 0;
-				},
-				{ timeout: 15_000, interval: 300 }
-			)
-			.toBe(true);
+		await untilHeard(sender, 'good', () => got.length > 0);
 		expect(hub.net.stats().banned).toEqual([]);
 		// gossipsub counts each reject (squared): rejectsToBan (5) of them reach the ban threshold
 		for (let i = 0; i < 8 && !hub.net.stats().banned.includes(sender.net.peerId); i++) {
@@ -61,15 +68,7 @@ describe('gossip service', () => {
 		});
 		sender.net.subscribe('consensus', async () => 'accept');
 		// wait until the hub receives the sender's gossip at all
-		await expect
-			.poll(
-				async () => {
-					await sender.net.publish('consensus', bytes(`probe ${Date.now()}`));
-					return hub.net.stats().received > 0;
-				},
-				{ timeout: 15_000, interval: 300 }
-			)
-			.toBe(true);
+		await untilHeard(sender, 'probe', () => hub.net.stats().received > 0);
 		// 300 forgeries at once, well inside the stranger's rate budget (a burst of 500)
 		await Promise.all(
 			Array.from({ length: 300 }, (_, i) => sender.net.publish('consensus', bytes(`forged ${i}`)))
@@ -93,15 +92,7 @@ describe('gossip service', () => {
 			return 'ignore';
 		});
 		sender.net.subscribe('consensus', async () => 'accept');
-		await expect
-			.poll(
-				async () => {
-					await sender.net.publish('consensus', bytes(`probe ${Date.now()}`));
-					return probes > 0;
-				},
-				{ timeout: 15_000, interval: 300 }
-			)
-			.toBe(true);
+		await untilHeard(sender, 'probe', () => probes > 0);
 		// What the hub hashes for message ids (gossipsub keeps its id function as a private field).
 		const hashed: number[] = [];
 		const hub_ = hub.node.services.pubsub as unknown as { msgIdFn: (m: { data: Uint8Array }) => unknown };
