@@ -1,4 +1,7 @@
 /**
+ * Why this file is long: one run's phases share its members, attackers and counters; the processes
+ * it drives live in bench/attack/.
+ *
  * `npm run bench -- attack` (issue 18): a hostile network against real nodes. A relay and the four
  * consensus-group members of a development genesis run as FullNodes in this process (real libp2p on
  * loopback, gossipsub, WASM miners in worker threads, BLS-certified pins); outsiders with no keys
@@ -13,7 +16,8 @@
  *
  * The difficulty is fixed (bench/attack/protocol.ts), so every phase's pin rate compares with the
  * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's
- * after a garbage collection) is compared with the start's; the closing lines check issue 18's
+ * after a garbage collection) is compared with the attacks' start (after the quiet baseline) and with
+ * the bench's start; the closing lines check issue 18's
  * acceptance: every attack's rate at least half the baseline, no honest node banning another, memory
  * within 20 %.
  *
@@ -21,9 +25,6 @@
  * the attacks (about 20 minutes).
  * BENCH_ATTACK_ONLY=random,replay,sybils,faults runs only the named phases after the baseline. The
  * figures depend on the machine's load, which is printed with them.
- *
- * Why this file is long: one run's phases share its members, attackers and counters; the processes
- * it drives live in bench/attack/.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
