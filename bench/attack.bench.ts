@@ -17,9 +17,8 @@
  * The difficulty is fixed (bench/attack/protocol.ts), so every phase's pin rate compares with the
  * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's
  * after a garbage collection) is compared with the attacks' start (after the quiet baseline) and with
- * the bench's start; the closing lines check issue 18's
- * acceptance: every attack's rate at least half the baseline, no honest node banning another, memory
- * within 20 %.
+ * the bench's start; the closing lines check issue 18's acceptance: every attack's rate at least
+ * half the baseline, no honest node banning another, memory within 20 %.
  *
  * BENCH_QUICK=1: 15 s phases (about 5 minutes in all); otherwise 60 s and a quiet phase of 150 s after
  * the attacks (about 20 minutes).
