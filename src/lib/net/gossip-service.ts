@@ -66,7 +66,8 @@ export class OversizeGate implements NonNullable<GossipsubOpts['dataTransform']>
 	/** Messages refused here (NetStats counts them as rejected). */
 	refused = 0;
 
-	constructor(private readonly maxBytes: number) {}
+	/** @param maxBytes the largest message data accepted (PeerNet's maxMessageBytes) */
+	constructor(readonly maxBytes: number) {}
 
 	inboundTransform(_topic: string, data: Uint8Array): Uint8Array {
 		if (data.length <= this.maxBytes) return data;
@@ -83,7 +84,6 @@ export class OversizeGate implements NonNullable<GossipsubOpts['dataTransform']>
 export function gossipsubOptions(
 	limits: NetLimits,
 	gate: OversizeGate,
-	maxBytes: number,
 	appPenalty: (peer: string) => number
 ): Partial<GossipsubOpts> {
 	return {
@@ -97,7 +97,7 @@ export function gossipsubOptions(
 		floodPublish: true,
 		fallbackToFloodsub: false,
 		// Up to twice the limit still reaches the gate, which refuses it; above, see OVERSIZE below.
-		maxInboundDataLength: 2 * maxBytes + 64 * 1024,
+		maxInboundDataLength: 2 * gate.maxBytes + 64 * 1024,
 		allowedTopics: TOPICS.map(topicName),
 		...gossipScoring(limits, TOPICS.map(topicName), appPenalty)
 	};
@@ -120,9 +120,8 @@ export interface GossipComponents {
 }
 
 export interface GossipInit {
-	maxBytes: number;
 	limits: NetLimits;
-	/** The gate given to gossipsub's options (its refusals count as rejected). */
+	/** The gate given to gossipsub's options: its limit is the service's, its refusals count as rejected. */
 	gate: OversizeGate;
 }
 
@@ -169,7 +168,8 @@ export class GossipService implements Startable {
 
 	async publish(topic: Topic, data: Uint8Array): Promise<void> {
 		if (this.stopped) throw new NetStoppedError();
-		if (data.length > this.init.maxBytes) throw new MessageTooLargeError(data.length, this.init.maxBytes);
+		const { maxBytes } = this.init.gate;
+		if (data.length > maxBytes) throw new MessageTooLargeError(data.length, maxBytes);
 		const result = await this.components.pubsub.publish(topicName(topic), data);
 		this.counts.published++;
 		if (result.recipients.length === 0) {
@@ -249,7 +249,7 @@ export class GossipService implements Startable {
 				this.components.guard.penalise(
 					peerId.toString(),
 					this.init.limits.oversizePoints,
-					`gossip frame above ${2 * this.init.maxBytes} bytes`
+					`gossip frame above ${2 * this.init.gate.maxBytes} bytes`
 				);
 			}
 			original(error, peerId);

@@ -90,8 +90,8 @@ export function spchainServices(options: PeerNetOptions) {
 			isProtected: options.isProtected,
 			onBan: (peer) => discovery?.forget(peer)
 		}),
-		pubsub: gossipsub(gossipsubOptions(limits, gate, maxBytes, (peer) => scores.points(peer))),
-		gossip: spchainGossip({ maxBytes, limits, gate }),
+		pubsub: gossipsub(gossipsubOptions(limits, gate, (peer) => scores.points(peer))),
+		gossip: spchainGossip({ limits, gate }),
 		requests: spchainRequests({ maxBytes, limits }),
 		discovery: (components: Parameters<ReturnType<typeof spchainDiscovery>>[0]) =>
 			(discovery = spchainDiscovery({ maxPeers: limits.maxPeers })(components)),
