@@ -39,6 +39,15 @@ describe('canonical encoding', () => {
 		);
 	});
 
+	it('hands out encodings over memory of their own (a kept pin holds no 8 KB pool slab)', () => {
+		// cborg in Node writes into pooled Buffers: a 190-byte encoding was a view into an 8 KB slab.
+		for (const size of [16, 150, 190, 1000, 5000]) {
+			const bytes = encodeCanonical({ sig: new Uint8Array(size).fill(1) });
+			expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+			expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+		}
+	});
+
 	it('orders map keys canonically whatever the insertion order', () => {
 		expect(encodeCanonical({ b: 1, a: 2, aa: 3 })).toEqual(encodeCanonical({ aa: 3, a: 2, b: 1 }));
 	});

@@ -10,7 +10,7 @@
  * Any failure is a ValidationError with code 'encoding'.
  */
 import { decode, encode, Tokenizer, Type, type Token } from 'cborg';
-import { equalBytes, type Bytes } from './bytes.ts';
+import { equalBytes, ownBytes, type Bytes } from './bytes.ts';
 import { ValidationError } from './errors.ts';
 
 /** A value the canonical encoding accepts: CBOR's data model without floats. */
@@ -37,9 +37,10 @@ const DECODE_OPTIONS = {
 	useMaps: false
 } as const;
 
+/** Encoded bytes that own their memory (ownBytes): encodings are kept, as pins, ids and facts. */
 export function encodeCanonical(value: Canonical): Bytes {
 	try {
-		return encode(value);
+		return ownBytes(encode(value));
 	} catch (error) {
 		throw new ValidationError('encoding', `cannot encode value: ${(error as Error).message}`);
 	}
