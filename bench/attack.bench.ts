@@ -2,23 +2,23 @@
  * Why this file is long: one run's phases share its members, attackers and counters; the processes
  * it drives live in bench/attack/.
  *
- * `npm run bench -- attack` (issue 18): a hostile network against real nodes. A relay and the four
- * consensus-group members of a development genesis run as FullNodes in this process (real libp2p on
- * loopback, gossipsub, WASM miners in worker threads, BLS-certified pins); outsiders with no keys
- * (bench/attack/attacker.ts, in a child process: bench/attack/attacker-main.ts) flood them phase by
- * phase, each phase with fresh identities. Each phase prints the honest pin rate
- * (pinned keyblocks per minute) against the quiet baseline, the process's CPU (cores) and peak RSS,
- * the bans by who of whom, and at the end whether the honest chains agree. The fourth member (Dogwood)
- * runs as a process of its own on a LevelDB store (bench/attack/member-main.ts), so the faults are real
+ * `npm run bench -- attack` (issue 18): a hostile network against real nodes. The four consensus-group
+ * members of a development genesis run each as a process of its own on a LevelDB store, as a clinic
+ * runs its node (bench/attack/member-main.ts: a FullNode on real libp2p over loopback, gossipsub, a
+ * WASM miner in a worker thread, BLS-certified pins); this process runs the relay. Outsiders with no
+ * keys (bench/attack/attacker.ts, in a child process: bench/attack/attacker-main.ts) dial every member
+ * and flood them phase by phase, each phase with fresh identities. Each phase prints the honest pin
+ * rate (pinned keyblocks per minute) against the quiet baseline, each member's CPU (cores) and peak
+ * RSS, the bans by who of whom, and at the end whether the honest chains agree. The faults are real
  * ones: the relay stopped, Dogwood partitioned (SIGSTOP: its connections stay open and carry nothing),
  * Dogwood killed with `kill -9` and restarted from its store. Every member and the relay are the
  * consortium's protected peers (`isProtected`, as the admitted-institutions registry answers it).
  *
  * The difficulty is fixed (bench/attack/protocol.ts), so every phase's pin rate compares with the
- * baseline's. After the attacks, a quiet phase lets the members settle and the RSS (each process's
- * after a garbage collection) is compared with the attacks' start (after the quiet baseline) and with
- * the bench's start; the closing lines check issue 18's acceptance: every attack's rate at least
- * half the baseline, no honest node banning another, memory within 20 %.
+ * baseline's. After the attacks, a quiet phase lets the members settle and each member's RSS (after a
+ * garbage collection in its process) is compared with the attacks' start (after the quiet baseline);
+ * the closing lines check issue 18's acceptance: every attack's rate at least half the baseline, no
+ * honest node banning another, every member's memory within 20 %.
  *
  * BENCH_QUICK=1: 15 s phases (about 5 minutes in all); otherwise 60 s and a quiet phase of 150 s after
  * the attacks (about 20 minutes).
@@ -33,30 +33,11 @@ import { join } from 'node:path';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex } from '../src/lib/core/bytes.ts';
-import { devInstitution } from '../tests/fixtures/genesis-dev.ts';
-import type { DevInstitution } from '../tests/fixtures/genesis-dev.ts';
-import { keyblockHash } from '../src/lib/core/keyblock.ts';
-import { loadVerificationKey } from '../src/lib/crypto/artifacts.node.ts';
-import { Groth16BatchVerifier } from '../src/lib/crypto/batch-verifier.ts';
-import { installWasmBackends } from '../src/lib/crypto/wasm-backends.node.ts';
-import { createNodeProver } from '../src/lib/crypto/prover.node.ts';
-import { MinerPool } from '../src/lib/mining/pool.ts';
-import { spawnMiner } from '../src/lib/mining/spawn.node.ts';
 import { servePeerDirectory } from '../src/lib/net/directory.ts';
-import { createPeerNet } from '../src/lib/net/peer-net.node.ts';
-import type { PeerNet } from '../src/lib/net/peer-net.ts';
-import { FullNode } from '../src/lib/runtime/full-node.ts';
-import { openMemoryStore, type MemoryStore } from '../src/lib/store/memory-store.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { AttackKind } from './attack/attacker.ts';
-import { MemberProcess } from './attack/member-process.ts';
-import {
-	ATTACK_PREFIX,
-	attackGenesis,
-	MEMBER_NAMES,
-	type AttackCommand,
-	type MemberSetup
-} from './attack/protocol.ts';
+import { freePort, MemberProcess } from './attack/member-process.ts';
+import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand, type MemberSetup } from './attack/protocol.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ATTACK_ONLY=random,replay,sybils,faults: only those phases (after the quiet baseline). */
@@ -69,23 +50,14 @@ const NAMES = MEMBER_NAMES;
 const RATE = 400;
 const SYBILS = 8;
 
-interface Member {
-	name: string;
-	clinic: DevInstitution;
-	store: MemoryStore;
-	net: PeerNet;
-	node: FullNode;
-	pool: MinerPool;
-}
-
 interface PhaseResult {
 	phase: string;
 	pinsPerMinute: number;
-	/** The bench process (relay and three members) and Dogwood's process. */
-	cores: number;
-	peakRssMb: number;
-	dogwoodCores: number;
-	dogwoodPeakRssMb: number;
+	/** Each member's process, in NAMES order. */
+	cores: number[];
+	peakRssMb: number[];
+	/** The bench process: the relay. */
+	relayCores: number;
 	sent: number;
 	bans: string[];
 	honestBans: number;
@@ -113,96 +85,54 @@ export default async function attackBench(): Promise<void> {
 }
 
 export async function runAttackBench(): Promise<void> {
-	// The members check signatures on libsecp256k1 and mcl, as clinic nodes do (node/clinic-node.ts).
-	const backends = await installWasmBackends();
 	const genesisTimestamp = Date.now() - 60_000;
-	const genesis = attackGenesis(genesisTimestamp);
-	// Stable keys: the relay comes back with the same id and address, Dogwood with the same id.
+	// Stable keys and ports: the relay comes back with the same id and address, Dogwood with the same id.
 	const relayKey = await generateKeyPair('Ed25519');
 	const memberKeys = await Promise.all(NAMES.map(() => generateKeyPair('Ed25519')));
-	const protectedIds = [relayKey, ...memberKeys].map((k) => peerIdFromPrivateKey(k).toString());
-	const isProtected = (peer: string) => protectedIds.includes(peer);
+	const memberIds = memberKeys.map((k) => peerIdFromPrivateKey(k).toString());
+	const protectedIds = [peerIdFromPrivateKey(relayKey).toString(), ...memberIds];
 	let relay: Relay = await startRelay({ port: 0, privateKey: relayKey });
 	await servePeerDirectory(relay.node);
 	const relayPort = Number(relay.addresses[0]!.split('/tcp/')[1]!.split('/')[0]);
-	const verifier = await Groth16BatchVerifier.create(await loadVerificationKey());
-	const prover = await createNodeProver();
-	const clinics = NAMES.map(devInstitution);
-
-	async function startMember(index: number, store = openMemoryStore()): Promise<Member> {
-		const clinic = clinics[index]!;
-		const net = await createPeerNet({
-			bootstrap: relay.addresses,
-			privateKey: privateKeyToProtobuf(memberKeys[index]!),
-			isProtected
-		});
-		const pool = new MinerPool({ workers: 1, spawn: spawnMiner });
-		const node = await FullNode.start({
-			genesis,
-			store,
-			net,
-			verifier,
-			institution: {
-				id: clinic.institution.id,
-				signingKey: clinic.secrets.signingKey,
-				blsKey: clinic.secrets.blsKey,
-				chameleonKey: clinic.institution.chameleonKey,
-				trapdoor: clinic.secrets.trapdoor,
-				prover,
-				pool,
-				miningDuty: 0.25
-			}
-		});
-		node.startMining();
-		return { name: NAMES[index]!, clinic, store, net, node, pool };
-	}
-
-	async function stopMember(member: Member): Promise<void> {
-		await member.node.stop();
-		member.pool.terminate();
-		await member.net.stop();
-	}
-
-	const members: Member[] = [];
-	for (let i = 0; i < 3; i++) members.push(await startMember(i));
-	// Dogwood: its own process, on disk
-	const dogwoodDir = await mkdtemp(join(tmpdir(), 'spchain-attack-dogwood-'));
-	const dogwoodSetup: MemberSetup = {
-		index: 3,
-		storeDir: dogwoodDir,
+	const ports: number[] = [];
+	for (const _ of NAMES) ports.push(await freePort());
+	const address = (i: number) => `/ip4/127.0.0.1/tcp/${ports[i]}/ws/p2p/${memberIds[i]}`;
+	const dir = await mkdtemp(join(tmpdir(), 'spchain-attack-'));
+	const setups: MemberSetup[] = NAMES.map((_, index) => ({
+		index,
+		storeDir: join(dir, `member-${index}`),
 		bootstrap: relay.addresses,
+		listen: [`/ip4/127.0.0.1/tcp/${ports[index]}/ws`],
 		genesisTimestamp,
-		privateKey: bytesToHex(privateKeyToProtobuf(memberKeys[3]!)),
+		privateKey: bytesToHex(privateKeyToProtobuf(memberKeys[index]!)),
 		protectedIds
-	};
-	let dogwood = MemberProcess.spawn(dogwoodSetup);
-	const dogwoodId = protectedIds[4]!;
-	const names = new Map<string, string>([[dogwoodId, NAMES[3]!]]);
-	const honest = new Set([...members.map((m) => m.net.peerId), dogwoodId]);
-	const reference = () => members[0]!.node;
-	const view = { height: () => reference().chain.height, batches: () => reference().chain.batchCount };
+	}));
+	// Every member a process of its own on a LevelDB store, as a clinic runs it: each one's CPU and
+	// memory are its own, and any of them can be frozen or killed.
+	const members = setups.map((setup) => MemberProcess.spawn(setup));
+	const DOGWOOD = 3;
+	const names = new Map<string, string>(memberIds.map((id, i) => [id, NAMES[i]!]));
+	const honest = new Set(memberIds);
+	const reference = () => members[0]!.status;
+	const view = { height: () => reference().height, batches: () => reference().batches ?? 0 };
 
 	const load = loadavg()
 		.map((l) => l.toFixed(1))
 		.join(' ');
 	console.log(`load average ${load}; phases of ${PHASE_MS / 1000} s`);
-	console.log(`signatures on ${backends.signatures}; BLS on ${backends.bls}`);
 	console.log('waiting for the members to connect and pin the first keyblock…');
 	let waits = 0;
-	while (
-		members.some((m) => m.net.peers().length < 3) ||
-		dogwood.status.peers < 3 ||
-		reference().chain.height < 1
-	) {
-		if (dogwood.exited) throw new Error(`Dogwood’s process exited during start-up:\n${dogwood.lastErrors()}`);
+	while (members.some((m) => m.status.peers < 3) || reference().height < 1) {
+		const gone = members.find((m) => m.exited);
+		if (gone) throw new Error(`a member's process exited during start-up:\n${gone.lastErrors()}`);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		if (++waits % 20 === 0)
 			console.log(
-				`  peers ${members.map((m) => m.net.peers().length).join(' ')} Dogwood ${dogwood.status.peers}; height ${reference().chain.height}, Dogwood ${dogwood.status.height}`
+				`  peers ${members.map((m) => m.status.peers).join(' ')}; heights ${members.map((m) => m.status.height).join(' ')}`
 			);
 	}
 
-	const bootstrap = [...relay.addresses, ...members.flatMap((m) => m.net.addresses().slice(0, 1))];
+	const bootstrap = [...relay.addresses, ...NAMES.map((_, i) => address(i))];
 	const attackers = startAttackers();
 	let attackerCount = 0;
 	const viewTimer = setInterval(
@@ -219,16 +149,12 @@ export async function runAttackBench(): Promise<void> {
 			return ((await attackers.next('done')) as { sent: number }).sent;
 		};
 	}
-	for (const m of members) names.set(m.net.peerId, m.name);
 
 	const results: PhaseResult[] = [];
 	/** Every ban seen so far (bans last 10 minutes: a phase lists only its new ones). */
 	const seenBans = new Set<string>();
 	function bansNow(): [string, string][] {
-		const bans: [string, string][] = [];
-		for (const m of members) for (const banned of m.net.stats().banned) bans.push([m.name, banned]);
-		for (const banned of dogwood.status.banned) bans.push([NAMES[3]!, banned]);
-		return bans;
+		return members.flatMap((m, i) => m.status.banned.map((banned): [string, string] => [NAMES[i]!, banned]));
 	}
 	async function phase(
 		name: string,
@@ -237,21 +163,20 @@ export async function runAttackBench(): Promise<void> {
 	): Promise<PhaseResult> {
 		const start = Date.now();
 		const until = start + length;
-		const heightBefore = reference().chain.height;
-		const cpuBefore = process.cpuUsage();
-		const dogwoodCpuBefore = dogwood.cpuSeconds();
-		let peak = process.memoryUsage().rss;
-		let dogwoodPeak = dogwood.rssBytes();
-		const sampler = setInterval(() => {
-			peak = Math.max(peak, process.memoryUsage().rss);
-			dogwoodPeak = Math.max(dogwoodPeak, dogwood.rssBytes());
-		}, 1000);
+		const heightBefore = reference().height;
+		const cpuBefore = members.map((m) => m.cpuSeconds());
+		const relayCpuBefore = process.cpuUsage();
+		const peaks = members.map((m) => m.rssBytes());
+		const sampler = setInterval(
+			() => members.forEach((m, i) => (peaks[i] = Math.max(peaks[i]!, m.rssBytes()))),
+			1000
+		);
 		const sent = await body(until);
 		const left = until - Date.now();
 		if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 		clearInterval(sampler);
-		const cpu = process.cpuUsage(cpuBefore);
 		const wall = Date.now() - start;
+		const relayCpu = process.cpuUsage(relayCpuBefore);
 		const bans: string[] = [];
 		let honestBans = 0;
 		for (const [by, banned] of bansNow()) {
@@ -260,37 +185,39 @@ export async function runAttackBench(): Promise<void> {
 			if (!seenBans.has(ban)) bans.push(ban); // new in this phase
 			seenBans.add(ban);
 		}
-		const dogwoodCpu = Math.max(0, dogwood.cpuSeconds() - dogwoodCpuBefore);
 		const result: PhaseResult = {
 			phase: name,
-			pinsPerMinute: ((reference().chain.height - heightBefore) * 60_000) / wall,
-			cores: (cpu.user + cpu.system) / 1000 / wall,
-			peakRssMb: peak / 2 ** 20,
-			dogwoodCores: (dogwoodCpu * 1000) / wall,
-			dogwoodPeakRssMb: dogwoodPeak / 2 ** 20,
+			pinsPerMinute: ((reference().height - heightBefore) * 60_000) / wall,
+			// a killed member's counter restarts: its share of this phase is then unknown (0)
+			cores: members.map((m, i) => (Math.max(0, m.cpuSeconds() - cpuBefore[i]!) * 1000) / wall),
+			peakRssMb: peaks.map((p) => p / 2 ** 20),
+			relayCores: (relayCpu.user + relayCpu.system) / 1000 / wall,
 			sent,
 			bans,
 			honestBans
 		};
 		results.push(result);
 		console.log(
-			`${name.padEnd(30)} ${result.pinsPerMinute.toFixed(2).padStart(6)} pins/min  ` +
-				`${result.cores.toFixed(2)} cores  ${result.peakRssMb.toFixed(0)} MB peak  ` +
-				`Dogwood ${result.dogwoodCores.toFixed(2)} cores ${result.dogwoodPeakRssMb.toFixed(0)} MB  ` +
-				`${sent} sent  honest bans ${honestBans}  load ${loadavg()[0]!.toFixed(1)}`
+			`${name.padEnd(30)} ${result.pinsPerMinute.toFixed(2).padStart(6)} pins/min  cores ` +
+				`${result.cores.map((c) => c.toFixed(2)).join(' ')} (relay ${result.relayCores.toFixed(2)})  peak MB ` +
+				`${result.peakRssMb.map((p) => p.toFixed(0)).join(' ')}  ${sent} sent  honest bans ${honestBans}  ` +
+				`load ${loadavg()[0]!.toFixed(1)}`
 		);
 		return result;
 	}
+	/** Each member's RSS after a garbage collection in its process, and the relay process's. */
+	async function settled(when: string): Promise<{ members: number[]; relay: number }> {
+		await Promise.all(members.map((m) => m.collect()));
+		const rss = members.map((m) => m.rssBytes());
+		console.log(`  members' RSS ${when}, after a collection: ${rss.map(mb).join(', ')}`);
+		return { members: rss, relay: settledRss(when) };
+	}
 
-	const rssStart = settledRss('at the start');
-	await dogwood.collect();
-	const dogwoodRssStart = dogwood.rssBytes();
+	const rssStart = await settled('at the start');
 	let rejoined: boolean | undefined;
 	const baseline = await phase('quiet baseline', async () => 0);
 	// The attacks start here: the quiet baseline's growth is the chain's own (keyblocks pinned).
-	const rssAttackStart = settledRss('after the quiet baseline (the attacks start)');
-	await dogwood.collect();
-	const dogwoodRssAttackStart = dogwood.rssBytes();
+	const rssAttackStart = await settled('after the quiet baseline (the attacks start)');
 	const kinds: AttackKind[] = [
 		'random',
 		'forged-votes',
@@ -320,9 +247,7 @@ export async function runAttackBench(): Promise<void> {
 	// for every message id it saw for 120 s (its fixed TimeCacheDuration; a heap snapshot after the
 	// crowd phase held 7,000 of them), so the quiet phase outlasts that.
 	await phase('quiet after the attacks', async () => 0, SETTLE_MS);
-	const rssAfterAttacks = settledRss('after the attacks');
-	await dogwood.collect();
-	const dogwoodRssAfterAttacks = dogwood.rssBytes();
+	const rssAfterAttacks = await settled('after the attacks');
 
 	// Faults. The relay stops (the members keep their direct links), then comes back on its address.
 	const faultsFrom = results.length;
@@ -333,28 +258,23 @@ export async function runAttackBench(): Promise<void> {
 		relay = await startRelay({ port: relayPort, privateKey: relayKey });
 		await servePeerDirectory(relay.node);
 		// Dogwood partitioned: frozen for a phase, its connections open and silent.
+		const dogwood = members[DOGWOOD]!;
 		dogwood.freeze();
-		await phase(`${NAMES[3]} partitioned`, async () => 0);
+		await phase(`${NAMES[DOGWOOD]} partitioned`, async () => 0);
 		dogwood.thaw();
 		await dogwood.until((s) => s.peers >= 3, 60_000);
 		// kill -9, then back from its store (f = 1 of 4 down meanwhile).
 		await dogwood.kill9();
-		await phase(`${NAMES[3]} killed (kill -9)`, async () => 0);
-		dogwood = MemberProcess.spawn(dogwoodSetup);
-		rejoined = await dogwood.until((s) => s.peers >= 3 && s.height > 0, 120_000);
-		await phase(`${NAMES[3]} restarted from store`, async () => 0);
+		await phase(`${NAMES[DOGWOOD]} killed (kill -9)`, async () => 0);
+		members[DOGWOOD] = MemberProcess.spawn(setups[DOGWOOD]!);
+		rejoined = await members[DOGWOOD].until((s) => s.peers >= 3 && s.height > 0, 120_000);
+		await phase(`${NAMES[DOGWOOD]} restarted from store`, async () => 0);
 	}
-	const rssEnd = process.memoryUsage().rss;
+	const rssEnd = members.map((m) => m.rssBytes());
 
-	// The honest chains agree on every keyblock they all hold (Dogwood's read from its process).
-	const chains = members.map((m) => {
-		const hashes: string[] = [];
-		for (let h = 1; h <= m.node.chain.height; h++)
-			hashes.push(bytesToHex(keyblockHash(m.node.chain.ledger.keyblock(h)!.block.header)));
-		return hashes;
-	});
-	const dogwoodHashes = await dogwood.hashes();
-	if (dogwoodHashes) chains.push(dogwoodHashes);
+	// The honest chains agree on every keyblock they all hold.
+	const answers = await Promise.all(members.map((m) => m.hashes()));
+	const chains = answers.filter((hashes): hashes is string[] => hashes !== null);
 	const common = Math.min(...chains.map((c) => c.length));
 	const agree = Array.from({ length: common }, (_, h) => new Set(chains.map((c) => c[h])).size === 1).every(
 		Boolean
@@ -373,40 +293,40 @@ export async function runAttackBench(): Promise<void> {
 		`  pin rate under every attack ≥ half the baseline (${half.toFixed(2)}/min): ${slowest.pinsPerMinute >= half ? 'yes' : `NO (${slowest.phase}: ${slowest.pinsPerMinute.toFixed(2)})`}`
 	);
 	console.log(`  honest node banned an honest node: ${honestBans === 0 ? 'never' : `${honestBans} times`}`);
-	const benchGrowth = growth(rssAfterAttacks, rssAttackStart);
-	const dogwoodGrowth = growth(dogwoodRssAfterAttacks, dogwoodRssAttackStart);
+	console.log(`  each member's RSS after a collection (the quiet baseline's growth is the chain's own):`);
+	let worst = -Infinity;
+	NAMES.forEach((name, i) => {
+		const start = rssAttackStart.members[i]!;
+		const after = rssAfterAttacks.members[i]!;
+		worst = Math.max(worst, growth(after, start));
+		console.log(
+			`    ${name.padEnd(16)} before the baseline ${mb(rssStart.members[i]!)}, attacks' start ${mb(start)}, ` +
+				`after the attacks and ${SETTLE_MS / 1000} s of quiet ${mb(after)} (${pct(growth(after, start))}, ` +
+				`${after >= start ? '+' : ''}${mb(after - start)})`
+		);
+	});
 	console.log(
-		`  RSS before the baseline: bench ${mb(rssStart)}, ${NAMES[3]} ${mb(dogwoodRssStart)}; the quiet ` +
-			`baseline alone (the chain growing): bench ${pct(growth(rssAttackStart, rssStart))}, ` +
-			`${NAMES[3]} ${pct(growth(dogwoodRssAttackStart, dogwoodRssStart))}`
-	);
-	console.log(
-		`  RSS after the attacks and ${SETTLE_MS / 1000} s of quiet vs their start: bench ${mb(rssAttackStart)} → ` +
-			`${mb(rssAfterAttacks)} (${pct(benchGrowth)}), ${NAMES[3]} ${mb(dogwoodRssAttackStart)} → ` +
-			`${mb(dogwoodRssAfterAttacks)} (${pct(dogwoodGrowth)}): ` +
-			`${benchGrowth <= 0.2 && dogwoodGrowth <= 0.2 ? 'within 20 %' : 'MORE than 20 %'}; vs before the ` +
-			`baseline: bench ${pct(growth(rssAfterAttacks, rssStart))}, ${NAMES[3]} ${pct(growth(dogwoodRssAfterAttacks, dogwoodRssStart))}`
+		`  every member's RSS within 20 % of the attacks' start: ${worst <= 0.2 ? 'yes' : `NO (worst ${pct(worst)})`}; ` +
+			`the relay's process ${mb(rssAttackStart.relay)} → ${mb(rssAfterAttacks.relay)} (${pct(growth(rssAfterAttacks.relay, rssAttackStart.relay))})`
 	);
 	for (const r of results.slice(faultsFrom))
 		console.log(
 			`  fault: ${r.phase.padEnd(30)} ${(r.pinsPerMinute / baseline.pinsPerMinute).toFixed(2)} × baseline`
 		);
-	console.log(`  RSS at the end (after the faults): ${mb(rssEnd)}`);
+	console.log(`  members' RSS at the end (after the faults): ${rssEnd.map(mb).join(', ')}`);
 	if (rejoined !== undefined)
 		console.log(
-			`  ${NAMES[3]} after kill -9: ${rejoined ? `rejoined at height ${dogwood.status.height}` : 'did NOT rejoin in 120 s'}`
+			`  ${NAMES[DOGWOOD]} after kill -9: ${rejoined ? `rejoined at height ${members[DOGWOOD]!.status.height}` : 'did NOT rejoin in 120 s'}`
 		);
 	console.log(
-		`  chains agree on keyblocks 1..${common} (${chains.length} chains${dogwoodHashes ? ', Dogwood’s included' : ', Dogwood did not answer'}): ${agree ? 'yes' : 'NO'}`
+		`  chains agree on keyblocks 1..${common} (${chains.length} of ${members.length} members answered): ${agree ? 'yes' : 'NO'}`
 	);
 	for (const r of results)
 		if (r.bans.length > 0) console.log(`bans after "${r.phase}": ${r.bans.join('; ')}`);
 
-	await dogwood.kill9();
-	for (const m of members) await stopMember(m);
-	await prover.close();
+	await Promise.all(members.map((m) => m.kill9()));
 	await relay.stop();
-	await rm(dogwoodDir, { recursive: true, force: true });
+	await rm(dir, { recursive: true, force: true });
 }
 
 /**

@@ -31,6 +31,7 @@ setInterval(
 		say({
 			type: 'status',
 			height: node.chain.height,
+			batches: node.chain.batchCount,
 			peers: net.peers().length,
 			banned: net.stats().banned
 		}),

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { MEMBER_PREFIX, type MemberReport, type MemberSetup } from './protocol.ts';
 
@@ -148,4 +149,13 @@ export class MemberProcess {
 		this.child.kill('SIGKILL');
 		await gone;
 	}
+}
+
+/** A loopback TCP port free now: a member is told to listen on it, so others can dial it by address. */
+export async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise((resolve) => server.close(resolve));
+	return port;
 }

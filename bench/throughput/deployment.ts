@@ -18,7 +18,6 @@
  * verification) per pinned transaction and member.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
@@ -26,7 +25,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex } from '../../src/lib/core/bytes.ts';
 import { encodeTransaction, type Transaction } from '../../src/lib/core/transaction.ts';
 import { loadVerificationKey } from '../../src/lib/crypto/artifacts.node.ts';
-import { MemberProcess } from '../attack/member-process.ts';
+import { freePort, MemberProcess } from '../attack/member-process.ts';
 import {
 	deploymentGenesis,
 	GROUP_NAMES,
@@ -54,14 +53,6 @@ export interface DeploymentRow {
 	load: number;
 	refused: number;
 	errors: string[];
-}
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise((resolve) => server.close(resolve));
-	return port;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
