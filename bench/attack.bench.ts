@@ -8,8 +8,9 @@
  * WASM miner in a worker thread, BLS-certified pins); this process runs the relay. Outsiders with no
  * keys (bench/attack/attacker.ts, in a child process: bench/attack/attacker-main.ts) dial every member
  * and flood them phase by phase, each phase with fresh identities. Each phase prints the honest pin
- * rate (pinned keyblocks per minute) against the quiet baseline, each member's CPU (cores) and peak
- * RSS, the bans by who of whom, and at the end whether the honest chains agree. The faults are real
+ * rate (pinned keyblocks per minute) against the quiet baseline, each member's CPU (cores; the
+ * relay's and the attackers' beside them: they share the machine) and peak RSS, the bans by who of
+ * whom, and at the end whether the honest chains agree. The faults are real
  * ones: the relay stopped, Dogwood partitioned (SIGSTOP: its connections stay open and carry nothing),
  * Dogwood killed with `kill -9` and restarted from its store. Every member and the relay are the
  * consortium's protected peers (`isProtected`, as the admitted-institutions registry answers it).
@@ -36,7 +37,7 @@ import { bytesToHex } from '../src/lib/core/bytes.ts';
 import { servePeerDirectory } from '../src/lib/net/directory.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { AttackKind } from './attack/attacker.ts';
-import { freePort, MemberProcess } from './attack/member-process.ts';
+import { freePort, MemberProcess, processCpuSeconds } from './attack/member-process.ts';
 import { ATTACK_PREFIX, MEMBER_NAMES, type AttackCommand, type MemberSetup } from './attack/protocol.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -58,6 +59,8 @@ interface PhaseResult {
 	peakRssMb: number[];
 	/** The bench process: the relay. */
 	relayCores: number;
+	/** The attackers' process, on the same cores as the members. */
+	attackersCores: number;
 	sent: number;
 	bans: string[];
 	honestBans: number;
@@ -134,6 +137,7 @@ export async function runAttackBench(): Promise<void> {
 
 	const bootstrap = [...relay.addresses, ...NAMES.map((_, i) => address(i))];
 	const attackers = startAttackers();
+	const attackersCpu = () => attackers.cpuSeconds();
 	let attackerCount = 0;
 	const viewTimer = setInterval(
 		() => attackers.command({ type: 'view', height: view.height(), batches: view.batches() }),
@@ -166,6 +170,7 @@ export async function runAttackBench(): Promise<void> {
 		const heightBefore = reference().height;
 		const cpuBefore = members.map((m) => m.cpuSeconds());
 		const relayCpuBefore = process.cpuUsage();
+		const attackersCpuBefore = attackersCpu();
 		const peaks = members.map((m) => m.rssBytes());
 		const sampler = setInterval(
 			() => members.forEach((m, i) => (peaks[i] = Math.max(peaks[i]!, m.rssBytes()))),
@@ -177,6 +182,7 @@ export async function runAttackBench(): Promise<void> {
 		clearInterval(sampler);
 		const wall = Date.now() - start;
 		const relayCpu = process.cpuUsage(relayCpuBefore);
+		const attackersCores = (Math.max(0, attackersCpu() - attackersCpuBefore) * 1000) / wall;
 		const bans: string[] = [];
 		let honestBans = 0;
 		for (const [by, banned] of bansNow()) {
@@ -192,6 +198,7 @@ export async function runAttackBench(): Promise<void> {
 			cores: members.map((m, i) => (Math.max(0, m.cpuSeconds() - cpuBefore[i]!) * 1000) / wall),
 			peakRssMb: peaks.map((p) => p / 2 ** 20),
 			relayCores: (relayCpu.user + relayCpu.system) / 1000 / wall,
+			attackersCores,
 			sent,
 			bans,
 			honestBans
@@ -199,7 +206,7 @@ export async function runAttackBench(): Promise<void> {
 		results.push(result);
 		console.log(
 			`${name.padEnd(30)} ${result.pinsPerMinute.toFixed(2).padStart(6)} pins/min  cores ` +
-				`${result.cores.map((c) => c.toFixed(2)).join(' ')} (relay ${result.relayCores.toFixed(2)})  peak MB ` +
+				`${result.cores.map((c) => c.toFixed(2)).join(' ')} (relay ${result.relayCores.toFixed(2)}, attackers ${result.attackersCores.toFixed(2)})  peak MB ` +
 				`${result.peakRssMb.map((p) => p.toFixed(0)).join(' ')}  ${sent} sent  honest bans ${honestBans}  ` +
 				`load ${loadavg()[0]!.toFixed(1)}`
 		);
@@ -384,6 +391,8 @@ function startAttackers() {
 				});
 			}
 		},
-		stop: () => child.stdin.end()
+		stop: () => child.stdin.end(),
+		/** CPU seconds the attackers' process used so far (it shares the machine's cores). */
+		cpuSeconds: () => processCpuSeconds(child.pid!)
 	};
 }

@@ -104,12 +104,7 @@ export class MemberProcess {
 
 	/** CPU seconds (user + system) the process used so far; 0 once it is gone. */
 	cpuSeconds(): number {
-		try {
-			const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-			return (Number(fields[11]) + Number(fields[12])) / TICKS;
-		} catch {
-			return 0;
-		}
+		return processCpuSeconds(this.pid);
 	}
 
 	rssBytes(): number {
@@ -158,4 +153,14 @@ export async function freePort(): Promise<number> {
 	const { port } = server.address() as { port: number };
 	await new Promise((resolve) => server.close(resolve));
 	return port;
+}
+
+/** CPU seconds (user + system, all threads) process `pid` used so far, from /proc; 0 once it is gone. */
+export function processCpuSeconds(pid: number): number {
+	try {
+		const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+		return (Number(fields[11]) + Number(fields[12])) / TICKS;
+	} catch {
+		return 0;
+	}
 }
