@@ -35,11 +35,12 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import sirv from 'sirv';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
-import type { NodeView } from '../src/lib/app/types.ts';
 import { benchChain, FULL, QUICK, type BenchChain } from './sync/chain.ts';
+import { browserSyntheticRestart, syntheticPageFiles, type SyntheticBuilt } from './sync/browser-restart.ts';
+import { pageView, reloadUntil, rendererCpu } from './sync/page.ts';
 import { encodeGenesisFile } from '../src/lib/core/genesis-file.ts';
 import { devGenesis } from '../tests/fixtures/genesis-dev.ts';
 
@@ -244,14 +245,15 @@ async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 
 /**
  * With the quick chain, the restart at the full chain's size anyway: a synthetic store of its shape
- * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify).
+ * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify). Its
+ * write batches are also saved to `writesFile`, for the Chromium restart on the same store.
  */
-async function syntheticRestart(chain: BenchChain): Promise<void> {
+async function syntheticRestart(chain: BenchChain, writesFile: string): Promise<SyntheticBuilt> {
 	const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-synthetic-'));
 	try {
-		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir]);
+		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir, writesFile]);
 		const built = await builder
-			.next<{ facts: number; transactions: number; bytes: number; seconds: number }>('SYNTHETIC')
+			.next<SyntheticBuilt & { seconds: number }>('SYNTHETIC')
 			.finally(() => builder.close());
 		const child = runChild('./sync/node-restart.ts', [dir, '--synthetic']);
 		const r = await child.next<RestartResult>('RESTART').finally(() => child.close());
@@ -264,6 +266,7 @@ async function syntheticRestart(chain: BenchChain): Promise<void> {
 		);
 		line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
 		line('  clinic node RSS holding it (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+		return built;
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
@@ -319,34 +322,13 @@ async function nodeSync(chain: BenchChain, peer: string, dir: string): Promise<v
 	}
 }
 
-/** CPU seconds the renderer processes (the page, its Web Workers) have used so far. */
-async function rendererCpu(cdp: CDPSession): Promise<number> {
-	const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
-		processInfo: { type: string; cpuTime: number }[];
-	};
-	return processInfo.filter((p) => p.type === 'renderer').reduce((sum, p) => sum + p.cpuTime, 0);
+/** The synthetic store for the Chromium restart at its size: its counts and its write batches' file. */
+interface Synthetic {
+	built: SyntheticBuilt;
+	writesFile: string;
 }
 
-type Diagnostics = { nodeDiagnostics?: { view(): NodeView } };
-
-async function pageView(page: Page) {
-	return page.evaluate(() => {
-		const view = (window as unknown as Diagnostics).nodeDiagnostics?.view();
-		return (
-			view && {
-				height: view.height,
-				batches: view.batches,
-				patients: view.patients,
-				peers: view.peers,
-				sync: view.sync,
-				verification: view.verification,
-				errors: view.errors
-			}
-		);
-	});
-}
-
-async function browserSync(chain: BenchChain, addresses: string[]): Promise<void> {
+async function browserSync(chain: BenchChain, addresses: string[], synthetic?: Synthetic): Promise<void> {
 	const { counts } = chain;
 	const lock = await buildLock();
 	let server: Server | undefined;
@@ -359,7 +341,14 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			line('(built ./build for the page)', `${((performance.now() - started) / 1000).toFixed(0)} s`);
 		}
 		const assets = sirv(`${root}build`, { single: '200.html' });
-		server = createServer((req, res) => assets(req, res));
+		// The synthetic restart's bench tab, on the app's origin (browser-restart.ts).
+		const extra = synthetic ? await syntheticPageFiles(synthetic.writesFile) : new Map<string, string>();
+		server = createServer((req, res) => {
+			const body = extra.get(req.url ?? '');
+			if (body === undefined) return assets(req, res);
+			res.writeHead(200, { 'content-type': req.url!.endsWith('.html') ? 'text/html' : 'text/javascript' });
+			res.end(body);
+		});
 		await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
 		const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 		// The genesis as a file, as the pages now require (the browser tests pass it the same way).
@@ -432,18 +421,10 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			);
 			// Restart: the page reloads and its node opens the chain it stored (IndexedDB): restored from
 			// the verified journal, so the chain is back before a peer could send much of it again.
-			const r0 = performance.now();
-			await page.reload();
-			let restarted = await pageView(page);
-			while (!restarted || restarted.height < counts.keyblocks) {
-				if (performance.now() - r0 > STALL_MS)
-					throw new Error(`the reloaded page did not reopen its chain: ${JSON.stringify(restarted)}`);
-				await new Promise((resolve) => setTimeout(resolve, 50));
-				restarted = await pageView(page);
-			}
+			const { ms: reloadMs, view: restarted } = await reloadUntil(page, counts.keyblocks, STALL_MS);
 			line(
 				'Chromium restart: reload until the chain is back',
-				`${((performance.now() - r0) / 1000).toFixed(2)} s (page load included; ` +
+				`${(reloadMs / 1000).toFixed(2)} s (page load included; ` +
 					`${int(restarted.sync?.applied ?? 0)} facts applied from a peer meanwhile)`
 			);
 			await page.context().close();
@@ -467,6 +448,16 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			line('explorer progress bar', `max ${int(max)} (journal: ${int(counts.facts)} facts): "${label}"`);
 			if (max !== counts.facts) throw new Error('the progress bar does not show the announced total');
 			await explorer.context().close();
+			// The restart at the full chain's size: without a relay, on the synthetic store (issue 17).
+			if (synthetic)
+				await browserSyntheticRestart(
+					browser,
+					base,
+					`genesis=${encodeURIComponent(genesisFile)}`,
+					synthetic.built,
+					STALL_MS,
+					line
+				);
 		} finally {
 			await browser.close();
 		}
@@ -486,14 +477,19 @@ export default async function syncBench(): Promise<void> {
 		const ready = await peer.next<{ relay: string[]; peer: string[] }>('READY');
 		const direct = ready.peer.find((a) => a.includes('/ws/') && !a.includes('p2p-circuit'))!;
 		const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-bench-'));
+		const writesFile = join(dir, 'synthetic-writes.bin');
 		try {
-			await nodeSync(chain, direct, dir);
-			await nodeRestart(chain, dir);
-			if (quick && process.env.BENCH_SYNC_SYNTHETIC !== '0') await syntheticRestart(chain);
+			await nodeSync(chain, direct, join(dir, 'store'));
+			await nodeRestart(chain, join(dir, 'store'));
+			const synthetic =
+				quick && process.env.BENCH_SYNC_SYNTHETIC !== '0'
+					? { built: await syntheticRestart(chain, writesFile), writesFile }
+					: undefined;
+			if (process.env.BENCH_SYNC_BROWSER !== '0')
+				await browserSync(chain, [...ready.relay, direct], synthetic);
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
-		if (process.env.BENCH_SYNC_BROWSER !== '0') await browserSync(chain, [...ready.relay, direct]);
 	} finally {
 		await peer.close();
 	}
