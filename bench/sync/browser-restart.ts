@@ -1,11 +1,12 @@
 /**
  * The Chromium restart at the full chain's size (issue 17), on the synthetic store (synthetic-store.ts):
- * the node check page opens once on an empty profile, a second tab of the same origin replays the
- * synthetic store's write batches into that profile's IndexedDB with the app's own BrowserStore
- * (store.browser.ts, bundled here by esbuild with store-writes.ts: a bench-only page, nothing added to
- * the app), then the node check page reloads and is timed until its chain is back, as the quick
- * chain's reload is. It runs without a relay: the page restores from IndexedDB alone, and no peer
- * could serve (or be served) these facts, which do not verify.
+ * the node check page opens once on an empty profile and is reloaded once so (the fixed part of a
+ * restart), a second tab of the same origin replays the synthetic store's write batches into that
+ * profile's IndexedDB with the app's own BrowserStore (store.browser.ts, bundled here by esbuild with
+ * store-writes.ts: a bench-only page, nothing added to the app), then the node check page reloads and
+ * is timed until its chain is back, as the quick chain's reload is. It runs without a relay: the page
+ * restores from IndexedDB alone, and no peer could serve (or be served) these facts, which do not
+ * verify. Playwright's contexts keep IndexedDB in memory, not on disk.
  *
  * Where the time goes, afterwards in the bench tab: the store's reads alone, the reads with the
  * journal's head check (stored-journal.ts), and the whole ChainState.open, each on the same store.
@@ -109,6 +110,11 @@ export async function browserSyntheticRestart(
 		// First use of the profile: the page keeps its genesis and starts on an empty chain.
 		await page.goto(`${base}/diagnostics/node?${query}`);
 		await page.waitForFunction(() => 'nodeDiagnostics' in window, undefined, { timeout: stallMs });
+		// The same reload with the chain empty: what a restart costs whatever the chain's size.
+		const cdp = await browser.newBrowserCDPSession();
+		let cpu0 = await rendererCpu(cdp);
+		const empty = await reloadUntil(page, 0, stallMs);
+		const emptyCpu = (await rendererCpu(cdp)) - cpu0;
 		const writer = await benchTab(page, base);
 		const written = await writer.evaluate(
 			({ url, profile }) =>
@@ -121,8 +127,7 @@ export async function browserSyntheticRestart(
 		);
 		await writer.close();
 
-		const cdp = await browser.newBrowserCDPSession();
-		const cpu0 = await rendererCpu(cdp);
+		cpu0 = await rendererCpu(cdp);
 		const { ms, view } = await reloadUntil(page, built.keyblocks, stallMs);
 		const cpu = (await rendererCpu(cdp)) - cpu0;
 		const loaded = await page.evaluate(() => {
@@ -150,6 +155,10 @@ export async function browserSyntheticRestart(
 				`${built.facts.toLocaleString('en')} facts restored from IndexedDB)`
 		);
 		line('  CPU time of the renderer (page and its workers)', `${cpu.toFixed(2)} s`);
+		line(
+			'  the same reload on an empty chain (before writing)',
+			`${(empty.ms / 1000).toFixed(2)} s, ${emptyCpu.toFixed(2)} s of renderer CPU`
+		);
 		line('  page JS heap holding it (after GC)', `${(heap.usedSize / 1e6).toFixed(1)} MB`);
 		line(
 			'  page loaded (DOMContentLoaded, load event)',
