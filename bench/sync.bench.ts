@@ -26,7 +26,8 @@
  * bench/sync/node-restart.ts) and prints the time, its RSS and disk, a light client's catch-up from it,
  * and that an edited journal is re-verified and refused; the page reloads and is timed until its chain
  * is back. With the quick chain, a synthetic store of the full chain's shape is restored as well
- * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it).
+ * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it), by a clinic node and by the page
+ * (bench/sync/browser-restart.ts).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -246,12 +247,13 @@ async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 /**
  * With the quick chain, the restart at the full chain's size anyway: a synthetic store of its shape
  * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify). Its
- * write batches are also saved to `writesFile`, for the Chromium restart on the same store.
+ * write batches are also saved to `writesFile` (if given), for the Chromium restart on the same store.
  */
-async function syntheticRestart(chain: BenchChain, writesFile: string): Promise<SyntheticBuilt> {
+async function syntheticRestart(chain: BenchChain, writesFile?: string): Promise<SyntheticBuilt> {
 	const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-synthetic-'));
 	try {
-		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir, writesFile]);
+		const args = [chain.journalFile, dir, ...(writesFile ? [writesFile] : [])];
+		const builder = runChild('./sync/synthetic-store.ts', args);
 		const built = await builder
 			.next<SyntheticBuilt & { seconds: number }>('SYNTHETIC')
 			.finally(() => builder.close());
@@ -481,12 +483,12 @@ export default async function syncBench(): Promise<void> {
 		try {
 			await nodeSync(chain, direct, join(dir, 'store'));
 			await nodeRestart(chain, join(dir, 'store'));
-			const synthetic =
+			const browser = process.env.BENCH_SYNC_BROWSER !== '0';
+			const built =
 				quick && process.env.BENCH_SYNC_SYNTHETIC !== '0'
-					? { built: await syntheticRestart(chain, writesFile), writesFile }
+					? await syntheticRestart(chain, browser ? writesFile : undefined)
 					: undefined;
-			if (process.env.BENCH_SYNC_BROWSER !== '0')
-				await browserSync(chain, [...ready.relay, direct], synthetic);
+			if (browser) await browserSync(chain, [...ready.relay, direct], built && { built, writesFile });
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
