@@ -26,7 +26,8 @@
  * bench/sync/node-restart.ts) and prints the time, its RSS and disk, a light client's catch-up from it,
  * and that an edited journal is re-verified and refused; the page reloads and is timed until its chain
  * is back. With the quick chain, a synthetic store of the full chain's shape is restored as well
- * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it).
+ * (bench/sync/synthetic-store.ts; `BENCH_SYNC_SYNTHETIC=0` skips it), by a clinic node and by the page
+ * (bench/sync/browser-restart.ts).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -35,11 +36,12 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import sirv from 'sirv';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
-import type { NodeView } from '../src/lib/app/types.ts';
 import { benchChain, FULL, QUICK, type BenchChain } from './sync/chain.ts';
+import { browserSyntheticRestart, syntheticPageFiles, type SyntheticBuilt } from './sync/browser-restart.ts';
+import { pageView, reloadUntil, rendererCpu } from './sync/page.ts';
 import { encodeGenesisFile } from '../src/lib/core/genesis-file.ts';
 import { devGenesis } from '../tests/fixtures/genesis-dev.ts';
 
@@ -244,14 +246,16 @@ async function nodeRestart(chain: BenchChain, dir: string): Promise<void> {
 
 /**
  * With the quick chain, the restart at the full chain's size anyway: a synthetic store of its shape
- * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify).
+ * (bench/sync/synthetic-store.ts: 100,000 transactions, facts that restore but do not verify). Its
+ * write batches are also saved to `writesFile` (if given), for the Chromium restart on the same store.
  */
-async function syntheticRestart(chain: BenchChain): Promise<void> {
+async function syntheticRestart(chain: BenchChain, writesFile?: string): Promise<SyntheticBuilt> {
 	const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-synthetic-'));
 	try {
-		const builder = runChild('./sync/synthetic-store.ts', [chain.journalFile, dir]);
+		const args = [chain.journalFile, dir, ...(writesFile ? [writesFile] : [])];
+		const builder = runChild('./sync/synthetic-store.ts', args);
 		const built = await builder
-			.next<{ facts: number; transactions: number; bytes: number; seconds: number }>('SYNTHETIC')
+			.next<SyntheticBuilt & { seconds: number }>('SYNTHETIC')
 			.finally(() => builder.close());
 		const child = runChild('./sync/node-restart.ts', [dir, '--synthetic']);
 		const r = await child.next<RestartResult>('RESTART').finally(() => child.close());
@@ -264,6 +268,7 @@ async function syntheticRestart(chain: BenchChain): Promise<void> {
 		);
 		line('  CPU time of that restart (all threads)', `${(r.cpuMs! / 1000).toFixed(2)} s`);
 		line('  clinic node RSS holding it (after GC)', `${mb(r.rssBytes!)} (JS heap ${mb(r.heapBytes!)})`);
+		return built;
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
@@ -319,34 +324,13 @@ async function nodeSync(chain: BenchChain, peer: string, dir: string): Promise<v
 	}
 }
 
-/** CPU seconds the renderer processes (the page, its Web Workers) have used so far. */
-async function rendererCpu(cdp: CDPSession): Promise<number> {
-	const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
-		processInfo: { type: string; cpuTime: number }[];
-	};
-	return processInfo.filter((p) => p.type === 'renderer').reduce((sum, p) => sum + p.cpuTime, 0);
+/** The synthetic store for the Chromium restart at its size: its counts and its write batches' file. */
+interface Synthetic {
+	built: SyntheticBuilt;
+	writesFile: string;
 }
 
-type Diagnostics = { nodeDiagnostics?: { view(): NodeView } };
-
-async function pageView(page: Page) {
-	return page.evaluate(() => {
-		const view = (window as unknown as Diagnostics).nodeDiagnostics?.view();
-		return (
-			view && {
-				height: view.height,
-				batches: view.batches,
-				patients: view.patients,
-				peers: view.peers,
-				sync: view.sync,
-				verification: view.verification,
-				errors: view.errors
-			}
-		);
-	});
-}
-
-async function browserSync(chain: BenchChain, addresses: string[]): Promise<void> {
+async function browserSync(chain: BenchChain, addresses: string[], synthetic?: Synthetic): Promise<void> {
 	const { counts } = chain;
 	const lock = await buildLock();
 	let server: Server | undefined;
@@ -359,7 +343,14 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			line('(built ./build for the page)', `${((performance.now() - started) / 1000).toFixed(0)} s`);
 		}
 		const assets = sirv(`${root}build`, { single: '200.html' });
-		server = createServer((req, res) => assets(req, res));
+		// The synthetic restart's bench tab, on the app's origin (browser-restart.ts).
+		const extra = synthetic ? await syntheticPageFiles(synthetic.writesFile) : new Map<string, string>();
+		server = createServer((req, res) => {
+			const body = extra.get(req.url ?? '');
+			if (body === undefined) return assets(req, res);
+			res.writeHead(200, { 'content-type': req.url!.endsWith('.html') ? 'text/html' : 'text/javascript' });
+			res.end(body);
+		});
 		await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
 		const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 		// The genesis as a file, as the pages now require (the browser tests pass it the same way).
@@ -432,18 +423,10 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			);
 			// Restart: the page reloads and its node opens the chain it stored (IndexedDB): restored from
 			// the verified journal, so the chain is back before a peer could send much of it again.
-			const r0 = performance.now();
-			await page.reload();
-			let restarted = await pageView(page);
-			while (!restarted || restarted.height < counts.keyblocks) {
-				if (performance.now() - r0 > STALL_MS)
-					throw new Error(`the reloaded page did not reopen its chain: ${JSON.stringify(restarted)}`);
-				await new Promise((resolve) => setTimeout(resolve, 50));
-				restarted = await pageView(page);
-			}
+			const { ms: reloadMs, view: restarted } = await reloadUntil(page, counts.keyblocks, STALL_MS);
 			line(
 				'Chromium restart: reload until the chain is back',
-				`${((performance.now() - r0) / 1000).toFixed(2)} s (page load included; ` +
+				`${(reloadMs / 1000).toFixed(2)} s (page load included; ` +
 					`${int(restarted.sync?.applied ?? 0)} facts applied from a peer meanwhile)`
 			);
 			await page.context().close();
@@ -467,6 +450,16 @@ async function browserSync(chain: BenchChain, addresses: string[]): Promise<void
 			line('explorer progress bar', `max ${int(max)} (journal: ${int(counts.facts)} facts): "${label}"`);
 			if (max !== counts.facts) throw new Error('the progress bar does not show the announced total');
 			await explorer.context().close();
+			// The restart at the full chain's size: without a relay, on the synthetic store (issue 17).
+			if (synthetic)
+				await browserSyntheticRestart(
+					browser,
+					base,
+					`genesis=${encodeURIComponent(genesisFile)}`,
+					synthetic.built,
+					STALL_MS,
+					line
+				);
 		} finally {
 			await browser.close();
 		}
@@ -486,14 +479,19 @@ export default async function syncBench(): Promise<void> {
 		const ready = await peer.next<{ relay: string[]; peer: string[] }>('READY');
 		const direct = ready.peer.find((a) => a.includes('/ws/') && !a.includes('p2p-circuit'))!;
 		const dir = mkdtempSync(join(tmpdir(), 'spchain-sync-bench-'));
+		const writesFile = join(dir, 'synthetic-writes.bin');
 		try {
-			await nodeSync(chain, direct, dir);
-			await nodeRestart(chain, dir);
-			if (quick && process.env.BENCH_SYNC_SYNTHETIC !== '0') await syntheticRestart(chain);
+			await nodeSync(chain, direct, join(dir, 'store'));
+			await nodeRestart(chain, join(dir, 'store'));
+			const browser = process.env.BENCH_SYNC_BROWSER !== '0';
+			const built =
+				quick && process.env.BENCH_SYNC_SYNTHETIC !== '0'
+					? await syntheticRestart(chain, browser ? writesFile : undefined)
+					: undefined;
+			if (browser) await browserSync(chain, [...ready.relay, direct], built && { built, writesFile });
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
-		if (process.env.BENCH_SYNC_BROWSER !== '0') await browserSync(chain, [...ready.relay, direct]);
 	} finally {
 		await peer.close();
 	}

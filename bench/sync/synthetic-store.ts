@@ -11,10 +11,12 @@
  * a restore, which checks none of them, and must never be served or verified (the bench only reopens
  * it). Memory and restart time depend on the sizes and counts, which are the full chain's.
  *
- *   node --import tsx bench/sync/synthetic-store.ts <template journal.bin> <store dir>
- *   → SYNTHETIC {"facts", "transactions", "bytes", "seconds"}
+ *   node --import tsx bench/sync/synthetic-store.ts <template journal.bin> <store dir> [<writes file>]
+ *   → SYNTHETIC {"facts", "transactions", "keyblocks", "batches", "patients", "bytes", "seconds"}
+ * With a writes file, the store's write batches are also saved there (store-writes.ts), for a page.
  */
 import '../../src/lib/node/polyfills.ts';
+import { writeFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Bytes } from '../../src/lib/core/bytes.ts';
 import { devGenesis } from '../../tests/fixtures/genesis-dev.ts';
@@ -43,6 +45,7 @@ import { Ledger } from '../../src/lib/core/chain.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
 import type { StoreWrite, TableName } from '../../src/lib/store/store.ts';
 import { readJournal } from './journal.ts';
+import { encodeWrites } from './store-writes.ts';
 
 const KEYBLOCKS = 1000;
 const REGISTERS = 10;
@@ -57,7 +60,7 @@ const TABLE: Record<ChainFact['type'], TableName> = {
 	evidence: 'evidence'
 };
 
-const [templateFile, dir] = process.argv.slice(2) as [string, string];
+const [templateFile, dir, writesFile] = process.argv.slice(2) as [string, string, string | undefined];
 const started = performance.now();
 const genesis = devGenesis();
 const templates = readJournal(templateFile).map((f) => decodeFact(f.type, f.bytes, genesis));
@@ -135,22 +138,28 @@ const rows = facts.map(({ fact, derived }, position) => ({
 	bytes: encodeFact(fact),
 	derived
 }));
-const store = await openStore(dir);
-await store.write([{ table: 'meta', key: 'journal-format', value: JOURNAL_FORMAT }]);
+const batchesOfWrites: StoreWrite[][] = [[{ table: 'meta', key: 'journal-format', value: JOURNAL_FORMAT }]];
 for (let i = 0; i < rows.length; i += 200) {
 	const writes: StoreWrite[] = [];
 	for (const row of rows.slice(i, i + 200)) {
 		writes.push({ table: row.table, key: String(row.position).padStart(12, '0'), value: row.bytes });
 		if (row.derived) writes.push(derivedWrite(row.position, row.derived));
 	}
-	await store.write(writes);
+	batchesOfWrites.push(writes);
 }
-await store.write([headWrite((await checkJournal(rows, undefined)).head)]);
+batchesOfWrites.push([headWrite((await checkJournal(rows, undefined)).head)]);
+const store = await openStore(dir);
+for (const writes of batchesOfWrites) await store.write(writes);
 await store.close();
+// The same batches for a browser's IndexedDB (browser-restart.ts replays them with BrowserStore).
+if (writesFile) writeFileSync(writesFile, encodeWrites(batchesOfWrites));
 process.stdout.write(
 	`SYNTHETIC ${JSON.stringify({
 		facts: rows.length,
 		transactions,
+		keyblocks: KEYBLOCKS,
+		batches,
+		patients: KEYBLOCKS * REGISTERS,
 		bytes: rows.reduce((sum, r) => sum + r.bytes.length, 0),
 		seconds: (performance.now() - started) / 1000
 	})}\n`
