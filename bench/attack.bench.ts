@@ -364,6 +364,8 @@ function startAttackers() {
 		process.execPath,
 		[
 			'--experimental-websocket',
+			// BENCH_ATTACKER_FLAGS: extra Node flags for the attackers, e.g. `--cpu-prof --cpu-prof-dir=…`.
+			...(process.env.BENCH_ATTACKER_FLAGS?.split(' ').filter(Boolean) ?? []),
 			'--import',
 			'tsx',
 			new URL('./attack/attacker-main.ts', import.meta.url).pathname
