@@ -2,9 +2,9 @@
  * The Chromium restart at the full chain's size (issue 17), on the synthetic store (synthetic-store.ts):
  * the node check page opens once on an empty profile and is reloaded once so (the fixed part of a
  * restart), a second tab of the same origin replays the synthetic store's write batches into that
- * profile's IndexedDB with the app's own BrowserStore (store.browser.ts, bundled here by esbuild with
- * store-writes.ts: a bench-only page, nothing added to the app), then the node check page reloads and
- * is timed until its chain is back, as the quick chain's reload is. It runs without a relay: the page
+ * profile's IndexedDB with the app's own BrowserStore (synthetic-tab.ts, bundled here by esbuild: a
+ * bench-only page, nothing added to the app), then the node check page reloads and is timed until its
+ * chain is back, as the quick chain's reload is. It runs without a relay: the page
  * restores from IndexedDB alone, and no peer could serve (or be served) these facts, which do not
  * verify. Playwright's contexts keep IndexedDB in memory, not on disk.
  *
@@ -15,49 +15,11 @@ import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { pageView, reloadUntil, rendererCpu } from './page.ts';
+import type { SyntheticTab } from './synthetic-tab.ts';
 
 /** The node check page keeps its chain in this profile (src/routes/diagnostics/node). */
 const PROFILE = 'node-check';
 const PREFIX = '/__bench-synthetic/';
-
-const ENTRY = `
-import { openStore } from './src/lib/store/store.browser.ts';
-import { webBulkSha256 } from './src/lib/crypto/sha256.browser.ts';
-import { ChainState } from './src/lib/runtime/chain-state.ts';
-import { genesisGroup } from './src/lib/runtime/genesis-group.ts';
-import { listJournal, readStoredJournal } from './src/lib/runtime/stored-journal.ts';
-import { DERIVED_RANGE, useJournalSha256 } from './src/lib/runtime/verified-journal.ts';
-import { devGenesis } from './tests/fixtures/genesis-dev.ts';
-import { decodeWrites } from './bench/sync/store-writes.ts';
-
-async function writeSynthetic(url, profile) {
-	const started = performance.now();
-	const batches = decodeWrites(new Uint8Array(await (await fetch(url)).arrayBuffer()));
-	const store = await openStore(profile);
-	for (const batch of batches) await store.write(batch);
-	await store.close();
-	return { batches: batches.length, writes: batches.flat().length, ms: performance.now() - started };
-}
-
-async function timeOpen(profile) {
-	useJournalSha256(webBulkSha256);
-	const store = await openStore(profile);
-	const t0 = performance.now();
-	const rows = await listJournal(store);
-	await store.list('meta', DERIVED_RANGE);
-	const t1 = performance.now();
-	await readStoredJournal(store);
-	const t2 = performance.now();
-	const genesis = devGenesis();
-	const verifier = { verifyAll: () => { throw new Error('a restore verifies no proof'); } };
-	const chain = await ChainState.open({ genesis, store, group: genesisGroup(genesis), verifier });
-	const t3 = performance.now();
-	await store.close();
-	return { facts: rows.length, opened: chain.opened, height: chain.height, readsMs: t1 - t0, readAndCheckMs: t2 - t1, openMs: t3 - t2 };
-}
-
-Object.assign(window, { writeSynthetic, timeOpen });
-`;
 
 export interface SyntheticBuilt {
 	facts: number;
@@ -71,7 +33,7 @@ export interface SyntheticBuilt {
 /** The bench tab's files, served beside the app (same origin, so the same IndexedDB). */
 export async function syntheticPageFiles(writesFile: string): Promise<Map<string, Uint8Array | string>> {
 	const bundle = await build({
-		stdin: { contents: ENTRY, resolveDir: new URL('../..', import.meta.url).pathname, loader: 'js' },
+		entryPoints: [new URL('./synthetic-tab.ts', import.meta.url).pathname],
 		bundle: true,
 		format: 'esm',
 		platform: 'browser',
@@ -117,12 +79,7 @@ export async function browserSyntheticRestart(
 		const emptyCpu = (await rendererCpu(cdp)) - cpu0;
 		const writer = await benchTab(page, base);
 		const written = await writer.evaluate(
-			({ url, profile }) =>
-				(
-					window as unknown as {
-						writeSynthetic(u: string, p: string): Promise<{ batches: number; writes: number; ms: number }>;
-					}
-				).writeSynthetic(url, profile),
+			({ url, profile }) => (window as unknown as SyntheticTab).writeSynthetic(url, profile),
 			{ url: `${PREFIX}writes.bin`, profile: PROFILE }
 		);
 		await writer.close();
@@ -171,19 +128,7 @@ export async function browserSyntheticRestart(
 		// Where the time goes: the same store opened again in the bench tab, step by step.
 		const timer = await benchTab(page, base);
 		const t = await timer.evaluate(
-			(profile) =>
-				(
-					window as unknown as {
-						timeOpen(p: string): Promise<{
-							facts: number;
-							opened: string;
-							height: number;
-							readsMs: number;
-							readAndCheckMs: number;
-							openMs: number;
-						}>;
-					}
-				).timeOpen(profile),
+			(profile) => (window as unknown as SyntheticTab).timeOpen(profile),
 			PROFILE
 		);
 		await timer.close();

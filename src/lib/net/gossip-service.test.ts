@@ -95,9 +95,11 @@ describe('gossip service', () => {
 		await untilHeard(sender, 'probe', () => probes > 0);
 		// What the hub hashes for message ids (gossipsub keeps its id function as a private field).
 		const hashed: number[] = [];
-		const hub_ = hub.node.services.pubsub as unknown as { msgIdFn: (m: { data: Uint8Array }) => unknown };
-		const msgIdFn = hub_.msgIdFn;
-		hub_.msgIdFn = (message) => (hashed.push(message.data.length), msgIdFn(message));
+		const hubPubsub = hub.node.services.pubsub as unknown as {
+			msgIdFn: (m: { data: Uint8Array }) => unknown;
+		};
+		const msgIdFn = hubPubsub.msgIdFn;
+		hubPubsub.msgIdFn = (message) => (hashed.push(message.data.length), msgIdFn(message));
 		// Gossipsub itself publishes past our limit (PeerNet.publish would refuse): a frame below twice
 		// the limit, which the decoder lets through to the gate.
 		const pubsub = sender.node.services.pubsub;
