@@ -25,6 +25,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import type { InstitutionRole } from '../runtime/node-api.ts';
 import { openStore } from '../store/store.browser.ts';
+import { readJournalRows, type JournalReads } from '../runtime/stored-journal.ts';
 import type { Store } from '../store/store.ts';
 import { WorkerProver } from '../workers/prover-client.ts';
 import { AppError } from './types.ts';
@@ -63,7 +64,8 @@ const GENESIS_FILE_KEY = 'genesis-file';
  */
 export async function profileGenesis(store: Store, info: NetworkInfo): Promise<GenesisConfig> {
 	const keptBytes = await store.get('meta', GENESIS_FILE_KEY);
-	const kept = keptBytes && decodeGenesisFile(new TextDecoder().decode(keptBytes)).genesis;
+	const keptText = keptBytes && new TextDecoder().decode(keptBytes);
+	const kept = keptText && decodeGenesisFile(keptText).genesis;
 	let offered: { text: string; genesis: GenesisConfig } | undefined;
 	if (info.genesis) {
 		let text: string | undefined;
@@ -73,7 +75,9 @@ export async function profileGenesis(store: Store, info: NetworkInfo): Promise<G
 		} catch {
 			// offline: the kept genesis (if any) serves
 		}
-		if (text !== undefined) {
+		// The file kept is the file offered (the usual restart): decoded and checked once, not twice.
+		if (kept && text === keptText) offered = { text, genesis: kept };
+		else if (text !== undefined) {
 			try {
 				offered = { text, genesis: decodeGenesisFile(text).genesis };
 			} catch (error) {
@@ -144,44 +148,80 @@ export interface BrowserBase {
 	protection: ProtectedPeers;
 	verifier: Groth16BatchVerifier;
 	snarkBase: URL;
+	/** The store's journal, read while the rest started (only when asked: a full node's chain). */
+	journal?: Promise<JournalReads>;
 }
 
-/** Opens the profile's store, its genesis (kept or first loaded), the network and the proof verifier. */
-export async function openBrowserBase(profile: string): Promise<BrowserBase> {
+export interface BrowserBaseOptions {
+	/** Begin reading the stored journal as soon as the store opens (a full node's ChainState reads it). */
+	readJournal?: boolean;
+}
+
+/**
+ * Opens the profile's store, its genesis (kept or first loaded), the network and the proof verifier.
+ * Steps that do not need each other run side by side: compiling the WASM back ends, fetching the
+ * network's files and reading IndexedDB happen off the page's main thread, so a restart waits for the
+ * longest of them rather than for their sum.
+ */
+export async function openBrowserBase(
+	profile: string,
+	options: BrowserBaseOptions = {}
+): Promise<BrowserBase> {
 	const snarkBase = new URL(`${base}/snark/`, location.href);
-	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster).
-	await installWasmBackends();
+	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster);
+	// installed before this returns, so before the node checks anything but the genesis file.
+	const backends = settled(installWasmBackends());
+	const verificationKey = settled(loadVerificationKey(snarkBase));
+	const info = networkInfo();
 	const store = await openStore(profile);
-	const info = await networkInfo();
-	let genesis: GenesisConfig;
+	const journal = options.readJournal ? readJournalRows(store) : undefined;
+	// Its failure is the node's to report (ChainState.open awaits it); not an unhandled rejection here.
+	journal?.catch(() => undefined);
+	let net: PeerNet | undefined;
 	try {
-		genesis = await profileGenesis(store, info);
+		const network = await info;
+		const genesis = await profileGenesis(store, network);
 		await pinGenesis(store, genesis);
+		const bootstrap = [...network.relay, ...(network.clinics ?? []).flatMap((c) => c.addresses)];
+		const protection = new ProtectedPeers();
+		const opening = createPeerNet({ bootstrap, isProtected: protection.isProtected });
+		const verifier = settled(startVerifier(verificationKey.value, genesis));
+		net = await opening;
+		// A peer on another chain is refused at once, with both fingerprints in the console.
+		guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
+		await backends.value;
+		return { store, genesis, net, protection, verifier: await verifier.value, snarkBase, journal };
 	} catch (error) {
+		await net?.stop();
 		await store.close();
 		if (error instanceof GenesisMismatchError) throw new AppError('genesis-mismatch', error.message);
 		throw error;
 	}
-	const bootstrap = [...info.relay, ...(info.clinics ?? []).flatMap((c) => c.addresses)];
-	const protection = new ProtectedPeers();
-	const net = await createPeerNet({ bootstrap, isProtected: protection.isProtected });
-	// A peer on another chain is refused at once, with both fingerprints in the console.
-	guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
-	let verifier: Groth16BatchVerifier;
+}
+
+/** A promise whose rejection is handled where it is awaited, however long a failure elsewhere delays that. */
+function settled<T>(promise: Promise<T>): { value: Promise<T> } {
+	promise.catch(() => undefined);
+	return { value: promise };
+}
+
+async function startVerifier(
+	verificationKey: ReturnType<typeof loadVerificationKey>,
+	genesis: GenesisConfig
+): Promise<Groth16BatchVerifier> {
 	try {
 		// Proofs count only under the verification key the consortium's genesis pins.
-		verifier = await Groth16BatchVerifier.create(
-			await loadVerificationKey(snarkBase),
-			bytesToHex(genesis.chameleonVkeyHash)
-		);
+		return await Groth16BatchVerifier.create(await verificationKey, bytesToHex(genesis.chameleonVkeyHash));
 	} catch (error) {
 		throw new AppError('verifier', `The proof verifier could not start: ${(error as Error).message}`);
 	}
-	return { store, genesis, net, protection, verifier, snarkBase };
 }
 
 export async function openBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
-	const { store, genesis, net, protection, verifier, snarkBase } = await openBrowserBase(options.profile);
+	const { store, genesis, net, protection, verifier, snarkBase, journal } = await openBrowserBase(
+		options.profile,
+		{ readJournal: true }
+	);
 	let prover: WorkerProver | undefined;
 	const getProver = () => (prover ??= new WorkerProver(snarkBase));
 	const maxWorkers = Math.max(1, navigator.hardwareConcurrency || 1);
@@ -198,6 +238,7 @@ export async function openBrowserNode(options: BrowserNodeOptions): Promise<Brow
 		store,
 		net,
 		verifier,
+		journal,
 		institution: options.institution ? { ...options.institution, prover: lazyProver, pool } : undefined
 	});
 	// The node panel's worker count and pause (the page gets start/stop from the session).

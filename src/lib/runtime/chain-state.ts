@@ -54,7 +54,7 @@ import {
 	type ChainFact
 } from './chain-fact.ts';
 import { GroupSchedule } from './group-schedule.ts';
-import { listJournal, readStoredJournal, type JournalRow } from './stored-journal.ts';
+import { listJournal, readStoredJournal, type JournalReads, type JournalRow } from './stored-journal.ts';
 import {
 	derivedOf,
 	derivedWrite,
@@ -76,6 +76,8 @@ export interface ChainStateOptions {
 	group: ConsensusGroup;
 	verifier: ChameleonVerifier;
 	clock?: () => number;
+	/** The store's journal, read ahead by the caller (readJournalRows); read here when absent. */
+	journal?: Promise<JournalReads>;
 }
 
 export type FactOutcome = 'applied' | 'known';
@@ -144,7 +146,10 @@ export class ChainState {
 	static async open(options: ChainStateOptions): Promise<ChainState> {
 		const state = new ChainState(options);
 		const { store } = options;
-		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(store);
+		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(
+			store,
+			options.journal
+		);
 		const { certifiedFrom = Infinity, invalid } = await readTrust(store);
 		state.verification.invalid = invalid;
 		state.discardedFacts = discarded;

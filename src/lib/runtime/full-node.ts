@@ -173,7 +173,8 @@ export class FullNode {
 			store: options.store,
 			group: genesisGroup(options.genesis),
 			verifier: options.verifier,
-			clock: options.clock
+			clock: options.clock,
+			journal: options.journal
 		});
 		const node = new FullNode(options, chain);
 		node.wire();
