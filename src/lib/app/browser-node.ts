@@ -169,13 +169,13 @@ export async function openBrowserBase(
 	options: BrowserBaseOptions = {}
 ): Promise<BrowserBase> {
 	const snarkBase = new URL(`${base}/snark/`, location.href);
+	// First, as it takes longest: its failure is the node's to report (ChainState.open awaits it).
+	const journal = options.readJournal ? readJournalInWorker(profile) : undefined;
 	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster);
 	// installed before this returns, so before the node checks anything but the genesis file.
 	const backends = settled(installWasmBackends());
 	const verificationKey = settled(loadVerificationKey(snarkBase));
 	const info = networkInfo();
-	// Its failure is the node's to report (ChainState.open awaits it).
-	const journal = options.readJournal ? readJournalInWorker(profile) : undefined;
 	const store = await openStore(profile);
 	let net: PeerNet | undefined;
 	try {

@@ -102,7 +102,7 @@ export async function streamJournal(
 	const current = format !== undefined && equalBytes(format, JOURNAL_FORMAT);
 	const hasher = new JournalHasher();
 	const derivedKeys: string[] = [];
-	const readPiece = async (from: number, to: number | undefined) => {
+	const readPiece = async (from: number, to: number | undefined): Promise<JournalRow[]> => {
 		const derivedRange = {
 			from: from === 0 ? DERIVED_RANGE.from : derivedKey(from),
 			to: to === undefined ? DERIVED_RANGE.to : derivedKey(to)
@@ -113,24 +113,34 @@ export async function streamJournal(
 		]);
 		const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
 		derivedKeys.push(...derivedRows.map(([key]) => key));
-		const rows: JournalRow[] = facts.map((r) => ({
+		return facts.map((r) => ({
 			position: Number(r.at),
 			type: FACT_TYPES.indexOf(r.type),
 			bytes: r.bytes,
 			derived: derived.get(Number(r.at))
 		}));
+	};
+	const emit = async (rows: JournalRow[]) => {
 		const digests = await hasher.add(rows);
 		rows.forEach((row, i) => (row.derivedDigest = digests[i]));
 		if (rows.length > 0) onRows(rows);
-		return rows.length;
 	};
 	if (current) {
-		// A piece with nothing in it (a damaged journal, or a head that names more than is stored): the
-		// rest is read in one go from there.
 		const end = stored?.length ?? 0;
 		let from = 0;
-		while (from < end && (await readPiece(from, Math.min(from + piece, end))) > 0) from += piece;
-		await readPiece(Math.min(from, end), undefined);
+		// The next piece is read while this one is hashed (and, in a page, restored).
+		let reading = from < end ? readPiece(from, Math.min(from + piece, end)) : undefined;
+		while (reading) {
+			const rows = await reading;
+			// A piece with nothing in it (a damaged journal, or a head that names more than is stored):
+			// the rest is read in one go from there.
+			if (rows.length === 0) break;
+			from += piece;
+			reading = from < end ? readPiece(from, Math.min(from + piece, end)) : undefined;
+			reading?.catch(() => undefined); // awaited on the next turn, unless emit throws first
+			await emit(rows);
+		}
+		await emit(await readPiece(Math.min(from, end), undefined));
 	}
 	return { current, ...hasher.verdict(current ? stored : undefined), derivedKeys };
 }
