@@ -25,8 +25,7 @@ import type { PeerNet } from '../net/peer-net.ts';
 import { FullNode } from '../runtime/full-node.ts';
 import type { InstitutionRole } from '../runtime/node-api.ts';
 import { openStore } from '../store/store.browser.ts';
-import type { JournalSource } from '../runtime/stored-journal.ts';
-import { readJournalInWorker } from '../workers/journal-reader.ts';
+import { readJournalRows, type JournalReads } from '../runtime/stored-journal.ts';
 import type { Store } from '../store/store.ts';
 import { WorkerProver } from '../workers/prover-client.ts';
 import { AppError } from './types.ts';
@@ -149,12 +148,12 @@ export interface BrowserBase {
 	protection: ProtectedPeers;
 	verifier: Groth16BatchVerifier;
 	snarkBase: URL;
-	/** The store's journal, read in a worker while the rest starts (when asked: a full node's chain). */
-	journal?: JournalSource;
+	/** The store's journal, read while the rest started (only when asked: a full node's chain). */
+	journal?: Promise<JournalReads>;
 }
 
 export interface BrowserBaseOptions {
-	/** Read the stored journal beside the other steps (a full node's ChainState restores it as it comes). */
+	/** Begin reading the stored journal as soon as the store opens (a full node's ChainState reads it). */
 	readJournal?: boolean;
 }
 
@@ -169,14 +168,15 @@ export async function openBrowserBase(
 	options: BrowserBaseOptions = {}
 ): Promise<BrowserBase> {
 	const snarkBase = new URL(`${base}/snark/`, location.href);
-	// First, as it takes longest: its failure is the node's to report (ChainState.open awaits it).
-	const journal = options.readJournal ? readJournalInWorker(profile) : undefined;
 	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster);
 	// installed before this returns, so before the node checks anything but the genesis file.
 	const backends = settled(installWasmBackends());
 	const verificationKey = settled(loadVerificationKey(snarkBase));
 	const info = networkInfo();
 	const store = await openStore(profile);
+	const journal = options.readJournal ? readJournalRows(store) : undefined;
+	// Its failure is the node's to report (ChainState.open awaits it); not an unhandled rejection here.
+	journal?.catch(() => undefined);
 	let net: PeerNet | undefined;
 	try {
 		const network = await info;

@@ -54,14 +54,7 @@ import {
 	type ChainFact
 } from './chain-fact.ts';
 import { GroupSchedule } from './group-schedule.ts';
-import {
-	discardJournal,
-	journalSource,
-	listJournal,
-	type JournalRow,
-	type JournalSource,
-	type JournalVerdict
-} from './stored-journal.ts';
+import { listJournal, readStoredJournal, type JournalReads, type JournalRow } from './stored-journal.ts';
 import {
 	derivedOf,
 	derivedWrite,
@@ -83,8 +76,8 @@ export interface ChainStateOptions {
 	group: ConsensusGroup;
 	verifier: ChameleonVerifier;
 	clock?: () => number;
-	/** The store's journal as the caller reads it (a page: in a worker, journal-reader.ts); else read here. */
-	journal?: JournalSource;
+	/** The store's journal, read ahead by the caller (readJournalRows); read here when absent. */
+	journal?: Promise<JournalReads>;
 }
 
 export type FactOutcome = 'applied' | 'known';
@@ -151,83 +144,44 @@ export class ChainState {
 	 * it is a replica of the public chain, which the node syncs again from its peers.
 	 */
 	static async open(options: ChainStateOptions): Promise<ChainState> {
+		const state = new ChainState(options);
 		const { store } = options;
-		const source = options.journal ?? journalSource(store);
-		const trust = await readTrust(store);
-		// Each piece is restored as it arrives, as the journal this node verified (what it is, unless its
-		// store was damaged or edited): the reads and the restore overlap. The head check's verdict comes
-		// after the last piece; a journal it does not vouch for is then verified again on a fresh state.
-		const state = new ChainState(options);
-		const journal: JournalRow[] = [];
-		let restoreFailed: { error: unknown } | undefined;
-		for await (const rows of source.pieces)
-			for (const row of rows) {
-				journal.push(row);
-				if (restoreFailed) continue;
-				try {
-					await state.replayVerified(row, trust.certifiedFrom ?? Infinity);
-				} catch (error) {
-					restoreFailed = { error };
-				}
-			}
-		const verdict = await source.verdict;
-		const discarded = verdict.current ? 0 : await discardJournal(store);
-		if (verdict.current && verdict.distrust === undefined) {
-			// The bytes are the ones this node verified: a fact that does not restore is a bug, not damage.
-			if (restoreFailed) throw restoreFailed.error;
-			state.verification.invalid = trust.invalid;
-			state.opened = 'restored';
-			state.head = verdict.head;
-			return state;
-		}
-		return ChainState.verifyStored(options, journal, verdict, trust, discarded);
-	}
-
-	/** Applies a fact of the journal this node verified (open): restored, or certified again past certifiedFrom. */
-	private async replayVerified(row: JournalRow, certifiedFrom: number): Promise<void> {
-		const type = FACT_TYPES[row.type]!;
-		this.journalLength = row.position + 1;
-		const verified = row.position < certifiedFrom;
-		if (verified && type === 'attachment' && this.restoreEncoded(row)) {
-			this.verification.restored(row.position);
-			return;
-		}
-		const fact = decodeFact(type, row.bytes, this.ledger.genesis, verified);
-		// Facts applied certified-first are certified again, and verified again in the background.
-		if (!verified) this.verification.applied(row.position, fact, await this.checkDeferred(fact));
-		else {
-			await this.restore(fact, row);
-			this.verification.restored(row.position);
-		}
-	}
-
-	/**
-	 * Verifies a stored journal the head check did not vouch for, fact by fact on a fresh state, and
-	 * writes its head and derived values again for what verification derives.
-	 */
-	private static async verifyStored(
-		options: ChainStateOptions,
-		journal: readonly JournalRow[],
-		verdict: JournalVerdict,
-		trust: Awaited<ReturnType<typeof readTrust>>,
-		discarded: number
-	): Promise<ChainState> {
-		const state = new ChainState(options);
-		state.verification.invalid = trust.invalid;
+		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(
+			store,
+			options.journal
+		);
+		const { certifiedFrom = Infinity, invalid } = await readTrust(store);
+		state.verification.invalid = invalid;
 		state.discardedFacts = discarded;
-		state.distrust = journal.length > 0 ? verdict.distrust : undefined;
-		state.opened = 'verified';
-		const rewrite: StoreWrite[] = verdict.derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
+		state.distrust = journal.length > 0 ? distrust : undefined;
+		state.opened = distrust === undefined ? 'restored' : 'verified';
+		// Verifying: the head and derived rows are written again for what verification derives.
+		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
 		for (const row of journal) {
+			const type = FACT_TYPES[row.type]!;
 			state.journalLength = row.position + 1;
-			const fact = decodeFact(FACT_TYPES[row.type]!, row.bytes, options.genesis, false);
-			await state.check(fact);
-			const again = derivedOf(fact, state.ledger);
-			state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
-			if (again) rewrite.push(derivedWrite(row.position, again));
-			state.verification.applied(row.position, fact, undefined);
+			const verified = distrust === undefined && row.position < certifiedFrom;
+			if (verified && type === 'attachment' && state.restoreEncoded(row)) {
+				state.verification.restored(row.position);
+				continue;
+			}
+			const fact = decodeFact(type, row.bytes, options.genesis, verified);
+			// Facts applied certified-first are certified again, and verified again in the background.
+			if (distrust === undefined && !verified)
+				state.verification.applied(row.position, fact, await state.checkDeferred(fact));
+			else if (verified) {
+				await state.restore(fact, row);
+				state.verification.restored(row.position);
+			} else {
+				await state.check(fact);
+				const again = derivedOf(fact, state.ledger);
+				state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
+				if (again) rewrite.push(derivedWrite(row.position, again));
+				state.verification.applied(row.position, fact, undefined);
+			}
 		}
-		await options.store.write([...rewrite, headWrite(state.head), state.verification.markerWrite()]);
+		if (distrust === undefined) state.head = head;
+		else await store.write([...rewrite, headWrite(state.head), state.verification.markerWrite()]);
 		return state;
 	}
 

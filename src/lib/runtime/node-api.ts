@@ -13,7 +13,7 @@ import type { Store } from '../store/store.ts';
 import type { ChainFact } from './chain-fact.ts';
 import type { SyncProgress } from './chain-sync.ts';
 import type { InvalidFact, VerificationProgress } from './certified-sync.ts';
-import type { JournalSource } from './stored-journal.ts';
+import type { JournalReads } from './stored-journal.ts';
 
 /** An institution's secrets and workers, for nodes run by a consortium member. */
 export interface InstitutionRole {
@@ -43,7 +43,7 @@ export interface FullNodeOptions {
 	timeouts?: TimeoutConfig;
 	clock?: () => number;
 	/** The store's journal, read ahead while the rest of the start-up ran (ChainStateOptions.journal). */
-	journal?: JournalSource;
+	journal?: Promise<JournalReads>;
 }
 
 export interface NodeStatus {

@@ -31,7 +31,7 @@ import {
 } from '../../../tests/fixtures/small-chain.ts';
 import { decodeFact } from './chain-fact.ts';
 import { ChainState } from './chain-state.ts';
-import { journalSource, readStoredJournal, streamJournal } from './stored-journal.ts';
+import { readStoredJournal } from './stored-journal.ts';
 import {
 	checkJournal,
 	derivedKey,
@@ -153,41 +153,6 @@ describe('restart without re-verifying', () => {
 		expect(again.chain.opened).toBe('restored');
 		expect(again.chain.height).toBe(3);
 		await again.store.close();
-	});
-
-	it('restores a journal read in pieces of any size, each piece as it comes, to the same state', async () => {
-		const dir = await copyOfChain();
-		const store = await openStore(dir);
-		const all = await readStoredJournal(store);
-		expect(all.journal.length).toBeGreaterThan(3);
-		for (const piece of [1, 2, 3]) {
-			const sizes: number[] = [];
-			const verdict = await streamJournal(store, (rows) => sizes.push(rows.length), piece);
-			expect(verdict.current).toBe(true);
-			expect(verdict.distrust).toBeUndefined();
-			expect(sizes.every((size) => size <= piece)).toBe(true);
-			expect(sizes.reduce((a, b) => a + b)).toBe(all.journal.length);
-			proofsVerified = 0;
-			const journal = journalSource(store, piece);
-			const chain = await ChainState.open({ genesis, store, group, verifier, clock, journal });
-			expect(chain.opened).toBe('restored');
-			expect(proofsVerified).toBe(0);
-			expect(lookups(chain)).toEqual(verifiedLookups);
-			expect(chain.accounts.all()).toEqual(verifiedBalances);
-		}
-		await store.close();
-	});
-
-	it('a fact that does not decode, read in pieces, is verified with the rest and refused', async () => {
-		const dir = await copyOfChain();
-		const store = await openStore(dir);
-		const [[at]] = (await store.list('keyblocks')) as [[string, Uint8Array]];
-		await store.write([{ table: 'keyblocks', key: at, value: new Uint8Array([0xa1, 0x61]) }]);
-		const journal = journalSource(store, 1);
-		await expect(ChainState.open({ genesis, store, group, verifier, clock, journal })).rejects.toMatchObject({
-			name: 'ValidationError'
-		});
-		await store.close();
 	});
 
 	it('verifies an edited journal in full and refuses the edit', async () => {

@@ -135,62 +135,32 @@ export function headWrite(head: VerifiedHead): StoreWrite {
 /** Why a stored journal is not trusted as verified (undefined: it is). */
 export type JournalDistrust = 'no-head' | 'length' | 'hash';
 
-/** A stored fact as the head check reads it (stored-journal.ts JournalRow). */
-export interface HashedRow {
-	position: number;
-	type: number;
-	bytes: Bytes;
-	derived?: Bytes;
-}
-
-/**
- * The head check over a journal read in pieces (stored-journal.ts streams it): each `add` hashes the
- * next rows, in position order, and returns each row's SHA-256 of its derived value (of nothing when it
- * has none); `verdict` then says whether all of them are the journal `stored` vouches for.
- */
-export class JournalHasher {
-	#head: VerifiedHead = EMPTY_HEAD;
-	#gap = false;
-
-	constructor(private readonly sha: BulkSha256 = installedSha256) {}
-
-	async add(rows: readonly HashedRow[]): Promise<Bytes[]> {
-		const { sha } = this;
-		// All digests requested at once: a native back end (WebCrypto) may work on them in parallel.
-		const digests = await Promise.all(
-			rows.map((row) => Promise.all([sha.digest(row.bytes), sha.digest(row.derived ?? NOTHING)]))
-		);
-		rows.forEach((row, i) => {
-			if (row.position !== this.#head.length) this.#gap = true;
-			this.#head = linkHead(this.#head, this.#head.length, row.type, digests[i]![0], digests[i]![1]);
-		});
-		// A derived value's digest is also the digest of the ids it joins (chain-fact.ts attachmentKey).
-		return digests.map(([, derived]) => derived);
-	}
-
-	/** The head the rows hash to, and why they are not the journal `stored` vouches for (if not). */
-	verdict(stored: VerifiedHead | undefined): { head: VerifiedHead; distrust?: JournalDistrust } {
-		const head = this.#head;
-		if (!stored) return { head, distrust: 'no-head' };
-		if (this.#gap || stored.length !== head.length) return { head, distrust: 'length' };
-		if (!equalBytes(stored.hash, head.hash)) return { head, distrust: 'hash' };
-		return { head };
-	}
-}
-
 /**
  * Hashes `rows` (the journal in position order, positions 0..n−1 without gaps) and says whether they are
  * the journal `stored` vouches for; also returns the head the rows hash to and each row's SHA-256 of
  * its derived value (of nothing when it has none).
  */
 export async function checkJournal(
-	rows: readonly HashedRow[],
+	rows: readonly { position: number; type: number; bytes: Bytes; derived?: Bytes }[],
 	stored: VerifiedHead | undefined,
 	sha: BulkSha256 = installedSha256
 ): Promise<{ head: VerifiedHead; distrust?: JournalDistrust; derivedDigests: Bytes[] }> {
-	const hasher = new JournalHasher(sha);
-	const derivedDigests = await hasher.add(rows);
-	return { ...hasher.verdict(stored), derivedDigests };
+	// All digests requested at once: a native back end (WebCrypto) may work on them in parallel.
+	const digests = await Promise.all(
+		rows.map((row) => Promise.all([sha.digest(row.bytes), sha.digest(row.derived ?? NOTHING)]))
+	);
+	let head = EMPTY_HEAD;
+	let gap = false;
+	rows.forEach((row, i) => {
+		if (row.position !== head.length) gap = true;
+		head = linkHead(head, head.length, row.type, digests[i]![0], digests[i]![1]);
+	});
+	// A derived value's digest is also the digest of the ids it joins (chain-fact.ts attachmentKey).
+	const derivedDigests = digests.map(([, derived]) => derived);
+	if (!stored) return { head, distrust: 'no-head', derivedDigests };
+	if (gap || stored.length !== head.length) return { head, distrust: 'length', derivedDigests };
+	if (!equalBytes(stored.hash, head.hash)) return { head, distrust: 'hash', derivedDigests };
+	return { head, derivedDigests };
 }
 
 /** What a node derived from `fact` once it applied it to `ledger` (see the header), or undefined. */
