@@ -168,8 +168,8 @@ export async function openBrowserBase(
 	options: BrowserBaseOptions = {}
 ): Promise<BrowserBase> {
 	const snarkBase = new URL(`${base}/snark/`, location.href);
-	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster);
-	// installed before this returns, so before the node checks anything but the genesis file.
+	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster),
+	// installed before anything is checked, the genesis file included; the journal's reads go on meanwhile.
 	const backends = settled(installWasmBackends());
 	const verificationKey = settled(loadVerificationKey(snarkBase));
 	const info = networkInfo();
@@ -180,6 +180,7 @@ export async function openBrowserBase(
 	let net: PeerNet | undefined;
 	try {
 		const network = await info;
+		await backends.value;
 		const genesis = await profileGenesis(store, network);
 		await pinGenesis(store, genesis);
 		const bootstrap = [...network.relay, ...(network.clinics ?? []).flatMap((c) => c.addresses)];
@@ -189,7 +190,6 @@ export async function openBrowserBase(
 		net = await opening;
 		// A peer on another chain is refused at once, with both fingerprints in the console.
 		guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
-		await backends.value;
 		return { store, genesis, net, protection, verifier: await verifier.value, snarkBase, journal };
 	} catch (error) {
 		await net?.stop();
