@@ -241,10 +241,20 @@ describe('Setup, Register, Upload, Label and Share', () => {
 
 		// A share Birch cannot receive is not listed as given: it shows as pending.
 		await expect(
-			patient.share({ institution: 'Birch Hospital', scope: 'all', purpose: 'follow-up', days: 7 })
-		).rejects.toBeInstanceOf(Error);
+			patient.share({ institution: 'Birch Hospital', scope: [first], purpose: 'follow-up', days: 7 })
+		).rejects.toMatchObject({ code: 'institution-offline' });
 		const unconfirmed = (await patient.consents()).find((c) => c.purpose === 'follow-up')!;
 		expect(unconfirmed.pending).toBe(true);
+
+		// Birch comes back on a new node whose chain syncs from the start: the phone, unasked, sends the
+		// share again (refused while Birch's chain lacks the record) until Birch takes it.
+		const back = await network.clinic(devInstitution('Birch Hospital'));
+		await expect
+			.poll(async () => (await patient.consents()).find((c) => c.id === unconfirmed.id)!.pending, {
+				timeout: 120_000
+			})
+			.toBe(false);
+		expect((await back.session.shared()).map((s) => s.record.id)).toEqual([first]);
 		stopApproving();
-	}, 200_000);
+	}, 300_000);
 });

@@ -6,7 +6,13 @@
  */
 import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, type Bytes } from '../core/bytes.ts';
 import { type AccessRequest } from '../core/access-request.ts';
-import { checkRevocation, decodeRevocation, encodeRevocation, type Revocation } from '../core/consent.ts';
+import {
+	checkRevocation,
+	consentId,
+	decodeRevocation,
+	encodeRevocation,
+	type Revocation
+} from '../core/consent.ts';
 import { decodeCanonical, encodeCanonical } from '../core/encoding.ts';
 import { ValidationError } from '../core/errors.ts';
 import { taggedHash } from '../core/hash.ts';
@@ -327,10 +333,10 @@ export class Holder {
 			if (bytesToHex(entry.tx.body.record.pointer.holder) !== bytesToHex(record.header.holder))
 				throw new ValidationError('share-holder', 'a shared record names another holder than the chain');
 		}
-		const id = records[0] ? bytesToHex(records[0].consentId) : 'empty';
-		await this.store.write([
-			{ table: 'meta', key: `share:${id}:${this.clock()}`, value: encodeShareBundle(bundle) }
-		]);
+		// One bundle per consent: a patient sends a share again until it hears the acknowledgement (which a
+		// dropped stream can lose), and the same consent must not show its records twice.
+		const id = bytesToHex(consentId(bundle.consent));
+		await this.store.write([{ table: 'meta', key: `share:${id}`, value: encodeShareBundle(bundle) }]);
 		this.changed();
 		return { ok: true };
 	}

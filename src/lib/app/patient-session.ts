@@ -46,6 +46,9 @@ import { AppError, type OnProgress, type PatientSession, type RecordView } from 
 import { institutionView } from './views.ts';
 import { ACCESS_LOG, RECORD_KEY, REVOKE, SHARE, SIGN } from './wire.ts';
 
+/** The least time between two retries of a pending share prompted by the chain moving on. */
+const SHARE_RETRY_MS = 5000;
+
 export interface PatientSessionOptions {
 	chain: PatientChain;
 	net: PeerNet;
@@ -154,6 +157,14 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 			const entries = myEntries().filter(
 				(e) => scope === 'all' || scope.includes(bytesToHex(transactionId(e.tx.body)))
 			);
+			// Every holder is found first: a share that cannot be completed (it is sent again later, sealed
+			// anew) logs no disclosure at the holders it did reach.
+			for (const hex of new Set(entries.map((e) => bytesToHex(e.tx.body.record.pointer.holder))))
+				if (!(await directory.locate(fromHex(hex, 32), 8000)))
+					throw new AppError(
+						'holder-offline',
+						`${institutionView(consortium, fromHex(hex, 32)).name} is not reachable right now.`
+					);
 			const records = [];
 			for (const [i, entry] of entries.entries()) {
 				onProgress({
@@ -186,6 +197,15 @@ export async function createPatientSession(options: PatientSessionOptions): Prom
 	});
 	directory.onChange(() => void consents.deliver().catch(() => undefined));
 	void consents.deliver().catch(() => undefined);
+	// A grantee that refused a share because its chain lacked a record yet takes it once its chain moved
+	// on: while a share is pending, it is sent again as this chain moves (at most every few seconds).
+	let retriedAt = 0;
+	chain.on((event) => {
+		if (event.type !== 'status' || !consents.sharesPending() || Date.now() - retriedAt < SHARE_RETRY_MS)
+			return;
+		retriedAt = Date.now();
+		void consents.deliver().catch(() => undefined);
+	});
 
 	const logs = new AccessLogBook({
 		store,

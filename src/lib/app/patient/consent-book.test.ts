@@ -1,11 +1,12 @@
 /**
  * The consent book on a real (memory) store, with the delivery to institutions played by the test: a
- * share stays pending until the grantee acknowledged it, and a revocation stays due to each institution
- * until it confirmed (or refused: it had heard), across runs.
+ * share stays pending until the grantee acknowledged it and is sent again until it does, and a revocation
+ * stays due to each institution until it confirmed (or refused: it had heard), across runs.
  */
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, type Bytes } from '../../core/bytes.ts';
 import { checkConsent } from '../../core/consent.ts';
+import { encodeShareBundle } from '../../records/share.ts';
 import { openMemoryStore } from '../../store/memory-store.ts';
 import { clinics, patientKeys, testGenesis } from '../../../../tests/fixtures/chain.ts';
 import { AppError } from '../types.ts';
@@ -16,8 +17,8 @@ const genesis = testGenesis();
 const [A, B, D] = [clinics[0]!, clinics[1]!, clinics[2]!];
 const NOW = Date.UTC(2026, 10, 24, 12);
 
-function book(send: ConsentBookOptions['send']) {
-	const sent: { to: string; kind: string }[] = [];
+function book(send: ConsentBookOptions['send'], collect: ConsentBookOptions['collect'] = async () => []) {
+	const sent: { to: string; kind: string; bundle?: string }[] = [];
 	let changed = 0;
 	const consents = new ConsentBook({
 		store: openMemoryStore(),
@@ -25,9 +26,13 @@ function book(send: ConsentBookOptions['send']) {
 		clock: () => NOW,
 		patient: alice,
 		holders: () => [A.institution.id, B.institution.id],
-		collect: async () => [],
+		collect,
 		async send(institution, message) {
-			sent.push({ to: bytesToHex(institution), kind: 'share' in message ? 'share' : 'revoke' });
+			sent.push({
+				to: bytesToHex(institution),
+				kind: 'share' in message ? 'share' : 'revoke',
+				...('share' in message && { bundle: bytesToHex(encodeShareBundle(message.share)) })
+			});
 			if ('share' in message) expect(() => checkConsent(message.share.consent, NOW)).not.toThrow();
 			await send(institution, message);
 		},
@@ -97,5 +102,73 @@ describe('the consent book', () => {
 		await consents.revoke(consent.id);
 		expect((await consents.consents())[0]!.revocationNotDelivered).toEqual([]);
 		expect(sent.filter((s) => s.kind === 'revoke' && s.to === bytesToHex(B.institution.id))).toHaveLength(2);
+	});
+
+	it('sends a share again, unasked, until the grantee takes it: unreachable, then lagging, then taken', async () => {
+		// What D answers to each delivery of the share: it is offline, then its chain lacks a record yet.
+		const answers: (Error | undefined)[] = [
+			offline('D'),
+			offline('D'),
+			new AppError('remote', 'The institution could not answer: a shared record is not on the chain')
+		];
+		let collected = 0;
+		const { consents, sent, changed } = book(
+			async (_institution, message) => {
+				if ('share' in message && answers.length > 0) {
+					const answer = answers.shift();
+					if (answer) throw answer;
+				}
+			},
+			async () => (collected++, [])
+		);
+		await expect(consents.share(share)).rejects.toMatchObject({ code: 'institution-offline' });
+		expect(consents.sharesPending()).toBe(true);
+		await consents.deliver(); // still offline
+		await consents.deliver(); // online, refused: its chain lags
+		expect((await consents.consents())[0]!.pending).toBe(true);
+		expect(consents.sharesPending()).toBe(true);
+		const before = changed();
+		await consents.deliver(); // taken
+		expect((await consents.consents())[0]!.pending).toBe(false);
+		expect(consents.sharesPending()).toBe(false);
+		expect(changed()).toBe(before + 1);
+		// The same sealed bundle each time: the records were fetched from their holders once.
+		const bundles = sent.filter((s) => s.kind === 'share').map((s) => s.bundle);
+		expect(bundles).toHaveLength(4);
+		expect(new Set(bundles).size).toBe(1);
+		expect(collected).toBe(1);
+		await consents.deliver(); // nothing left to send
+		expect(sent.filter((s) => s.kind === 'share')).toHaveLength(4);
+	});
+
+	it('seals a share anew when its records could not be fetched, and drops one revoked before delivery', async () => {
+		let holderOnline = false;
+		let granteeOnline = true;
+		const { consents, sent } = book(
+			async (_institution, message) => {
+				if ('share' in message && !granteeOnline) throw offline('D');
+			},
+			async () => {
+				if (!holderOnline) throw new AppError('holder-offline', 'A is not reachable right now.');
+				return [];
+			}
+		);
+		await expect(consents.share(share)).rejects.toMatchObject({ code: 'holder-offline' });
+		expect(sent).toHaveLength(0);
+		holderOnline = true;
+		await consents.deliver();
+		expect(sent.filter((s) => s.kind === 'share')).toHaveLength(1);
+		expect((await consents.consents())[0]!.pending).toBe(false);
+
+		// A share still pending when the patient revokes its consent is not sent any more.
+		granteeOnline = false;
+		const second = await consents.share({ ...share, purpose: 'referral' }).catch(() => undefined);
+		expect(second).toBeUndefined();
+		const pending = (await consents.consents()).find((c) => c.purpose === 'referral')!;
+		expect(pending.pending).toBe(true);
+		granteeOnline = true;
+		await consents.revoke(pending.id);
+		expect(sent.filter((s) => s.kind === 'share')).toHaveLength(2);
+		expect((await consents.consents()).find((c) => c.id === pending.id)!.pending).toBe(false);
 	});
 });

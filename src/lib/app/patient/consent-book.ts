@@ -1,9 +1,11 @@
 /**
- * The patient's consents (paper §5.3 Share) and their revocation outbox. A consent is kept on the device
- * and stays "pending" until the grantee acknowledged the shared records, so a failed share is not shown
- * as given. A revocation is due to the grantee and every holder of the patient's records until each one
- * confirmed it (or refused it: it had heard); `deliver` is run again whenever an institution comes online
- * and when the app opens, and the consent's view says who has not received it yet (docs/privacy.md).
+ * The patient's consents (paper §5.3 Share) and their outbox. A consent is kept on the device and stays
+ * "pending" until the grantee acknowledged the shared records, so a failed share is not shown as given;
+ * its sealed bundle is kept and sent again by `deliver` until the grantee takes it (a grantee that was
+ * unreachable, dropped the stream, or refused because its chain did not hold a record yet). A revocation
+ * is due to the grantee and every holder of the patient's records until each one confirmed it (or refused
+ * it: it had heard). `deliver` runs whenever an institution comes online, when the app opens and, while a
+ * share is pending, as the chain moves on; the consent's view says who has not received what (docs/privacy.md).
  */
 import { bytesToHex, fromHex, type Bytes } from '../../core/bytes.ts';
 import {
@@ -19,11 +21,12 @@ import {
 	type Revocation
 } from '../../core/consent.ts';
 import type { PublicKey } from '../../core/identity.ts';
-import { sealShare, type ShareBundle } from '../../records/share.ts';
+import { decodeShareBundle, encodeShareBundle, sealShare, type ShareBundle } from '../../records/share.ts';
 import type { Store } from '../../store/store.ts';
 import { AppError, type ConsentView, type InstitutionView, type OnProgress } from '../types.ts';
 import { findInstitution, institutionView, type Consortium } from '../views.ts';
 
+/** `consent-pending:<consent id>`: a share not acknowledged yet; its sealed bundle, or empty before sealing. */
 const PENDING_PREFIX = 'consent-pending:';
 const PENDING_END = 'consent-pending;';
 /** `revocation-due:<consent id>:<institution id>`: a revocation that institution has not confirmed. */
@@ -51,6 +54,10 @@ export class ConsentBook {
 	private delivering: Promise<void> | undefined;
 	/** Set by a `deliver` call made while a run was under way. */
 	private deliverAgain = false;
+	/** Consents `share` is sealing or sending now: a delivery run leaves them to it. */
+	private readonly sharing = new Set<string>();
+	/** Whether a share was left unacknowledged (unknown, so true, until the first run looked). */
+	private unacknowledged = true;
 
 	constructor(private readonly options: ConsentBookOptions) {}
 
@@ -91,19 +98,49 @@ export class ConsentBook {
 			patient.secretKey
 		);
 		const id = bytesToHex(consentId(consent));
-		// Pending until the institution acknowledged the records: a failed share is not shown as given.
-		await store.write([
-			{ table: 'meta', key: `consent:${id}`, value: encodeConsent(consent) },
-			{ table: 'meta', key: `${PENDING_PREFIX}${id}`, value: new Uint8Array(0) }
-		]);
-		const records = await this.options.collect(consent, options.scope, onProgress);
-		onProgress({ step: 'Sealing the records for the institution alone', fraction: 0.9 });
-		const bundle = await sealShare({ consent, revocations: await this.revocations(), now: clock(), records });
-		await this.options.send(grantee, { share: bundle });
-		await store.write([{ table: 'meta', key: `${PENDING_PREFIX}${id}`, value: null }]);
+		this.sharing.add(id);
+		try {
+			// Pending until the institution acknowledged the records: a failed share is not shown as given.
+			await store.write([
+				{ table: 'meta', key: `consent:${id}`, value: encodeConsent(consent) },
+				{ table: 'meta', key: `${PENDING_PREFIX}${id}`, value: new Uint8Array(0) }
+			]);
+			const bundle = await this.seal(consent, onProgress);
+			await this.send(consent, bundle);
+		} catch (error) {
+			// Left pending: `deliver` sends it again until the institution takes it.
+			this.unacknowledged = true;
+			throw error;
+		} finally {
+			this.sharing.delete(id);
+		}
 		onProgress({ step: 'Shared', fraction: 1 });
 		this.options.changed();
 		return this.view(consent, []);
+	}
+
+	/** Whether a share still waits for its grantee's acknowledgement (as of the last delivery run). */
+	sharesPending(): boolean {
+		return this.unacknowledged;
+	}
+
+	/** Collects the consent's records and seals them to the grantee; kept, so a retry sends the same bundle. */
+	private async seal(consent: Consent, onProgress: OnProgress = () => {}): Promise<ShareBundle> {
+		const { store, clock } = this.options;
+		const scope = consent.scope === 'all' ? 'all' : consent.scope.map((id) => bytesToHex(id));
+		const records = await this.options.collect(consent, scope, onProgress);
+		onProgress({ step: 'Sealing the records for the institution alone', fraction: 0.9 });
+		const bundle = await sealShare({ consent, revocations: await this.revocations(), now: clock(), records });
+		const key = `${PENDING_PREFIX}${bytesToHex(consentId(consent))}`;
+		await store.write([{ table: 'meta', key, value: encodeShareBundle(bundle) }]);
+		return bundle;
+	}
+
+	/** Sends the bundle; once the grantee acknowledged it, the consent is no longer pending. */
+	private async send(consent: Consent, bundle: ShareBundle): Promise<void> {
+		await this.options.send(consent.grantee, { share: bundle });
+		const key = `${PENDING_PREFIX}${bytesToHex(consentId(consent))}`;
+		await this.options.store.write([{ table: 'meta', key, value: null }]);
 	}
 
 	async revoke(id: string): Promise<void> {
@@ -128,8 +165,9 @@ export class ConsentBook {
 	}
 
 	/**
-	 * Tells each institution a revocation is still due to; what it confirms (or refuses: it has heard) is
-	 * done. One that is unreachable stays due for the next run. A call during a run (an institution came
+	 * Sends each pending share again and tells each institution a revocation is still due to; what it
+	 * confirms (or, for a revocation, refuses: it has heard) is done. One that is unreachable stays due for
+	 * the next run. A call during a run (an institution came
 	 * online after the run had passed it) runs the list once more when the run ends, so no chance is lost.
 	 */
 	deliver(): Promise<void> {
@@ -152,7 +190,7 @@ export class ConsentBook {
 
 	private async deliverOnce(): Promise<number> {
 		const { store } = this.options;
-		let delivered = 0;
+		let delivered = await this.deliverShares();
 		for (const [key] of await store.list('meta', { from: DUE_PREFIX, to: DUE_END })) {
 			const [id, institution] = key.slice(DUE_PREFIX.length).split(':') as [string, string];
 			const revocation = await store.get('meta', `revocation:${id}`);
@@ -165,6 +203,35 @@ export class ConsentBook {
 			await store.write([{ table: 'meta', key, value: null }]);
 			delivered++;
 		}
+		return delivered;
+	}
+
+	private async deliverShares(): Promise<number> {
+		const { store, clock } = this.options;
+		let delivered = 0;
+		let left = 0;
+		for (const [key, kept] of await store.list('meta', { from: PENDING_PREFIX, to: PENDING_END })) {
+			const id = key.slice(PENDING_PREFIX.length);
+			if (this.sharing.has(id)) {
+				left++;
+				continue;
+			}
+			const bytes = await store.get('meta', `consent:${id}`);
+			const consent = bytes && decodeConsent(bytes);
+			// A consent revoked or expired since has nothing left to deliver.
+			if (!consent || !isConsentActive(consent, await this.revocations(), clock())) {
+				await store.write([{ table: 'meta', key, value: null }]);
+				continue;
+			}
+			try {
+				// Sealed anew when the share stopped before its bundle was sealed (a holder was unreachable).
+				await this.send(consent, kept.length > 0 ? decodeShareBundle(kept) : await this.seal(consent));
+				delivered++;
+			} catch {
+				left++; // unreachable, or refused (its chain may lag): the next run tries again
+			}
+		}
+		this.unacknowledged = left > 0;
 		return delivered;
 	}
 
