@@ -74,7 +74,9 @@ export const DEMOGRAPHICS = defineProtocol({
 	response: replyCodec,
 	maxBytes: MAX_BOX * 2,
 	timeoutMs: 30_000,
-	mapError: appErrors("The patient's device", "The patient's device did not say who the patient is in time.")
+	mapError: appErrors("The patient's device", "The patient's device did not say who the patient is in time."),
+	// A read of what the patient chose to tell: asking twice is harmless.
+	idempotent: true
 });
 
 // ---------------------------------------------------------------------------- the patient's side

@@ -186,23 +186,28 @@ const empty: Codec<null> = {
 };
 export { codec };
 
+// A read: sent again over a new connection if the first closes before the answer.
 export const IDENTITY = defineProtocol({
 	id: PROTOCOLS.identity,
 	request: empty,
 	response: codec<Presence[]>(encodePresences, decodePresences),
 	maxBytes: 4096,
-	timeoutMs: 10_000
+	timeoutMs: 10_000,
+	idempotent: true
 });
 
+// A new record key is derived from the request alone and nothing is kept: asking twice is harmless.
 export const RECORD_KEY = defineProtocol({
 	id: PROTOCOLS.recordKey,
 	request: empty,
 	response: codec<RecordKeyGrant>(encodeRecordKeyGrant, decodeRecordKeyGrant),
 	maxBytes: 4096,
 	timeoutMs: INSTITUTION_ANSWER_MS,
-	mapError: appErrors("The patient's device", "The patient's device did not answer in time.")
+	mapError: appErrors("The patient's device", "The patient's device did not answer in time."),
+	idempotent: true
 });
 
+// Not idempotent: a second copy would ask the patient to read and sign the record again.
 export const SIGN = defineProtocol({
 	id: PROTOCOLS.sign,
 	request: codec(encodeSignRequest, decodeSignRequest),
@@ -212,6 +217,7 @@ export const SIGN = defineProtocol({
 	mapError: appErrors("The patient's device", 'The patient did not sign in time.')
 });
 
+// Not idempotent: each answer is a disclosure entry in the holder's access log.
 export const CIPHERTEXT = defineProtocol({
 	id: PROTOCOLS.ciphertext,
 	request: codec<AccessRequest>(encodeAccessRequest, decodeAccessRequest),
@@ -221,29 +227,35 @@ export const CIPHERTEXT = defineProtocol({
 	mapError: appErrors('The institution', 'The institution did not answer in time.')
 });
 
+// A read (asking for one's own log is not itself logged).
 export const ACCESS_LOG = defineProtocol({
 	id: PROTOCOLS.accessLog,
 	request: codec(encodeAccessLogRequest, decodeAccessLogRequest),
 	response: codec<AccessLogEntry[]>(encodeAccessLog, decodeAccessLog),
 	maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
 	timeoutMs: INSTITUTION_ANSWER_MS,
-	mapError: appErrors('The institution', 'The institution did not send its access log in time.')
+	mapError: appErrors('The institution', 'The institution did not send its access log in time.'),
+	idempotent: true
 });
 
+// The holder keeps one bundle per consent: a second copy replaces the first.
 export const SHARE = defineProtocol({
 	id: PROTOCOLS.share,
 	request: codec<ShareBundle>(encodeShareBundle, decodeShareBundle),
 	response: codec(encodeAck, decodeAck),
 	maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
 	timeoutMs: INSTITUTION_ANSWER_MS,
-	mapError: appErrors('The institution', 'The institution did not confirm the share in time.')
+	mapError: appErrors('The institution', 'The institution did not confirm the share in time.'),
+	idempotent: true
 });
 
+// Kept under the consent's id: a second copy changes nothing.
 export const REVOKE = defineProtocol({
 	id: PROTOCOLS.revoke,
 	request: codec<Revocation>(encodeRevocation, decodeRevocation),
 	response: codec(encodeAck, decodeAck),
 	maxBytes: 4096,
 	timeoutMs: INSTITUTION_ANSWER_MS,
-	mapError: appErrors('The institution', 'The institution did not confirm the revocation in time.')
+	mapError: appErrors('The institution', 'The institution did not confirm the revocation in time.'),
+	idempotent: true
 });

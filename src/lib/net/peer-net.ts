@@ -35,11 +35,15 @@ export interface PeerNet {
 	subscribe(topic: Topic, onMessage: TopicValidator): void;
 	/** Request/response: one request frame in, a stream of response frames out (length-prefixed, size-limited). */
 	handle(protocol: string, handler: StreamHandler): void;
+	/**
+	 * A connection found closing is replaced by a new dial; with `idempotent` the request is also sent
+	 * once more when its connection closes after it went out and before any answer.
+	 */
 	request(
 		peer: string,
 		protocol: string,
 		request: Uint8Array,
-		options?: { signal?: AbortSignal }
+		options?: { signal?: AbortSignal; idempotent?: boolean }
 	): AsyncIterable<Uint8Array>;
 	/** Connected SPChain peers (the relay and other non-SPChain peers are left out). */
 	peers(): string[];
@@ -179,9 +183,10 @@ export class RequestError extends Error {
 	constructor(
 		message: string,
 		readonly peer: string,
-		readonly protocol: string
+		readonly protocol: string,
+		options?: ErrorOptions
 	) {
-		super(message);
+		super(message, options);
 	}
 }
 

@@ -58,6 +58,13 @@ export interface ProtocolDescriptor<Req, Res> {
 	readonly timeoutMs: number;
 	/** What the caller sees for a protocol failure (default: the ProtocolError itself). */
 	readonly mapError?: (error: ProtocolError) => Error;
+	/**
+	 * The other side may receive a request twice without harm (a read, or a write keyed so a second
+	 * copy changes nothing): it is sent once more over a new connection when the first one closes
+	 * after sending and before the answer. Leave it out when answering acts on something a person sees
+	 * or an audit log counts.
+	 */
+	readonly idempotent?: boolean;
 }
 
 /** Checks a descriptor once, where it is declared, so a bad limit fails at start-up and not mid-call. */
@@ -111,7 +118,8 @@ export async function call<Req, Res>(
 		controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
 	});
 	aborted.catch(() => undefined);
-	const frames = net.request(peer, protocol.id, body, { signal: controller.signal })[Symbol.asyncIterator]();
+	const requestOptions = { signal: controller.signal, idempotent: protocol.idempotent };
+	const frames = net.request(peer, protocol.id, body, requestOptions)[Symbol.asyncIterator]();
 	let finished = false;
 	try {
 		const first = await Promise.race([frames.next(), aborted]);

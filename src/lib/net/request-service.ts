@@ -6,6 +6,10 @@
  * (both smaller for strangers: peer-guard.ts); a request frame must arrive within `readTimeoutMs`, and
  * the whole exchange must end within the stream deadline, so a half-open or silent stream is reset and
  * its slot freed instead of being held for ever.
+ *
+ * A connection that is closing is an ordinary event, not a failed request (see `request`): libp2p keeps
+ * listing a connection as open after the other side's yamux GoAway ("The connection muxer is "closed"
+ * and not "open"") until its socket closes, and its dialler returns that same connection.
  */
 import type {
 	Connection,
@@ -31,7 +35,7 @@ export interface RequestComponents {
 	};
 	connectionManager: {
 		getConnections(peer?: PeerId): Connection[];
-		openConnection(peer: PeerId, options?: { signal?: AbortSignal }): Promise<Connection>;
+		openConnection(peer: PeerId, options?: { signal?: AbortSignal; force?: boolean }): Promise<Connection>;
 	};
 	guard: PeerGuard;
 }
@@ -42,7 +46,9 @@ export interface RequestInit {
 }
 
 function describe(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
+	if (error instanceof Error) return error.message;
+	const message = (error as { message?: unknown } | undefined)?.message;
+	return typeof message === 'string' && message ? message : String(error);
 }
 
 export class RequestService implements Startable {
@@ -138,52 +144,113 @@ export class RequestService implements Startable {
 		}
 	}
 
-	/** Newest direct connection first (an older one may be a WebRTC connection whose dialer gave up). */
-	private async openStream(peer: string, protocol: string, signal?: AbortSignal): Promise<Stream> {
+	/**
+	 * A stream to `peer`: over its open direct connections, newest first (an older one may be a WebRTC
+	 * connection whose dialer gave up), then, when none of them (other than `avoid`) opens one because it
+	 * is closing, over one new connection. Nothing of the request is sent before the stream is open, so
+	 * this is safe for every protocol.
+	 */
+	private async openStream(
+		peer: string,
+		protocol: string,
+		signal?: AbortSignal,
+		avoid?: Connection
+	): Promise<{ stream: Stream; connection: Connection }> {
 		const peerId = peerIdFromString(peer);
 		const connections = this.components.connectionManager
 			.getConnections(peerId)
-			.filter((c) => c.status === 'open' && c.limits == null)
+			.filter((c) => c !== avoid && c.status === 'open' && c.limits == null)
 			.sort((a, b) => b.timeline.open - a.timeline.open);
 		let lastError: unknown;
 		for (const connection of connections) {
 			try {
-				return await connection.newStream(protocol, { signal });
+				return { stream: await connection.newStream(protocol, { signal }), connection };
 			} catch (error) {
 				lastError = error;
 				signal?.throwIfAborted();
 			}
 		}
-		if (lastError) throw lastError;
-		const connection = await this.components.connectionManager.openConnection(peerId, { signal });
-		return connection.newStream(protocol, { signal });
+		// A refusal (an unsupported protocol, too many streams) is the peer's answer; a new dial cannot help.
+		if (lastError && !connectionClosed(lastError)) throw lastError;
+		let connection: Connection;
+		try {
+			// `force`: without it libp2p hands back the closing connection, which it still lists as open.
+			connection = await this.components.connectionManager.openConnection(peerId, {
+				signal,
+				force: lastError !== undefined || avoid !== undefined
+			});
+		} catch (error) {
+			signal?.throwIfAborted();
+			// A failed WebSocket dial rejects with a bare ErrorEvent: say what failed.
+			throw new RequestError(
+				`no stream could be opened: the dial failed (${describe(error)})`,
+				peer,
+				protocol,
+				{
+					cause: error
+				}
+			);
+		}
+		return { stream: await connection.newStream(protocol, { signal }), connection };
 	}
 
+	/**
+	 * Sends `body` and yields the response frames. When the connection closes before the first response
+	 * frame (the stream breaks, or ends without an answer), an `idempotent` request is sent once more
+	 * over a new connection; any other request fails, since the other side may have acted on it.
+	 */
 	async *request(
 		peer: string,
 		protocol: string,
 		body: Uint8Array,
-		options: { signal?: AbortSignal } = {}
+		options: RequestOptions = {}
 	): AsyncIterable<Uint8Array> {
 		if (this.stopped) throw new NetStoppedError();
 		if (body.length > this.init.maxBytes) throw new MessageTooLargeError(body.length, this.init.maxBytes);
 		const { signal } = options;
-		const stream = await this.openStream(peer, protocol, signal);
+		let opened = await this.openStream(peer, protocol, signal);
+		for (let retried = false; ; retried = true) {
+			const state = { answered: false, broken: false };
+			try {
+				yield* this.exchange(opened.stream, peer, protocol, body, signal, state);
+				return;
+			} catch (error) {
+				if (retried || state.answered || !state.broken || !options.idempotent || signal?.aborted) throw error;
+			}
+			opened = await this.openStream(peer, protocol, signal, opened.connection);
+		}
+	}
+
+	/** One request on `stream`; `state` tells `request` whether an answer came and whether the stream broke. */
+	private async *exchange(
+		stream: Stream,
+		peer: string,
+		protocol: string,
+		body: Uint8Array,
+		signal: AbortSignal | undefined,
+		state: { answered: boolean; broken: boolean }
+	): AsyncGenerator<Uint8Array> {
 		const onAbort = () => stream.abort(new RequestError('aborted', peer, protocol));
 		signal?.addEventListener('abort', onAbort);
 		let ended = false;
 		let settled = false;
 		try {
+			// A send or read that throws is the stream breaking (a frame over the limit is an answer).
+			state.broken = true;
 			await sendFrame(stream, body, signal);
 			for await (const frame of readFrames(stream, this.init.maxBytes + 1)) {
+				state.broken = false;
 				signal?.throwIfAborted();
-				if (frame[0] === FRAME_DATA) yield frame.subarray(1);
-				else if (frame[0] === FRAME_END) {
+				if (frame[0] === FRAME_DATA) {
+					state.answered = true;
+					yield frame.subarray(1);
+				} else if (frame[0] === FRAME_END) {
 					ended = true;
 					break;
 				} else if (frame[0] === FRAME_ERROR)
 					throw new RequestError(new TextDecoder().decode(frame.subarray(1)), peer, protocol);
 				else throw new RequestError(`unknown frame tag ${frame[0]}`, peer, protocol);
+				state.broken = true;
 			}
 			signal?.throwIfAborted();
 			if (!ended) throw new RequestError('the stream ended before the response did', peer, protocol);
@@ -191,6 +258,7 @@ export class RequestService implements Startable {
 			settled = true;
 		} catch (error) {
 			settled = true;
+			if ((error as Error | undefined)?.name === 'InvalidDataLengthError') state.broken = false;
 			stream.abort(error instanceof Error ? error : new Error(String(error)));
 			throw error;
 		} finally {
@@ -200,6 +268,31 @@ export class RequestService implements Startable {
 			if (!settled) stream.abort(new RequestError('the caller stopped reading', peer, protocol));
 		}
 	}
+}
+
+export interface RequestOptions {
+	signal?: AbortSignal;
+	/**
+	 * The request may reach the other side twice without harm (a read, or a write keyed so a second
+	 * copy changes nothing): it is sent again once over a new connection when the first one closes
+	 * before any answer.
+	 */
+	idempotent?: boolean;
+}
+
+/** libp2p's errors for a connection or its muxer closing, or a stream cut short with it. */
+const CLOSED_ERRORS = new Set([
+	'ConnectionClosedError',
+	'ConnectionClosingError',
+	'MuxerClosedError',
+	'StreamResetError',
+	'StreamClosedError',
+	'StreamStateError',
+	'UnexpectedEOFError'
+]);
+
+function connectionClosed(error: unknown): boolean {
+	return CLOSED_ERRORS.has((error as Error | undefined)?.name ?? '');
 }
 
 /** The js-libp2p service factory: `services: { requests: spchainRequests(init) }` (after the guard). */

@@ -26,7 +26,7 @@ import {
 /** Like a ProtocolDescriptor (its id, request codec and mapError), with chunks and their limits. */
 export interface StreamProtocolDescriptor<Req, Chunk> extends Pick<
 	ProtocolDescriptor<Req, Chunk>,
-	'id' | 'request' | 'mapError'
+	'id' | 'request' | 'mapError' | 'idempotent'
 > {
 	readonly chunk: Codec<Chunk>;
 	/** Largest encoded request (bytes). */
@@ -86,7 +86,8 @@ export async function* callStream<Req, Chunk>(
 	const controller = new AbortController();
 	const onCallerAbort = () => controller.abort(options.signal!.reason);
 	options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-	const frames = net.request(peer, protocol.id, body, { signal: controller.signal })[Symbol.asyncIterator]();
+	const requestOptions = { signal: controller.signal, idempotent: protocol.idempotent };
+	const frames = net.request(peer, protocol.id, body, requestOptions)[Symbol.asyncIterator]();
 	let finished = false;
 	let total = 0;
 	let timer: ReturnType<typeof setTimeout> | undefined;

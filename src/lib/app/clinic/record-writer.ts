@@ -27,7 +27,7 @@ import type { ChainState } from '../../runtime/chain-state.ts';
 import type { FullNode } from '../../runtime/full-node.ts';
 import type { Holder, HeldRow } from '../holder.ts';
 import { AppError, type OnProgress, type PendingTransactionView } from '../types.ts';
-import { RECORD_KEY, SIGN, type SignReply, type SignRequest } from '../wire.ts';
+import { RECORD_KEY, SIGN } from '../wire.ts';
 
 /** What writing needs of the full node: the chain it reads, submitting, and chain events. */
 export type WriterNode = Pick<FullNode, 'submit' | 'on'> & {
@@ -135,7 +135,9 @@ export class RecordWriter {
 		});
 		onProgress({ step: 'Waiting for the patient to read the record and sign it', fraction: 0.85 });
 		try {
-			const reply = await this.askToSign(patient, peer, { body, review });
+			// Proving takes a while and the connection the key came over may have closed meanwhile: the
+			// request layer then dials again (and, SIGN not being idempotent, never sends it twice).
+			const reply = await call(net, peer, SIGN, { body, review });
 			if (!reply.signed) throw new AppError('patient-declined', `The patient declined: ${reply.reason}`);
 			// Kept once signed (a declined record leaves nothing), before the transaction can be pinned;
 			// the record names its attachments by hash, so they are sealed and stored only now.
@@ -169,20 +171,6 @@ export class RecordWriter {
 		onProgress({ step: 'Submitted for pinning', fraction: 1 });
 		this.options.changed();
 		return view;
-	}
-
-	/**
-	 * Sends the signing request. Proving takes a while, and the connection the record key came over may
-	 * have closed meanwhile: a stream that could not even be opened is tried once more over a new dial
-	 * (nothing reached the phone, so it cannot see the request twice).
-	 */
-	private async askToSign(patient: PublicKey, peer: string, request: SignRequest): Promise<SignReply> {
-		try {
-			return await call(this.options.net, peer, SIGN, request);
-		} catch (error) {
-			if ((error as Error | undefined)?.name !== 'ConnectionClosedError') throw error;
-			return call(this.options.net, await this.options.reach(patient), SIGN, request);
-		}
 	}
 
 	/** The chameleon hash of a new record, or for a label a collision with the original's hash. */
