@@ -19,6 +19,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import pRetry from 'p-retry';
 import { PROTECTED_TAG } from './peer-guard.ts';
+import { errorMessage } from './error-message.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -106,7 +107,7 @@ export class KeepAliveService implements Startable {
 				await this.components.connectionManager
 					.openConnection(addrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
 					.catch((error: unknown) => {
-						throw error instanceof Error ? error : new Error(`dial failed: ${String(error)}`);
+						throw error instanceof Error ? error : new Error(`dial failed: ${errorMessage(error)}`);
 					});
 				await this.components.peerStore.merge(peerIdFromString(id), { tags: tagsOf() });
 			},

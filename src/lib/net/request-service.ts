@@ -28,6 +28,7 @@ import {
 	type NetLimits,
 	type StreamHandler
 } from './peer-net.ts';
+import { errorMessage } from './error-message.ts';
 
 export interface RequestComponents {
 	registrar: {
@@ -43,12 +44,6 @@ export interface RequestComponents {
 export interface RequestInit {
 	maxBytes: number;
 	limits: NetLimits;
-}
-
-function describe(error: unknown): string {
-	if (error instanceof Error) return error.message;
-	const message = (error as { message?: unknown } | undefined)?.message;
-	return typeof message === 'string' && message ? message : String(error);
 }
 
 export class RequestService implements Startable {
@@ -137,7 +132,7 @@ export class RequestService implements Startable {
 			await stream.close();
 		} catch (error) {
 			try {
-				await fail(describe(error));
+				await fail(errorMessage(error));
 			} catch {
 				stream.abort(error instanceof Error ? error : new Error(String(error)));
 			}
@@ -183,7 +178,7 @@ export class RequestService implements Startable {
 			signal?.throwIfAborted();
 			// A failed WebSocket dial rejects with a bare ErrorEvent: say what failed.
 			throw new RequestError(
-				`no stream could be opened: the dial failed (${describe(error)})`,
+				`no stream could be opened: the dial failed (${errorMessage(error)})`,
 				peer,
 				protocol,
 				{
