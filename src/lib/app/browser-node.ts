@@ -170,27 +170,26 @@ export async function openBrowserBase(
 	const snarkBase = new URL(`${base}/snark/`, location.href);
 	// Signatures and votes are checked on libsecp256k1 and mcl in WASM (same verdicts as noble, faster),
 	// installed before anything is checked, the genesis file included; the journal's reads go on meanwhile.
-	const backends = settled(installWasmBackends());
-	const verificationKey = settled(loadVerificationKey(snarkBase));
+	const backends = handledLater(installWasmBackends());
+	const verificationKey = handledLater(loadVerificationKey(snarkBase));
 	const info = networkInfo();
 	const store = await openStore(profile);
-	const journal = options.readJournal ? readJournalRows(store) : undefined;
-	// Its failure is the node's to report (ChainState.open awaits it); not an unhandled rejection here.
-	journal?.catch(() => undefined);
+	// Its failure is the node's to report: ChainState.open awaits it.
+	const journal = options.readJournal ? handledLater(readJournalRows(store)) : undefined;
 	let net: PeerNet | undefined;
 	try {
 		const network = await info;
-		await backends.value;
+		await backends;
 		const genesis = await profileGenesis(store, network);
 		await pinGenesis(store, genesis);
 		const bootstrap = [...network.relay, ...(network.clinics ?? []).flatMap((c) => c.addresses)];
 		const protection = new ProtectedPeers();
 		const opening = createPeerNet({ bootstrap, isProtected: protection.isProtected });
-		const verifier = settled(startVerifier(verificationKey.value, genesis));
+		const verifier = handledLater(startVerifier(verificationKey, genesis));
 		net = await opening;
 		// A peer on another chain is refused at once, with both fingerprints in the console.
 		guardGenesis(net, genesis, (refusal) => console.warn(`[network] ${refusal.message}`));
-		return { store, genesis, net, protection, verifier: await verifier.value, snarkBase, journal };
+		return { store, genesis, net, protection, verifier: await verifier, snarkBase, journal };
 	} catch (error) {
 		await net?.stop();
 		await store.close();
@@ -199,10 +198,13 @@ export async function openBrowserBase(
 	}
 }
 
-/** A promise whose rejection is handled where it is awaited, however long a failure elsewhere delays that. */
-function settled<T>(promise: Promise<T>): { value: Promise<T> } {
+/**
+ * `promise`, marked as handled: it is awaited later (or never, when an earlier step fails first), and
+ * its rejection must not be reported as unhandled meanwhile.
+ */
+function handledLater<T>(promise: Promise<T>): Promise<T> {
 	promise.catch(() => undefined);
-	return { value: promise };
+	return promise;
 }
 
 async function startVerifier(

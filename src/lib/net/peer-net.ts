@@ -27,6 +27,16 @@ export interface ConnectionInfo {
 	streams: string[];
 }
 
+export interface RequestOptions {
+	signal?: AbortSignal;
+	/**
+	 * The request may reach the other side twice without harm (a read, or a write keyed so a second
+	 * copy changes nothing): it is sent once more over a new connection when the first one closes
+	 * after the request went out and before any answer.
+	 */
+	idempotent?: boolean;
+}
+
 export interface PeerNet {
 	readonly peerId: string;
 	/** Never throws for "no peers" (the message is dropped and counted); throws MessageTooLargeError. */
@@ -35,15 +45,12 @@ export interface PeerNet {
 	subscribe(topic: Topic, onMessage: TopicValidator): void;
 	/** Request/response: one request frame in, a stream of response frames out (length-prefixed, size-limited). */
 	handle(protocol: string, handler: StreamHandler): void;
-	/**
-	 * A connection found closing is replaced by a new dial; with `idempotent` the request is also sent
-	 * once more when its connection closes after it went out and before any answer.
-	 */
+	/** A connection found closing is replaced by a new dial (see RequestOptions for `idempotent`). */
 	request(
 		peer: string,
 		protocol: string,
 		request: Uint8Array,
-		options?: { signal?: AbortSignal; idempotent?: boolean }
+		options?: RequestOptions
 	): AsyncIterable<Uint8Array>;
 	/** Connected SPChain peers (the relay and other non-SPChain peers are left out). */
 	peers(): string[];

@@ -26,6 +26,7 @@ import {
 	NetStoppedError,
 	RequestError,
 	type NetLimits,
+	type RequestOptions,
 	type StreamHandler
 } from './peer-net.ts';
 import { errorMessage } from './error-message.ts';
@@ -263,16 +264,6 @@ export class RequestService implements Startable {
 			if (!settled) stream.abort(new RequestError('the caller stopped reading', peer, protocol));
 		}
 	}
-}
-
-export interface RequestOptions {
-	signal?: AbortSignal;
-	/**
-	 * The request may reach the other side twice without harm (a read, or a write keyed so a second
-	 * copy changes nothing): it is sent again once over a new connection when the first one closes
-	 * before any answer.
-	 */
-	idempotent?: boolean;
 }
 
 /** libp2p's errors for a connection or its muxer closing, or a stream cut short with it. */

@@ -95,8 +95,9 @@ export async function readStoredJournal(
 	store: Store,
 	reads: Promise<JournalReads> = readJournalRows(store)
 ): Promise<StoredJournal> {
-	const { format, derivedRows, head: storedHead } = await reads;
-	let { rows } = await reads;
+	const read = await reads;
+	const { format, derivedRows, head: storedHead } = read;
+	let { rows } = read;
 	let discarded = 0;
 	if (!format || !equalBytes(format, JOURNAL_FORMAT)) {
 		await store.write([
