@@ -37,13 +37,13 @@ import { JOURNAL_FORMAT } from '../../src/lib/runtime/stored-journal.ts';
 import {
 	checkJournal,
 	derivedOf,
-	derivedWrite,
 	headWrite,
 	joinHashes
 } from '../../src/lib/runtime/verified-journal.ts';
 import { Ledger } from '../../src/lib/core/chain.ts';
 import { openStore } from '../../src/lib/store/store.node.ts';
-import type { StoreWrite, TableName } from '../../src/lib/store/store.ts';
+import type { StoreWrite } from '../../src/lib/store/store.ts';
+import { layOutJournal } from '../../src/lib/runtime/journal-segments.ts';
 import { readJournal } from './journal.ts';
 import { encodeWrites } from './store-writes.ts';
 
@@ -52,13 +52,6 @@ const REGISTERS = 10;
 const BATCH_EVERY = 5;
 const ATTACHMENTS_PER_BATCH = 5;
 const ENTRIES = 100;
-const TABLE: Record<ChainFact['type'], TableName> = {
-	keyblock: 'keyblocks',
-	batch: 'certificates',
-	attachment: 'patientBlocks',
-	handover: 'handovers',
-	evidence: 'evidence'
-};
 
 const [templateFile, dir, writesFile] = process.argv.slice(2) as [string, string, string | undefined];
 const started = performance.now();
@@ -134,19 +127,13 @@ for (let height = 1; height <= KEYBLOCKS; height++) {
 const rows = facts.map(({ fact, derived }, position) => ({
 	position,
 	type: FACT_TYPES.indexOf(fact.type),
-	table: TABLE[fact.type],
 	bytes: encodeFact(fact),
 	derived
 }));
+// Laid out as a node that applied these facts keeps them (journal-segments.ts), in batches of 200 writes.
+const { writes } = layOutJournal(rows);
 const batchesOfWrites: StoreWrite[][] = [[{ table: 'meta', key: 'journal-format', value: JOURNAL_FORMAT }]];
-for (let i = 0; i < rows.length; i += 200) {
-	const writes: StoreWrite[] = [];
-	for (const row of rows.slice(i, i + 200)) {
-		writes.push({ table: row.table, key: String(row.position).padStart(12, '0'), value: row.bytes });
-		if (row.derived) writes.push(derivedWrite(row.position, row.derived));
-	}
-	batchesOfWrites.push(writes);
-}
+for (let i = 0; i < writes.length; i += 200) batchesOfWrites.push(writes.slice(i, i + 200));
 batchesOfWrites.push([headWrite((await checkJournal(rows, undefined)).head)]);
 const store = await openStore(dir);
 for (const writes of batchesOfWrites) await store.write(writes);

@@ -9,8 +9,9 @@
  *   - a hand-over (the outgoing group's certificate over the next epoch's group, membership.ts);
  *   - evidence (two conflicting votes signed by one member, evidence.ts), which sets that member's
  *     honest flag H = 0 from the keyblock height of the offence on (Algorithm 1).
- * Each table keys its rows by the journal position (zero-padded), so a restart replays them in the
- * order they were applied, and a peer syncing from us receives them in an order that is valid.
+ * Facts are keyed by their journal position (zero-padded), alone at first and then packed into
+ * segments (journal-segments.ts), so a restart replays them in the order they were applied, and a peer
+ * syncing from us receives them in an order that is valid.
  * The facts' bytes and tables are chain-fact.ts; which group certifies what, group-schedule.ts.
  * A fact may also be applied certified-first (certified-sync.ts): every rule but its signatures and
  * proofs, which `verification` checks in the background.
@@ -41,7 +42,7 @@ import {
 	type PinnedBatch
 } from '../core/pinning.ts';
 import { transactionId, type RecordBody } from '../core/transaction.ts';
-import type { Store, StoreWrite } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import {
 	attachmentKey,
 	decodeFact,
@@ -49,15 +50,13 @@ import {
 	FACT_TYPES,
 	offenceKey,
 	pinValueOf,
-	position,
-	TABLE_OF,
 	type ChainFact
 } from './chain-fact.ts';
 import { GroupSchedule } from './group-schedule.ts';
+import { JournalTail, layOutJournal, type JournalEntry } from './journal-segments.ts';
 import { listJournal, readStoredJournal, type JournalReads, type JournalRow } from './stored-journal.ts';
 import {
 	derivedOf,
-	derivedWrite,
 	EMPTY_HEAD,
 	extendHead,
 	headWrite,
@@ -78,6 +77,8 @@ export interface ChainStateOptions {
 	clock?: () => number;
 	/** The store's journal, read ahead by the caller (readJournalRows); read here when absent. */
 	journal?: Promise<JournalReads>;
+	/** Bytes of facts a journal segment holds (journal-segments.ts); smaller in tests. */
+	segmentBytes?: number;
 }
 
 export type FactOutcome = 'applied' | 'known';
@@ -96,6 +97,8 @@ export class ChainState {
 	private readonly misbehaviours: ProvenMisbehaviour[] = [];
 	private readonly offences = new Set<string>();
 	private journalLength = 0;
+	/** The journal's single rows after its last segment (journal-segments.ts). */
+	private tail = new JournalTail();
 	/** Facts of a journal in an older format that open() dropped (0 when the journal was current). */
 	discardedFacts = 0;
 	/** How open() applied the stored journal: replayed as verified before, or verified again. */
@@ -146,7 +149,7 @@ export class ChainState {
 	static async open(options: ChainStateOptions): Promise<ChainState> {
 		const state = new ChainState(options);
 		const { store } = options;
-		const { journal, head, distrust, derivedKeys, discarded } = await readStoredJournal(
+		const { journal, head, distrust, tail, storedKeys, discarded } = await readStoredJournal(
 			store,
 			options.journal
 		);
@@ -155,8 +158,8 @@ export class ChainState {
 		state.discardedFacts = discarded;
 		state.distrust = journal.length > 0 ? distrust : undefined;
 		state.opened = distrust === undefined ? 'restored' : 'verified';
-		// Verifying: the head and derived rows are written again for what verification derives.
-		const rewrite: StoreWrite[] = derivedKeys.map((key) => ({ table: 'meta', key, value: null }));
+		// Verifying: the journal is written again with what verification derives, and a new head.
+		const verifiedAgain: JournalEntry[] = [];
 		for (const row of journal) {
 			const type = FACT_TYPES[row.type]!;
 			state.journalLength = row.position + 1;
@@ -176,12 +179,25 @@ export class ChainState {
 				await state.check(fact);
 				const again = derivedOf(fact, state.ledger);
 				state.head = await extendHead(state.head, row.position, row.type, row.bytes, again);
-				if (again) rewrite.push(derivedWrite(row.position, again));
+				verifiedAgain.push({ ...row, derived: again });
 				state.verification.applied(row.position, fact, undefined);
 			}
 		}
-		if (distrust === undefined) state.head = head;
-		else await store.write([...rewrite, headWrite(state.head), state.verification.markerWrite()]);
+		if (distrust === undefined) {
+			state.head = head;
+			state.tail = new JournalTail(tail, options.segmentBytes);
+			return state;
+		}
+		const laidOut = layOutJournal(verifiedAgain, options.segmentBytes);
+		const written = new Set(laidOut.writes.map(({ table, key }) => `${table}/${key}`));
+		const stale = storedKeys.filter(({ table, key }) => !written.has(`${table}/${key}`));
+		await store.write([
+			...stale.map(({ table, key }) => ({ table, key, value: null })),
+			...laidOut.writes,
+			headWrite(state.head),
+			state.verification.markerWrite()
+		]);
+		state.tail = laidOut.tail;
 		return state;
 	}
 
@@ -355,12 +371,9 @@ export class ChainState {
 			const at = this.journalLength++;
 			const bytes = encodeFact(fact);
 			const derived = derivedOf(fact, this.ledger);
-			this.head = await extendHead(this.head, at, FACT_TYPES.indexOf(fact.type), bytes, derived);
-			const writes: StoreWrite[] = [
-				{ table: TABLE_OF[fact.type], key: position(at), value: bytes },
-				headWrite(this.head)
-			];
-			if (derived) writes.push(derivedWrite(at, derived));
+			const type = FACT_TYPES.indexOf(fact.type);
+			this.head = await extendHead(this.head, at, type, bytes, derived);
+			const writes = [...this.tail.append({ position: at, type, bytes, derived }), headWrite(this.head)];
 			this.verification.applied(at, fact, checks);
 			if (!this.verification.caughtUp) writes.push(this.verification.markerWrite());
 			await this.store.write(writes);
@@ -374,8 +387,8 @@ export class ChainState {
 	/** The verified journal from position `from`, in order (what a syncing peer receives). */
 	async *journal(from = 0): AsyncGenerator<{ type: ChainFact['type']; bytes: Bytes }> {
 		const { verifiedLength } = this.verification;
-		for (const { at, type, bytes } of await listJournal(this.store, from))
-			if (Number(at) < verifiedLength) yield { type, bytes };
+		for (const { position, type, bytes } of await listJournal(this.store, from))
+			if (position < verifiedLength) yield { type, bytes };
 	}
 
 	/** Runs `task` after the facts being applied (so the certified-sync marker is written in order). */

@@ -6,6 +6,7 @@
 import { equalBytes, type Bytes } from '../core/bytes.ts';
 import type { Store, TableName } from '../store/store.ts';
 import { FACT_TYPES, position, TABLE_OF, type ChainFact } from './chain-fact.ts';
+import { decodeSegment, SEGMENT_TABLE, type JournalEntry } from './journal-segments.ts';
 import {
 	checkJournal,
 	decodeHead,
@@ -24,7 +25,7 @@ import {
 export const JOURNAL_FORMAT = new TextEncoder().encode('spchain-journal/3');
 const JOURNAL_FORMAT_KEY = 'journal-format';
 
-/** A stored fact: its journal position (zero-padded), table, kind and bytes. */
+/** A fact stored as a single row: its journal position (zero-padded), table, kind and bytes. */
 export interface StoredFact {
 	at: string;
 	table: TableName;
@@ -32,8 +33,8 @@ export interface StoredFact {
 	bytes: Bytes;
 }
 
-/** The journal kept in `store` from position `from`, in the order it was applied. */
-export async function listJournal(store: Store, from = 0): Promise<StoredFact[]> {
+/** The facts stored as single rows (journal-segments.ts), from position `from`, in position order. */
+async function listSingles(store: Store, from = 0): Promise<StoredFact[]> {
 	// One read per table, all at once: a browser's IndexedDB serves them side by side.
 	const tables = await Promise.all(
 		FACT_TYPES.map(async (type) => {
@@ -44,13 +45,31 @@ export async function listJournal(store: Store, from = 0): Promise<StoredFact[]>
 	return tables.flat().sort((a, b) => (a.at < b.at ? -1 : 1));
 }
 
+/** The journal kept in `store` from position `from` (segments and single rows), in the order applied. */
+export async function listJournal(
+	store: Store,
+	from = 0
+): Promise<Array<{ position: number; type: ChainFact['type']; bytes: Bytes }>> {
+	const [segments, singles] = await Promise.all([
+		store.list(SEGMENT_TABLE, { from: position(from) }),
+		listSingles(store, from)
+	]);
+	const facts = [
+		...segments.flatMap(([key, value]) => decodeSegment(key, value)),
+		...singles.map((fact) => ({
+			position: Number(fact.at),
+			type: FACT_TYPES.indexOf(fact.type),
+			bytes: fact.bytes
+		}))
+	];
+	return facts
+		.filter((fact) => fact.position >= from)
+		.sort((a, b) => a.position - b.position)
+		.map(({ position, type, bytes }) => ({ position, type: FACT_TYPES[type]!, bytes }));
+}
+
 /** One fact of the stored journal, as open() replays it. */
-export interface JournalRow {
-	position: number;
-	/** Index in FACT_TYPES. */
-	type: number;
-	bytes: Bytes;
-	derived: Bytes | undefined;
+export interface JournalRow extends JournalEntry {
 	/** SHA-256 of `derived` (of nothing without one), computed by the head check. */
 	derivedDigest?: Bytes;
 }
@@ -60,8 +79,10 @@ export interface StoredJournal {
 	/** The head the rows hash to, and why they are not the journal this node verified (if they are not). */
 	head: VerifiedHead;
 	distrust: JournalDistrust | undefined;
-	/** The meta keys of the derived rows read (rewritten when the journal is verified again). */
-	derivedKeys: string[];
+	/** The facts stored as single rows after the last segment (journal-segments.ts JournalTail). */
+	tail: JournalRow[];
+	/** Every key the journal was read from (deleted when the journal is laid out again). */
+	storedKeys: Array<{ table: TableName; key: string }>;
 	/** Facts of a journal in an older format, deleted (0 when the journal was current). */
 	discarded: number;
 }
@@ -71,20 +92,22 @@ export interface StoredJournal {
  * reads early, beside its other steps (browser-node.ts), as long as nothing writes the journal meanwhile.
  */
 export interface JournalReads {
-	rows: StoredFact[];
+	segments: Array<[string, Bytes]>;
+	singles: StoredFact[];
 	format: Bytes | undefined;
 	derivedRows: Array<[string, Bytes]>;
 	head: Bytes | undefined;
 }
 
 export async function readJournalRows(store: Store): Promise<JournalReads> {
-	const [rows, format, derivedRows, head] = await Promise.all([
-		listJournal(store),
+	const [segments, singles, format, derivedRows, head] = await Promise.all([
+		store.list(SEGMENT_TABLE),
+		listSingles(store),
 		store.get('meta', JOURNAL_FORMAT_KEY),
 		store.list('meta', DERIVED_RANGE),
 		store.get('meta', VERIFIED_HEAD_KEY)
 	]);
-	return { rows, format, derivedRows, head };
+	return { segments, singles, format, derivedRows, head };
 }
 
 /**
@@ -96,25 +119,42 @@ export async function readStoredJournal(
 	reads: Promise<JournalReads> = readJournalRows(store)
 ): Promise<StoredJournal> {
 	const read = await reads;
-	const { format, derivedRows, head: storedHead } = read;
-	let { rows } = read;
+	let { segments, singles, derivedRows } = read;
+	let storedKeys = [
+		...segments.map(([key]) => ({ table: SEGMENT_TABLE, key })),
+		...singles.map(({ table, at }) => ({ table, key: at })),
+		...derivedRows.map(([key]) => ({ table: 'meta' as const, key }))
+	];
 	let discarded = 0;
-	if (!format || !equalBytes(format, JOURNAL_FORMAT)) {
+	if (!read.format || !equalBytes(read.format, JOURNAL_FORMAT)) {
 		await store.write([
-			...rows.map(({ table, at }) => ({ table, key: at, value: null })),
+			...storedKeys.map(({ table, key }) => ({ table, key, value: null })),
 			{ table: 'meta', key: JOURNAL_FORMAT_KEY, value: JOURNAL_FORMAT }
 		]);
-		discarded = rows.length;
-		rows = [];
+		discarded = singles.length + segments.reduce((n, [key, value]) => n + countSegment(key, value), 0);
+		[segments, singles, derivedRows, storedKeys] = [[], [], [], []];
 	}
 	const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
-	const journal: JournalRow[] = rows.map((r) => ({
+	const tail: JournalRow[] = singles.map((r) => ({
 		position: Number(r.at),
 		type: FACT_TYPES.indexOf(r.type),
 		bytes: r.bytes,
 		derived: derived.get(Number(r.at))
 	}));
-	const { head, distrust, derivedDigests } = await checkJournal(journal, decodeHead(storedHead));
+	const journal: JournalRow[] = [
+		...segments.flatMap(([key, value]) => decodeSegment(key, value)),
+		...tail
+	].sort((a, b) => a.position - b.position);
+	const { head, distrust, derivedDigests } = await checkJournal(journal, decodeHead(read.head));
 	journal.forEach((row, i) => (row.derivedDigest = derivedDigests[i]));
-	return { journal, head, distrust, derivedKeys: derivedRows.map(([key]) => key), discarded };
+	return { journal, head, distrust, tail, storedKeys, discarded };
+}
+
+/** How many facts a discarded segment held (0 when it is damaged: it is deleted all the same). */
+function countSegment(key: string, value: Bytes): number {
+	try {
+		return decodeSegment(key, value).length;
+	} catch {
+		return 0;
+	}
 }

@@ -27,9 +27,9 @@ import {
 	type TableName
 } from './store.ts';
 
-// 2: the 'handovers' table (consensus-group hand-overs); 3: 'evidence' (proven equivocation).
-// upgrade() adds any table a profile lacks.
-const DB_VERSION = 3;
+// 2: the 'handovers' table (consensus-group hand-overs); 3: 'evidence' (proven equivocation);
+// 4: 'journal' (the journal's segments). upgrade() adds any table a profile lacks.
+const DB_VERSION = 4;
 // Keys cannot be re-fetched, and a vote must be on disk before it leaves (a member that lost its last
 // vote in a power cut could sign a conflicting one after restarting).
 const STRICT_TABLES: ReadonlySet<TableName> = new Set<TableName>(['keys', 'voting']);

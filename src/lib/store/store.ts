@@ -18,7 +18,9 @@ export const TABLES = [
 	'meta',
 	'pending',
 	'handovers',
-	'evidence'
+	'evidence',
+	// Last: the Node store's keys begin with the table's index (level-keys.ts).
+	'journal'
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
