@@ -48,10 +48,10 @@ export class Directory {
 	 * or of a new identity; a repeated answer is no news (outboxes retry on news, and asking around to
 	 * locate someone must not make them retry in a loop).
 	 */
-	async ask(peer: string, connected = false): Promise<void> {
+	async ask(peer: string, connected = false, signal?: AbortSignal): Promise<void> {
 		try {
 			let news = connected;
-			for (const presence of await call(this.net, peer, IDENTITY, null)) {
+			for (const presence of await call(this.net, peer, IDENTITY, null, { signal })) {
 				checkPresence(presence, peer, this.clock());
 				const identity = bytesToHex(presence.publicKey);
 				news ||= this.peers.get(identity) !== peer;
@@ -66,16 +66,25 @@ export class Directory {
 
 	/**
 	 * The peer speaking for `identity`, asking around (peers announce identities created after they
-	 * connected only when asked again) until `timeoutMs`.
+	 * connected only when asked again) until `timeoutMs`. A peer known to speak for it whose connection
+	 * dropped is asked too, which dials it again: a dropped link is not someone offline.
 	 */
 	async locate(identity: Bytes, timeoutMs = 10_000): Promise<string | undefined> {
 		const deadline = this.clock() + timeoutMs;
 		for (;;) {
 			if (this.isOnline(identity)) return this.peerOf(identity);
-			if (this.clock() >= deadline) return undefined;
-			await this.refresh();
+			const remaining = deadline - this.clock();
+			if (remaining <= 0) return undefined;
+			const known = this.peerOf(identity);
+			const signal = AbortSignal.timeout(remaining);
+			await Promise.all([
+				...this.net.peers().map((peer) => this.ask(peer, false, signal)),
+				known === undefined ? undefined : this.ask(known, false, signal)
+			]);
 			if (this.isOnline(identity)) return this.peerOf(identity);
-			await new Promise((resolve) => setTimeout(resolve, 1000));
+			await new Promise((resolve) =>
+				setTimeout(resolve, Math.min(1000, Math.max(0, deadline - this.clock())))
+			);
 		}
 	}
 
