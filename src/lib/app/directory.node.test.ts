@@ -4,28 +4,14 @@
  * reported within the time asked. Connections are made by hand (no bootstrap, no discovery dials), so
  * nothing else would bring the link back.
  */
-import '../node/polyfills.ts';
-import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPresence } from '../core/presence.ts';
-import { startSpchainNode, type SpchainNode } from '../net/net-core.ts';
 import { clinics } from '../../../tests/fixtures/chain.ts';
+import { handWiredNodes } from '../../../tests/fixtures/hand-wired-nodes.ts';
 import { Directory } from './directory.ts';
 
-const started: SpchainNode[] = [];
-afterEach(async () => {
-	await Promise.all(started.splice(0).map((n) => n.net.stop()));
-});
-
-async function node(): Promise<SpchainNode> {
-	const n = await startSpchainNode(
-		{ listen: ['/ip4/127.0.0.1/tcp/0/ws'], transports: [webSockets()] },
-		{ bootstrap: [] }
-	);
-	started.push(n);
-	return n;
-}
+const node = handWiredNodes();
 
 /** A clinic's node announcing its institution key, and a patient's node that knows it. */
 async function clinicAndPatient() {

@@ -4,13 +4,11 @@
  * that is harmless. Connections are made by hand (no bootstrap, no discovery dials), so each test
  * controls which connection a request finds.
  */
-import '../node/polyfills.ts';
-import { webSockets } from '@libp2p/websockets';
 import type { Connection } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSpchainNode, type SpchainNode } from './net-core.ts';
+import { describe, expect, it } from 'vitest';
+import { handWiredNodes } from '../../../tests/fixtures/hand-wired-nodes.ts';
 import { call, codec, defineProtocol, ProtocolError, serve } from './protocol.ts';
 
 const text = codec<string>(
@@ -28,19 +26,7 @@ const ONCE = defineProtocol({
 /** A read: a second copy is harmless. */
 const READ = defineProtocol({ ...ONCE, id: '/spchain/test-read/1.0.0', idempotent: true });
 
-const started: SpchainNode[] = [];
-afterEach(async () => {
-	await Promise.all(started.splice(0).map((n) => n.net.stop()));
-});
-
-async function node(): Promise<SpchainNode> {
-	const n = await startSpchainNode(
-		{ listen: ['/ip4/127.0.0.1/tcp/0/ws'], transports: [webSockets()] },
-		{ bootstrap: [] }
-	);
-	started.push(n);
-	return n;
-}
+const node = handWiredNodes();
 
 /** A server answering ONCE and READ, counting what its handlers saw; `drop` closes the caller's connection. */
 async function pair() {
