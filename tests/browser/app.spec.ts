@@ -80,14 +80,11 @@ function indexedDbContains(page: Page, needle: string): Promise<boolean> {
 			}
 			return false;
 		};
-		// Large values are kept as Blobs (store.browser.ts): their bytes are searched too.
-		const walk = async (value: unknown): Promise<boolean> => {
-			if (value instanceof Blob) return has(new Uint8Array(await value.arrayBuffer()));
+		const walk = (value: unknown): boolean => {
 			if (value instanceof Uint8Array) return has(value);
 			if (value instanceof ArrayBuffer) return has(new Uint8Array(value));
 			if (typeof value === 'string') return value.includes(text);
-			if (value && typeof value === 'object')
-				for (const inner of Object.values(value)) if (await walk(inner)) return true;
+			if (value && typeof value === 'object') return Object.values(value).some(walk);
 			return false;
 		};
 		for (const info of await indexedDB.databases()) {
@@ -102,7 +99,7 @@ function indexedDbContains(page: Page, needle: string): Promise<boolean> {
 					request.onsuccess = () => resolve(request.result);
 					request.onerror = () => reject(request.error);
 				});
-				for (const value of values) if (await walk(value)) return true;
+				if (values.some(walk)) return true;
 			}
 			db.close();
 		}
@@ -120,17 +117,13 @@ function indexedDbValues(page: Page, database: string, table: string, prefix: st
 				open.onerror = () => reject(open.error);
 			});
 			const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
-			const values = await new Promise<Array<Uint8Array | Blob>>((resolve, reject) => {
+			const values = await new Promise<Uint8Array[]>((resolve, reject) => {
 				const request = db.transaction(table).objectStore(table).getAll(range);
-				request.onsuccess = () => resolve(request.result as Array<Uint8Array | Blob>);
+				request.onsuccess = () => resolve(request.result as Uint8Array[]);
 				request.onerror = () => reject(request.error);
 			});
 			db.close();
-			// Large values are kept as Blobs (store.browser.ts).
-			const bytes = await Promise.all(
-				values.map(async (v) => (v instanceof Blob ? new Uint8Array(await v.arrayBuffer()) : v))
-			);
-			return bytes.map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
+			return values.map((bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''));
 		},
 		{ database, table, prefix }
 	);

@@ -11,12 +11,6 @@
  * survives a tab or browser crash but may lose the last moments before a power cut, data a node
  * resyncs from its peers anyway. openStore asks for persistent storage, so the browser does not
  * evict the chain and keys under storage pressure, and reports whether it was granted (`persistence`).
- *
- * Values of BLOB_BYTES or more are kept as Blobs and read back with `arrayBuffer()`: `getAll` then
- * hands over file handles, and the bytes arrive without the main thread deserializing them. On 143
- * values of 512 KiB (a restart's journal segments, journal-segments.ts) in Chromium: 0.44–0.48 s to
- * have them all as bytes, against 0.71–0.79 s stored as Uint8Array (scratch page, 2026-12-08, load ~1).
- * Chromium keeps values above 64 KiB in files either way.
  */
 import { deleteDB, openDB, type IDBPDatabase } from 'idb';
 import {
@@ -39,8 +33,6 @@ const DB_VERSION = 4;
 // Keys cannot be re-fetched, and a vote must be on disk before it leaves (a member that lost its last
 // vote in a power cut could sign a conflicting one after restarting).
 const STRICT_TABLES: ReadonlySet<TableName> = new Set<TableName>(['keys', 'voting']);
-/** Values this large are stored as Blobs (see the header). */
-export const BLOB_BYTES = 64 * 1024;
 
 export interface BrowserStoreOptions {
 	/** Durability of batches that do not touch `keys` (default 'relaxed'). */
@@ -99,7 +91,7 @@ export class BrowserStore implements Store {
 		checkTable(table);
 		checkKey(key);
 		try {
-			return await asBytes(await this.db.get(table, key));
+			return asBytes(await this.db.get(table, key));
 		} catch (error) {
 			throw this.mapError(error);
 		}
@@ -127,8 +119,7 @@ export class BrowserStore implements Store {
 				tx.store.getAll(query, limit),
 				tx.done
 			]);
-			const bytes = await Promise.all(values.map(asBytes));
-			return keys.map((key, i) => [key as string, bytes[i]!]);
+			return keys.map((key, i) => [key as string, asBytes(values[i])!]);
 		} catch (error) {
 			throw this.mapError(error);
 		}
@@ -148,11 +139,7 @@ export class BrowserStore implements Store {
 		}
 		const requests = writes.map(({ table, key, value }) => {
 			const store = tx.objectStore(table);
-			if (value === null) return store.delete(key);
-			return store.put(
-				value.length >= BLOB_BYTES ? new Blob([value as Uint8Array<ArrayBuffer>]) : value,
-				key
-			);
+			return value === null ? store.delete(key) : store.put(value, key);
 		});
 		try {
 			await Promise.all([...requests, tx.done]);
@@ -208,10 +195,9 @@ function mapError(error: unknown): Error {
 	return error instanceof Error ? error : new Error(String(error));
 }
 
-async function asBytes(value: unknown): Promise<Uint8Array | undefined> {
+function asBytes(value: unknown): Uint8Array | undefined {
 	if (value === undefined) return undefined;
 	if (value instanceof Uint8Array) return value;
-	if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
 	throw new TypeError('the store holds a value that is not bytes');
 }
 
