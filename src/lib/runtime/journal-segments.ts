@@ -22,8 +22,8 @@
  * single rows (verified-journal.ts checkJournal), so an edited segment makes the journal verified in
  * full again, and one that does not decode is refused by name (StoreCorruptError).
  */
-import type { Bytes } from '../core/bytes.ts';
-import { decodeVerifiedCanonical, encodeCanonical, type Canonical } from '../core/encoding.ts';
+import { concatBytes, type Bytes } from '../core/bytes.ts';
+import { decodeCanonical, encodeCanonical, type Canonical } from '../core/encoding.ts';
 import * as read from '../core/schema.ts';
 import { StoreCorruptError, type StoreWrite, type TableName } from '../store/store.ts';
 import { FACT_TYPES, position, TABLE_OF } from './chain-fact.ts';
@@ -58,16 +58,10 @@ export function encodeSegment(rows: readonly JournalEntry[]): Bytes {
 		first.position,
 		rows.map((row): Canonical => [row.type, row.bytes.length, row.derived?.length ?? null])
 	]);
+	const headerLength = new Uint8Array(4);
+	new DataView(headerLength.buffer).setUint32(0, header.length);
 	const parts = rows.flatMap((row) => (row.derived ? [row.bytes, row.derived] : [row.bytes]));
-	const value = new Uint8Array(4 + header.length + parts.reduce((sum, part) => sum + part.length, 0));
-	new DataView(value.buffer).setUint32(0, header.length);
-	value.set(header, 4);
-	let at = 4 + header.length;
-	for (const part of parts) {
-		value.set(part, at);
-		at += part.length;
-	}
-	return value;
+	return concatBytes(headerLength, header, ...parts);
 }
 
 /**
@@ -79,7 +73,7 @@ export function decodeSegment(key: string, value: Bytes): JournalEntry[] {
 		if (value.length < 4) throw new Error('it is shorter than its header');
 		const headerEnd = 4 + new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
 		if (headerEnd > value.length) throw new Error('its header runs past its end');
-		const header = decodeVerifiedCanonical(value.subarray(4, headerEnd), MAX_SEGMENT_BYTES);
+		const header = decodeCanonical(value.subarray(4, headerEnd), MAX_SEGMENT_BYTES);
 		const [first, rows] = tuple(header, 'segment', 2);
 		const from = read.uint(first, 'segment.first');
 		let at = headerEnd;
@@ -157,37 +151,44 @@ export class JournalTail {
 		this.size = entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
 	}
 
+	/** The single rows kept now (those not sealed into a segment yet). */
+	get singles(): readonly JournalEntry[] {
+		return this.entries;
+	}
+
 	/** The writes that add `entry` to the journal: as a single row, or sealing a segment with it. */
 	append(entry: JournalEntry): StoreWrite[] {
+		const sealed = this.add(entry);
+		if (!sealed) return singleWrites(entry);
+		return [...sealed.slice(0, -1).flatMap(deleteSingle), segmentWrite(sealed)];
+	}
+
+	/** Adds `entry`; returns the entries to seal into a segment once they reach the segment size. */
+	add(entry: JournalEntry): JournalEntry[] | undefined {
 		this.entries.push(entry);
 		this.size += sizeOf(entry);
-		if (this.size < this.segmentBytes) return singleWrites(entry);
+		if (this.size < this.segmentBytes) return undefined;
 		const sealed = this.entries;
 		this.entries = [];
 		this.size = 0;
-		return [...sealed.slice(0, -1).flatMap(deleteSingle), segmentWrite(sealed)];
+		return sealed;
 	}
 }
 
 /**
- * A whole journal laid out afresh (as appending each entry to an empty JournalTail would have), its
+ * A whole journal laid out afresh (as appending each entry to an empty JournalTail would leave it), its
  * writes and the tail they leave: for a journal verified again on open, and for bench stores.
  */
 export function layOutJournal(
 	entries: readonly JournalEntry[],
 	segmentBytes = SEGMENT_BYTES
 ): { writes: StoreWrite[]; tail: JournalTail } {
+	const tail = new JournalTail([], segmentBytes);
 	const writes: StoreWrite[] = [];
-	let run: JournalEntry[] = [];
-	let size = 0;
 	for (const entry of entries) {
-		run.push(entry);
-		size += sizeOf(entry);
-		if (size < segmentBytes) continue;
-		writes.push(segmentWrite(run));
-		run = [];
-		size = 0;
+		const sealed = tail.add(entry);
+		if (sealed) writes.push(segmentWrite(sealed));
 	}
-	writes.push(...run.flatMap(singleWrites));
-	return { writes, tail: new JournalTail(run, segmentBytes) };
+	writes.push(...tail.singles.flatMap(singleWrites));
+	return { writes, tail };
 }

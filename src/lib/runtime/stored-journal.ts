@@ -54,18 +54,22 @@ export async function listJournal(
 		store.list(SEGMENT_TABLE, { from: position(from) }),
 		listSingles(store, from)
 	]);
-	const facts = [
-		...segments.flatMap(([key, value]) => decodeSegment(key, value)),
-		...singles.map((fact) => ({
-			position: Number(fact.at),
-			type: FACT_TYPES.indexOf(fact.type),
-			bytes: fact.bytes
-		}))
-	];
-	return facts
+	return inOrder(
+		segments,
+		singles.map((fact) => singleEntry(fact))
+	)
 		.filter((fact) => fact.position >= from)
-		.sort((a, b) => a.position - b.position)
 		.map(({ position, type, bytes }) => ({ position, type: FACT_TYPES[type]!, bytes }));
+}
+
+function singleEntry(fact: StoredFact, derived?: Bytes): JournalEntry {
+	return { position: Number(fact.at), type: FACT_TYPES.indexOf(fact.type), bytes: fact.bytes, derived };
+}
+
+/** The facts of `segments` and of `singles`, in position order. */
+function inOrder(segments: Array<[string, Bytes]>, singles: JournalEntry[]): JournalEntry[] {
+	const sealed = segments.flatMap(([key, value]) => decodeSegment(key, value));
+	return [...sealed, ...singles].sort((a, b) => a.position - b.position);
 }
 
 /** One fact of the stored journal, as open() replays it. */
@@ -135,16 +139,8 @@ export async function readStoredJournal(
 		[segments, singles, derivedRows, storedKeys] = [[], [], [], []];
 	}
 	const derived = new Map(derivedRows.map(([key, value]) => [positionOfDerived(key), value]));
-	const tail: JournalRow[] = singles.map((r) => ({
-		position: Number(r.at),
-		type: FACT_TYPES.indexOf(r.type),
-		bytes: r.bytes,
-		derived: derived.get(Number(r.at))
-	}));
-	const journal: JournalRow[] = [
-		...segments.flatMap(([key, value]) => decodeSegment(key, value)),
-		...tail
-	].sort((a, b) => a.position - b.position);
+	const tail: JournalRow[] = singles.map((fact) => singleEntry(fact, derived.get(Number(fact.at))));
+	const journal: JournalRow[] = inOrder(segments, tail);
 	const { head, distrust, derivedDigests } = await checkJournal(journal, decodeHead(read.head));
 	journal.forEach((row, i) => (row.derivedDigest = derivedDigests[i]));
 	return { journal, head, distrust, tail, storedKeys, discarded };
